@@ -1,0 +1,39 @@
+/* dt.h -- project-wide includes, version and protocol limits. */
+#ifndef DT_H_INCLUDED
+#define DT_H_INCLUDED
+
+#include <czmq.h>
+#include <lmdb.h>
+#include <msgpack.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DT_VERSION        "0.1.0"
+#define DT_PROTO_VERSION  1
+
+/* Limits of PROTOCOL.md section 4. */
+#define DT_MAX_BODY       (4 * 1024 * 1024)
+#define DT_ID_MAX         64
+#define DT_NAME_MAX       200
+#define DT_TAG_KEY_MAX    32
+#define DT_TAG_VAL_MAX    128
+#define DT_TAGS_MAX       16
+#define DT_LIST_MAX       100000
+#define DT_DEPTH_MAX      8
+#define DT_CAP_MAX        100000
+#define DT_RATE_MAX       2000
+
+#define DT_BRANCH_CAP_DEFAULT 200
+#define DT_HALL_CAP_DEFAULT   30
+
+/* Milliseconds since the Unix epoch (UTC). */
+int64_t dt_now_ms (void);
+
+/* True if s is a valid id: 1..64 of [A-Za-z0-9._-], first alphanumeric. */
+bool dt_id_valid (const char *s, size_t len);
+
+/* True if s is valid UTF-8 of 1..max bytes without control characters. */
+bool dt_name_valid (const char *s, size_t len, size_t max);
+
+#endif

@@ -1,0 +1,566 @@
+/* proto.c -- DTP/1 codec: strict request/reply decoding and encoding. */
+#include "proto.h"
+
+/* Read a big-endian unsigned of `width` bytes. */
+static uint64_t
+s_be (const uint8_t *p, int width)
+{
+    uint64_t value = 0;
+    for (int i = 0; i < width; i++)
+        value = (value << 8) | p [i];
+    return value;
+}
+
+/* Walk one object at *cursor, never past end. Returns 0, or -1 with err set. */
+static int
+s_walk (const uint8_t **cursor, const uint8_t *end, int depth, dt_err_t *err)
+{
+    const uint8_t *p = *cursor;
+    uint64_t count = 0;         /* container elements to walk */
+    uint64_t skip = 0;          /* payload bytes to skip */
+    if (depth > DT_DEPTH_MAX)
+        return dt_err_set (err, "MALFORMED", "nesting deeper than %d", DT_DEPTH_MAX);
+    if (p >= end)
+        goto truncated;
+    uint8_t tag = *p++;
+    int width = 0;
+    if (tag <= 0x7f || tag >= 0xe0 || tag == 0xc0 || tag == 0xc2 || tag == 0xc3)
+        ;                                                   /* fixint, nil, bool */
+    else
+    if (tag >= 0x80 && tag <= 0x8f)
+        count = 2 * (uint64_t) (tag & 0x0f);
+    else
+    if (tag >= 0x90 && tag <= 0x9f)
+        count = tag & 0x0f;
+    else
+    if (tag >= 0xa0 && tag <= 0xbf)
+        skip = tag & 0x1f;
+    else
+    switch (tag) {
+        case 0xc4: case 0xd9: width = 1; break;             /* bin8, str8 */
+        case 0xc5: case 0xda: width = 2; break;
+        case 0xc6: case 0xdb: width = 4; break;
+        case 0xca: skip = 4; break;                         /* float32 */
+        case 0xcb: skip = 8; break;
+        case 0xcc: case 0xd0: skip = 1; break;
+        case 0xcd: case 0xd1: skip = 2; break;
+        case 0xce: case 0xd2: skip = 4; break;
+        case 0xcf: case 0xd3: skip = 8; break;
+        case 0xdc: case 0xde: width = 2; break;             /* array16, map16 */
+        case 0xdd: case 0xdf: width = 4; break;
+        default:
+            return dt_err_set (err, "MALFORMED", "unsupported msgpack type 0x%02x", tag);
+    }
+    if (width) {
+        if ((size_t) (end - p) < (size_t) width)
+            goto truncated;
+        uint64_t length = s_be (p, width);
+        p += width;
+        if (tag >= 0xdc)
+            count = (tag == 0xde || tag == 0xdf)? 2 * length: length;
+        else
+            skip = length;
+    }
+    if (count > 2 * (uint64_t) DT_LIST_MAX)
+        return dt_err_set (err, "TOO_LARGE", "list of %" PRIu64 " elements exceeds %d",
+                           count, DT_LIST_MAX);
+    if (skip > (uint64_t) (end - p) || count > (uint64_t) (end - p))
+        goto truncated;
+    p += skip;
+    for (uint64_t i = 0; i < count; i++)
+        if (s_walk (&p, end, depth + 1, err))
+            return -1;
+    *cursor = p;
+    return 0;
+truncated:
+    return dt_err_set (err, "MALFORMED", "truncated message");
+}
+
+int
+proto_check (const void *data, size_t size, dt_err_t *err)
+{
+    if (size > DT_MAX_BODY)
+        return dt_err_set (err, "TOO_LARGE", "message of %zu bytes exceeds %d",
+                           size, DT_MAX_BODY);
+    const uint8_t *p = data;
+    const uint8_t *end = p + size;
+    if (size == 0)
+        return dt_err_set (err, "MALFORMED", "empty message");
+    if (s_walk (&p, end, 0, err))
+        return -1;
+    if (p != end)
+        return dt_err_set (err, "MALFORMED", "%zu trailing bytes after the message",
+                           (size_t) (end - p));
+    return 0;
+}
+
+const msgpack_object *
+proto_map_get (const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    size_t key_len = strlen (key);
+    for (uint32_t i = 0; i < map->via.map.size; i++) {
+        const msgpack_object *k = &map->via.map.ptr [i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == key_len
+        &&  memcmp (k->via.str.ptr, key, key_len) == 0)
+            return &map->via.map.ptr [i].val;
+    }
+    return NULL;
+}
+
+bool
+proto_obj_str (const msgpack_object *obj, char *out, size_t max)
+{
+    if (!obj || obj->type != MSGPACK_OBJECT_STR || obj->via.str.size > max)
+        return false;
+    memcpy (out, obj->via.str.ptr, obj->via.str.size);
+    out [obj->via.str.size] = 0;
+    return true;
+}
+
+/* Unpack a checked body into `unpacked`; the root must be a map. */
+static int
+s_unpack_map (msgpack_unpacked *unpacked, const void *data, size_t size, dt_err_t *err)
+{
+    msgpack_unpacked_init (unpacked);
+    if (proto_check (data, size, err))
+        return -1;
+    size_t offset = 0;
+    if (msgpack_unpack_next (unpacked, data, size, &offset) != MSGPACK_UNPACK_SUCCESS)
+        return dt_err_set (err, "MALFORMED", "message is not valid msgpack");
+    if (unpacked->data.type != MSGPACK_OBJECT_MAP)
+        return dt_err_set (err, "MALFORMED", "message is not a msgpack map");
+    for (uint32_t i = 0; i < unpacked->data.via.map.size; i++)
+        if (unpacked->data.via.map.ptr [i].key.type != MSGPACK_OBJECT_STR)
+            return dt_err_set (err, "MALFORMED", "map key is not a string");
+    return 0;
+}
+
+int
+proto_req_decode (proto_req_t *self, const void *data, size_t size, dt_err_t *err)
+{
+    memset (self, 0, sizeof (*self) - sizeof (self->unpacked));
+    if (s_unpack_map (&self->unpacked, data, size, err))
+        return -1;
+    const msgpack_object *root = &self->unpacked.data;
+    const msgpack_object *id = proto_map_get (root, "id");
+    if (!id || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return dt_err_set (err, "MALFORMED", "request has no unsigned \"id\"");
+    self->id = id->via.u64;
+    const msgpack_object *version = proto_map_get (root, "v");
+    if (!version || version->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return dt_err_set (err, "MALFORMED", "request has no unsigned \"v\"");
+    if (version->via.u64 != DT_PROTO_VERSION)
+        return dt_err_set (err, "VERSION", "protocol version %" PRIu64
+                           " not supported; supported: 1", version->via.u64);
+    if (!proto_obj_str (proto_map_get (root, "op"), self->op, sizeof (self->op) - 1))
+        return dt_err_set (err, "MALFORMED", "request has no string \"op\" (max %zu bytes)",
+                           sizeof (self->op) - 1);
+    self->args = proto_map_get (root, "args");
+    if (self->args && self->args->type == MSGPACK_OBJECT_NIL)
+        self->args = NULL;
+    if (self->args && self->args->type != MSGPACK_OBJECT_MAP)
+        return dt_err_set (err, "MALFORMED", "\"args\" is not a map");
+    const msgpack_object *rid = proto_map_get (root, "rid");
+    if (rid && !proto_obj_str (rid, self->rid, sizeof (self->rid) - 1))
+        return dt_err_set (err, "MALFORMED", "\"rid\" is not a string of at most %zu bytes",
+                           sizeof (self->rid) - 1);
+    return 0;
+}
+
+void
+proto_req_release (proto_req_t *self)
+{
+    msgpack_unpacked_destroy (&self->unpacked);
+}
+
+void
+proto_pack_str (msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen (s);
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, s, len);
+}
+
+void
+proto_pack_str_or_nil (msgpack_packer *pk, const char *s)
+{
+    if (s && *s)
+        proto_pack_str (pk, s);
+    else
+        msgpack_pack_nil (pk);
+}
+
+void
+proto_pack_key (msgpack_packer *pk, const char *key)
+{
+    proto_pack_str (pk, key);
+}
+
+void
+proto_req_encode (msgpack_sbuffer *out, uint64_t id, const char *op,
+                  const msgpack_sbuffer *args, const char *rid)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    bool has_rid = rid && *rid;
+    msgpack_pack_map (&pk, 3 + (args? 1: 0) + (has_rid? 1: 0));
+    proto_pack_key (&pk, "v");
+    msgpack_pack_uint32 (&pk, DT_PROTO_VERSION);
+    proto_pack_key (&pk, "id");
+    msgpack_pack_uint64 (&pk, id);
+    proto_pack_key (&pk, "op");
+    proto_pack_str (&pk, op);
+    if (args) {
+        proto_pack_key (&pk, "args");
+        msgpack_sbuffer_write (out, args->data, args->size);
+    }
+    if (has_rid) {
+        proto_pack_key (&pk, "rid");
+        proto_pack_str (&pk, rid);
+    }
+}
+
+void
+proto_reply_encode (msgpack_sbuffer *out, uint64_t id,
+                    const msgpack_sbuffer *result, const dt_err_t *err)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    bool failed = err && dt_err_is_set (err);
+    msgpack_pack_map (&pk, 4);
+    proto_pack_key (&pk, "v");
+    msgpack_pack_uint32 (&pk, DT_PROTO_VERSION);
+    proto_pack_key (&pk, "id");
+    msgpack_pack_uint64 (&pk, id);
+    proto_pack_key (&pk, "ok");
+    if (failed)
+        msgpack_pack_false (&pk);
+    else
+        msgpack_pack_true (&pk);
+    if (!failed) {
+        proto_pack_key (&pk, "result");
+        if (result && result->size)
+            msgpack_sbuffer_write (out, result->data, result->size);
+        else
+            msgpack_pack_nil (&pk);
+        return;
+    }
+    proto_pack_key (&pk, "error");
+    bool has_details = err->ndetails > 0;
+    msgpack_pack_map (&pk, has_details? 3: 2);
+    proto_pack_key (&pk, "code");
+    proto_pack_str (&pk, err->code);
+    proto_pack_key (&pk, "message");
+    proto_pack_str (&pk, err->message);
+    if (has_details) {
+        proto_pack_key (&pk, "details");
+        msgpack_pack_array (&pk, err->ndetails);
+        for (size_t i = 0; i < err->ndetails; i++) {
+            msgpack_pack_map (&pk, 2);
+            proto_pack_key (&pk, "line");
+            msgpack_pack_uint32 (&pk, err->details [i].line);
+            proto_pack_key (&pk, "message");
+            proto_pack_str (&pk, err->details [i].message);
+        }
+    }
+}
+
+int
+proto_reply_decode (proto_reply_t *self, const void *data, size_t size, dt_err_t *err)
+{
+    memset (self, 0, sizeof (*self) - sizeof (self->unpacked));
+    if (s_unpack_map (&self->unpacked, data, size, err))
+        return -1;
+    const msgpack_object *root = &self->unpacked.data;
+    const msgpack_object *push = proto_map_get (root, "push");
+    if (push) {
+        if (!proto_obj_str (push, self->push, sizeof (self->push) - 1))
+            return dt_err_set (err, "MALFORMED", "\"push\" is not a short string");
+        self->ok = true;
+        self->result = root;
+        return 0;
+    }
+    const msgpack_object *id = proto_map_get (root, "id");
+    const msgpack_object *ok = proto_map_get (root, "ok");
+    if (!id || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+    ||  !ok || ok->type != MSGPACK_OBJECT_BOOLEAN)
+        return dt_err_set (err, "MALFORMED", "reply lacks \"id\" or \"ok\"");
+    self->id = id->via.u64;
+    self->ok = ok->via.boolean;
+    if (self->ok) {
+        self->result = proto_map_get (root, "result");
+        return 0;
+    }
+    const msgpack_object *error = proto_map_get (root, "error");
+    if (!proto_obj_str (proto_map_get (error, "code"), self->code, sizeof (self->code) - 1)
+    ||  !proto_obj_str (proto_map_get (error, "message"), self->message,
+                        sizeof (self->message) - 1))
+        return dt_err_set (err, "MALFORMED", "error reply lacks \"code\" or \"message\"");
+    self->details = proto_map_get (error, "details");
+    if (self->details && self->details->type != MSGPACK_OBJECT_ARRAY)
+        self->details = NULL;
+    return 0;
+}
+
+void
+proto_reply_release (proto_reply_t *self)
+{
+    msgpack_unpacked_destroy (&self->unpacked);
+}
+
+int
+proto_args_check (const msgpack_object *args, const char *spec, dt_err_t *err)
+{
+    char names [32][48];
+    bool optional [32];
+    int count = 0;
+    const char *p = spec;
+    while (*p && count < 32) {
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn (p, " ");
+        if (len == 0)
+            break;
+        assert (len < sizeof (names [0]));      /* spec is programmer input */
+        memcpy (names [count], p, len);
+        names [count][len] = 0;
+        optional [count] = names [count][len - 1] == '?';
+        if (optional [count])
+            names [count][len - 1] = 0;
+        count++;
+        p += len;
+    }
+    for (int i = 0; i < count; i++)
+        if (!optional [i] && !proto_map_get (args, names [i]))
+            return dt_err_set (err, "BAD_ARGS", "missing argument \"%s\"", names [i]);
+    uint32_t size = args? args->via.map.size: 0;
+    for (uint32_t i = 0; i < size; i++) {
+        const msgpack_object *key = &args->via.map.ptr [i].key;
+        bool known = false;
+        for (int j = 0; j < count && !known; j++)
+            known = key->via.str.size == strlen (names [j])
+                 && memcmp (key->via.str.ptr, names [j], key->via.str.size) == 0;
+        if (!known)
+            return dt_err_set (err, "BAD_ARGS", "unknown argument \"%.*s\"",
+                               (int) (key->via.str.size > 40? 40: key->via.str.size),
+                               key->via.str.ptr);
+    }
+    return 0;
+}
+
+/* Fetch key; returns the object, or NULL with *rc set to 0 (absent, optional)
+   or -1 (absent, required). A nil value counts as absent. */
+static const msgpack_object *
+s_arg (const msgpack_object *args, const char *key, bool required, int *rc, dt_err_t *err)
+{
+    const msgpack_object *obj = proto_map_get (args, key);
+    if (obj && obj->type != MSGPACK_OBJECT_NIL)
+        return obj;
+    *rc = required? dt_err_set (err, "BAD_ARGS", "missing argument \"%s\"", key): 0;
+    return NULL;
+}
+
+int
+proto_arg_str (const msgpack_object *args, const char *key, bool required,
+               char *out, size_t max, dt_err_t *err)
+{
+    int rc;
+    const msgpack_object *obj = s_arg (args, key, required, &rc, err);
+    if (!obj)
+        return rc;
+    if (obj->type != MSGPACK_OBJECT_STR)
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" must be a string", key);
+    if (obj->via.str.size > max)
+        return dt_err_set (err, "TOO_LARGE", "argument \"%s\" is longer than %zu bytes",
+                           key, max);
+    memcpy (out, obj->via.str.ptr, obj->via.str.size);
+    out [obj->via.str.size] = 0;
+    return 1;
+}
+
+int
+proto_arg_id (const msgpack_object *args, const char *key, bool required,
+              char out [DT_ID_MAX + 1], dt_err_t *err)
+{
+    int rc = proto_arg_str (args, key, required, out, DT_ID_MAX, err);
+    if (rc == 1 && !dt_id_valid (out, strlen (out)))
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" is not a valid id "
+                           "(1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric)", key);
+    if (rc == -1 && streq (err->code, "TOO_LARGE"))
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" is longer than %d bytes",
+                           key, DT_ID_MAX);
+    return rc;
+}
+
+int
+proto_arg_name (const msgpack_object *args, const char *key, bool required,
+                char out [DT_NAME_MAX + 1], dt_err_t *err)
+{
+    int rc = proto_arg_str (args, key, required, out, DT_NAME_MAX, err);
+    if (rc == 1 && !dt_name_valid (out, strlen (out), DT_NAME_MAX))
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" must be 1-%d bytes of "
+                           "UTF-8 without control characters", key, DT_NAME_MAX);
+    return rc;
+}
+
+int
+proto_arg_uint (const msgpack_object *args, const char *key, bool required,
+                uint64_t *out, dt_err_t *err)
+{
+    int rc;
+    const msgpack_object *obj = s_arg (args, key, required, &rc, err);
+    if (!obj)
+        return rc;
+    if (obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" must be an unsigned integer", key);
+    *out = obj->via.u64;
+    return 1;
+}
+
+int
+proto_arg_int (const msgpack_object *args, const char *key, bool required,
+               int64_t *out, dt_err_t *err)
+{
+    int rc;
+    const msgpack_object *obj = s_arg (args, key, required, &rc, err);
+    if (!obj)
+        return rc;
+    if (obj->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+        *out = obj->via.i64;
+    else
+    if (obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER && obj->via.u64 <= INT64_MAX)
+        *out = (int64_t) obj->via.u64;
+    else
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" must be an integer", key);
+    return 1;
+}
+
+int
+proto_arg_bool (const msgpack_object *args, const char *key, bool required,
+                bool *out, dt_err_t *err)
+{
+    int rc;
+    const msgpack_object *obj = s_arg (args, key, required, &rc, err);
+    if (!obj)
+        return rc;
+    if (obj->type != MSGPACK_OBJECT_BOOLEAN)
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" must be a boolean", key);
+    *out = obj->via.boolean;
+    return 1;
+}
+
+int
+proto_arg_array (const msgpack_object *args, const char *key, bool required,
+                 const msgpack_object **out, dt_err_t *err)
+{
+    int rc;
+    const msgpack_object *obj = s_arg (args, key, required, &rc, err);
+    if (!obj)
+        return rc;
+    if (obj->type != MSGPACK_OBJECT_ARRAY)
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" must be an array", key);
+    *out = obj;
+    return 1;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+static void
+s_expect_malformed (const char *bytes, size_t size, const char *code)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    proto_req_t req;
+    assert (proto_req_decode (&req, bytes, size, &err) == -1);
+    proto_req_release (&req);
+    if (!streq (err.code, code))
+        fprintf (stderr, "expected %s, got %s: %s\n", code, err.code, err.message);
+    assert (streq (err.code, code));
+}
+
+void
+proto_test (bool verbose)
+{
+    if (verbose)
+        printf (" * proto: ");
+    dt_err_t err;
+    dt_err_init (&err);
+
+    //  Round trip a request
+    msgpack_sbuffer args, body;
+    msgpack_sbuffer_init (&args);
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    proto_pack_key (&pk, "id");
+    proto_pack_str (&pk, "h-cd-07");
+    proto_pack_key (&pk, "cap");
+    msgpack_pack_uint32 (&pk, 30);
+    proto_req_encode (&body, 42, "hall.set_cap", &args, "n1:7");
+    proto_req_t req;
+    assert (proto_req_decode (&req, body.data, body.size, &err) == 0);
+    assert (req.id == 42 && streq (req.op, "hall.set_cap") && streq (req.rid, "n1:7"));
+    char id [DT_ID_MAX + 1];
+    uint64_t cap;
+    assert (proto_args_check (req.args, "id cap into?", &err) == 0);
+    assert (proto_args_check (req.args, "id", &err) == -1 && streq (err.code, "BAD_ARGS"));
+    assert (proto_args_check (req.args, "id cap name", &err) == -1);
+    assert (proto_arg_id (req.args, "id", true, id, &err) == 1 && streq (id, "h-cd-07"));
+    assert (proto_arg_uint (req.args, "cap", true, &cap, &err) == 1 && cap == 30);
+    assert (proto_arg_uint (req.args, "id", true, &cap, &err) == -1);
+    assert (proto_arg_id (req.args, "into", false, id, &err) == 0);
+    assert (proto_arg_id (req.args, "into", true, id, &err) == -1);
+
+    //  Every truncation of a valid body is refused, never crashes
+    for (size_t cut = 0; cut < body.size; cut++)
+        s_expect_malformed (body.data, cut, "MALFORMED");
+    proto_req_release (&req);
+
+    //  Trailing bytes, wrong root type, unsupported type, bad version
+    char trailing [256];
+    memcpy (trailing, body.data, body.size);
+    trailing [body.size] = (char) 0xc0;
+    s_expect_malformed (trailing, body.size + 1, "MALFORMED");
+    s_expect_malformed ("\x93\x01\x02\x03", 4, "MALFORMED");
+    s_expect_malformed ("\xc1", 1, "MALFORMED");
+    s_expect_malformed ("\xd4\x01\x01", 3, "MALFORMED");                 /* ext */
+    s_expect_malformed ("\x83\xa1v\x02\xa2id\x01\xa2op\xa1x", 14, "VERSION");
+    s_expect_malformed ("\x82\xa1v\x01\xa2id\x01", 9, "MALFORMED");      /* no op */
+    s_expect_malformed ("\x81\x01\x02", 3, "MALFORMED");                 /* int key */
+    //  A tiny body claiming a huge array is refused before allocation
+    s_expect_malformed ("\xdd\xff\xff\xff\xff", 5, "TOO_LARGE");
+    s_expect_malformed ("\xdd\x00\x01\x00\x00", 5, "MALFORMED");
+    s_expect_malformed ("\xdb\xff\xff\xff\x00", 5, "MALFORMED");
+    //  Nesting bomb
+    char deep [64];
+    memset (deep, 0x91, sizeof (deep));
+    s_expect_malformed (deep, sizeof (deep), "MALFORMED");
+
+    //  Replies: ok and error with details
+    msgpack_sbuffer_clear (&body);
+    dt_err_set (&err, "IMPORT_REJECTED", "2 bad rows");
+    dt_err_detail (&err, 3, "unknown hall h-x");
+    dt_err_detail (&err, 9, "duplicate id m-1");
+    proto_reply_encode (&body, 7, NULL, &err);
+    dt_err_reset (&err);
+    proto_reply_t reply;
+    assert (proto_reply_decode (&reply, body.data, body.size, &err) == 0);
+    assert (reply.id == 7 && !reply.ok && streq (reply.code, "IMPORT_REJECTED"));
+    assert (reply.details && reply.details->via.array.size == 2);
+    proto_reply_release (&reply);
+    msgpack_sbuffer_clear (&body);
+    proto_reply_encode (&body, 8, &args, NULL);
+    assert (proto_reply_decode (&reply, body.data, body.size, &err) == 0);
+    assert (reply.ok && reply.result && reply.result->type == MSGPACK_OBJECT_MAP);
+    proto_reply_release (&reply);
+
+    msgpack_sbuffer_destroy (&args);
+    msgpack_sbuffer_destroy (&body);
+    dt_err_reset (&err);
+    if (verbose)
+        printf ("OK\n");
+}

@@ -1,0 +1,631 @@
+/* store.c -- LMDB tables, transactions, change log and audit chain. */
+#include "store.h"
+#include "proto.h"
+#include <sys/stat.h>
+
+static const char *s_table_names [TBL_COUNT] = {
+    "meta", "officer", "branch", "hall", "member", "seat", "branch_hall",
+    "log", "audit", "key", "node", "rid", "outbox", "outcome"
+};
+
+struct _store_t {
+    MDB_env *env;
+    MDB_dbi dbi [TBL_COUNT];
+    char *dir;
+};
+
+const char *
+store_table_name (store_table_t table)
+{
+    return (unsigned) table < TBL_COUNT? s_table_names [table]: "?";
+}
+
+static int
+s_lmdb_error (dt_err_t *err, const char *what, int rc)
+{
+    return dt_err_set (err, "INTERNAL", "%s failed: %s", what, mdb_strerror (rc));
+}
+
+store_t *
+store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
+{
+    store_t *self = (store_t *) zmalloc (sizeof (store_t));
+    self->dir = strdup (dir);
+    MDB_txn *txn = NULL;
+    int rc;
+    if (zsys_dir_create ("%s", dir) && !zsys_file_exists (dir)) {
+        dt_err_set (err, "INTERNAL", "mkdir %s failed: %s", dir, strerror (errno));
+        goto failed;
+    }
+    if ((rc = mdb_env_create (&self->env))) {
+        s_lmdb_error (err, "mdb_env_create", rc);
+        goto failed;
+    }
+    mdb_env_set_maxdbs (self->env, TBL_COUNT);
+    mdb_env_set_mapsize (self->env, (size_t) mapsize_mb << 20);
+    if ((rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600))) {
+        dt_err_set (err, "INTERNAL", "opening store %s failed: %s", dir, mdb_strerror (rc));
+        goto failed;
+    }
+    if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn))) {
+        s_lmdb_error (err, "mdb_txn_begin", rc);
+        goto failed;
+    }
+    for (int table = 0; table < TBL_COUNT; table++)
+        if ((rc = mdb_dbi_open (txn, s_table_names [table], MDB_CREATE, &self->dbi [table]))) {
+            s_lmdb_error (err, "mdb_dbi_open", rc);
+            goto failed;
+        }
+    if ((rc = mdb_txn_commit (txn))) {
+        txn = NULL;
+        s_lmdb_error (err, "mdb_txn_commit", rc);
+        goto failed;
+    }
+    return self;
+failed:
+    if (txn)
+        mdb_txn_abort (txn);
+    store_destroy (&self);
+    return NULL;
+}
+
+void
+store_destroy (store_t **self_p)
+{
+    assert (self_p);
+    store_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->env)
+        mdb_env_close (self->env);
+    free (self->dir);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+store_dir (store_t *self)
+{
+    return self->dir;
+}
+
+int
+store_begin (store_t *self, store_txn_t *txn, store_txn_t *parent, bool write, dt_err_t *err)
+{
+    memset (txn, 0, sizeof (*txn));
+    txn->store = self;
+    txn->write = write;
+    txn->log = parent? parent->log: false;
+    txn->audit = parent? parent->audit: false;
+    int rc = mdb_txn_begin (self->env, parent? parent->txn: NULL,
+                            write? 0: MDB_RDONLY, &txn->txn);
+    if (rc) {
+        txn->txn = NULL;
+        return s_lmdb_error (err, "mdb_txn_begin", rc);
+    }
+    return 0;
+}
+
+static void
+s_changes_free (store_txn_t *txn)
+{
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        free (txn->changes [i].before);
+        free (txn->changes [i].after);
+    }
+    free (txn->changes);
+    txn->changes = NULL;
+    txn->nchanges = 0;
+}
+
+int
+store_commit (store_txn_t *txn, dt_err_t *err)
+{
+    assert (txn->txn);
+    s_changes_free (txn);
+    int rc = mdb_txn_commit (txn->txn);
+    txn->txn = NULL;
+    return rc? s_lmdb_error (err, "mdb_txn_commit", rc): 0;
+}
+
+void
+store_abort (store_txn_t *txn)
+{
+    s_changes_free (txn);
+    if (txn->txn)
+        mdb_txn_abort (txn->txn);
+    txn->txn = NULL;
+}
+
+int
+store_get (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
+           const void **val, size_t *val_size, dt_err_t *err)
+{
+    if (key_size == 0 || key_size > 511)
+        return 1;
+    MDB_val k = { key_size, (void *) key }, v;
+    int rc = mdb_get (txn->txn, txn->store->dbi [table], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 1;
+    if (rc)
+        return s_lmdb_error (err, "mdb_get", rc);
+    *val = v.mv_data;
+    *val_size = v.mv_size;
+    return 0;
+}
+
+int
+store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
+           const void *val, size_t val_size, dt_err_t *err)
+{
+    MDB_val k = { key_size, (void *) key }, v = { val_size, (void *) val };
+    int rc = mdb_put (txn->txn, txn->store->dbi [table], &k, &v, 0);
+    return rc? s_lmdb_error (err, "mdb_put", rc): 0;
+}
+
+int
+store_del (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
+           dt_err_t *err)
+{
+    MDB_val k = { key_size, (void *) key };
+    int rc = mdb_del (txn->txn, txn->store->dbi [table], &k, NULL);
+    return rc && rc != MDB_NOTFOUND? s_lmdb_error (err, "mdb_del", rc): 0;
+}
+
+void
+store_seq_key (uint64_t seq, uint8_t key [8])
+{
+    for (int i = 7; i >= 0; i--, seq >>= 8)
+        key [i] = (uint8_t) seq;
+}
+
+uint64_t
+store_seq_from_key (const void *key)
+{
+    const uint8_t *p = key;
+    uint64_t seq = 0;
+    for (int i = 0; i < 8; i++)
+        seq = (seq << 8) | p [i];
+    return seq;
+}
+
+uint64_t
+store_meta_uint (store_txn_t *txn, const char *name)
+{
+    const void *val;
+    size_t size;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (store_get (txn, TBL_META, name, strlen (name), &val, &size, &err) || size != 8)
+        return 0;
+    return store_seq_from_key (val);
+}
+
+int
+store_meta_set_uint (store_txn_t *txn, const char *name, uint64_t value, dt_err_t *err)
+{
+    uint8_t bytes [8];
+    store_seq_key (value, bytes);
+    return store_put (txn, TBL_META, name, strlen (name), bytes, 8, err);
+}
+
+static void *
+s_copy (const void *data, size_t size)
+{
+    void *copy = malloc (size? size: 1);
+    assert (copy);
+    memcpy (copy, data, size);
+    return copy;
+}
+
+int
+store_log_append (store_txn_t *txn, store_table_t table, const char *key,
+              const void *val, size_t val_size, const store_scope_t *scope, dt_err_t *err)
+{
+    uint64_t seq = store_meta_uint (txn, "log_seq") + 1;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 7);
+    proto_pack_key (&pk, "seq");
+    msgpack_pack_uint64 (&pk, seq);
+    proto_pack_key (&pk, "ts");
+    msgpack_pack_int64 (&pk, dt_now_ms ());
+    proto_pack_key (&pk, "table");
+    proto_pack_str (&pk, store_table_name (table));
+    proto_pack_key (&pk, "key");
+    proto_pack_str (&pk, key);
+    proto_pack_key (&pk, "value");
+    if (val) {
+        msgpack_pack_bin (&pk, val_size);
+        msgpack_pack_bin_body (&pk, val, val_size);
+    }
+    else
+        msgpack_pack_nil (&pk);
+    proto_pack_key (&pk, "branch");
+    proto_pack_str_or_nil (&pk, scope->branch);
+    proto_pack_key (&pk, "nodes");
+    int nnodes = 0;
+    const char *nodes [STORE_SCOPE_NODES];
+    for (int i = 0; i < scope->nnodes; i++) {
+        bool seen = !scope->nodes [i] || !*scope->nodes [i];
+        for (int j = 0; j < nnodes && !seen; j++)
+            seen = streq (nodes [j], scope->nodes [i]);
+        if (!seen)
+            nodes [nnodes++] = scope->nodes [i];
+    }
+    msgpack_pack_array (&pk, nnodes);
+    for (int i = 0; i < nnodes; i++)
+        proto_pack_str (&pk, nodes [i]);
+    uint8_t seq_key [8];
+    store_seq_key (seq, seq_key);
+    int rc = store_put (txn, TBL_LOG, seq_key, 8, buf.data, buf.size, err);
+    msgpack_sbuffer_destroy (&buf);
+    if (rc == 0 && store_meta_uint (txn, "log_first") == 0)
+        rc = store_meta_set_uint (txn, "log_first", seq, err);
+    return rc? rc: store_meta_set_uint (txn, "log_seq", seq, err);
+}
+
+int
+store_record_put (store_txn_t *txn, store_table_t table, const char *key,
+                  const void *val, size_t val_size, const store_scope_t *scope,
+                  dt_err_t *err)
+{
+    size_t key_size = strlen (key);
+    const void *old = NULL;
+    size_t old_size = 0;
+    int found = store_get (txn, table, key, key_size, &old, &old_size, err);
+    if (found == -1)
+        return -1;
+    if (txn->audit) {
+        store_change_t *grown = realloc (txn->changes,
+                                         (txn->nchanges + 1) * sizeof (store_change_t));
+        assert (grown);
+        txn->changes = grown;
+        store_change_t *change = &txn->changes [txn->nchanges++];
+        memset (change, 0, sizeof (*change));
+        change->table = table;
+        snprintf (change->key, sizeof (change->key), "%s", key);
+        if (found == 0) {
+            change->before = s_copy (old, old_size);
+            change->before_size = old_size;
+        }
+        if (val) {
+            change->after = s_copy (val, val_size);
+            change->after_size = val_size;
+        }
+    }
+    int rc = val? store_put (txn, table, key, key_size, val, val_size, err)
+                : store_del (txn, table, key, key_size, err);
+    if (rc == 0 && txn->log && scope)
+        rc = store_log_append (txn, table, key, val, val_size, scope, err);
+    return rc;
+}
+
+int
+store_scan (store_txn_t *txn, store_table_t table, const void *prefix,
+            size_t prefix_size, const void *from, size_t from_size,
+            store_visit_fn *visit, void *arg, dt_err_t *err)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open (txn->txn, txn->store->dbi [table], &cursor);
+    if (rc)
+        return s_lmdb_error (err, "mdb_cursor_open", rc);
+    MDB_val k, v;
+    if (from) {
+        k.mv_size = from_size;
+        k.mv_data = (void *) from;
+    }
+    else {
+        k.mv_size = prefix_size;
+        k.mv_data = (void *) prefix;
+    }
+    MDB_cursor_op op = k.mv_size? MDB_SET_RANGE: MDB_FIRST;
+    int result = 0;
+    while ((rc = mdb_cursor_get (cursor, &k, &v, op)) == 0) {
+        op = MDB_NEXT;
+        if (prefix_size && (k.mv_size < prefix_size
+                        ||  memcmp (k.mv_data, prefix, prefix_size) != 0))
+            break;
+        int verdict = visit (k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg);
+        if (verdict == 1)
+            break;
+        if (verdict == -1) {
+            result = -1;
+            if (!dt_err_is_set (err))
+                dt_err_set (err, "INTERNAL", "store scan of %s failed", store_table_name (table));
+            break;
+        }
+    }
+    if (rc && rc != MDB_NOTFOUND && result == 0)
+        result = s_lmdb_error (err, "mdb_cursor_get", rc);
+    mdb_cursor_close (cursor);
+    return result;
+}
+
+uint64_t
+store_count (store_txn_t *txn, store_table_t table)
+{
+    MDB_stat stat;
+    if (mdb_stat (txn->txn, txn->store->dbi [table], &stat))
+        return 0;
+    return stat.ms_entries;
+}
+
+uint64_t
+store_log_head (store_txn_t *txn)
+{
+    return store_meta_uint (txn, "log_seq");
+}
+
+uint64_t
+store_log_first (store_txn_t *txn)
+{
+    return store_meta_uint (txn, "log_first");
+}
+
+int
+store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err)
+{
+    uint64_t head = store_log_head (txn);
+    uint64_t first = store_log_first (txn);
+    if (first == 0 || head - first + 1 <= keep)
+        return 0;
+    uint64_t new_first = head - keep + 1;
+    for (uint64_t seq = first; seq < new_first; seq++) {
+        uint8_t key [8];
+        store_seq_key (seq, key);
+        if (store_del (txn, TBL_LOG, key, 8, err))
+            return -1;
+    }
+    return store_meta_set_uint (txn, "log_first", new_first, err);
+}
+
+//  Audit chain
+
+static void
+s_pack_raw_or_nil (msgpack_sbuffer *buf, msgpack_packer *pk, const void *data, size_t size)
+{
+    if (data)
+        msgpack_sbuffer_write (buf, data, size);
+    else
+        msgpack_pack_nil (pk);
+}
+
+static void
+s_audit_head (store_txn_t *txn, uint8_t hash [32])
+{
+    const void *val;
+    size_t size;
+    dt_err_t err;
+    dt_err_init (&err);
+    memset (hash, 0, 32);
+    if (store_get (txn, TBL_META, "audit_head", 10, &val, &size, &err) == 0 && size == 32)
+        memcpy (hash, val, 32);
+}
+
+int
+store_audit_append (store_txn_t *txn, const char *actor, const char *op,
+                    const void *args, size_t args_size, dt_err_t *err)
+{
+    if (txn->nchanges == 0)
+        return 0;
+    uint64_t seq = store_meta_uint (txn, "audit_seq") + 1;
+    uint8_t prev [32], hash [32];
+    s_audit_head (txn, prev);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 7);
+    proto_pack_key (&pk, "seq");
+    msgpack_pack_uint64 (&pk, seq);
+    proto_pack_key (&pk, "ts");
+    msgpack_pack_int64 (&pk, dt_now_ms ());
+    proto_pack_key (&pk, "actor");
+    proto_pack_str (&pk, actor);
+    proto_pack_key (&pk, "op");
+    proto_pack_str (&pk, op);
+    proto_pack_key (&pk, "args");
+    s_pack_raw_or_nil (&buf, &pk, args, args_size);
+    proto_pack_key (&pk, "changes");
+    msgpack_pack_array (&pk, txn->nchanges);
+    for (size_t i = 0; i < txn->nchanges; i++) {
+        store_change_t *change = &txn->changes [i];
+        msgpack_pack_map (&pk, 4);
+        proto_pack_key (&pk, "table");
+        proto_pack_str (&pk, store_table_name (change->table));
+        proto_pack_key (&pk, "key");
+        proto_pack_str (&pk, change->key);
+        proto_pack_key (&pk, "before");
+        s_pack_raw_or_nil (&buf, &pk, change->before, change->before_size);
+        proto_pack_key (&pk, "after");
+        s_pack_raw_or_nil (&buf, &pk, change->after, change->after_size);
+    }
+    proto_pack_key (&pk, "prev");
+    msgpack_pack_bin (&pk, 32);
+    msgpack_pack_bin_body (&pk, prev, 32);
+    crypto_generichash (hash, 32, (const unsigned char *) buf.data, buf.size, NULL, 0);
+    uint8_t key [8];
+    store_seq_key (seq, key);
+    int rc = store_put (txn, TBL_AUDIT, key, 8, buf.data, buf.size, err);
+    msgpack_sbuffer_destroy (&buf);
+    if (rc == 0)
+        rc = store_put (txn, TBL_META, "audit_head", 10, hash, 32, err);
+    if (rc == 0)
+        rc = store_meta_set_uint (txn, "audit_seq", seq, err);
+    s_changes_free (txn);
+    return rc;
+}
+
+typedef struct {
+    uint64_t expect_seq;
+    uint8_t expect_prev [32];
+    uint64_t first_bad;
+    char *reason;
+    size_t reason_size;
+} s_verify_t;
+
+static int
+s_verify_entry (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    s_verify_t *self = arg;
+    uint64_t seq = key_size == 8? store_seq_from_key (key): 0;
+    if (seq != self->expect_seq) {
+        self->first_bad = self->expect_seq;
+        snprintf (self->reason, self->reason_size, "entry %" PRIu64 " is missing", self->expect_seq);
+        return 1;
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    dt_err_t err;
+    dt_err_init (&err);
+    const msgpack_object *prev = NULL;
+    if (proto_check (val, val_size, &err) == 0
+    &&  msgpack_unpack_next (&unpacked, val, val_size, &offset) == MSGPACK_UNPACK_SUCCESS)
+        prev = proto_map_get (&unpacked.data, "prev");
+    bool linked = prev && prev->type == MSGPACK_OBJECT_BIN && prev->via.bin.size == 32
+               && memcmp (prev->via.bin.ptr, self->expect_prev, 32) == 0;
+    msgpack_unpacked_destroy (&unpacked);
+    if (!linked) {
+        //  This entry does not point at the previous one as it was written:
+        //  the previous entry was altered (or this one's link was).
+        self->first_bad = seq > 1? seq - 1: seq;
+        snprintf (self->reason, self->reason_size,
+                  "entry %" PRIu64 " does not match the hash recorded in entry %" PRIu64,
+                  self->first_bad, seq);
+        return 1;
+    }
+    crypto_generichash (self->expect_prev, 32, val, val_size, NULL, 0);
+    self->expect_seq++;
+    return 0;
+}
+
+int
+store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
+                    char *reason, size_t reason_size)
+{
+    s_verify_t verify = { .expect_seq = 1, .reason = reason, .reason_size = reason_size };
+    dt_err_t err;
+    dt_err_init (&err);
+    reason [0] = 0;
+    *first_bad = 0;
+    store_scan (txn, TBL_AUDIT, NULL, 0, NULL, 0, s_verify_entry, &verify, &err);
+    *entries = verify.expect_seq - 1;
+    if (verify.first_bad) {
+        *first_bad = verify.first_bad;
+        return 1;
+    }
+    uint64_t last = store_meta_uint (txn, "audit_seq");
+    uint8_t head [32];
+    s_audit_head (txn, head);
+    if (last != *entries) {
+        *first_bad = *entries + 1;
+        snprintf (reason, reason_size, "entry %" PRIu64 " is missing (log ends at %" PRIu64
+                  ", head is %" PRIu64 ")", *first_bad, *entries, last);
+        return 1;
+    }
+    if (last && memcmp (head, verify.expect_prev, 32) != 0) {
+        *first_bad = last;
+        snprintf (reason, reason_size, "entry %" PRIu64 " does not match the recorded head hash",
+                  last);
+        return 1;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test
+
+static int
+s_count_visit (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) key; (void) key_size; (void) val; (void) val_size;
+    (*(int *) arg)++;
+    return 0;
+}
+
+void
+store_test (bool verbose)
+{
+    if (verbose)
+        printf (" * store: ");
+    char dir [] = "/tmp/dt-store-test-XXXXXX";
+    assert (mkdtemp (dir));
+    dt_err_t err;
+    dt_err_init (&err);
+    store_t *store = store_new (dir, 64, &err);
+    assert (store);
+
+    //  Committed writes are visible, aborted ones are not
+    store_txn_t txn, child;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = txn.audit = true;
+    store_scope_t scope = { .branch = "b-1", .nodes = { "n1", "n1", "" }, .nnodes = 3 };
+    assert (store_record_put (&txn, TBL_HALL, "h-1", "\x81\xa1x\x01", 4, &scope, &err) == 0);
+    assert (store_audit_append (&txn, "admin", "hall.create", NULL, 0, &err) == 0);
+    assert (store_begin (store, &child, &txn, true, &err) == 0);
+    assert (store_record_put (&child, TBL_HALL, "h-2", "\x80", 1, &scope, &err) == 0);
+    store_abort (&child);
+    assert (store_commit (&txn, &err) == 0);
+
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    const void *val;
+    size_t size;
+    assert (store_get (&txn, TBL_HALL, "h-1", 3, &val, &size, &err) == 0 && size == 4);
+    assert (store_get (&txn, TBL_HALL, "h-2", 3, &val, &size, &err) == 1);
+    assert (store_log_head (&txn) == 1 && store_log_first (&txn) == 1);
+    int count = 0;
+    assert (store_scan (&txn, TBL_HALL, "h-", 2, NULL, 0, s_count_visit, &count, &err) == 0);
+    assert (count == 1);
+    store_abort (&txn);
+
+    //  The audit chain notices an altered entry and a removed one
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.audit = true;
+    for (int i = 0; i < 4; i++) {
+        assert (store_record_put (&txn, TBL_OFFICER, "o-1", "\x80", 1, NULL, &err) == 0);
+        assert (store_audit_append (&txn, "admin", "officer.add", NULL, 0, &err) == 0);
+    }
+    uint64_t entries, bad;
+    char reason [128];
+    assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 0);
+    assert (entries == 5);
+    uint8_t key [8];
+    store_seq_key (3, key);
+    assert (store_get (&txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0);
+    char *altered = s_copy (val, size);
+    altered [size - 40] ^= 1;
+    assert (store_put (&txn, TBL_AUDIT, key, 8, altered, size, &err) == 0);
+    assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
+    assert (bad == 3);
+    free (altered);
+    store_abort (&txn);
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    store_seq_key (5, key);
+    assert (store_del (&txn, TBL_AUDIT, key, 8, &err) == 0);
+    assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
+    assert (bad == 5);
+    store_abort (&txn);
+
+    //  Log trimming keeps the newest entries
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    for (int i = 0; i < 9; i++)
+        assert (store_record_put (&txn, TBL_HALL, "h-1", "\x80", 1, &scope, &err) == 0);
+    assert (store_log_head (&txn) == 10);
+    assert (store_log_trim (&txn, 4, &err) == 0);
+    assert (store_log_first (&txn) == 7 && store_count (&txn, TBL_LOG) == 4);
+    assert (store_commit (&txn, &err) == 0);
+
+    store_destroy (&store);
+    assert (store == NULL);
+    zsys_dir_delete ("%s/data.mdb", dir);
+    zsys_file_delete ("%s/data.mdb", dir);
+    zsys_file_delete ("%s/lock.mdb", dir);
+    zsys_dir_delete ("%s", dir);
+    if (verbose)
+        printf ("OK\n");
+}

@@ -1,0 +1,616 @@
+/* tree.c -- typed tree records with indexes, seat counters and change scope. */
+#include "tree.h"
+
+uint32_t
+tree_branch_cap (const branch_t *branch)
+{
+    return branch->cap? branch->cap: DT_BRANCH_CAP_DEFAULT;
+}
+
+uint32_t
+tree_hall_cap (const hall_t *hall)
+{
+    return hall->cap? hall->cap: DT_HALL_CAP_DEFAULT;
+}
+
+//  Reading
+
+typedef int (s_decode_fn) (void *record, const void *data, size_t size);
+
+static int
+s_get (store_txn_t *txn, store_table_t table, const char *id, void *out,
+       s_decode_fn *decode, dt_err_t *err)
+{
+    const void *val;
+    size_t size;
+    int rc = store_get (txn, table, id, strlen (id), &val, &size, err);
+    if (rc)
+        return rc;
+    if (decode (out, val, size))
+        return dt_err_set (err, "INTERNAL", "stored %s %s is damaged",
+                           store_table_name (table), id);
+    return 0;
+}
+
+static int
+s_need (store_txn_t *txn, store_table_t table, const char *id, void *out,
+        s_decode_fn *decode, dt_err_t *err)
+{
+    int rc = s_get (txn, table, id, out, decode, err);
+    if (rc == 1)
+        return dt_err_set (err, "NOT_FOUND", "unknown %s %s", store_table_name (table), id);
+    return rc;
+}
+
+#define S_GETTERS(name, type, table) \
+int tree_##name##_get (store_txn_t *txn, const char *id, type *out, dt_err_t *err) \
+{ return s_get (txn, table, id, out, (s_decode_fn *) record_##name##_decode, err); } \
+int tree_##name##_need (store_txn_t *txn, const char *id, type *out, dt_err_t *err) \
+{ return s_need (txn, table, id, out, (s_decode_fn *) record_##name##_decode, err); }
+
+S_GETTERS (officer, officer_t, TBL_OFFICER)
+S_GETTERS (branch, branch_t, TBL_BRANCH)
+S_GETTERS (hall, hall_t, TBL_HALL)
+S_GETTERS (member, member_t, TBL_MEMBER)
+
+/* Node serving a branch, "" if none or unknown. */
+static void
+s_branch_node (store_txn_t *txn, const char *branch, char node [DT_ID_MAX + 1])
+{
+    branch_t record;
+    dt_err_t err;
+    dt_err_init (&err);
+    node [0] = 0;
+    if (*branch && tree_branch_get (txn, branch, &record, &err) == 0)
+        strcpy (node, record.node);
+}
+
+//  Index keys
+
+static size_t
+s_index_key (char *key, char prefix, const char *group, const char *id)
+{
+    size_t at = 0;
+    if (prefix)
+        key [at++] = prefix;
+    size_t len = strlen (group);
+    memcpy (key + at, group, len + 1);          /* keeps the \0 separator */
+    at += len + 1;
+    len = strlen (id);
+    memcpy (key + at, id, len);
+    return at + len;
+}
+
+static int
+s_index_set (store_txn_t *txn, store_table_t table, char prefix,
+             const char *group, const char *id, bool present, dt_err_t *err)
+{
+    char key [2 * DT_ID_MAX + 3];
+    size_t size = s_index_key (key, prefix, group, id);
+    return present? store_put (txn, table, key, size, "", 0, err)
+                  : store_del (txn, table, key, size, err);
+}
+
+static char
+s_seat_prefix (seat_kind_t kind)
+{
+    return kind == SEAT_CORE? 'b': 'h';
+}
+
+//  Writing
+
+typedef void (s_encode_fn) (const void *record, msgpack_sbuffer *out);
+
+static int
+s_write (store_txn_t *txn, store_table_t table, const char *id, const void *record,
+         s_encode_fn *encode, const store_scope_t *scope, dt_err_t *err)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    encode (record, &buf);
+    int rc = store_record_put (txn, table, id, buf.data, buf.size, scope, err);
+    msgpack_sbuffer_destroy (&buf);
+    return rc;
+}
+
+int
+tree_officer_put (store_txn_t *txn, const officer_t *officer, dt_err_t *err)
+{
+    return s_write (txn, TBL_OFFICER, officer->id, officer,
+                    (s_encode_fn *) record_officer_encode, NULL, err);
+}
+
+/* Write a branch exactly as given (counters included). */
+static int
+s_branch_store (store_txn_t *txn, const branch_t *branch, const char *old_node, dt_err_t *err)
+{
+    store_scope_t scope = { .branch = branch->id,
+                            .nodes = { old_node, branch->node }, .nnodes = 2 };
+    return s_write (txn, TBL_BRANCH, branch->id, branch,
+                    (s_encode_fn *) record_branch_encode, &scope, err);
+}
+
+int
+tree_branch_put (store_txn_t *txn, const branch_t *branch, dt_err_t *err)
+{
+    branch_t old, updated = *branch;
+    int found = tree_branch_get (txn, branch->id, &old, err);
+    if (found == -1)
+        return -1;
+    updated.core_seats = found == 0? old.core_seats: 0;
+    updated.halls = found == 0? old.halls: 0;
+    return s_branch_store (txn, &updated, found == 0? old.node: "", err);
+}
+
+int
+tree_branch_del (store_txn_t *txn, const char *id, dt_err_t *err)
+{
+    branch_t old;
+    if (tree_branch_need (txn, id, &old, err))
+        return -1;
+    if (old.core_seats || old.halls)
+        return dt_err_set (err, "NOT_EMPTY", "branch %s still has %u core seats and %u halls",
+                           id, old.core_seats, old.halls);
+    store_scope_t scope = { .branch = "", .nodes = { old.node }, .nnodes = 1 };
+    return store_record_put (txn, TBL_BRANCH, id, NULL, 0, &scope, err);
+}
+
+/* Add delta to a group's seat counter. */
+static int
+s_group_adjust (store_txn_t *txn, seat_kind_t kind, const char *group, int delta, dt_err_t *err)
+{
+    if (kind == SEAT_CORE) {
+        branch_t branch;
+        if (tree_branch_need (txn, group, &branch, err))
+            return -1;
+        branch.core_seats += delta;
+        return s_branch_store (txn, &branch, branch.node, err);
+    }
+    hall_t hall;
+    if (tree_hall_need (txn, group, &hall, err))
+        return -1;
+    hall.seats += delta;
+    char node [DT_ID_MAX + 1];
+    s_branch_node (txn, hall.branch, node);
+    store_scope_t scope = { .branch = hall.branch, .nodes = { node }, .nnodes = 1 };
+    return s_write (txn, TBL_HALL, hall.id, &hall, (s_encode_fn *) record_hall_encode,
+                    &scope, err);
+}
+
+static int
+s_branch_halls_adjust (store_txn_t *txn, const char *id, int delta, dt_err_t *err)
+{
+    branch_t branch;
+    if (tree_branch_need (txn, id, &branch, err))
+        return -1;
+    branch.halls += delta;
+    return s_branch_store (txn, &branch, branch.node, err);
+}
+
+int
+tree_hall_put (store_txn_t *txn, const hall_t *hall, dt_err_t *err)
+{
+    hall_t old, updated = *hall;
+    int found = tree_hall_get (txn, hall->id, &old, err);
+    if (found == -1)
+        return -1;
+    updated.seats = found == 0? old.seats: 0;
+    bool moved = found == 1 || !streq (old.branch, hall->branch);
+    if (moved) {
+        if (found == 0
+        &&  (s_index_set (txn, TBL_BRANCH_HALL, 0, old.branch, hall->id, false, err)
+        ||   s_branch_halls_adjust (txn, old.branch, -1, err)))
+            return -1;
+        if (s_index_set (txn, TBL_BRANCH_HALL, 0, hall->branch, hall->id, true, err)
+        ||  s_branch_halls_adjust (txn, hall->branch, +1, err))
+            return -1;
+    }
+    char old_node [DT_ID_MAX + 1], new_node [DT_ID_MAX + 1];
+    s_branch_node (txn, found == 0? old.branch: "", old_node);
+    s_branch_node (txn, hall->branch, new_node);
+    store_scope_t scope = { .branch = hall->branch, .nodes = { old_node, new_node }, .nnodes = 2 };
+    if (s_write (txn, TBL_HALL, hall->id, &updated, (s_encode_fn *) record_hall_encode,
+                 &scope, err))
+        return -1;
+    if (!moved || found == 1)
+        return 0;
+    //  A hall's members belong to the hall's branch: follow the hall.
+    zlistx_t *ids = tree_seat_ids (txn, SEAT_HALL, hall->id, err);
+    if (!ids)
+        return -1;
+    int rc = 0;
+    for (char *id = zlistx_first (ids); id && rc == 0; id = zlistx_next (ids)) {
+        member_t member;
+        rc = tree_member_need (txn, id, &member, err);
+        if (rc == 0)
+            rc = tree_member_put (txn, &member, err);
+    }
+    zlistx_destroy (&ids);
+    return rc;
+}
+
+int
+tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err)
+{
+    hall_t old;
+    if (tree_hall_need (txn, id, &old, err))
+        return -1;
+    if (old.seats)
+        return dt_err_set (err, "NOT_EMPTY", "hall %s still has %u members", id, old.seats);
+    if (s_index_set (txn, TBL_BRANCH_HALL, 0, old.branch, id, false, err)
+    ||  s_branch_halls_adjust (txn, old.branch, -1, err))
+        return -1;
+    char node [DT_ID_MAX + 1];
+    s_branch_node (txn, old.branch, node);
+    store_scope_t scope = { .branch = "", .nodes = { node }, .nnodes = 1 };
+    return store_record_put (txn, TBL_HALL, id, NULL, 0, &scope, err);
+}
+
+int
+tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
+{
+    member_t old, updated = *member;
+    int found = tree_member_get (txn, member->id, &old, err);
+    if (found == -1)
+        return -1;
+    if (updated.seat == SEAT_NONE)
+        updated.group [0] = updated.branch [0] = 0;
+    else
+    if (updated.seat == SEAT_CORE)
+        strcpy (updated.branch, updated.group);
+    else {
+        hall_t hall;
+        if (tree_hall_need (txn, updated.group, &hall, err))
+            return -1;
+        strcpy (updated.branch, hall.branch);
+    }
+    if (found == 0) {
+        strcpy (updated.referrer, old.referrer);
+        strcpy (updated.first_hall, old.first_hall);
+        updated.created = old.created;
+    }
+    if (!*updated.first_hall && updated.seat == SEAT_HALL)
+        strcpy (updated.first_hall, updated.group);
+    bool was_seated = found == 0 && old.seat != SEAT_NONE;
+    bool reseated = !was_seated || old.seat != updated.seat || !streq (old.group, updated.group);
+    if (reseated && was_seated
+    && (s_index_set (txn, TBL_SEAT, s_seat_prefix (old.seat), old.group, old.id, false, err)
+    ||  s_group_adjust (txn, old.seat, old.group, -1, err)))
+        return -1;
+    if (reseated && updated.seat != SEAT_NONE
+    && (s_index_set (txn, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
+                     updated.id, true, err)
+    ||  s_group_adjust (txn, updated.seat, updated.group, +1, err)))
+        return -1;
+    char old_node [DT_ID_MAX + 1], new_node [DT_ID_MAX + 1];
+    s_branch_node (txn, found == 0? old.branch: "", old_node);
+    s_branch_node (txn, updated.branch, new_node);
+    store_scope_t scope = { .branch = updated.branch,
+                            .nodes = { old_node, new_node }, .nnodes = 2 };
+    return s_write (txn, TBL_MEMBER, updated.id, &updated,
+                    (s_encode_fn *) record_member_encode, &scope, err);
+}
+
+//  Visiting
+
+typedef struct {
+    store_txn_t *txn;
+    size_t prefix_size;
+    tree_member_fn *member_fn;
+    tree_hall_fn *hall_fn;
+    void *arg;
+    dt_err_t *err;
+} s_visit_t;
+
+static int
+s_visit_indexed (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) val; (void) val_size;
+    s_visit_t *self = arg;
+    char id [DT_ID_MAX + 1];
+    size_t len = key_size - self->prefix_size;
+    if (len == 0 || len > DT_ID_MAX)
+        return 0;
+    memcpy (id, (const char *) key + self->prefix_size, len);
+    id [len] = 0;
+    if (self->member_fn) {
+        member_t member;
+        if (tree_member_need (self->txn, id, &member, self->err))
+            return -1;
+        return self->member_fn (&member, self->arg);
+    }
+    hall_t hall;
+    if (tree_hall_need (self->txn, id, &hall, self->err))
+        return -1;
+    return self->hall_fn (&hall, self->arg);
+}
+
+int
+tree_seat_visit (store_txn_t *txn, seat_kind_t kind, const char *group,
+                 tree_member_fn *visit, void *arg, dt_err_t *err)
+{
+    char prefix [DT_ID_MAX + 3];
+    size_t size = s_index_key (prefix, s_seat_prefix (kind), group, "");
+    s_visit_t self = { txn, size, visit, NULL, arg, err };
+    return store_scan (txn, TBL_SEAT, prefix, size, NULL, 0, s_visit_indexed, &self, err);
+}
+
+int
+tree_hall_visit (store_txn_t *txn, const char *branch,
+                 tree_hall_fn *visit, void *arg, dt_err_t *err)
+{
+    char prefix [DT_ID_MAX + 3];
+    size_t size = s_index_key (prefix, 0, branch, "");
+    s_visit_t self = { txn, size, NULL, visit, arg, err };
+    return store_scan (txn, TBL_BRANCH_HALL, prefix, size, NULL, 0, s_visit_indexed, &self, err);
+}
+
+typedef struct {
+    tree_branch_fn *visit;
+    void *arg;
+} s_branch_visit_t;
+
+static int
+s_visit_branch (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) key; (void) key_size;
+    s_branch_visit_t *self = arg;
+    branch_t branch;
+    if (record_branch_decode (&branch, val, val_size))
+        return -1;
+    return self->visit (&branch, self->arg);
+}
+
+int
+tree_branch_visit (store_txn_t *txn, tree_branch_fn *visit, void *arg, dt_err_t *err)
+{
+    s_branch_visit_t self = { visit, arg };
+    return store_scan (txn, TBL_BRANCH, NULL, 0, NULL, 0, s_visit_branch, &self, err);
+}
+
+static int
+s_collect_id (const member_t *member, void *arg)
+{
+    zlistx_add_end ((zlistx_t *) arg, (void *) member->id);
+    return 0;
+}
+
+zlistx_t *
+tree_seat_ids (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t *err)
+{
+    zlistx_t *ids = zlistx_new ();
+    zlistx_set_duplicator (ids, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (ids, (zlistx_destructor_fn *) zstr_free);
+    if (tree_seat_visit (txn, kind, group, s_collect_id, ids, err))
+        zlistx_destroy (&ids);
+    return ids;
+}
+
+typedef struct {
+    const char *id;
+    uint32_t count;
+    char *first;
+} s_count_t;
+
+static int
+s_count_led_branch (const branch_t *branch, void *arg)
+{
+    s_count_t *self = arg;
+    if (streq (branch->leader, self->id))
+        self->count++;
+    return 0;
+}
+
+uint32_t
+tree_officer_branches (store_txn_t *txn, const char *officer)
+{
+    s_count_t count = { officer, 0, NULL };
+    dt_err_t err;
+    dt_err_init (&err);
+    tree_branch_visit (txn, s_count_led_branch, &count, &err);
+    return count.count;
+}
+
+static int
+s_count_led_hall (const hall_t *hall, void *arg)
+{
+    s_count_t *self = arg;
+    if (streq (hall->leader, self->id)) {
+        if (self->count == 0)
+            strcpy (self->first, hall->id);
+        self->count++;
+    }
+    return 0;
+}
+
+uint32_t
+tree_member_leads (store_txn_t *txn, const member_t *member, char out [DT_ID_MAX + 1])
+{
+    out [0] = 0;
+    if (member->seat != SEAT_CORE)
+        return 0;
+    s_count_t count = { member->id, 0, out };
+    dt_err_t err;
+    dt_err_init (&err);
+    tree_hall_visit (txn, member->branch, s_count_led_hall, &count, &err);
+    return count.count;
+}
+
+//  Whole-branch records (resend, snapshot)
+
+typedef struct {
+    store_txn_t *txn;
+    tree_record_fn *visit;
+    void *arg;
+    dt_err_t *err;
+} s_records_t;
+
+static int
+s_emit (s_records_t *self, store_table_t table, const char *id)
+{
+    const void *val;
+    size_t size;
+    int rc = store_get (self->txn, table, id, strlen (id), &val, &size, self->err);
+    if (rc)
+        return rc == 1? 0: -1;
+    return self->visit (table, id, val, size, self->arg);
+}
+
+static int
+s_emit_member (const member_t *member, void *arg)
+{
+    return s_emit (arg, TBL_MEMBER, member->id);
+}
+
+static int
+s_emit_hall (const hall_t *hall, void *arg)
+{
+    s_records_t *self = arg;
+    if (s_emit (self, TBL_HALL, hall->id))
+        return -1;
+    return tree_seat_visit (self->txn, SEAT_HALL, hall->id, s_emit_member, self, self->err);
+}
+
+int
+tree_branch_records (store_txn_t *txn, const char *branch,
+                     tree_record_fn *visit, void *arg, dt_err_t *err)
+{
+    s_records_t self = { txn, visit, arg, err };
+    if (s_emit (&self, TBL_BRANCH, branch)
+    ||  tree_seat_visit (txn, SEAT_CORE, branch, s_emit_member, &self, err)
+    ||  tree_hall_visit (txn, branch, s_emit_hall, &self, err))
+        return -1;
+    return 0;
+}
+
+typedef struct {
+    store_txn_t *txn;
+    const char *branch;
+    const char *node;
+    dt_err_t *err;
+} s_resend_t;
+
+static int
+s_resend_record (store_table_t table, const char *key, const void *val, size_t size, void *arg)
+{
+    s_resend_t *self = arg;
+    //  Copy first: the value lives in the map and the log write may move it.
+    void *copy = malloc (size);
+    assert (copy);
+    memcpy (copy, val, size);
+    store_scope_t scope = { .branch = self->branch, .nodes = { self->node }, .nnodes = 1 };
+    int rc = store_log_append (self->txn, table, key, copy, size, &scope, self->err);
+    free (copy);
+    return rc;
+}
+
+int
+tree_branch_resend (store_txn_t *txn, const char *branch, const char *node, dt_err_t *err)
+{
+    s_resend_t self = { txn, branch, node, err };
+    return tree_branch_records (txn, branch, s_resend_record, &self, err);
+}
+
+//  Replica side
+
+static bool
+s_serves (store_txn_t *txn, const char *node, const char *branch)
+{
+    branch_t record;
+    dt_err_t err;
+    dt_err_init (&err);
+    return *branch && tree_branch_get (txn, branch, &record, &err) == 0
+        && streq (record.node, node);
+}
+
+static int
+s_apply_hall (store_txn_t *txn, const char *node, const char *key,
+              const void *value, size_t size, dt_err_t *err)
+{
+    hall_t old, hall;
+    int found = tree_hall_get (txn, key, &old, err);
+    if (found == -1)
+        return -1;
+    if (value && record_hall_decode (&hall, value, size))
+        return dt_err_set (err, "MALFORMED", "damaged hall record %s in change log", key);
+    if (found == 0 && s_index_set (txn, TBL_BRANCH_HALL, 0, old.branch, key, false, err))
+        return -1;
+    if (value && s_serves (txn, node, hall.branch))
+        return s_index_set (txn, TBL_BRANCH_HALL, 0, hall.branch, key, true, err)
+            || store_put (txn, TBL_HALL, key, strlen (key), value, size, err);
+    return store_del (txn, TBL_HALL, key, strlen (key), err);
+}
+
+static int
+s_apply_member (store_txn_t *txn, const char *node, const char *key,
+                const void *value, size_t size, dt_err_t *err)
+{
+    member_t old, member;
+    int found = tree_member_get (txn, key, &old, err);
+    if (found == -1)
+        return -1;
+    if (value && record_member_decode (&member, value, size))
+        return dt_err_set (err, "MALFORMED", "damaged member record %s in change log", key);
+    if (found == 0 && old.seat != SEAT_NONE
+    &&  s_index_set (txn, TBL_SEAT, s_seat_prefix (old.seat), old.group, key, false, err))
+        return -1;
+    if (value && member.seat != SEAT_NONE && s_serves (txn, node, member.branch))
+        return s_index_set (txn, TBL_SEAT, s_seat_prefix (member.seat), member.group, key,
+                            true, err)
+            || store_put (txn, TBL_MEMBER, key, strlen (key), value, size, err);
+    return store_del (txn, TBL_MEMBER, key, strlen (key), err);
+}
+
+int
+tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
+            const void *value, size_t value_size, dt_err_t *err)
+{
+    if (!dt_id_valid (key, strlen (key)))
+        return dt_err_set (err, "MALFORMED", "bad key in change log");
+    if (streq (table, "branch")) {
+        branch_t branch;
+        if (value && record_branch_decode (&branch, value, value_size))
+            return dt_err_set (err, "MALFORMED", "damaged branch record %s in change log", key);
+        if (value && streq (branch.node, node))
+            return store_put (txn, TBL_BRANCH, key, strlen (key), value, value_size, err);
+        return tree_drop_branch (txn, key, err);
+    }
+    if (streq (table, "hall"))
+        return s_apply_hall (txn, node, key, value, value_size, err);
+    if (streq (table, "member"))
+        return s_apply_member (txn, node, key, value, value_size, err);
+    return dt_err_set (err, "MALFORMED", "unknown table %.20s in change log", table);
+}
+
+static int
+s_drop_member (const member_t *member, void *arg)
+{
+    store_txn_t *txn = arg;
+    dt_err_t err;
+    dt_err_init (&err);
+    return s_index_set (txn, TBL_SEAT, s_seat_prefix (member->seat), member->group,
+                        member->id, false, &err)
+        || store_del (txn, TBL_MEMBER, member->id, strlen (member->id), &err)? -1: 0;
+}
+
+static int
+s_drop_hall (const hall_t *hall, void *arg)
+{
+    store_txn_t *txn = arg;
+    dt_err_t err;
+    dt_err_init (&err);
+    //  Members first, while the seat index still lists them
+    if (tree_seat_visit (txn, SEAT_HALL, hall->id, s_drop_member, txn, &err))
+        return -1;
+    return s_index_set (txn, TBL_BRANCH_HALL, 0, hall->branch, hall->id, false, &err)
+        || store_del (txn, TBL_HALL, hall->id, strlen (hall->id), &err)? -1: 0;
+}
+
+int
+tree_drop_branch (store_txn_t *txn, const char *branch, dt_err_t *err)
+{
+    if (tree_seat_visit (txn, SEAT_CORE, branch, s_drop_member, txn, err)
+    ||  tree_hall_visit (txn, branch, s_drop_hall, txn, err))
+        return -1;
+    return store_del (txn, TBL_BRANCH, branch, strlen (branch), err);
+}

@@ -1,0 +1,81 @@
+/* tree.h -- typed access to the organisation tree in the store: officers,
+   branches, halls and members, with their indexes, seat counts and the
+   replication scope of every change. Shared by hub (authority) and node
+   (replica). */
+#ifndef TREE_H_INCLUDED
+#define TREE_H_INCLUDED
+
+#include "store.h"
+#include "record.h"
+
+/* Effective caps: the group's own, else the default. */
+uint32_t tree_branch_cap (const branch_t *branch);
+uint32_t tree_hall_cap (const hall_t *hall);
+
+/* Getters return 0 found, 1 not found, -1 store error (err set). */
+int tree_officer_get (store_txn_t *txn, const char *id, officer_t *out, dt_err_t *err);
+int tree_branch_get (store_txn_t *txn, const char *id, branch_t *out, dt_err_t *err);
+int tree_hall_get (store_txn_t *txn, const char *id, hall_t *out, dt_err_t *err);
+int tree_member_get (store_txn_t *txn, const char *id, member_t *out, dt_err_t *err);
+
+/* As the getters, but a missing id is a NOT_FOUND error naming it:
+   return 0 or -1. `what` is "officer", "branch", "hall" or "member". */
+int tree_officer_need (store_txn_t *txn, const char *id, officer_t *out, dt_err_t *err);
+int tree_branch_need (store_txn_t *txn, const char *id, branch_t *out, dt_err_t *err);
+int tree_hall_need (store_txn_t *txn, const char *id, hall_t *out, dt_err_t *err);
+int tree_member_need (store_txn_t *txn, const char *id, member_t *out, dt_err_t *err);
+
+/* Writers (authoritative, at the hub): write the record, keep the indexes and
+   the parent's counters (branch.halls, branch.core_seats, hall.seats), and log
+   the change with its scope. Counters of the records passed in are ignored and
+   kept as stored: re-read a group after seating changes. Return 0 or -1. */
+int tree_officer_put (store_txn_t *txn, const officer_t *officer, dt_err_t *err);
+int tree_branch_put (store_txn_t *txn, const branch_t *branch, dt_err_t *err);
+int tree_branch_del (store_txn_t *txn, const char *id, dt_err_t *err);
+int tree_hall_put (store_txn_t *txn, const hall_t *hall, dt_err_t *err);
+int tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err);
+int tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err);
+
+/* Visit members seated in a group (kind SEAT_CORE: branch id, SEAT_HALL: hall
+   id) and halls of a branch, in id order. Callback returns 0 go on, 1 stop,
+   -1 fail. The record passed is a copy valid only during the call. */
+typedef int (tree_member_fn) (const member_t *member, void *arg);
+typedef int (tree_hall_fn) (const hall_t *hall, void *arg);
+typedef int (tree_branch_fn) (const branch_t *branch, void *arg);
+int tree_seat_visit (store_txn_t *txn, seat_kind_t kind, const char *group,
+                     tree_member_fn *visit, void *arg, dt_err_t *err);
+int tree_hall_visit (store_txn_t *txn, const char *branch,
+                     tree_hall_fn *visit, void *arg, dt_err_t *err);
+int tree_branch_visit (store_txn_t *txn, tree_branch_fn *visit, void *arg, dt_err_t *err);
+/* Collect member ids seated in a group into a new zlistx of strings (owned by
+   the caller), so that the caller may change seats while walking them. */
+zlistx_t *tree_seat_ids (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t *err);
+
+/* Number of branches an officer leads. */
+uint32_t tree_officer_branches (store_txn_t *txn, const char *officer);
+/* Ids of halls in branch led by member (first one into out, count returned). */
+uint32_t tree_member_leads (store_txn_t *txn, const member_t *member, char out [DT_ID_MAX + 1]);
+
+/* Visit every record of a branch as stored bytes: the branch record first,
+   then each hall, then every member seated in it (core seats and halls). */
+typedef int (tree_record_fn) (store_table_t table, const char *key,
+                              const void *val, size_t val_size, void *arg);
+int tree_branch_records (store_txn_t *txn, const char *branch,
+                         tree_record_fn *visit, void *arg, dt_err_t *err);
+/* Append every record of a branch to the log again, for `node` only (a node
+   taking the branch over receives it whole). */
+int tree_branch_resend (store_txn_t *txn, const char *branch, const char *node,
+                        dt_err_t *err);
+
+/* Replica side: apply one change of the hub's log. value NULL deletes. A record
+   of a branch this node does not serve (per the branch records it holds) is
+   deleted instead; a branch record naming another node drops the branch with
+   everything in it. Indexes are kept; nothing is logged. */
+int tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
+                const void *value, size_t value_size, dt_err_t *err);
+/* Delete a branch and all its halls and members from a replica. */
+int tree_drop_branch (store_txn_t *txn, const char *branch, dt_err_t *err);
+
+void tree_test (bool verbose);
+
+#endif
