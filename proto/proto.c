@@ -528,8 +528,8 @@ proto_test (bool verbose)
     s_expect_malformed ("\x93\x01\x02\x03", 4, "MALFORMED");
     s_expect_malformed ("\xc1", 1, "MALFORMED");
     s_expect_malformed ("\xd4\x01\x01", 3, "MALFORMED");                 /* ext */
-    s_expect_malformed ("\x83\xa1v\x02\xa2id\x01\xa2op\xa1x", 14, "VERSION");
-    s_expect_malformed ("\x82\xa1v\x01\xa2id\x01", 9, "MALFORMED");      /* no op */
+    s_expect_malformed ("\x83\xa1v\x02\xa2id\x01\xa2op\xa1x", 13, "VERSION");
+    s_expect_malformed ("\x82\xa1v\x01\xa2id\x01", 8, "MALFORMED");      /* no op */
     s_expect_malformed ("\x81\x01\x02", 3, "MALFORMED");                 /* int key */
     //  A tiny body claiming a huge array is refused before allocation
     s_expect_malformed ("\xdd\xff\xff\xff\xff", 5, "TOO_LARGE");

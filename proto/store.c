@@ -192,8 +192,8 @@ store_seq_from_key (const void *key)
 uint64_t
 store_meta_uint (store_txn_t *txn, const char *name)
 {
-    const void *val;
-    size_t size;
+    const void *val = NULL;
+    size_t size = 0;
     dt_err_t err;
     dt_err_init (&err);
     if (store_get (txn, TBL_META, name, strlen (name), &val, &size, &err) || size != 8)
@@ -396,8 +396,8 @@ s_pack_raw_or_nil (msgpack_sbuffer *buf, msgpack_packer *pk, const void *data, s
 static void
 s_audit_head (store_txn_t *txn, uint8_t hash [32])
 {
-    const void *val;
-    size_t size;
+    const void *val = NULL;
+    size_t size = 0;
     dt_err_t err;
     dt_err_init (&err);
     memset (hash, 0, 32);
@@ -486,9 +486,14 @@ s_verify_entry (const void *key, size_t key_size, const void *val, size_t val_si
     if (proto_check (val, val_size, &err) == 0
     &&  msgpack_unpack_next (&unpacked, val, val_size, &offset) == MSGPACK_UNPACK_SUCCESS)
         prev = proto_map_get (&unpacked.data, "prev");
-    bool linked = prev && prev->type == MSGPACK_OBJECT_BIN && prev->via.bin.size == 32
-               && memcmp (prev->via.bin.ptr, self->expect_prev, 32) == 0;
+    bool readable = prev && prev->type == MSGPACK_OBJECT_BIN && prev->via.bin.size == 32;
+    bool linked = readable && memcmp (prev->via.bin.ptr, self->expect_prev, 32) == 0;
     msgpack_unpacked_destroy (&unpacked);
+    if (!readable) {
+        self->first_bad = seq;
+        snprintf (self->reason, self->reason_size, "entry %" PRIu64 " is damaged", seq);
+        return 1;
+    }
     if (!linked) {
         //  This entry does not point at the previous one as it was written:
         //  the previous entry was altered (or this one's link was).
@@ -547,6 +552,17 @@ s_count_visit (const void *key, size_t key_size, const void *val, size_t val_siz
     return 0;
 }
 
+int
+store_remove (const char *dir)
+{
+    zdir_t *files = zdir_new (dir, NULL);
+    if (!files)
+        return -1;
+    zdir_remove (files, true);
+    zdir_destroy (&files);
+    return 0;
+}
+
 void
 store_test (bool verbose)
 {
@@ -572,8 +588,8 @@ store_test (bool verbose)
     assert (store_commit (&txn, &err) == 0);
 
     assert (store_begin (store, &txn, NULL, false, &err) == 0);
-    const void *val;
-    size_t size;
+    const void *val = NULL;
+    size_t size = 0;
     assert (store_get (&txn, TBL_HALL, "h-1", 3, &val, &size, &err) == 0 && size == 4);
     assert (store_get (&txn, TBL_HALL, "h-2", 3, &val, &size, &err) == 1);
     assert (store_log_head (&txn) == 1 && store_log_first (&txn) == 1);
@@ -593,6 +609,8 @@ store_test (bool verbose)
     char reason [128];
     assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 0);
     assert (entries == 5);
+    assert (store_commit (&txn, &err) == 0);
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
     uint8_t key [8];
     store_seq_key (3, key);
     assert (store_get (&txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0);
@@ -622,10 +640,7 @@ store_test (bool verbose)
 
     store_destroy (&store);
     assert (store == NULL);
-    zsys_dir_delete ("%s/data.mdb", dir);
-    zsys_file_delete ("%s/data.mdb", dir);
-    zsys_file_delete ("%s/lock.mdb", dir);
-    zsys_dir_delete ("%s", dir);
+    store_remove (dir);
     if (verbose)
         printf ("OK\n");
 }

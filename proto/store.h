@@ -123,6 +123,9 @@ int store_audit_append (store_txn_t *txn, const char *actor, const char *op,
 int store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
                         char *reason, size_t reason_size);
 
+/* Remove a store directory and everything in it (tests, node resets). */
+int store_remove (const char *dir);
+
 const char *store_table_name (store_table_t table);
 
 void store_test (bool verbose);

@@ -21,8 +21,8 @@ static int
 s_get (store_txn_t *txn, store_table_t table, const char *id, void *out,
        s_decode_fn *decode, dt_err_t *err)
 {
-    const void *val;
-    size_t size;
+    const void *val = NULL;
+    size_t size = 0;
     int rc = store_get (txn, table, id, strlen (id), &val, &size, err);
     if (rc)
         return rc;
@@ -448,8 +448,8 @@ typedef struct {
 static int
 s_emit (s_records_t *self, store_table_t table, const char *id)
 {
-    const void *val;
-    size_t size;
+    const void *val = NULL;
+    size_t size = 0;
     int rc = store_get (self->txn, table, id, strlen (id), &val, &size, self->err);
     if (rc)
         return rc == 1? 0: -1;
@@ -582,35 +582,160 @@ tree_apply (store_txn_t *txn, const char *node, const char *table, const char *k
     return dt_err_set (err, "MALFORMED", "unknown table %.20s in change log", table);
 }
 
+/* Delete every member seated in a group (ids collected first: no deletes
+   under an open cursor). */
 static int
-s_drop_member (const member_t *member, void *arg)
+s_drop_members (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t *err)
 {
-    store_txn_t *txn = arg;
-    dt_err_t err;
-    dt_err_init (&err);
-    return s_index_set (txn, TBL_SEAT, s_seat_prefix (member->seat), member->group,
-                        member->id, false, &err)
-        || store_del (txn, TBL_MEMBER, member->id, strlen (member->id), &err)? -1: 0;
+    zlistx_t *ids = tree_seat_ids (txn, kind, group, err);
+    if (!ids)
+        return -1;
+    int rc = 0;
+    for (char *id = zlistx_first (ids); id && rc == 0; id = zlistx_next (ids))
+        rc = s_index_set (txn, TBL_SEAT, s_seat_prefix (kind), group, id, false, err)
+          || store_del (txn, TBL_MEMBER, id, strlen (id), err)? -1: 0;
+    zlistx_destroy (&ids);
+    return rc;
 }
 
 static int
-s_drop_hall (const hall_t *hall, void *arg)
+s_collect_hall (const hall_t *hall, void *arg)
 {
-    store_txn_t *txn = arg;
-    dt_err_t err;
-    dt_err_init (&err);
-    //  Members first, while the seat index still lists them
-    if (tree_seat_visit (txn, SEAT_HALL, hall->id, s_drop_member, txn, &err))
-        return -1;
-    return s_index_set (txn, TBL_BRANCH_HALL, 0, hall->branch, hall->id, false, &err)
-        || store_del (txn, TBL_HALL, hall->id, strlen (hall->id), &err)? -1: 0;
+    zlistx_add_end ((zlistx_t *) arg, (void *) hall->id);
+    return 0;
 }
 
 int
 tree_drop_branch (store_txn_t *txn, const char *branch, dt_err_t *err)
 {
-    if (tree_seat_visit (txn, SEAT_CORE, branch, s_drop_member, txn, err)
-    ||  tree_hall_visit (txn, branch, s_drop_hall, txn, err))
-        return -1;
-    return store_del (txn, TBL_BRANCH, branch, strlen (branch), err);
+    zlistx_t *halls = zlistx_new ();
+    zlistx_set_duplicator (halls, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (halls, (zlistx_destructor_fn *) zstr_free);
+    int rc = s_drop_members (txn, SEAT_CORE, branch, err)
+          || tree_hall_visit (txn, branch, s_collect_hall, halls, err)? -1: 0;
+    for (char *id = zlistx_first (halls); id && rc == 0; id = zlistx_next (halls))
+        rc = s_drop_members (txn, SEAT_HALL, id, err)
+          || s_index_set (txn, TBL_BRANCH_HALL, 0, branch, id, false, err)
+          || store_del (txn, TBL_HALL, id, strlen (id), err)? -1: 0;
+    zlistx_destroy (&halls);
+    return rc? -1: store_del (txn, TBL_BRANCH, branch, strlen (branch), err);
+}
+
+//  Self-test
+
+static void
+s_test_member (store_txn_t *txn, const char *id, seat_kind_t seat, const char *group)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    member_t member = { .seat = seat, .created = 1 };
+    strcpy (member.id, id);
+    strcpy (member.name, id);
+    strcpy (member.group, group);
+    assert (tree_member_put (txn, &member, &err) == 0);
+}
+
+static void
+s_test_records (store_txn_t *txn, store_table_t table, const char *key, void *arg)
+{
+    //  Mirror one record of the authority into a replica transaction
+    const void *val = NULL;
+    size_t size = 0;
+    dt_err_t err;
+    dt_err_init (&err);
+    int found = store_get (txn, table, key, strlen (key), &val, &size, &err);
+    assert (found >= 0);
+    assert (tree_apply ((store_txn_t *) arg, "n1", store_table_name (table), key,
+                        found == 0? val: NULL, size, &err) == 0);
+}
+
+void
+tree_test (bool verbose)
+{
+    if (verbose)
+        printf ("\n");
+    dt_err_t err;
+    dt_err_init (&err);
+    char dir [] = "/tmp/duotang-tree-test-XXXXXX", rdir [] = "/tmp/duotang-tree-replica-XXXXXX";
+    assert (mkdtemp (dir) && mkdtemp (rdir));
+    store_t *store = store_new (dir, 64, &err);
+    store_t *replica = store_new (rdir, 64, &err);
+    assert (store && replica);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+
+    officer_t officer = { .id = "o-1", .name = "张三", .created = 1 };
+    assert (tree_officer_put (&txn, &officer, &err) == 0);
+    branch_t b1 = { .id = "b-1", .name = "成都分舵", .leader = "o-1", .node = "n1" };
+    branch_t b2 = { .id = "b-2", .name = "重庆分舵", .leader = "o-1", .node = "n2" };
+    assert (tree_branch_put (&txn, &b1, &err) == 0 && tree_branch_put (&txn, &b2, &err) == 0);
+    assert (tree_officer_branches (&txn, "o-1") == 2);
+    s_test_member (&txn, "m-lead", SEAT_CORE, "b-1");
+    hall_t hall = { .id = "h-1", .name = "青羊堂口", .branch = "b-1", .leader = "m-lead" };
+    assert (tree_hall_put (&txn, &hall, &err) == 0);
+    s_test_member (&txn, "m-1", SEAT_HALL, "h-1");
+    s_test_member (&txn, "m-2", SEAT_HALL, "h-1");
+
+    //  Counters and indexes follow every seat change
+    branch_t branch;
+    assert (tree_branch_get (&txn, "b-1", &branch, &err) == 0);
+    assert (branch.core_seats == 1 && branch.halls == 1);
+    assert (tree_hall_get (&txn, "h-1", &hall, &err) == 0 && hall.seats == 2);
+    member_t member;
+    assert (tree_member_get (&txn, "m-1", &member, &err) == 0);
+    assert (streq (member.branch, "b-1") && streq (member.first_hall, "h-1"));
+    char led [DT_ID_MAX + 1];
+    assert (tree_member_get (&txn, "m-lead", &member, &err) == 0);
+    assert (tree_member_leads (&txn, &member, led) == 1 && streq (led, "h-1"));
+    assert (tree_branch_del (&txn, "b-1", &err) == -1 && streq (err.code, "NOT_EMPTY"));
+    assert (tree_member_need (&txn, "nobody", &member, &err) == -1
+            && streq (err.code, "NOT_FOUND"));
+
+    //  A replica of node n1 holds b-1 with its hall and members, nothing of b-2
+    store_txn_t rtxn;
+    assert (store_begin (replica, &rtxn, NULL, true, &err) == 0);
+    const char *keys [][2] = { { "branch", "b-1" }, { "branch", "b-2" }, { "hall", "h-1" },
+                               { "member", "m-lead" }, { "member", "m-1" }, { "member", "m-2" } };
+    for (size_t i = 0; i < sizeof (keys) / sizeof (keys [0]); i++)
+        s_test_records (&txn, streq (keys [i][0], "branch")? TBL_BRANCH:
+                              streq (keys [i][0], "hall")? TBL_HALL: TBL_MEMBER,
+                        keys [i][1], &rtxn);
+    assert (tree_branch_get (&rtxn, "b-2", &branch, &err) == 1);
+    assert (tree_hall_get (&rtxn, "h-1", &hall, &err) == 0);
+    zlistx_t *ids = tree_seat_ids (&rtxn, SEAT_HALL, "h-1", &err);
+    assert (ids && zlistx_size (ids) == 2);
+    zlistx_destroy (&ids);
+
+    //  A hall moved to b-2 takes its members along; the replica lets go of them
+    s_test_member (&txn, "m-lead", SEAT_CORE, "b-2");
+    assert (tree_hall_get (&txn, "h-1", &hall, &err) == 0);
+    strcpy (hall.branch, "b-2");
+    assert (tree_hall_put (&txn, &hall, &err) == 0);
+    assert (tree_member_get (&txn, "m-2", &member, &err) == 0 && streq (member.branch, "b-2"));
+    assert (tree_branch_get (&txn, "b-1", &branch, &err) == 0);
+    assert (branch.halls == 0 && branch.core_seats == 0);
+    assert (tree_branch_get (&txn, "b-2", &branch, &err) == 0);
+    assert (branch.halls == 1 && branch.core_seats == 1);
+    for (size_t i = 2; i < sizeof (keys) / sizeof (keys [0]); i++)
+        s_test_records (&txn, streq (keys [i][0], "hall")? TBL_HALL: TBL_MEMBER,
+                        keys [i][1], &rtxn);
+    assert (tree_hall_get (&rtxn, "h-1", &hall, &err) == 1);
+    assert (tree_member_get (&rtxn, "m-1", &member, &err) == 1);
+    assert (tree_branch_get (&rtxn, "b-1", &branch, &err) == 0);
+
+    //  Reassigning the branch drops it whole from the replica
+    assert (tree_apply (&rtxn, "n1", "branch", "b-1", NULL, 0, &err) == 0);
+    assert (tree_branch_get (&rtxn, "b-1", &branch, &err) == 1);
+    assert (tree_apply (&rtxn, "n1", "bogus", "b-1", NULL, 0, &err) == -1);
+    assert (streq (err.code, "MALFORMED"));
+    store_abort (&rtxn);
+
+    //  Every change was logged
+    assert (store_log_head (&txn) > 10);
+    store_abort (&txn);
+    store_destroy (&store);
+    store_destroy (&replica);
+    store_remove (dir);
+    store_remove (rdir);
 }
