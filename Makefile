@@ -10,17 +10,19 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-INCLUDES := -Iproto -Ihub -Inode -Itools -Ibuild
+INCLUDES = -Iproto -Ihub -Inode -Itools -I$(B)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC  := $(wildcard proto/*.c)
-HUB_SRC  := $(filter-out hub/main.c,$(wildcard hub/*.c))
-NODE_SRC := $(filter-out node/main.c,$(wildcard node/*.c))
-CTL_SRC  := $(filter-out tools/main.c,$(wildcard tools/*.c))
+# SKIP leaves sources out (e.g. a file being rewritten): make SKIP=hub/x.c B=build/me
+SKIP     ?=
+LIB_SRC  := $(filter-out $(SKIP),$(wildcard proto/*.c))
+HUB_SRC  := $(filter-out hub/main.c $(SKIP),$(wildcard hub/*.c))
+NODE_SRC := $(filter-out node/main.c $(SKIP),$(wildcard node/*.c))
+CTL_SRC  := $(filter-out tools/main.c $(SKIP),$(wildcard tools/*.c))
 ALL_SRC  := $(LIB_SRC) $(HUB_SRC) $(NODE_SRC) $(CTL_SRC)
 
-B := build
-A := build/asan
+B ?= build
+A := $(B)/asan
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 
@@ -42,12 +44,12 @@ $(B)/duotang-node: $(call obj,$(B),$(LIB_SRC) $(NODE_SRC) node/main.c)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 $(B)/duotangctl: $(call obj,$(B),$(LIB_SRC) $(CTL_SRC) tools/main.c)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
-# The self-test table: every `void x_test (bool verbose);` in a header, lower layers first.
-HEADERS := $(wildcard proto/*.h) $(wildcard hub/*.h) $(wildcard node/*.h) $(wildcard tools/*.h)
-build/selftests.inc: $(HEADERS)
-	@mkdir -p build
-	@sed -n 's/^void \([a-z_]*\)_test (bool verbose);/SELFTEST(\1)/p' $(HEADERS) > $@.tmp && mv $@.tmp $@
-$(B)/tests/selftest.o $(A)/tests/selftest.o: build/selftests.inc
+# The self-test table: every `x_test (bool verbose)` defined in a built source,
+# lower layers first.
+$(B)/selftests.inc: $(ALL_SRC)
+	@mkdir -p $(B)
+	@sed -n 's/^\([a-z_]*\)_test (bool verbose)$$/SELFTEST(\1)/p' $(ALL_SRC) > $@.tmp && mv $@.tmp $@
+$(B)/tests/selftest.o $(A)/tests/selftest.o: $(B)/selftests.inc
 $(B)/selftest: $(call obj,$(B),$(ALL_SRC) tests/selftest.c)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 $(B)/bench: $(call obj,$(B),$(LIB_SRC) tests/bench.c)

@@ -1,0 +1,14 @@
+/* query.h -- the read operations, answered from a store by the hub (whole
+   tree) and by a node (its replica): lists, shows, the tree and export. */
+#ifndef QUERY_H_INCLUDED
+#define QUERY_H_INCLUDED
+
+#include "op.h"
+
+/* officer.list, branch.list|show, hall.list|show, member.show|list, tree,
+   export.members. Results are filtered to the key's scope (op_covers). */
+extern const op_t query_ops [];
+
+void query_test (bool verbose);
+
+#endif
