@@ -1,0 +1,204 @@
+/* client.c -- DTP client: CURVE DEALER, framing, ids and timeouts. */
+#include "client.h"
+#include "keys.h"
+
+struct _client_t {
+    zsock_t *sock;
+    uint64_t next_id;
+    int timeout_ms;
+};
+
+/* Set up CURVE client keys on the socket; 0 or -1 with err. */
+static int
+s_curve (zsock_t *sock, const client_opts_t *opts, dt_err_t *err)
+{
+    if (!opts->key_file || !opts->server_key)
+        return dt_err_set (err, "BAD_ARGS", "CURVE needs a key file (-k) and the server's "
+                           "public key (-s); or use --insecure on loopback");
+    zcert_t *own = keys_load_secret (opts->key_file, err);
+    if (!own)
+        return -1;
+    zcert_t *server = keys_load_public (opts->server_key, err);
+    if (!server) {
+        zcert_destroy (&own);
+        return -1;
+    }
+    zcert_apply (own, sock);
+    zsock_set_curve_serverkey (sock, zcert_public_txt (server));
+    zcert_destroy (&own);
+    zcert_destroy (&server);
+    return 0;
+}
+
+client_t *
+client_new (const client_opts_t *opts, dt_err_t *err)
+{
+    if (opts->insecure && !keys_endpoint_is_local (opts->endpoint)) {
+        dt_err_set (err, "DENIED", "insecure mode is allowed on loopback only, not %s",
+                    opts->endpoint);
+        return NULL;
+    }
+    client_t *self = calloc (1, sizeof (client_t));
+    assert (self);
+    self->next_id = 1;
+    self->timeout_ms = opts->timeout_ms? opts->timeout_ms: 5000;
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->sock) {
+        dt_err_set (err, "INTERNAL", "socket failed: %s", zmq_strerror (zmq_errno ()));
+        goto failed;
+    }
+    zsock_set_linger (self->sock, 0);
+    zsock_set_sndhwm (self->sock, 10000);
+    if (!opts->insecure && s_curve (self->sock, opts, err))
+        goto failed;
+    if (zsock_connect (self->sock, "%s", opts->endpoint)) {
+        dt_err_set (err, "BAD_ARGS", "connect to %s failed: %s", opts->endpoint,
+                    zmq_strerror (zmq_errno ()));
+        goto failed;
+    }
+    return self;
+failed:
+    client_destroy (&self);
+    return NULL;
+}
+
+void
+client_destroy (client_t **self_p)
+{
+    assert (self_p);
+    client_t *self = *self_p;
+    if (self) {
+        zsock_destroy (&self->sock);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zsock_t *
+client_sock (client_t *self)
+{
+    return self->sock;
+}
+
+/* Send a request with the given id (empty delimiter, then the body). */
+static void
+s_send (client_t *self, uint64_t id, const char *op, const msgpack_sbuffer *args,
+        const char *rid)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    proto_req_encode (&body, id, op, args, rid && *rid? rid: NULL);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, NULL, 0);
+    zmsg_addmem (msg, body.data, body.size);
+    zmsg_send (&msg, self->sock);
+    msgpack_sbuffer_destroy (&body);
+}
+
+uint64_t
+client_send (client_t *self, const char *op, const msgpack_sbuffer *args)
+{
+    uint64_t id = self->next_id++;
+    s_send (self, id, op, args, NULL);
+    return id;
+}
+
+int
+client_recv (client_t *self, int timeout_ms, proto_reply_t *reply, dt_err_t *err)
+{
+    memset (reply, 0, sizeof (*reply));
+    msgpack_unpacked_init (&reply->unpacked);
+    zsock_set_rcvtimeo (self->sock, timeout_ms);
+    zmsg_t *msg = zmsg_recv (self->sock);
+    if (!msg)
+        return dt_err_set (err, "UNAVAILABLE", "no answer within %d ms", timeout_ms);
+    zframe_t *delimiter = zmsg_first (msg);
+    zframe_t *body = zmsg_next (msg);
+    int rc = -1;
+    if (zmsg_size (msg) != 2 || zframe_size (delimiter) != 0)
+        dt_err_set (err, "MALFORMED", "reply is not framed as delimiter + body");
+    else {
+        msgpack_unpacked_destroy (&reply->unpacked);
+        rc = proto_reply_decode (reply, zframe_data (body), zframe_size (body), err);
+    }
+    zmsg_destroy (&msg);
+    return rc;
+}
+
+int
+client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
+             const char *rid, proto_reply_t *reply, dt_err_t *err)
+{
+    uint64_t id = self->next_id++;
+    s_send (self, id, op, args, rid);
+    int64_t deadline = zclock_mono () + self->timeout_ms;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        if (client_recv (self, (int) left, reply, err) == 0) {
+            if (!*reply->push && reply->id == id)
+                return 0;
+            //  A late reply to an earlier call, or a push: not ours
+        }
+        proto_reply_release (reply);
+        if (streq (err->code, "UNAVAILABLE"))
+            break;
+    }
+    return dt_err_set (err, "UNAVAILABLE", "no answer from the server within %d ms (%s)",
+                       self->timeout_ms, op);
+}
+
+//  Self-test: an echo server on inproc answers with the request id
+
+void
+client_test (bool verbose)
+{
+    (void) verbose;
+    dt_err_t err;
+    dt_err_init (&err);
+    zsock_t *server = zsock_new_router ("inproc://client-test");
+    assert (server);
+    client_opts_t opts = { .endpoint = "inproc://client-test", .insecure = true,
+                           .timeout_ms = 200 };
+    client_t *client = client_new (&opts, &err);
+    assert (client);
+
+    //  No answer: UNAVAILABLE after the timeout
+    proto_reply_t reply;
+    assert (client_call (client, "hello", NULL, NULL, &reply, &err) == -1);
+    assert (streq (err.code, "UNAVAILABLE"));
+    zmsg_t *stale = zmsg_recv (server);
+    assert (stale);
+
+    //  The late reply to the first call is skipped; the second is matched
+    opts.timeout_ms = 2000;
+    uint64_t id = client_send (client, "hello", NULL);
+    zmsg_t *request = zmsg_recv (server);
+    assert (request && zmsg_size (request) == 3);
+    for (zmsg_t *msg = stale; msg; msg = msg == stale? request: NULL) {
+        zframe_t *identity = zmsg_first (msg);
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        proto_reply_encode (&body, msg == stale? 1: id, NULL, NULL);
+        zmsg_t *answer = zmsg_new ();
+        zmsg_append (answer, &(zframe_t *) { zframe_dup (identity) });
+        zmsg_addmem (answer, NULL, 0);
+        zmsg_addmem (answer, body.data, body.size);
+        zmsg_send (&answer, server);
+        msgpack_sbuffer_destroy (&body);
+    }
+    zmsg_destroy (&stale);
+    zmsg_destroy (&request);
+    assert (client_recv (client, 1000, &reply, &err) == 0 && reply.id == 1);
+    proto_reply_release (&reply);
+    assert (client_recv (client, 1000, &reply, &err) == 0 && reply.id == id && reply.ok);
+    proto_reply_release (&reply);
+
+    //  Insecure mode is for loopback only
+    opts.endpoint = "tcp://192.0.2.1:7700";
+    assert (client_new (&opts, &err) == NULL && streq (err.code, "DENIED"));
+    client_destroy (&client);
+    zsock_destroy (&server);
+    dt_err_reset (&err);
+}

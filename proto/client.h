@@ -1,0 +1,42 @@
+/* client.h -- a DTP client connection: a DEALER socket with CURVE (or the
+   loopback-only insecure mode), request ids, timeouts and reply matching.
+   Used by duotangctl, by nodes talking to the hub, and by tests. */
+#ifndef CLIENT_H_INCLUDED
+#define CLIENT_H_INCLUDED
+
+#include "proto.h"
+
+typedef struct {
+    const char *endpoint;       /* e.g. tcp://127.0.0.1:7700 */
+    const char *key_file;       /* own secret key file (unused when insecure) */
+    const char *server_key;     /* server public key file or Z85 text */
+    bool insecure;              /* no CURVE; refused unless endpoint is loopback */
+    int timeout_ms;             /* per call; 0 = 5000 */
+} client_opts_t;
+
+typedef struct _client_t client_t;
+
+/* Connect. Returns NULL with err set (bad key files, insecure off loopback). */
+client_t *client_new (const client_opts_t *opts, dt_err_t *err);
+void client_destroy (client_t **self_p);
+
+/* Send one request and wait for its reply. args is a packed map or NULL; rid
+   NULL or "" for none. On 0 the caller owns *reply and must call
+   proto_reply_release; a server error is a reply with ok false, not -1.
+   Returns -1 with err UNAVAILABLE when no reply came within the timeout. */
+int client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
+                 const char *rid, proto_reply_t *reply, dt_err_t *err);
+
+/* Send a request without waiting (sync.ack); returns its id. */
+uint64_t client_send (client_t *self, const char *op, const msgpack_sbuffer *args);
+
+/* Receive the next body (reply or push) within timeout_ms; 0, or -1 on
+   timeout or a malformed body (err set). */
+int client_recv (client_t *self, int timeout_ms, proto_reply_t *reply, dt_err_t *err);
+
+/* The socket, for pollers. */
+zsock_t *client_sock (client_t *self);
+
+void client_test (bool verbose);
+
+#endif
