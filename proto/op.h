@@ -24,6 +24,7 @@ typedef struct {
     dt_err_t *err;
     int64_t now;                /* ms since epoch, fixed for the call */
     void *server;               /* hub_t or node_t, for ops that need runtime state */
+    void *peer;                 /* the server's connection the request came on */
 } op_ctx_t;
 
 typedef int (op_fn) (op_ctx_t *ctx, const msgpack_object *args);

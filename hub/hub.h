@@ -1,0 +1,52 @@
+/* hub.h -- the hub server: one ROUTER socket, CURVE authentication, request
+   dispatch with group commit, and the replication sessions of its nodes. */
+#ifndef HUB_H_INCLUDED
+#define HUB_H_INCLUDED
+
+#include "op.h"
+
+typedef struct {
+    char datadir [PATH_MAX / 2];    /* LMDB store, hub.key/hub.pub, certs/ */
+    char endpoint [256];            /* tcp://127.0.0.1:7700; port * = ephemeral */
+    bool insecure;                  /* no CURVE, loopback only, everyone hq-admin */
+    char admin_pub [PATH_MAX / 2];  /* register this public key as hq-admin at start */
+    size_t mapsize_mb;              /* LMDB map size */
+    uint64_t log_keep;              /* change log entries retained */
+    int batch_max;                  /* requests per group commit */
+} hub_config_t;
+
+/* Defaults: ./var/hub, tcp://127.0.0.1:7700, 1 GiB map... */
+void hub_config_defaults (hub_config_t *config);
+/* Read a ZPL config file (section "hub": datadir, endpoint, insecure,
+   mapsize_mb, log_keep). 0 or -1 with err. */
+int hub_config_load (hub_config_t *config, const char *path, dt_err_t *err);
+
+typedef struct _hub_t hub_t;
+
+/* Open the store, load keys, bind. NULL with err set on failure. */
+hub_t *hub_new (const hub_config_t *config, dt_err_t *err);
+void hub_destroy (hub_t **self_p);
+/* The endpoint actually bound (ephemeral port resolved). */
+const char *hub_endpoint (hub_t *self);
+/* Serve until SIGINT/SIGTERM (zsys_interrupted) or hub_stop. */
+void hub_run (hub_t *self);
+
+/* Runtime view of a node's replication session, for node.list. */
+typedef struct {
+    bool connected;
+    int64_t last_seen;          /* 0 = never since the hub started */
+    uint64_t applied;
+    uint64_t outbox;
+} hub_node_state_t;
+void hub_node_state (hub_t *self, const char *node, hub_node_state_t *out);
+
+/* The store (for ops that need the runtime, e.g. node.list). */
+store_t *hub_store (hub_t *self);
+
+/* The replication sessions of this hub. */
+typedef struct _hub_sync_t hub_sync_t;
+hub_sync_t *hub_sync (hub_t *self);
+
+void hub_test (bool verbose);
+
+#endif

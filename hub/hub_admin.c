@@ -1,0 +1,368 @@
+/* hub_admin.c -- session, key, node and replication operations of the hub. */
+#include "hub_ops.h"
+#include "hub_keys.h"
+#include "hub_sync.h"
+
+/* Pack the branch ids served by a node. */
+typedef struct {
+    const char *node;
+    zlistx_t *ids;
+} s_node_branches_t;
+
+static int
+s_collect_node_branch (const branch_t *branch, void *arg)
+{
+    s_node_branches_t *self = arg;
+    if (streq (branch->node, self->node))
+        zlistx_add_end (self->ids, (void *) branch->id);
+    return 0;
+}
+
+static void
+s_pack_node_branches (op_ctx_t *ctx, const char *node)
+{
+    s_node_branches_t walk = { node, zlistx_new () };
+    zlistx_set_duplicator (walk.ids, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (walk.ids, (zlistx_destructor_fn *) zstr_free);
+    tree_branch_visit (ctx->txn, s_collect_node_branch, &walk, ctx->err);
+    msgpack_pack_array (ctx->pk, zlistx_size (walk.ids));
+    for (char *id = zlistx_first (walk.ids); id; id = zlistx_next (walk.ids))
+        proto_pack_str (ctx->pk, id);
+    zlistx_destroy (&walk.ids);
+}
+
+/* HELLO [versions] */
+static int
+s_hello (op_ctx_t *ctx, const msgpack_object *args)
+{
+    (void) args;
+    const dt_key_t *key = ctx->key;
+    msgpack_pack_map (ctx->pk, 6);
+    proto_pack_key (ctx->pk, "version");
+    msgpack_pack_uint32 (ctx->pk, DT_PROTO_VERSION);
+    proto_pack_key (ctx->pk, "server");
+    proto_pack_str (ctx->pk, "duotang-hub " DT_VERSION);
+    proto_pack_key (ctx->pk, "role");
+    proto_pack_str (ctx->pk, record_key_role_name (key->role));
+    proto_pack_key (ctx->pk, "key");
+    proto_pack_str (ctx->pk, key->name);
+    proto_pack_key (ctx->pk, "node");
+    proto_pack_str_or_nil (ctx->pk, key->node);
+    proto_pack_key (ctx->pk, "branches");
+    if (key->role == KEY_NODE)
+        s_pack_node_branches (ctx, key->node);
+    else {
+        msgpack_pack_array (ctx->pk, key->nbranches);
+        for (uint32_t i = 0; i < key->nbranches; i++)
+            proto_pack_str (ctx->pk, key->branches [i]);
+    }
+    return 0;
+}
+
+//  Keys
+
+static int
+s_key_get (op_ctx_t *ctx, const char *name, dt_key_t *key)
+{
+    const void *val = NULL;
+    size_t size = 0;
+    int found = store_get (ctx->txn, TBL_KEY, name, strlen (name), &val, &size, ctx->err);
+    if (found == 0 && record_key_decode (key, val, size))
+        return dt_err_set (ctx->err, "INTERNAL", "stored key %s is damaged", name);
+    return found;
+}
+
+static int
+s_key_put (op_ctx_t *ctx, const dt_key_t *key)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    record_key_encode (key, &buf);
+    int rc = store_record_put (ctx->txn, TBL_KEY, key->name, buf.data, buf.size, NULL,
+                               ctx->err);
+    msgpack_sbuffer_destroy (&buf);
+    if (rc == 0 && ctx->server)
+        hub_keys_changed (hub_keys (ctx->server));
+    if (rc == 0)
+        record_key_pack (key, ctx->pk);
+    return rc;
+}
+
+/* Fill the role-specific scope of a new key from node / branches args. */
+static int
+s_key_scope (op_ctx_t *ctx, const msgpack_object *args, dt_key_t *key)
+{
+    int has_node = proto_arg_id (args, "node", key->role == KEY_NODE, key->node, ctx->err);
+    const msgpack_object *branches = NULL;
+    int has_branches = proto_arg_array (args, "branches", key->role == KEY_LEADER, &branches,
+                                        ctx->err);
+    if (has_node < 0 || has_branches < 0)
+        return -1;
+    if (key->role != KEY_NODE && has_node)
+        return dt_err_set (ctx->err, "BAD_ARGS", "only a node key is bound to a node");
+    if (key->role != KEY_LEADER && has_branches)
+        return dt_err_set (ctx->err, "BAD_ARGS", "only a leader key is bound to branches");
+    if (has_node) {
+        const void *val = NULL;
+        size_t size = 0;
+        if (store_get (ctx->txn, TBL_NODE, key->node, strlen (key->node), &val, &size,
+                       ctx->err))
+            return dt_err_is_set (ctx->err)? -1:
+                   dt_err_set (ctx->err, "NOT_FOUND", "unknown node %s", key->node);
+    }
+    if (has_branches && branches->via.array.size > KEY_BRANCHES_MAX)
+        return dt_err_set (ctx->err, "TOO_LARGE", "a key names at most %d branches",
+                           KEY_BRANCHES_MAX);
+    for (uint32_t i = 0; has_branches && i < branches->via.array.size; i++) {
+        branch_t branch;
+        if (!proto_obj_str (&branches->via.array.ptr [i], key->branches [i], DT_ID_MAX + 1)
+        ||  !dt_id_valid (key->branches [i], strlen (key->branches [i])))
+            return dt_err_set (ctx->err, "BAD_ARGS", "branches[%u] is not an id", i);
+        if (tree_branch_need (ctx->txn, key->branches [i], &branch, ctx->err))
+            return -1;
+        key->nbranches++;
+    }
+    return 0;
+}
+
+/* KEY ALLOW name public_key role [node] [branches] */
+static int
+s_key_allow (op_ctx_t *ctx, const msgpack_object *args)
+{
+    dt_key_t key = { .created = ctx->now }, old;
+    char role [16];
+    uint8_t raw [32];
+    if (proto_arg_id (args, "name", true, key.name, ctx->err) < 0
+    ||  proto_arg_str (args, "public_key", true, key.public_key, sizeof (key.public_key),
+                       ctx->err) < 0
+    ||  proto_arg_str (args, "role", true, role, sizeof (role), ctx->err) < 0)
+        return -1;
+    if (strlen (key.public_key) != 40 || !zmq_z85_decode (raw, key.public_key))
+        return dt_err_set (ctx->err, "BAD_ARGS", "public_key must be 40 characters of Z85");
+    if (record_key_role_parse (role, &key.role))
+        return dt_err_set (ctx->err, "BAD_ARGS", "role must be hq-admin, node or leader");
+    if (s_key_scope (ctx, args, &key))
+        return -1;
+    int found = s_key_get (ctx, key.name, &old);
+    if (found < 0)
+        return -1;
+    if (found == 0)
+        return dt_err_set (ctx->err, "EXISTS", "key %s exists%s; allow the new key under a "
+                           "new name, then revoke the old one", key.name,
+                           old.revoked? " (revoked)": "");
+    if (ctx->server && hub_keys_find (hub_keys (ctx->server), key.public_key))
+        return dt_err_set (ctx->err, "EXISTS", "this public key is already registered as %s",
+                           hub_keys_find (hub_keys (ctx->server), key.public_key)->name);
+    return s_key_put (ctx, &key);
+}
+
+/* KEY REVOKE name */
+static int
+s_key_revoke (op_ctx_t *ctx, const msgpack_object *args)
+{
+    dt_key_t key;
+    dt_id_t name;
+    if (proto_arg_id (args, "name", true, name, ctx->err) < 0)
+        return -1;
+    int found = s_key_get (ctx, name, &key);
+    if (found)
+        return found < 0? -1: dt_err_set (ctx->err, "NOT_FOUND", "unknown key %s", name);
+    if (key.revoked)
+        return dt_err_set (ctx->err, "RULE", "key %s is already revoked", name);
+    key.revoked = true;
+    return s_key_put (ctx, &key);
+}
+
+typedef struct {
+    msgpack_packer *pk;
+    uint32_t count;
+} s_lister_t;
+
+static int
+s_pack_key_record (const void *key, size_t key_size, const void *val, size_t val_size,
+                   void *arg)
+{
+    (void) key; (void) key_size;
+    s_lister_t *lister = arg;
+    dt_key_t record;
+    if (record_key_decode (&record, val, val_size) == 0) {
+        record_key_pack (&record, lister->pk);
+        lister->count++;
+    }
+    return 0;
+}
+
+/* KEY LIST */
+static int
+s_key_list (op_ctx_t *ctx, const msgpack_object *args)
+{
+    (void) args;
+    msgpack_pack_map (ctx->pk, 1);
+    proto_pack_key (ctx->pk, "keys");
+    msgpack_pack_array (ctx->pk, store_count (ctx->txn, TBL_KEY));
+    s_lister_t lister = { ctx->pk, 0 };
+    return store_scan (ctx->txn, TBL_KEY, NULL, 0, NULL, 0, s_pack_key_record, &lister,
+                       ctx->err);
+}
+
+//  Nodes
+
+/* NODE ADD id */
+static int
+s_node_add (op_ctx_t *ctx, const msgpack_object *args)
+{
+    node_t node = { .created = ctx->now };
+    if (proto_arg_id (args, "id", true, node.id, ctx->err) < 0)
+        return -1;
+    const void *val = NULL;
+    size_t size = 0;
+    int found = store_get (ctx->txn, TBL_NODE, node.id, strlen (node.id), &val, &size,
+                           ctx->err);
+    if (found <= 0)
+        return found < 0? -1: dt_err_set (ctx->err, "EXISTS", "node %s exists", node.id);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    record_node_encode (&node, &buf);
+    int rc = store_record_put (ctx->txn, TBL_NODE, node.id, buf.data, buf.size, NULL,
+                               ctx->err);
+    msgpack_sbuffer_destroy (&buf);
+    if (rc == 0) {
+        msgpack_pack_map (ctx->pk, 2);
+        proto_pack_key (ctx->pk, "id");
+        proto_pack_str (ctx->pk, node.id);
+        proto_pack_key (ctx->pk, "created");
+        msgpack_pack_int64 (ctx->pk, node.created);
+    }
+    return rc;
+}
+
+/* Age in ms of the oldest change after `applied`, 0 if none. */
+static uint64_t
+s_lag_ms (op_ctx_t *ctx, uint64_t applied, uint64_t head)
+{
+    if (applied >= head)
+        return 0;
+    uint8_t key [8];
+    store_seq_key (applied + 1 < store_log_first (ctx->txn)? store_log_first (ctx->txn):
+                   applied + 1, key);
+    const void *val = NULL;
+    size_t size = 0;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (store_get (ctx->txn, TBL_LOG, key, 8, &val, &size, &err))
+        return 0;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    int64_t ts = ctx->now;
+    if (msgpack_unpack_next (&unpacked, val, size, NULL) == MSGPACK_UNPACK_SUCCESS) {
+        const msgpack_object *obj = proto_map_get (&unpacked.data, "ts");
+        if (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            ts = (int64_t) obj->via.u64;
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return ctx->now > ts? (uint64_t) (ctx->now - ts): 0;
+}
+
+static int
+s_pack_node (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) key; (void) key_size;
+    op_ctx_t *ctx = arg;
+    node_t node;
+    if (record_node_decode (&node, val, val_size))
+        return 0;
+    hub_node_state_t state = { 0 };
+    if (ctx->server)
+        hub_node_state (ctx->server, node.id, &state);
+    uint64_t head = store_log_head (ctx->txn);
+    msgpack_packer *pk = ctx->pk;
+    msgpack_pack_map (pk, 10);
+    proto_pack_key (pk, "id");
+    proto_pack_str (pk, node.id);
+    proto_pack_key (pk, "created");
+    msgpack_pack_int64 (pk, node.created);
+    proto_pack_key (pk, "connected");
+    state.connected? msgpack_pack_true (pk): msgpack_pack_false (pk);
+    proto_pack_key (pk, "last_seen");
+    state.last_seen? msgpack_pack_int64 (pk, state.last_seen): msgpack_pack_nil (pk);
+    proto_pack_key (pk, "applied");
+    msgpack_pack_uint64 (pk, state.applied);
+    proto_pack_key (pk, "head");
+    msgpack_pack_uint64 (pk, head);
+    proto_pack_key (pk, "lag_changes");
+    msgpack_pack_uint64 (pk, head > state.applied? head - state.applied: 0);
+    proto_pack_key (pk, "lag_ms");
+    msgpack_pack_uint64 (pk, s_lag_ms (ctx, state.applied, head));
+    proto_pack_key (pk, "outbox");
+    msgpack_pack_uint64 (pk, state.outbox);
+    proto_pack_key (pk, "branches");
+    s_pack_node_branches (ctx, node.id);
+    return 0;
+}
+
+/* NODE LIST */
+static int
+s_node_list (op_ctx_t *ctx, const msgpack_object *args)
+{
+    (void) args;
+    msgpack_pack_map (ctx->pk, 1);
+    proto_pack_key (ctx->pk, "nodes");
+    msgpack_pack_array (ctx->pk, store_count (ctx->txn, TBL_NODE));
+    return store_scan (ctx->txn, TBL_NODE, NULL, 0, NULL, 0, s_pack_node, ctx, ctx->err);
+}
+
+//  Replication
+
+/* SYNC HELLO node from credit */
+static int
+s_sync_hello (op_ctx_t *ctx, const msgpack_object *args)
+{
+    dt_id_t node;
+    uint64_t from, credit;
+    if (proto_arg_id (args, "node", true, node, ctx->err) < 0
+    ||  proto_arg_uint (args, "from", true, &from, ctx->err) < 0
+    ||  proto_arg_uint (args, "credit", true, &credit, ctx->err) < 0)
+        return -1;
+    if (ctx->key->role == KEY_LEADER
+    || (ctx->key->role == KEY_NODE && !streq (ctx->key->node, node)))
+        return dt_err_set (ctx->err, "DENIED", "key %s may not sync as node %s",
+                           ctx->key->name, node);
+    const void *val = NULL;
+    size_t size = 0;
+    if (store_get (ctx->txn, TBL_NODE, node, strlen (node), &val, &size, ctx->err))
+        return dt_err_is_set (ctx->err)? -1:
+               dt_err_set (ctx->err, "NOT_FOUND", "unknown node %s", node);
+    if (!ctx->server || !ctx->peer)
+        return dt_err_set (ctx->err, "BAD_ARGS", "sync.hello needs a connection");
+    return hub_sync_hello (hub_sync (ctx->server), ctx->peer, ctx->key->public_key, node,
+                           from, credit, ctx->txn, ctx->pk, ctx->err);
+}
+
+/* SYNC ACK applied credit ts [outbox] */
+static int
+s_sync_ack (op_ctx_t *ctx, const msgpack_object *args)
+{
+    uint64_t applied, credit, outbox = 0;
+    int64_t ts;
+    if (proto_arg_uint (args, "applied", true, &applied, ctx->err) < 0
+    ||  proto_arg_uint (args, "credit", true, &credit, ctx->err) < 0
+    ||  proto_arg_int (args, "ts", true, &ts, ctx->err) < 0
+    ||  proto_arg_uint (args, "outbox", false, &outbox, ctx->err) < 0)
+        return -1;
+    if (ctx->server && ctx->peer)
+        hub_sync_ack (hub_sync (ctx->server), ctx->peer, applied, credit, outbox);
+    msgpack_pack_nil (ctx->pk);
+    return 0;
+}
+
+const op_t hub_admin_ops [] = {
+    { "hello",      "versions?",                              s_hello,      OP_READ },
+    { "key.allow",  "name public_key role node? branches?",   s_key_allow,  OP_WRITE | OP_HQ },
+    { "key.revoke", "name",                                   s_key_revoke, OP_WRITE | OP_HQ },
+    { "key.list",   "",                                       s_key_list,   OP_READ | OP_HQ },
+    { "node.add",   "id",                                     s_node_add,   OP_WRITE | OP_HQ },
+    { "node.list",  "",                                       s_node_list,  OP_READ | OP_HQ },
+    { "sync.hello", "node from credit",                       s_sync_hello, OP_READ },
+    { "sync.ack",   "applied credit ts outbox?",              s_sync_ack,   OP_READ },
+    { NULL, NULL, NULL, 0 }
+};

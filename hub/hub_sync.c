@@ -1,0 +1,411 @@
+/* hub_sync.c -- replication sessions: credit-based push of the change log to nodes. */
+#include "hub_sync.h"
+
+typedef struct {
+    zframe_t *peer;                 /* routing id */
+    char key_z85 [41];
+    dt_id_t node;
+    uint64_t sent_upto;             /* highest log seq the node has been sent */
+    uint64_t credit;                /* entries the node still accepts */
+    bool owes_snapshot;
+    int64_t last_seen;
+    int64_t last_push;
+} s_session_t;
+
+struct _hub_sync_t {
+    store_t *store;
+    zsock_t *router;                /* borrowed */
+    zhashx_t *sessions;             /* peer hex -> s_session_t */
+    zhashx_t *nodes;                /* node id -> hub_node_state_t */
+};
+
+static void
+s_session_destroy (s_session_t **self_p)
+{
+    if (*self_p) {
+        zframe_destroy (&(*self_p)->peer);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+hub_sync_t *
+hub_sync_new (store_t *store, zsock_t *router)
+{
+    hub_sync_t *self = (hub_sync_t *) zmalloc (sizeof (hub_sync_t));
+    self->store = store;
+    self->router = router;
+    self->sessions = zhashx_new ();
+    zhashx_set_destructor (self->sessions, (zhashx_destructor_fn *) s_session_destroy);
+    self->nodes = zhashx_new ();
+    zhashx_set_destructor (self->nodes, (zhashx_destructor_fn *) zstr_free);
+    return self;
+}
+
+void
+hub_sync_destroy (hub_sync_t **self_p)
+{
+    assert (self_p);
+    hub_sync_t *self = *self_p;
+    if (self) {
+        zhashx_destroy (&self->sessions);
+        zhashx_destroy (&self->nodes);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+static hub_node_state_t *
+s_node_state (hub_sync_t *self, const char *node)
+{
+    hub_node_state_t *state = zhashx_lookup (self->nodes, node);
+    if (!state) {
+        state = (hub_node_state_t *) zmalloc (sizeof (hub_node_state_t));
+        zhashx_insert (self->nodes, node, state);
+    }
+    return state;
+}
+
+//  Sending
+
+static void
+s_send (hub_sync_t *self, s_session_t *session, msgpack_sbuffer *body)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) { zframe_dup (session->peer) });
+    zmsg_addmem (msg, NULL, 0);
+    zmsg_addmem (msg, body->data, body->size);
+    zmsg_send (&msg, self->router);
+    session->last_push = dt_now_ms ();
+}
+
+/* Start a push body: { v, push, <extra keys follow> } with nkeys more keys. */
+static void
+s_push_begin (msgpack_packer *pk, const char *push, int nkeys)
+{
+    msgpack_pack_map (pk, 2 + nkeys);
+    proto_pack_key (pk, "v");
+    msgpack_pack_uint32 (pk, DT_PROTO_VERSION);
+    proto_pack_key (pk, "push");
+    proto_pack_str (pk, push);
+}
+
+/* Send a push carrying `count` entries (their raw bytes in entries), with
+   "upto" when upto > 0. */
+static void
+s_send_entries (hub_sync_t *self, s_session_t *session, const char *push,
+                msgpack_sbuffer *entries, uint32_t count, uint64_t upto)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    s_push_begin (&pk, push, upto? 2: 1);
+    proto_pack_key (&pk, "entries");
+    msgpack_pack_array (&pk, count);
+    msgpack_sbuffer_write (&body, entries->data, entries->size);
+    if (upto) {
+        proto_pack_key (&pk, "upto");
+        msgpack_pack_uint64 (&pk, upto);
+    }
+    s_send (self, session, &body);
+    msgpack_sbuffer_destroy (&body);
+}
+
+static void
+s_send_marker (hub_sync_t *self, s_session_t *session, const char *push, const char *key,
+               uint64_t value)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+    s_push_begin (&pk, push, 1);
+    proto_pack_key (&pk, key);
+    msgpack_pack_uint64 (&pk, value);
+    s_send (self, session, &body);
+    msgpack_sbuffer_destroy (&body);
+}
+
+//  The log stream
+
+typedef struct {
+    const char *node;
+    msgpack_sbuffer entries;        /* raw change maps meant for the node */
+    uint32_t count, limit;
+    uint64_t upto;                  /* last seq looked at */
+    uint32_t scanned, scan_limit;
+    msgpack_unpacked unpacked;
+} s_batch_t;
+
+/* True if a change names node in its "nodes" array. */
+static bool
+s_meant_for (s_batch_t *batch, const void *val, size_t size)
+{
+    if (msgpack_unpack_next (&batch->unpacked, val, size, NULL) != MSGPACK_UNPACK_SUCCESS)
+        return false;
+    const msgpack_object *nodes = proto_map_get (&batch->unpacked.data, "nodes");
+    if (!nodes || nodes->type != MSGPACK_OBJECT_ARRAY)
+        return false;
+    size_t len = strlen (batch->node);
+    for (uint32_t i = 0; i < nodes->via.array.size; i++) {
+        const msgpack_object *name = &nodes->via.array.ptr [i];
+        if (name->type == MSGPACK_OBJECT_STR && name->via.str.size == len
+        &&  memcmp (name->via.str.ptr, batch->node, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int
+s_collect (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    s_batch_t *batch = arg;
+    if (batch->count == batch->limit || batch->scanned == batch->scan_limit)
+        return 1;
+    if (key_size != 8)
+        return 1;
+    batch->scanned++;
+    batch->upto = store_seq_from_key (key);
+    if (s_meant_for (batch, val, val_size)) {
+        msgpack_sbuffer_write (&batch->entries, val, val_size);
+        batch->count++;
+    }
+    return 0;
+}
+
+/* Send one push of log entries if credit allows; true if something was sent. */
+static bool
+s_pump_log (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+{
+    uint64_t head = store_log_head (txn);
+    if (session->sent_upto >= head || session->credit == 0)
+        return false;
+    s_batch_t batch = { .node = session->node, .upto = session->sent_upto,
+                        .limit = session->credit < HUB_SYNC_BATCH? session->credit:
+                                 HUB_SYNC_BATCH,
+                        .scan_limit = 20 * HUB_SYNC_BATCH };
+    msgpack_sbuffer_init (&batch.entries);
+    msgpack_unpacked_init (&batch.unpacked);
+    uint8_t from [8];
+    store_seq_key (session->sent_upto + 1, from);
+    dt_err_t err;
+    dt_err_init (&err);
+    store_scan (txn, TBL_LOG, NULL, 0, from, 8, s_collect, &batch, &err);
+    if (batch.upto > session->sent_upto) {
+        s_send_entries (self, session, "changes", &batch.entries, batch.count, batch.upto);
+        session->sent_upto = batch.upto;
+        session->credit -= batch.count;
+    }
+    msgpack_unpacked_destroy (&batch.unpacked);
+    msgpack_sbuffer_destroy (&batch.entries);
+    return batch.count > 0 || batch.upto < head;
+}
+
+//  Snapshots
+
+typedef struct {
+    hub_sync_t *self;
+    s_session_t *session;
+    msgpack_sbuffer entries;
+    uint32_t count;
+    uint64_t upto;
+} s_snapshot_t;
+
+static void
+s_snapshot_flush (s_snapshot_t *snap)
+{
+    if (snap->count == 0)
+        return;
+    s_send_entries (snap->self, snap->session, "snapshot", &snap->entries, snap->count, 0);
+    msgpack_sbuffer_clear (&snap->entries);
+    snap->count = 0;
+}
+
+static int
+s_snapshot_record (store_table_t table, const char *key, const void *val, size_t val_size,
+                   void *arg)
+{
+    s_snapshot_t *snap = arg;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &snap->entries, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 7);
+    proto_pack_key (&pk, "seq");
+    msgpack_pack_uint64 (&pk, snap->upto);
+    proto_pack_key (&pk, "ts");
+    msgpack_pack_int64 (&pk, dt_now_ms ());
+    proto_pack_key (&pk, "table");
+    proto_pack_str (&pk, store_table_name (table));
+    proto_pack_key (&pk, "key");
+    proto_pack_str (&pk, key);
+    proto_pack_key (&pk, "value");
+    msgpack_pack_bin (&pk, val_size);
+    msgpack_pack_bin_body (&pk, val, val_size);
+    proto_pack_key (&pk, "branch");
+    proto_pack_str (&pk, "");
+    proto_pack_key (&pk, "nodes");
+    msgpack_pack_array (&pk, 1);
+    proto_pack_str (&pk, snap->session->node);
+    if (++snap->count == HUB_SYNC_BATCH)
+        s_snapshot_flush (snap);
+    return 0;
+}
+
+typedef struct {
+    s_snapshot_t *snap;
+    store_txn_t *txn;
+    dt_err_t *err;
+} s_branch_walk_t;
+
+static int
+s_snapshot_branch (const branch_t *branch, void *arg)
+{
+    s_branch_walk_t *walk = arg;
+    if (!streq (branch->node, walk->snap->session->node))
+        return 0;
+    return tree_branch_records (walk->txn, branch->id, s_snapshot_record, walk->snap, walk->err);
+}
+
+/* Send every record of the node's branches, then go on from the log head. */
+static void
+s_pump_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+{
+    s_snapshot_t snap = { .self = self, .session = session, .upto = store_log_head (txn) };
+    msgpack_sbuffer_init (&snap.entries);
+    dt_err_t err;
+    dt_err_init (&err);
+    s_send_marker (self, session, "snapshot_begin", "upto", snap.upto);
+    s_branch_walk_t walk = { &snap, txn, &err };
+    tree_branch_visit (txn, s_snapshot_branch, &walk, &err);
+    s_snapshot_flush (&snap);
+    s_send_marker (self, session, "snapshot_end", "upto", snap.upto);
+    msgpack_sbuffer_destroy (&snap.entries);
+    session->sent_upto = snap.upto;
+    session->owes_snapshot = false;
+}
+
+//  Sessions
+
+/* End the sessions of a node, or of a key (collected first: no deletes while
+   iterating). */
+static void
+s_drop_where (hub_sync_t *self, const char *node, const char *key_z85)
+{
+    zlist_t *gone = zlist_new ();
+    for (s_session_t *session = zhashx_first (self->sessions); session;
+         session = zhashx_next (self->sessions))
+        if ((node && streq (session->node, node))
+        ||  (key_z85 && streq (session->key_z85, key_z85)))
+            zlist_append (gone, (void *) zhashx_cursor (self->sessions));
+    for (const char *key = zlist_first (gone); key; key = zlist_next (gone))
+        zhashx_delete (self->sessions, key);
+    zlist_destroy (&gone);
+}
+
+int
+hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85, const char *node,
+                uint64_t from, uint64_t credit, store_txn_t *txn, msgpack_packer *pk,
+                dt_err_t *err)
+{
+    //  A node has one session: a reconnect replaces the old one
+    s_drop_where (self, node, NULL);
+    char *hex = zframe_strhex (peer);
+    s_session_t *session = (s_session_t *) zmalloc (sizeof (s_session_t));
+    session->peer = zframe_dup (peer);
+    snprintf (session->key_z85, sizeof (session->key_z85), "%s", key_z85);
+    snprintf (session->node, sizeof (session->node), "%s", node);
+    uint64_t head = store_log_head (txn), first = store_log_first (txn);
+    session->owes_snapshot = from > head || (first > 0 && from + 1 < first);
+    session->sent_upto = session->owes_snapshot? 0: from;
+    session->credit = credit;
+    session->last_seen = dt_now_ms ();
+    zhashx_update (self->sessions, hex, session);
+    free (hex);
+    hub_node_state_t *state = s_node_state (self, node);
+    state->applied = from;
+    state->last_seen = session->last_seen;
+    msgpack_pack_map (pk, 2);
+    proto_pack_key (pk, "head");
+    msgpack_pack_uint64 (pk, head);
+    proto_pack_key (pk, "snapshot");
+    if (session->owes_snapshot)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    (void) err;
+    return 0;
+}
+
+void
+hub_sync_ack (hub_sync_t *self, zframe_t *peer, uint64_t applied, uint64_t credit,
+              uint64_t outbox)
+{
+    char *hex = zframe_strhex (peer);
+    s_session_t *session = zhashx_lookup (self->sessions, hex);
+    free (hex);
+    if (!session)
+        return;
+    session->credit += credit;
+    if (session->credit > 1000000)
+        session->credit = 1000000;
+    session->last_seen = dt_now_ms ();
+    hub_node_state_t *state = s_node_state (self, session->node);
+    state->applied = applied;
+    state->outbox = outbox;
+    state->last_seen = session->last_seen;
+}
+
+void
+hub_sync_pump (hub_sync_t *self)
+{
+    if (zhashx_size (self->sessions) == 0)
+        return;
+    store_txn_t txn;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (store_begin (self->store, &txn, NULL, false, &err))
+        return;
+    int64_t now = dt_now_ms ();
+    zlist_t *expired = zlist_new ();
+    for (s_session_t *session = zhashx_first (self->sessions); session;
+         session = zhashx_next (self->sessions)) {
+        if (now - session->last_seen > HUB_SYNC_EXPIRY_MS) {
+            zlist_append (expired, (void *) zhashx_cursor (self->sessions));
+            continue;
+        }
+        uint64_t first = store_log_first (&txn);
+        if (!session->owes_snapshot && first > 0 && session->sent_upto + 1 < first)
+            session->owes_snapshot = true;       /* fell behind the retained log */
+        if (session->owes_snapshot)
+            s_pump_snapshot (self, session, &txn);
+        //  A few pushes per session per round, so no node starves the others
+        for (int round = 0; round < 4 && s_pump_log (self, session, &txn); round++)
+            ;
+        if (now - session->last_push >= HUB_SYNC_HEARTBEAT_MS)
+            s_send_marker (self, session, "heartbeat", "head", store_log_head (&txn));
+    }
+    for (const char *key = zlist_first (expired); key; key = zlist_next (expired))
+        zhashx_delete (self->sessions, key);
+    zlist_destroy (&expired);
+    store_abort (&txn);
+}
+
+void
+hub_sync_revoke (hub_sync_t *self, const char *key_z85)
+{
+    s_drop_where (self, NULL, key_z85);
+}
+
+void
+hub_sync_state (hub_sync_t *self, const char *node, hub_node_state_t *out)
+{
+    memset (out, 0, sizeof (*out));
+    hub_node_state_t *state = zhashx_lookup (self->nodes, node);
+    if (state)
+        *out = *state;
+    out->connected = false;
+    for (s_session_t *session = zhashx_first (self->sessions); session;
+         session = zhashx_next (self->sessions))
+        if (streq (session->node, node))
+            out->connected = dt_now_ms () - session->last_seen <= HUB_SYNC_EXPIRY_MS;
+}
