@@ -74,9 +74,10 @@ asan: $(A)/duotang-hub $(A)/duotang-node $(A)/duotangctl $(A)/selftest
 
 # Fuzz harness (libFuzzer, clang): make fuzz FUZZ_SECONDS=600 for a long run
 FUZZ_SECONDS ?= 20
-$(B)/fuzz_proto: tests/fuzz/fuzz_proto.c $(LIB_SRC) $(wildcard proto/*.h)
-	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) $(PKG_CFLAGS) \
-	    -o $@ tests/fuzz/fuzz_proto.c $(LIB_SRC) $(PKG_LIBS)
+$(B)/fuzz_proto: tests/fuzz/fuzz_proto.c $(LIB_SRC) $(HUB_SRC) $(wildcard proto/*.h hub/*.h)
+	@echo "  FUZZ  $@"
+	@clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) $(PKG_CFLAGS) \
+	    -o $@ tests/fuzz/fuzz_proto.c $(LIB_SRC) $(HUB_SRC) $(PKG_LIBS)
 fuzz: deps $(B)/fuzz_proto
 	@mkdir -p $(B)/fuzz-corpus
 	$(B)/fuzz_proto -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \

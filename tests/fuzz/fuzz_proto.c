@@ -1,0 +1,76 @@
+/* fuzz_proto.c -- libFuzzer harness: any body a peer can send goes through the
+   decoder and, when it decodes, through dispatch and the op's handler on a
+   sample store, in a transaction that is then thrown away.
+   Short run: make check. Long run: make fuzz FUZZ_SECONDS=3600. */
+#include "op.h"
+#include "query.h"
+#include "hub_ops.h"
+
+static store_t *s_store;
+
+/* A small tree the handlers can find things in. */
+static void
+s_setup (void)
+{
+    char dir [] = "/tmp/duotang-fuzz-XXXXXX";
+    assert (mkdtemp (dir));
+    dt_err_t err;
+    dt_err_init (&err);
+    s_store = store_new (dir, 256, &err);
+    assert (s_store);
+    static const char *setup [][2] = {
+        { "officer.add", "id=o-1 name=张三" },
+        { "node.add", "id=n1" },
+        { "branch.create", "id=b-1 name=成都分舵 leader=o-1" },
+        { "branch.create", "id=b-2 name=重庆分舵 leader=o-1 cap:=2" },
+        { "member.add", "id=m-1 name=李四" },
+        { "member.join", "id=m-1 branch=b-1" },
+        { "hall.create", "id=h-1 name=青羊堂口 branch=b-1 leader=m-1 cap:=2" },
+        { "member.add", "id=m-2 name=王五 referrer=m-1" },
+        { "member.join", "id=m-2 hall=h-1" },
+    };
+    const op_t *tables [] = { hub_admin_ops, hub_org_ops, hub_member_ops, query_ops };
+    for (size_t i = 0; i < sizeof (setup) / sizeof (setup [0]); i++)
+        for (size_t t = 0; t < 4; t++)
+            if (op_find (tables [t], setup [i][0]))
+                op_expect (s_store, tables [t], setup [i][0], setup [i][1], NULL);
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+{
+    if (!s_store)
+        s_setup ();
+    dt_err_t err;
+    dt_err_init (&err);
+    proto_reply_t reply;
+    proto_reply_decode (&reply, data, size, &err);
+    proto_reply_release (&reply);
+    dt_err_reset (&err);
+
+    proto_req_t req;
+    if (proto_req_decode (&req, data, size, &err) == 0) {
+        const op_t *tables [] = { hub_admin_ops, hub_org_ops, hub_member_ops, query_ops };
+        const op_t *op = NULL;
+        for (size_t t = 0; t < 4 && !op; t++)
+            op = op_find (tables [t], req.op);
+        store_txn_t txn;
+        if (op && store_begin (s_store, &txn, NULL, true, &err) == 0) {
+            txn.log = txn.audit = true;
+            msgpack_sbuffer result;
+            msgpack_sbuffer_init (&result);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
+            op_ctx_t ctx = { .txn = &txn, .key = op_admin_key (), .pk = &pk, .err = &err,
+                             .now = 1 };
+            int rc = op_call (op, &ctx, req.args);
+            //  A handler either fails with a code or packs exactly one object
+            assert (rc == 0? result.size > 0: dt_err_is_set (&err));
+            msgpack_sbuffer_destroy (&result);
+            store_abort (&txn);
+        }
+    }
+    proto_req_release (&req);
+    dt_err_reset (&err);
+    return 0;
+}
