@@ -69,3 +69,17 @@ dt_name_valid (const char *s, size_t len, size_t max)
     }
     return true;
 }
+
+void
+dt_utf8_sanitize (char *s)
+{
+    size_t len = strlen (s), at = 0;
+    while (at < len) {
+        size_t seq = s_utf8_seq ((unsigned char *) s + at, len - at);
+        if (seq == 0 || (unsigned char) s [at] < 0x20) {
+            s [at++] = '?';
+            continue;
+        }
+        at += seq;
+    }
+}

@@ -36,4 +36,8 @@ bool dt_id_valid (const char *s, size_t len);
 /* True if s is valid UTF-8 of 1..max bytes without control characters. */
 bool dt_name_valid (const char *s, size_t len, size_t max);
 
+/* Replace each byte that does not start a valid UTF-8 sequence (and each
+   control character) with '?', in place: messages echo peer input. */
+void dt_utf8_sanitize (char *s);
+
 #endif

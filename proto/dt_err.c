@@ -23,6 +23,7 @@ dt_err_set (dt_err_t *self, const char *code, const char *fmt, ...)
     va_start (args, fmt);
     vsnprintf (self->message, sizeof (self->message), fmt, args);
     va_end (args);
+    dt_utf8_sanitize (self->message);
     return -1;
 }
 
@@ -43,6 +44,7 @@ dt_err_detail (dt_err_t *self, uint32_t line, const char *fmt, ...)
     va_start (args, fmt);
     vsnprintf (detail->message, sizeof (detail->message), fmt, args);
     va_end (args);
+    dt_utf8_sanitize (detail->message);
 }
 
 bool
