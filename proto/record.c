@@ -191,10 +191,11 @@ record_officer_decode (officer_t *self, const void *data, size_t size)
 
 //  Branch
 
+/* Opens a map with room for `extra` more keys, which the caller packs. */
 static void
-s_branch_fields (const branch_t *self, uint32_t cap, msgpack_packer *pk)
+s_branch_fields (const branch_t *self, uint32_t cap, uint32_t extra, msgpack_packer *pk)
 {
-    msgpack_pack_map (pk, 8);
+    msgpack_pack_map (pk, 8 + extra);
     s_kv_str (pk, "id", self->id);
     s_kv_str (pk, "name", self->name);
     s_kv_str (pk, "leader", self->leader);
@@ -208,14 +209,21 @@ s_branch_fields (const branch_t *self, uint32_t cap, msgpack_packer *pk)
 void
 record_branch_pack (const branch_t *self, uint32_t effective_cap, msgpack_packer *pk)
 {
-    s_branch_fields (self, effective_cap, pk);
+    s_branch_fields (self, effective_cap, 0, pk);
+}
+
+void
+record_branch_pack_extra (const branch_t *self, uint32_t effective_cap, uint32_t extra_keys,
+                          msgpack_packer *pk)
+{
+    s_branch_fields (self, effective_cap, extra_keys, pk);
 }
 
 void
 record_branch_encode (const branch_t *self, msgpack_sbuffer *out)
 {
     S_PACKER (out);
-    s_branch_fields (self, self->cap, pk);
+    s_branch_fields (self, self->cap, 0, pk);
 }
 
 int

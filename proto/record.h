@@ -98,6 +98,10 @@ int  record_node_decode (node_t *self, const void *data, size_t size);
    passed in because they depend on policy). */
 void record_officer_pack (const officer_t *self, uint32_t branches_led, msgpack_packer *pk);
 void record_branch_pack (const branch_t *self, uint32_t effective_cap, msgpack_packer *pk);
+/* As record_branch_pack, but the map has room for extra_keys more key/value
+   pairs, which the caller packs next (the tree's "hall_list"). */
+void record_branch_pack_extra (const branch_t *self, uint32_t effective_cap,
+                               uint32_t extra_keys, msgpack_packer *pk);
 void record_hall_pack (const hall_t *self, uint32_t effective_cap, msgpack_packer *pk);
 void record_member_pack (const member_t *self, msgpack_packer *pk);
 void record_key_pack (const dt_key_t *self, msgpack_packer *pk);

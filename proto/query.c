@@ -1,0 +1,1162 @@
+/* query.c -- the read operations: lists, shows, the tree, export and audit,
+   streamed from the store into the result within the key's scope. */
+#include "query.h"
+
+#define QUERY_AUDIT_LIMIT_DEFAULT 100
+#define QUERY_AUDIT_LIMIT_MAX     10000
+
+//  A list streamed into the result. msgpack wants the length first, and the
+//  groups' counters (branch.halls, branch.core_seats, hall.seats) give it
+//  without holding 10 000 halls in memory. A store whose counters disagree
+//  with its indexes fails the call (the caller drops what was packed) rather
+//  than send a malformed reply.
+
+typedef struct {
+    op_ctx_t *ctx;
+    uint64_t expected;
+    uint64_t packed;
+    bool over;                  /* the store held more than its counter */
+    char what [DT_ID_MAX + 40];
+    //  Used by some visitors only
+    uint64_t line;              /* export: number of the last row packed */
+    uint64_t seats;             /* tree: seats of the groups packed */
+    const char *leader;         /* member.show: the member whose halls we list */
+    zhashx_t *led;              /* officer.list: officer id -> branches led */
+} s_list_t;
+
+static void
+s_list_open (s_list_t *self, op_ctx_t *ctx, uint64_t count, const char *what, const char *id)
+{
+    memset (self, 0, sizeof (*self));
+    self->ctx = ctx;
+    self->expected = count;
+    snprintf (self->what, sizeof (self->what), "%s%s%s", what, *id? " ": "", id);
+    msgpack_pack_array (ctx->pk, (uint32_t) count);
+}
+
+/* True if one more item fits the length packed; else notes the overflow. */
+static bool
+s_list_take (s_list_t *self)
+{
+    if (self->packed == self->expected) {
+        self->over = true;
+        return false;
+    }
+    self->packed++;
+    return true;
+}
+
+static int
+s_list_close (s_list_t *self)
+{
+    if (!self->over && self->packed == self->expected)
+        return 0;
+    return dt_err_set (self->ctx->err, "INTERNAL",
+                       "store is inconsistent: %s counts %" PRIu64 ", found %s%" PRIu64,
+                       self->what, self->expected, self->over? "more than ": "",
+                       self->over? self->expected: self->packed);
+}
+
+/* Append bytes that already are msgpack (stored entries) to the result. */
+static void
+s_pack_raw (msgpack_packer *pk, const void *data, size_t size)
+{
+    pk->callback (pk->data, (const char *) data, size);
+}
+
+//  Item visitors: each packs one item if the list has room for it
+
+static int
+s_pack_member (const member_t *member, void *arg)
+{
+    s_list_t *list = arg;
+    if (!s_list_take (list))
+        return 1;
+    record_member_pack (member, list->ctx->pk);
+    return 0;
+}
+
+static int
+s_pack_hall (const hall_t *hall, void *arg)
+{
+    s_list_t *list = arg;
+    if (!s_list_take (list))
+        return 1;
+    record_hall_pack (hall, tree_hall_cap (hall), list->ctx->pk);
+    list->seats += hall->seats;
+    return 0;
+}
+
+static int
+s_pack_branch (const branch_t *branch, void *arg)
+{
+    s_list_t *list = arg;
+    if (!s_list_take (list))
+        return 1;
+    record_branch_pack (branch, tree_branch_cap (branch), list->ctx->pk);
+    return 0;
+}
+
+/* Members seated in a group, `count` of them by the group's counter. */
+static int
+s_pack_seats (op_ctx_t *ctx, seat_kind_t kind, const char *group, uint32_t count)
+{
+    s_list_t list;
+    s_list_open (&list, ctx, count, kind == SEAT_CORE? "core seats of branch": "seats of hall",
+                 group);
+    if (tree_seat_visit (ctx->txn, kind, group, s_pack_member, &list, ctx->err))
+        return -1;
+    return s_list_close (&list);
+}
+
+/* Halls of a branch; adds their seats to *seats when not NULL. */
+static int
+s_pack_halls (op_ctx_t *ctx, const branch_t *branch, uint64_t *seats)
+{
+    s_list_t list;
+    s_list_open (&list, ctx, branch->halls, "halls of branch", branch->id);
+    if (tree_hall_visit (ctx->txn, branch->id, s_pack_hall, &list, ctx->err)
+    ||  s_list_close (&list))
+        return -1;
+    if (seats)
+        *seats += list.seats;
+    return 0;
+}
+
+//  Scope: the branches a key covers
+
+typedef struct {
+    op_ctx_t *ctx;
+    tree_branch_fn *visit;
+    void *arg;
+} s_scope_t;
+
+static int
+s_scope_branch (const branch_t *branch, void *arg)
+{
+    s_scope_t *self = arg;
+    return op_covers (self->ctx, branch->id)? self->visit (branch, self->arg): 0;
+}
+
+/* Visit the branches in the key's scope in id order, or only `one` when it
+   is not "" (NOT_FOUND or DENIED when it is unknown or out of scope). */
+static int
+s_scope_visit (op_ctx_t *ctx, const char *one, tree_branch_fn *visit, void *arg)
+{
+    if (*one) {
+        branch_t branch;
+        if (tree_branch_need (ctx->txn, one, &branch, ctx->err) || op_allow (ctx, one))
+            return -1;
+        return visit (&branch, arg) == -1? -1: 0;
+    }
+    s_scope_t self = { ctx, visit, arg };
+    return tree_branch_visit (ctx->txn, s_scope_branch, &self, ctx->err);
+}
+
+/* What a list over the scope will hold: the first pass of every such list. */
+typedef struct {
+    op_ctx_t *ctx;
+    bool hall_seats;            /* also add up the seats of every hall (export) */
+    uint64_t branches;
+    uint64_t halls;
+    uint64_t seated;            /* core seats, plus hall seats if hall_seats */
+    zhashx_t *leaders;          /* distinct officers leading them, when not NULL */
+} s_tally_t;
+
+static int
+s_tally_hall (const hall_t *hall, void *arg)
+{
+    ((s_tally_t *) arg)->seated += hall->seats;
+    return 0;
+}
+
+static int
+s_tally_branch (const branch_t *branch, void *arg)
+{
+    s_tally_t *self = arg;
+    self->branches++;
+    self->halls += branch->halls;
+    self->seated += branch->core_seats;
+    if (self->leaders)
+        zhashx_insert (self->leaders, branch->leader, (void *) 1);
+    if (self->hall_seats)
+        return tree_hall_visit (self->ctx->txn, branch->id, s_tally_hall, self, self->ctx->err);
+    return 0;
+}
+
+//  Officers
+
+static int
+s_count_led (const branch_t *branch, void *arg)
+{
+    zhashx_t *led = arg;
+    uintptr_t count = (uintptr_t) zhashx_lookup (led, branch->leader);
+    zhashx_update (led, branch->leader, (void *) (count + 1));
+    return 0;
+}
+
+static int
+s_pack_officer (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    s_list_t *list = arg;
+    officer_t officer;
+    if (record_officer_decode (&officer, val, val_size))
+        return dt_err_set (list->ctx->err, "INTERNAL", "stored officer %.*s is damaged",
+                           (int) (key_size > DT_ID_MAX? DT_ID_MAX: key_size),
+                           (const char *) key);
+    if (!s_list_take (list))
+        return 1;
+    uintptr_t led = (uintptr_t) zhashx_lookup (list->led, officer.id);
+    record_officer_pack (&officer, (uint32_t) led, list->ctx->pk);
+    return 0;
+}
+
+/* OFFICER LIST */
+static int
+s_officer_list (op_ctx_t *ctx, const msgpack_object *args)
+{
+    (void) args;
+    //  One walk over the branches counts what every officer leads, where
+    //  tree_officer_branches would walk them once per officer.
+    zhashx_t *led = zhashx_new ();
+    assert (led);
+    int rc = tree_branch_visit (ctx->txn, s_count_led, led, ctx->err);
+    if (rc == 0) {
+        msgpack_pack_map (ctx->pk, 1);
+        proto_pack_key (ctx->pk, "officers");
+        s_list_t list;
+        s_list_open (&list, ctx, store_count (ctx->txn, TBL_OFFICER), "officers", "");
+        list.led = led;
+        rc = store_scan (ctx->txn, TBL_OFFICER, NULL, 0, NULL, 0, s_pack_officer, &list,
+                         ctx->err);
+        if (rc == 0)
+            rc = s_list_close (&list);
+    }
+    zhashx_destroy (&led);
+    return rc;
+}
+
+//  Branches and halls
+
+/* BRANCH LIST */
+static int
+s_branch_list (op_ctx_t *ctx, const msgpack_object *args)
+{
+    (void) args;
+    s_tally_t tally = { .ctx = ctx };
+    if (s_scope_visit (ctx, "", s_tally_branch, &tally))
+        return -1;
+    msgpack_pack_map (ctx->pk, 1);
+    proto_pack_key (ctx->pk, "branches");
+    s_list_t list;
+    s_list_open (&list, ctx, tally.branches, "branches in scope of key", ctx->key->name);
+    if (s_scope_visit (ctx, "", s_pack_branch, &list))
+        return -1;
+    return s_list_close (&list);
+}
+
+/* BRANCH SHOW id */
+static int
+s_branch_show (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char id [DT_ID_MAX + 1];
+    branch_t branch;
+    if (proto_arg_id (args, "id", true, id, ctx->err) < 0
+    ||  tree_branch_need (ctx->txn, id, &branch, ctx->err)
+    ||  op_allow (ctx, id))
+        return -1;
+    msgpack_pack_map (ctx->pk, 3);
+    proto_pack_key (ctx->pk, "branch");
+    record_branch_pack (&branch, tree_branch_cap (&branch), ctx->pk);
+    proto_pack_key (ctx->pk, "halls");
+    if (s_pack_halls (ctx, &branch, NULL))
+        return -1;
+    proto_pack_key (ctx->pk, "core");
+    return s_pack_seats (ctx, SEAT_CORE, id, branch.core_seats);
+}
+
+static int
+s_pack_branch_halls (const branch_t *branch, void *arg)
+{
+    s_list_t *list = arg;
+    return tree_hall_visit (list->ctx->txn, branch->id, s_pack_hall, list, list->ctx->err);
+}
+
+/* HALL LIST branch? */
+static int
+s_hall_list (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char one [DT_ID_MAX + 1] = "";
+    s_tally_t tally = { .ctx = ctx };
+    if (proto_arg_id (args, "branch", false, one, ctx->err) < 0
+    ||  s_scope_visit (ctx, one, s_tally_branch, &tally))
+        return -1;
+    msgpack_pack_map (ctx->pk, 1);
+    proto_pack_key (ctx->pk, "halls");
+    s_list_t list;
+    s_list_open (&list, ctx, tally.halls, "halls in scope of key", ctx->key->name);
+    if (s_scope_visit (ctx, one, s_pack_branch_halls, &list))
+        return -1;
+    return s_list_close (&list);
+}
+
+/* HALL SHOW id */
+static int
+s_hall_show (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char id [DT_ID_MAX + 1];
+    hall_t hall;
+    if (proto_arg_id (args, "id", true, id, ctx->err) < 0
+    ||  tree_hall_need (ctx->txn, id, &hall, ctx->err)
+    ||  op_allow (ctx, hall.branch))
+        return -1;
+    msgpack_pack_map (ctx->pk, 2);
+    proto_pack_key (ctx->pk, "hall");
+    record_hall_pack (&hall, tree_hall_cap (&hall), ctx->pk);
+    proto_pack_key (ctx->pk, "members");
+    return s_pack_seats (ctx, SEAT_HALL, id, hall.seats);
+}
+
+//  Members
+
+/* Seated members are seen by keys covering their branch; unplaced ones,
+   which belong to no branch, by hq-admin keys only. */
+static int
+s_member_allow (op_ctx_t *ctx, const member_t *member)
+{
+    if (member->seat != SEAT_NONE)
+        return op_allow (ctx, member->branch);
+    char what [DT_ID_MAX + 32];
+    snprintf (what, sizeof (what), "seeing unplaced member %s", member->id);
+    return op_allow_hq (ctx, what);
+}
+
+static int
+s_pack_led (const hall_t *hall, void *arg)
+{
+    s_list_t *list = arg;
+    if (!streq (hall->leader, list->leader))
+        return 0;
+    if (!s_list_take (list))
+        return 1;
+    proto_pack_str (list->ctx->pk, hall->id);
+    return 0;
+}
+
+/* MEMBER SHOW id */
+static int
+s_member_show (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char id [DT_ID_MAX + 1];
+    member_t member;
+    if (proto_arg_id (args, "id", true, id, ctx->err) < 0
+    ||  tree_member_need (ctx->txn, id, &member, ctx->err)
+    ||  s_member_allow (ctx, &member))
+        return -1;
+    msgpack_pack_map (ctx->pk, 2);
+    proto_pack_key (ctx->pk, "member");
+    record_member_pack (&member, ctx->pk);
+    proto_pack_key (ctx->pk, "leads");
+    char first [DT_ID_MAX + 1];
+    uint32_t count = tree_member_leads (ctx->txn, &member, first);
+    if (count <= 1) {
+        //  The usual case needs no second walk over the branch's halls
+        msgpack_pack_array (ctx->pk, count);
+        if (count)
+            proto_pack_str (ctx->pk, first);
+        return 0;
+    }
+    s_list_t list;
+    s_list_open (&list, ctx, count, "halls led by member", id);
+    list.leader = id;
+    if (tree_hall_visit (ctx->txn, member.branch, s_pack_led, &list, ctx->err))
+        return -1;
+    return s_list_close (&list);
+}
+
+/* MEMBER LIST hall? | branch? */
+static int
+s_member_list (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char hall_id [DT_ID_MAX + 1], branch_id [DT_ID_MAX + 1];
+    int by_hall = proto_arg_id (args, "hall", false, hall_id, ctx->err);
+    int by_branch = by_hall < 0? -1: proto_arg_id (args, "branch", false, branch_id, ctx->err);
+    if (by_hall < 0 || by_branch < 0)
+        return -1;
+    if (by_hall == by_branch)
+        return dt_err_set (ctx->err, "BAD_ARGS",
+                           "member.list takes exactly one of \"hall\" or \"branch\"");
+    uint32_t count;
+    if (by_hall) {
+        hall_t hall;
+        if (tree_hall_need (ctx->txn, hall_id, &hall, ctx->err) || op_allow (ctx, hall.branch))
+            return -1;
+        count = hall.seats;
+    }
+    else {
+        branch_t branch;
+        if (tree_branch_need (ctx->txn, branch_id, &branch, ctx->err)
+        ||  op_allow (ctx, branch_id))
+            return -1;
+        count = branch.core_seats;
+    }
+    msgpack_pack_map (ctx->pk, 1);
+    proto_pack_key (ctx->pk, "members");
+    return by_hall? s_pack_seats (ctx, SEAT_HALL, hall_id, count)
+                  : s_pack_seats (ctx, SEAT_CORE, branch_id, count);
+}
+
+//  The tree
+
+static int
+s_pack_tree_branch (const branch_t *branch, void *arg)
+{
+    s_list_t *list = arg;
+    if (!s_list_take (list))
+        return 1;
+    record_branch_pack_extra (branch, tree_branch_cap (branch), 1, list->ctx->pk);
+    proto_pack_key (list->ctx->pk, "hall_list");
+    list->seats += branch->core_seats;
+    return s_pack_halls (list->ctx, branch, &list->seats);
+}
+
+static void
+s_pack_hq (msgpack_packer *pk, uint64_t officers, uint64_t members, uint64_t unplaced)
+{
+    msgpack_pack_map (pk, 3);
+    proto_pack_key (pk, "officers");
+    msgpack_pack_uint64 (pk, officers);
+    proto_pack_key (pk, "members");
+    msgpack_pack_uint64 (pk, members);
+    proto_pack_key (pk, "unplaced");
+    msgpack_pack_uint64 (pk, unplaced);
+}
+
+/* TREE branch?
+   For an hq-admin key "hq" counts the whole organisation, from table sizes
+   (every seated member has exactly one seat index entry). Other keys see hq
+   only through their branches: the officers leading them, the members
+   seated in them, and no unplaced members. */
+static int
+s_tree (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char one [DT_ID_MAX + 1] = "";
+    if (proto_arg_id (args, "branch", false, one, ctx->err) < 0)
+        return -1;
+    bool admin = ctx->key->role == KEY_HQ_ADMIN;
+    s_tally_t tally = { .ctx = ctx, .leaders = admin? NULL: zhashx_new () };
+    s_list_t list = { .ctx = ctx };
+    int rc = s_scope_visit (ctx, one, s_tally_branch, &tally);
+    if (rc == 0) {
+        msgpack_pack_map (ctx->pk, 2);
+        proto_pack_key (ctx->pk, "branches");
+        s_list_open (&list, ctx, tally.branches, "branches in scope of key", ctx->key->name);
+        rc = s_scope_visit (ctx, one, s_pack_tree_branch, &list);
+        if (rc == 0)
+            rc = s_list_close (&list);
+    }
+    if (rc == 0) {
+        proto_pack_key (ctx->pk, "hq");
+        if (admin) {
+            uint64_t members = store_count (ctx->txn, TBL_MEMBER);
+            uint64_t seated = store_count (ctx->txn, TBL_SEAT);
+            s_pack_hq (ctx->pk, store_count (ctx->txn, TBL_OFFICER), members,
+                       members > seated? members - seated: 0);
+        }
+        else
+            s_pack_hq (ctx->pk, zhashx_size (tally.leaders), list.seats, 0);
+    }
+    zhashx_destroy (&tally.leaders);
+    return rc;
+}
+
+//  Export: the rows import.members reads
+
+static int
+s_pack_row (const member_t *member, void *arg)
+{
+    s_list_t *rows = arg;
+    if (!s_list_take (rows))
+        return 1;
+    msgpack_packer *pk = rows->ctx->pk;
+    msgpack_pack_map (pk, 5);
+    proto_pack_key (pk, "line");
+    msgpack_pack_uint64 (pk, ++rows->line);
+    proto_pack_key (pk, "id");
+    proto_pack_str (pk, member->id);
+    proto_pack_key (pk, "name");
+    proto_pack_str (pk, member->name);
+    proto_pack_key (pk, "referrer");
+    proto_pack_str (pk, member->referrer);
+    proto_pack_key (pk, "group");
+    proto_pack_str (pk, member->group);
+    return 0;
+}
+
+static int
+s_export_hall (const hall_t *hall, void *arg)
+{
+    s_list_t *rows = arg;
+    return tree_seat_visit (rows->ctx->txn, SEAT_HALL, hall->id, s_pack_row, rows,
+                            rows->ctx->err);
+}
+
+static int
+s_export_branch (const branch_t *branch, void *arg)
+{
+    s_list_t *rows = arg;
+    if (tree_seat_visit (rows->ctx->txn, SEAT_CORE, branch->id, s_pack_row, rows,
+                         rows->ctx->err)
+    ||  tree_hall_visit (rows->ctx->txn, branch->id, s_export_hall, rows, rows->ctx->err))
+        return -1;
+    return 0;
+}
+
+static int
+s_export_unplaced (const void *key, size_t key_size, const void *val, size_t val_size,
+                   void *arg)
+{
+    s_list_t *rows = arg;
+    member_t member;
+    if (record_member_decode (&member, val, val_size))
+        return dt_err_set (rows->ctx->err, "INTERNAL", "stored member %.*s is damaged",
+                           (int) (key_size > DT_ID_MAX? DT_ID_MAX: key_size),
+                           (const char *) key);
+    return member.seat == SEAT_NONE? s_pack_row (&member, rows): 0;
+}
+
+/* EXPORT MEMBERS branch?
+   Rows go branch by branch: core seats, then each hall's seats. Without a
+   branch an hq-admin key gets every member, the unplaced ones last. */
+static int
+s_export_members (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char one [DT_ID_MAX + 1] = "";
+    if (proto_arg_id (args, "branch", false, one, ctx->err) < 0)
+        return -1;
+    bool everyone = !*one && ctx->key->role == KEY_HQ_ADMIN;
+    s_tally_t tally = { .ctx = ctx, .hall_seats = true };
+    if (!everyone && s_scope_visit (ctx, one, s_tally_branch, &tally))
+        return -1;
+    msgpack_pack_map (ctx->pk, 1);
+    proto_pack_key (ctx->pk, "rows");
+    s_list_t rows;
+    s_list_open (&rows, ctx, everyone? store_count (ctx->txn, TBL_MEMBER): tally.seated,
+                 "members in scope of key", ctx->key->name);
+    if (s_scope_visit (ctx, one, s_export_branch, &rows))
+        return -1;
+    if (everyone && store_scan (ctx->txn, TBL_MEMBER, NULL, 0, NULL, 0, s_export_unplaced,
+                                &rows, ctx->err))
+        return -1;
+    return s_list_close (&rows);
+}
+
+//  Audit
+
+typedef struct {
+    int64_t since;
+    uint32_t count;
+    msgpack_sbuffer entries;    /* packed entries, for want of their number */
+    msgpack_packer pk;
+} s_audit_t;
+
+/* A stored entry as the public entry: its own map plus "hash", the
+   BLAKE2b-256 of the stored bytes. The entry has passed proto_check. */
+static void
+s_pack_entry (msgpack_packer *pk, const uint8_t *data, size_t size)
+{
+    uint32_t keys;
+    size_t header;
+    if (data [0] == 0xde) {
+        keys = (uint32_t) data [1] << 8 | data [2];
+        header = 3;
+    }
+    else
+    if (data [0] == 0xdf) {
+        keys = (uint32_t) data [1] << 24 | (uint32_t) data [2] << 16
+             | (uint32_t) data [3] << 8 | data [4];
+        header = 5;
+    }
+    else {
+        keys = data [0] & 0x0f;
+        header = 1;
+    }
+    uint8_t hash [32];
+    crypto_generichash (hash, sizeof (hash), data, size, NULL, 0);
+    msgpack_pack_map (pk, keys + 1);
+    s_pack_raw (pk, data + header, size - header);
+    proto_pack_key (pk, "hash");
+    msgpack_pack_bin (pk, sizeof (hash));
+    msgpack_pack_bin_body (pk, hash, sizeof (hash));
+}
+
+static int
+s_audit_entry (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) key; (void) key_size;
+    s_audit_t *self = arg;
+    dt_err_t err;
+    dt_err_init (&err);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    const msgpack_object *ts = NULL;
+    if (proto_check (val, val_size, &err) == 0
+    &&  msgpack_unpack_next (&unpacked, val, val_size, NULL) == MSGPACK_UNPACK_SUCCESS
+    &&  unpacked.data.type == MSGPACK_OBJECT_MAP)
+        ts = proto_map_get (&unpacked.data, "ts");
+    //  An unreadable entry is left out here; audit.verify names it.
+    bool wanted = ts && (ts->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                     ||  ts->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+                     && ts->via.i64 >= self->since;
+    msgpack_unpacked_destroy (&unpacked);
+    if (wanted) {
+        s_pack_entry (&self->pk, val, val_size);
+        self->count++;
+    }
+    return 0;
+}
+
+/* AUDIT LIST since? limit?
+   The newest `limit` entries at or after `since`, oldest first. */
+static int
+s_audit_list (op_ctx_t *ctx, const msgpack_object *args)
+{
+    int64_t since = INT64_MIN;
+    uint64_t limit = QUERY_AUDIT_LIMIT_DEFAULT;
+    if (proto_arg_int (args, "since", false, &since, ctx->err) < 0
+    ||  proto_arg_uint (args, "limit", false, &limit, ctx->err) < 0)
+        return -1;
+    if (limit < 1 || limit > QUERY_AUDIT_LIMIT_MAX)
+        return dt_err_set (ctx->err, "BAD_ARGS", "limit %" PRIu64 " is out of range 1..%d",
+                           limit, QUERY_AUDIT_LIMIT_MAX);
+    //  Only the newest `limit` entries can be in the answer: start there.
+    uint64_t head = store_meta_uint (ctx->txn, "audit_seq");
+    uint8_t from [8];
+    store_seq_key (head > limit? head - limit + 1: 1, from);
+    s_audit_t audit = { .since = since };
+    msgpack_sbuffer_init (&audit.entries);
+    msgpack_packer_init (&audit.pk, &audit.entries, msgpack_sbuffer_write);
+    int rc = store_scan (ctx->txn, TBL_AUDIT, NULL, 0, from, sizeof (from), s_audit_entry,
+                         &audit, ctx->err);
+    if (rc == 0) {
+        msgpack_pack_map (ctx->pk, 1);
+        proto_pack_key (ctx->pk, "entries");
+        msgpack_pack_array (ctx->pk, audit.count);
+        s_pack_raw (ctx->pk, audit.entries.data, audit.entries.size);
+    }
+    msgpack_sbuffer_destroy (&audit.entries);
+    return rc;
+}
+
+/* AUDIT VERIFY */
+static int
+s_audit_verify (op_ctx_t *ctx, const msgpack_object *args)
+{
+    (void) args;
+    uint64_t entries, first_bad;
+    char reason [DT_ERR_MSG_MAX];
+    bool ok = store_audit_verify (ctx->txn, &entries, &first_bad, reason, sizeof (reason)) == 0;
+    msgpack_packer *pk = ctx->pk;
+    msgpack_pack_map (pk, 4);
+    proto_pack_key (pk, "ok");
+    if (ok)
+        msgpack_pack_true (pk);
+    else
+        msgpack_pack_false (pk);
+    proto_pack_key (pk, "entries");
+    msgpack_pack_uint64 (pk, entries);
+    proto_pack_key (pk, "first_bad");
+    if (ok)
+        msgpack_pack_nil (pk);
+    else
+        msgpack_pack_uint64 (pk, first_bad);
+    proto_pack_key (pk, "reason");
+    proto_pack_str_or_nil (pk, ok? "": reason);
+    return 0;
+}
+
+const op_t query_ops [] = {
+    { "officer.list",   "",              s_officer_list,   OP_READ | OP_HQ },
+    { "branch.list",    "",              s_branch_list,    OP_READ | OP_NODE_READ },
+    { "branch.show",    "id",            s_branch_show,    OP_READ | OP_NODE_READ },
+    { "hall.list",      "branch?",       s_hall_list,      OP_READ | OP_NODE_READ },
+    { "hall.show",      "id",            s_hall_show,      OP_READ | OP_NODE_READ },
+    { "member.show",    "id",            s_member_show,    OP_READ | OP_NODE_READ },
+    { "member.list",    "hall? branch?", s_member_list,    OP_READ | OP_NODE_READ },
+    { "tree",           "branch?",       s_tree,           OP_READ | OP_NODE_READ },
+    { "export.members", "branch?",       s_export_members, OP_READ | OP_NODE_READ },
+    { "audit.list",     "since? limit?", s_audit_list,     OP_READ | OP_HQ },
+    { "audit.verify",   "",              s_audit_verify,   OP_READ | OP_HQ },
+    { NULL, NULL, NULL, 0 }
+};
+
+//  --------------------------------------------------------------------------
+//  Self-test
+
+typedef struct {
+    store_t *store;
+    msgpack_sbuffer buf;
+    msgpack_unpacked unpacked;
+    dt_err_t err;
+} s_test_t;
+
+/* Run an op: its result (checked to be exactly one well-formed object), or
+   NULL with the error in self->err. Valid until the next call. */
+static const msgpack_object *
+s_query (s_test_t *self, const dt_key_t *key, const char *op, const char *args)
+{
+    msgpack_sbuffer_clear (&self->buf);
+    msgpack_unpacked_destroy (&self->unpacked);
+    msgpack_unpacked_init (&self->unpacked);
+    dt_err_reset (&self->err);
+    if (op_run (self->store, query_ops, key, op, args, &self->buf, &self->err))
+        return NULL;
+    dt_err_t err;
+    dt_err_init (&err);
+    size_t offset = 0;
+    assert (proto_check (self->buf.data, self->buf.size, &err) == 0);
+    assert (msgpack_unpack_next (&self->unpacked, self->buf.data, self->buf.size, &offset)
+            == MSGPACK_UNPACK_SUCCESS);
+    assert (offset == self->buf.size);
+    assert (self->unpacked.data.type == MSGPACK_OBJECT_MAP);
+    return &self->unpacked.data;
+}
+
+static void
+s_expect_error (s_test_t *self, const dt_key_t *key, const char *op, const char *args,
+                const char *code)
+{
+    bool failed = s_query (self, key, op, args) == NULL;
+    if (!failed || !streq (self->err.code, code))
+        fprintf (stderr, "\n%s %s: expected %s, got %s\n", op, args, code,
+                 failed? self->err.code: "success");
+    assert (failed && streq (self->err.code, code));
+}
+
+static uint64_t
+s_uint (const msgpack_object *map, const char *key)
+{
+    const msgpack_object *obj = proto_map_get (map, key);
+    assert (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+    return obj->via.u64;
+}
+
+static const msgpack_object_array *
+s_array (const msgpack_object *map, const char *key)
+{
+    const msgpack_object *obj = proto_map_get (map, key);
+    assert (obj && obj->type == MSGPACK_OBJECT_ARRAY);
+    return &obj->via.array;
+}
+
+static bool
+s_str_is (const msgpack_object *obj, const char *expected)
+{
+    return obj && obj->type == MSGPACK_OBJECT_STR
+        && obj->via.str.size == strlen (expected)
+        && memcmp (obj->via.str.ptr, expected, obj->via.str.size) == 0;
+}
+
+static bool
+s_field_is (const msgpack_object *map, const char *key, const char *expected)
+{
+    return s_str_is (proto_map_get (map, key), expected);
+}
+
+/* Size of the list under key in the result of op. */
+static uint32_t
+s_count (s_test_t *self, const dt_key_t *key, const char *op, const char *args,
+         const char *list)
+{
+    const msgpack_object *result = s_query (self, key, op, args);
+    if (!result)
+        fprintf (stderr, "\n%s %s: %s %s\n", op, args, self->err.code, self->err.message);
+    assert (result);
+    return s_array (result, list)->size;
+}
+
+static void
+s_test_member (store_txn_t *txn, const char *id, const char *name, seat_kind_t seat,
+               const char *group, const char *referrer)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    member_t member = { .seat = seat, .created = 10 };
+    strcpy (member.id, id);
+    strcpy (member.name, name);
+    strcpy (member.group, group);
+    strcpy (member.referrer, referrer);
+    if (streq (id, "m-2")) {
+        member.ntags = 1;
+        strcpy (member.tags [0].key, "城市");
+        strcpy (member.tags [0].value, "成都");
+    }
+    assert (tree_member_put (txn, &member, &err) == 0);
+}
+
+static void
+s_test_hall (store_txn_t *txn, const char *id, const char *name, const char *branch,
+             const char *leader, uint32_t cap)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    hall_t hall = { .cap = cap, .created = 20 };
+    strcpy (hall.id, id);
+    strcpy (hall.name, name);
+    strcpy (hall.branch, branch);
+    strcpy (hall.leader, leader);
+    assert (tree_hall_put (txn, &hall, &err) == 0);
+}
+
+/* Two branches b-1 (node n1) and b-2 (node n2), three halls, seven seated
+   members and two unplaced ones, written in three audited steps. */
+static void
+s_test_build (store_t *store)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = txn.audit = true;
+    officer_t officers [] = { { "o-1", "张三", 1 }, { "o-2", "李四", 2 }, { "o-3", "王五", 3 } };
+    for (size_t i = 0; i < 3; i++)
+        assert (tree_officer_put (&txn, &officers [i], &err) == 0);
+    assert (store_audit_append (&txn, "admin", "officer.add", "\x80", 1, &err) == 0);
+    branch_t b1 = { .id = "b-1", .name = "成都分舵", .leader = "o-1", .node = "n1" };
+    branch_t b2 = { .id = "b-2", .name = "重庆分舵", .leader = "o-2", .node = "n2", .cap = 150 };
+    assert (tree_branch_put (&txn, &b1, &err) == 0 && tree_branch_put (&txn, &b2, &err) == 0);
+    assert (store_audit_append (&txn, "admin", "branch.create", "\x80", 1, &err) == 0);
+    s_test_member (&txn, "m-lead1", "赵一", SEAT_CORE, "b-1", "");
+    s_test_member (&txn, "m-core2", "钱二", SEAT_CORE, "b-1", "m-lead1");
+    s_test_hall (&txn, "h-1", "青羊堂口", "b-1", "m-lead1", 0);
+    s_test_hall (&txn, "h-2", "锦江堂口", "b-1", "m-lead1", 40);
+    s_test_member (&txn, "m-1", "孙三", SEAT_HALL, "h-1", "");
+    s_test_member (&txn, "m-2", "李四娃", SEAT_HALL, "h-1", "m-1");
+    s_test_member (&txn, "m-3", "周五", SEAT_HALL, "h-2", "");
+    s_test_member (&txn, "m-lead2", "吴六", SEAT_CORE, "b-2", "");
+    s_test_hall (&txn, "h-3", "渝中堂口", "b-2", "m-lead2", 0);
+    s_test_member (&txn, "m-4", "郑七", SEAT_HALL, "h-3", "m-lead2");
+    s_test_member (&txn, "u-1", "王八", SEAT_NONE, "", "m-1");
+    s_test_member (&txn, "u-2", "冯九", SEAT_NONE, "", "");
+    assert (store_audit_append (&txn, "admin", "import.members", "\x80", 1, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+}
+
+static int
+s_test_mirror (store_table_t table, const char *key, const void *val, size_t size, void *arg)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    return tree_apply ((store_txn_t *) arg, "n1", store_table_name (table), key, val, size,
+                       &err);
+}
+
+/* A replica of node n1 fed with every record of both branches. */
+static void
+s_test_replica (store_t *store, store_t *replica)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn, rtxn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    assert (store_begin (replica, &rtxn, NULL, true, &err) == 0);
+    assert (tree_branch_records (&txn, "b-1", s_test_mirror, &rtxn, &err) == 0);
+    assert (tree_branch_records (&txn, "b-2", s_test_mirror, &rtxn, &err) == 0);
+    assert (store_commit (&rtxn, &err) == 0);
+    store_abort (&txn);
+}
+
+/* Check that export rows carry exactly the members' fields, in order. */
+static void
+s_test_rows (store_t *store, const msgpack_object_array *rows, const char **ids)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    for (uint32_t i = 0; i < rows->size; i++) {
+        const msgpack_object *row = &rows->ptr [i];
+        assert (row->type == MSGPACK_OBJECT_MAP && row->via.map.size == 5);
+        assert (s_uint (row, "line") == i + 1);
+        assert (s_field_is (row, "id", ids [i]));
+        member_t member;
+        assert (tree_member_get (&txn, ids [i], &member, &err) == 0);
+        assert (s_field_is (row, "name", member.name));
+        assert (s_field_is (row, "referrer", member.referrer));
+        assert (s_field_is (row, "group", member.group));
+    }
+    assert (ids [rows->size] == NULL);
+    store_abort (&txn);
+}
+
+static void
+s_test_scopes (s_test_t *self)
+{
+    dt_key_t node1 = { .name = "nk1", .role = KEY_NODE, .node = "n1" };
+    dt_key_t lead2 = { .name = "lk2", .role = KEY_LEADER, .branches = { "b-2" }, .nbranches = 1 };
+
+    assert (s_count (self, &node1, "branch.list", "", "branches") == 1);
+    assert (s_field_is (&s_array (&self->unpacked.data, "branches")->ptr [0], "id", "b-1"));
+    assert (s_count (self, &lead2, "branch.list", "", "branches") == 1);
+    assert (s_field_is (&s_array (&self->unpacked.data, "branches")->ptr [0], "id", "b-2"));
+    assert (s_count (self, &node1, "hall.list", "", "halls") == 2);
+    assert (s_count (self, &lead2, "hall.list", "", "halls") == 1);
+    assert (s_count (self, &lead2, "hall.show", "id=h-3", "members") == 1);
+    assert (s_count (self, &node1, "member.list", "branch=b-1", "members") == 2);
+    s_expect_error (self, &node1, "hall.show", "id=h-3", "DENIED");
+    s_expect_error (self, &node1, "hall.list", "branch=b-2", "DENIED");
+    s_expect_error (self, &node1, "branch.show", "id=b-2", "DENIED");
+    s_expect_error (self, &node1, "member.show", "id=m-4", "DENIED");
+    s_expect_error (self, &node1, "member.list", "hall=h-3", "DENIED");
+    s_expect_error (self, &node1, "tree", "branch=b-2", "DENIED");
+    s_expect_error (self, &node1, "export.members", "branch=b-2", "DENIED");
+    s_expect_error (self, &lead2, "hall.show", "id=h-1", "DENIED");
+    s_expect_error (self, &lead2, "member.show", "id=u-1", "DENIED");
+    s_expect_error (self, &node1, "officer.list", "", "DENIED");
+    s_expect_error (self, &node1, "audit.list", "", "DENIED");
+    s_expect_error (self, &lead2, "audit.verify", "", "DENIED");
+
+    //  A scoped tree: hq shows only what the key's branches hold
+    const msgpack_object *tree = s_query (self, &node1, "tree", "");
+    assert (tree && s_array (tree, "branches")->size == 1);
+    const msgpack_object *hq = proto_map_get (tree, "hq");
+    assert (s_uint (hq, "officers") == 1 && s_uint (hq, "members") == 5);
+    assert (s_uint (hq, "unplaced") == 0);
+    tree = s_query (self, &lead2, "tree", "branch=b-2");
+    assert (tree && s_uint (proto_map_get (tree, "hq"), "members") == 2);
+
+    //  Scoped exports hold only their branches, never unplaced members
+    const char *b1_ids [] = { "m-core2", "m-lead1", "m-1", "m-2", "m-3", NULL };
+    const msgpack_object *export = s_query (self, &node1, "export.members", "");
+    assert (export);
+    s_test_rows (self->store, s_array (export, "rows"), b1_ids);
+    const char *b2_ids [] = { "m-lead2", "m-4", NULL };
+    export = s_query (self, &lead2, "export.members", "");
+    assert (export);
+    s_test_rows (self->store, s_array (export, "rows"), b2_ids);
+}
+
+static void
+s_test_reads (s_test_t *self)
+{
+    //  Officers: branches led, 0 for the one leading none
+    const msgpack_object *result = s_query (self, NULL, "officer.list", "");
+    assert (result);
+    const msgpack_object_array *officers = s_array (result, "officers");
+    assert (officers->size == 3);
+    assert (s_field_is (&officers->ptr [0], "name", "张三"));
+    assert (s_uint (&officers->ptr [0], "branches") == 1);
+    assert (s_uint (&officers->ptr [2], "branches") == 0);
+
+    //  Branches, with effective caps and counters
+    result = s_query (self, NULL, "branch.list", "");
+    assert (result);
+    const msgpack_object_array *branches = s_array (result, "branches");
+    assert (branches->size == 2);
+    assert (s_uint (&branches->ptr [0], "cap") == DT_BRANCH_CAP_DEFAULT);
+    assert (s_uint (&branches->ptr [1], "cap") == 150);
+    assert (s_uint (&branches->ptr [0], "core_seats") == 2);
+    assert (s_uint (&branches->ptr [0], "halls") == 2);
+    result = s_query (self, NULL, "branch.show", "id=b-1");
+    assert (result && s_field_is (proto_map_get (result, "branch"), "name", "成都分舵"));
+    assert (s_array (result, "halls")->size == 2 && s_array (result, "core")->size == 2);
+    s_expect_error (self, NULL, "branch.show", "id=b-9", "NOT_FOUND");
+
+    //  Halls
+    assert (s_count (self, NULL, "hall.list", "", "halls") == 3);
+    result = s_query (self, NULL, "hall.list", "branch=b-1");
+    assert (result && s_array (result, "halls")->size == 2);
+    assert (s_uint (&s_array (result, "halls")->ptr [1], "cap") == 40);
+    s_expect_error (self, NULL, "hall.list", "branch=b-9", "NOT_FOUND");
+    result = s_query (self, NULL, "hall.show", "id=h-1");
+    assert (result && s_field_is (proto_map_get (result, "hall"), "name", "青羊堂口"));
+    assert (s_uint (proto_map_get (result, "hall"), "cap") == DT_HALL_CAP_DEFAULT);
+    const msgpack_object_array *members = s_array (result, "members");
+    assert (members->size == 2 && s_field_is (&members->ptr [1], "name", "李四娃"));
+    assert (s_field_is (&members->ptr [1], "referrer", "m-1"));
+    assert (s_field_is (proto_map_get (&members->ptr [1], "tags"), "城市", "成都"));
+    s_expect_error (self, NULL, "hall.show", "id=h-9", "NOT_FOUND");
+
+    //  Members
+    result = s_query (self, NULL, "member.show", "id=m-lead1");
+    assert (result && s_field_is (proto_map_get (result, "member"), "seat", "core"));
+    const msgpack_object_array *leads = s_array (result, "leads");
+    assert (leads->size == 2 && s_str_is (&leads->ptr [0], "h-1")
+            && s_str_is (&leads->ptr [1], "h-2"));
+    assert (s_count (self, NULL, "member.show", "id=m-lead2", "leads") == 1);
+    assert (s_count (self, NULL, "member.show", "id=m-1", "leads") == 0);
+    result = s_query (self, NULL, "member.show", "id=u-1");
+    assert (result && s_field_is (proto_map_get (result, "member"), "seat", "none"));
+    s_expect_error (self, NULL, "member.show", "id=m-9", "NOT_FOUND");
+    assert (s_count (self, NULL, "member.list", "hall=h-1", "members") == 2);
+    assert (s_count (self, NULL, "member.list", "branch=b-1", "members") == 2);
+    assert (s_count (self, NULL, "member.list", "branch=b-2", "members") == 1);
+    s_expect_error (self, NULL, "member.list", "", "BAD_ARGS");
+    s_expect_error (self, NULL, "member.list", "hall=h-1 branch=b-1", "BAD_ARGS");
+    s_expect_error (self, NULL, "member.list", "hall=h-9", "NOT_FOUND");
+    s_expect_error (self, NULL, "member.list", "hall=h-1 bogus=1", "BAD_ARGS");
+
+    //  The whole tree, with hq counted from table sizes
+    result = s_query (self, NULL, "tree", "");
+    assert (result);
+    const msgpack_object *hq = proto_map_get (result, "hq");
+    assert (s_uint (hq, "officers") == 3 && s_uint (hq, "members") == 9);
+    assert (s_uint (hq, "unplaced") == 2);
+    branches = s_array (result, "branches");
+    assert (branches->size == 2 && branches->ptr [0].via.map.size == 9);
+    assert (s_uint (&branches->ptr [0], "core_seats") == 2);
+    assert (s_array (&branches->ptr [0], "hall_list")->size == 2);
+    assert (s_field_is (&s_array (&branches->ptr [1], "hall_list")->ptr [0], "name", "渝中堂口"));
+    assert (s_count (self, NULL, "tree", "branch=b-2", "branches") == 1);
+
+    //  Export: branch by branch, core seats then halls, unplaced last
+    const char *all_ids [] = { "m-core2", "m-lead1", "m-1", "m-2", "m-3",
+                               "m-lead2", "m-4", "u-1", "u-2", NULL };
+    result = s_query (self, NULL, "export.members", "");
+    assert (result);
+    s_test_rows (self->store, s_array (result, "rows"), all_ids);
+    const char *b2_ids [] = { "m-lead2", "m-4", NULL };
+    result = s_query (self, NULL, "export.members", "branch=b-2");
+    assert (result);
+    s_test_rows (self->store, s_array (result, "rows"), b2_ids);
+}
+
+static const msgpack_object *
+s_test_bin32 (const msgpack_object *map, const char *key)
+{
+    const msgpack_object *obj = proto_map_get (map, key);
+    assert (obj && obj->type == MSGPACK_OBJECT_BIN && obj->via.bin.size == 32);
+    return obj;
+}
+
+static void
+s_test_audit (s_test_t *self)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    const msgpack_object *result = s_query (self, NULL, "audit.verify", "");
+    assert (result && proto_map_get (result, "ok")->via.boolean);
+    assert (s_uint (result, "entries") == 3);
+    assert (proto_map_get (result, "first_bad")->type == MSGPACK_OBJECT_NIL);
+    assert (proto_map_get (result, "reason")->type == MSGPACK_OBJECT_NIL);
+
+    //  Entries oldest first, each hash the next one's prev
+    result = s_query (self, NULL, "audit.list", "");
+    assert (result);
+    const msgpack_object_array *entries = s_array (result, "entries");
+    assert (entries->size == 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        const msgpack_object *entry = &entries->ptr [i];
+        assert (s_uint (entry, "seq") == i + 1 && s_field_is (entry, "actor", "admin"));
+        assert (s_array (entry, "changes")->size > 0);
+        if (i)
+            assert (memcmp (s_test_bin32 (&entries->ptr [i - 1], "hash")->via.bin.ptr,
+                            s_test_bin32 (entry, "prev")->via.bin.ptr, 32) == 0);
+    }
+    assert (s_field_is (&entries->ptr [1], "op", "branch.create"));
+    char args [64];
+    snprintf (args, sizeof (args), "since:=%" PRIu64, s_uint (&entries->ptr [2], "ts"));
+    result = s_query (self, NULL, "audit.list", args);
+    assert (result && s_array (result, "entries")->size >= 1);
+    entries = s_array (result, "entries");
+    assert (s_uint (&entries->ptr [entries->size - 1], "seq") == 3);
+    result = s_query (self, NULL, "audit.list", "limit:=2");
+    assert (result && s_array (result, "entries")->size == 2);
+    assert (s_uint (&s_array (result, "entries")->ptr [0], "seq") == 2);
+    assert (s_count (self, NULL, "audit.list", "since:=-5", "entries") == 3);
+    snprintf (args, sizeof (args), "since:=%" PRId64, dt_now_ms () + 3600000);
+    assert (s_count (self, NULL, "audit.list", args, "entries") == 0);
+    s_expect_error (self, NULL, "audit.list", "limit:=0", "BAD_ARGS");
+    s_expect_error (self, NULL, "audit.list", "limit:=10001", "BAD_ARGS");
+
+    //  Altering entry 2 breaks the chain there
+    store_txn_t txn;
+    assert (store_begin (self->store, &txn, NULL, true, &err) == 0);
+    uint8_t key [8];
+    store_seq_key (2, key);
+    const void *val;
+    size_t size;
+    assert (store_get (&txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0);
+    char *altered = malloc (size);
+    assert (altered);
+    memcpy (altered, val, size);
+    char *actor = memmem (altered, size, "admin", 5);
+    assert (actor);
+    actor [4] = 'N';
+    assert (store_put (&txn, TBL_AUDIT, key, 8, altered, size, &err) == 0);
+    free (altered);
+    assert (store_commit (&txn, &err) == 0);
+    result = s_query (self, NULL, "audit.verify", "");
+    assert (result && !proto_map_get (result, "ok")->via.boolean);
+    assert (s_uint (result, "first_bad") == 2);
+    assert (proto_map_get (result, "reason")->type == MSGPACK_OBJECT_STR);
+    result = s_query (self, NULL, "audit.list", "");
+    assert (result && s_field_is (&s_array (result, "entries")->ptr [1], "actor", "admiN"));
+}
+
+/* Counters that disagree with the indexes fail the call, never the format. */
+static void
+s_test_damage (s_test_t *self, uint32_t seats)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (self->store, &txn, NULL, true, &err) == 0);
+    hall_t hall;
+    assert (tree_hall_get (&txn, "h-2", &hall, &err) == 0);
+    hall.seats = seats;
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    record_hall_encode (&hall, &buf);
+    assert (store_put (&txn, TBL_HALL, "h-2", 3, buf.data, buf.size, &err) == 0);
+    msgpack_sbuffer_destroy (&buf);
+    assert (store_commit (&txn, &err) == 0);
+    s_expect_error (self, NULL, "hall.show", "id=h-2", "INTERNAL");
+    s_expect_error (self, NULL, "member.list", "hall=h-2", "INTERNAL");
+    s_expect_error (self, NULL, "export.members", "branch=b-1", "INTERNAL");
+}
+
+void
+query_test (bool verbose)
+{
+    (void) verbose;
+    char dir [] = "/tmp/duotang-query-test-XXXXXX", rdir [] = "/tmp/duotang-query-rep-XXXXXX";
+    assert (mkdtemp (dir) && mkdtemp (rdir));
+    s_test_t self;
+    dt_err_init (&self.err);
+    msgpack_sbuffer_init (&self.buf);
+    msgpack_unpacked_init (&self.unpacked);
+    self.store = store_new (dir, 64, &self.err);
+    store_t *replica = store_new (rdir, 64, &self.err);
+    assert (self.store && replica);
+    s_test_build (self.store);
+    s_test_replica (self.store, replica);
+
+    s_test_reads (&self);
+    s_test_scopes (&self);
+
+    //  Node n1 answers from its replica, which holds b-1 only
+    store_t *hub = self.store;
+    self.store = replica;
+    dt_key_t node1 = { .name = "nk1", .role = KEY_NODE, .node = "n1" };
+    assert (s_count (&self, &node1, "branch.list", "", "branches") == 1);
+    assert (s_count (&self, &node1, "export.members", "", "rows") == 5);
+    assert (s_count (&self, &node1, "member.show", "id=m-lead1", "leads") == 2);
+    const msgpack_object *tree = s_query (&self, &node1, "tree", "");
+    assert (tree && s_uint (proto_map_get (tree, "hq"), "members") == 5);
+    s_expect_error (&self, &node1, "hall.show", "id=h-3", "NOT_FOUND");
+    s_expect_error (&self, &node1, "member.show", "id=u-1", "NOT_FOUND");
+    self.store = hub;
+
+    s_test_audit (&self);
+    s_test_damage (&self, 3);
+    s_test_damage (&self, 0);
+
+    msgpack_unpacked_destroy (&self.unpacked);
+    msgpack_sbuffer_destroy (&self.buf);
+    dt_err_reset (&self.err);
+    store_destroy (&self.store);
+    store_destroy (&replica);
+    store_remove (dir);
+    store_remove (rdir);
+}
