@@ -1,0 +1,151 @@
+"""test_security.py -- CurveZMQ admission, key roles and scopes, revocation of
+open connections, plaintext refusal, and the tamper-evident audit chain."""
+import os
+import stat
+import subprocess
+
+from harness import Client, Cluster, read_keyfile, run, test
+
+
+def secure_cluster():
+    cluster = Cluster(secure=True)
+    hub = cluster.hub()
+    return cluster, hub
+
+
+def admin(cluster, hub):
+    return Client(hub.endpoint, cluster.admin_key, cluster.path("hub", "hub.pub"))
+
+
+def seed_two_nodes(client):
+    client.result("officer.add", {"id": "o-1", "name": "张三"})
+    for node, branch in (("n1", "b-1"), ("n2", "b-2")):
+        client.result("node.add", {"id": node})
+        client.result("branch.create", {"id": branch, "name": branch, "leader": "o-1"})
+        client.result("branch.assign", {"id": branch, "node": node})
+    client.result("member.add", {"id": "m-1", "name": "甲"})
+    client.result("member.add", {"id": "m-2", "name": "乙"})
+
+
+@test
+def key_files_are_private_and_checked():
+    cluster = Cluster()
+    try:
+        prefix = cluster.new_key("alice")
+        mode = stat.S_IMODE(os.stat(prefix + ".key").st_mode)
+        assert mode == 0o600, oct(mode)
+        public, secret = read_keyfile(prefix + ".key")
+        assert public and secret and len(public) == 40
+        assert read_keyfile(prefix + ".pub")[1] is None, "public file holds the secret"
+        os.chmod(prefix + ".key", 0o644)
+        rc, out, err = cluster.ctl_local("-k", prefix + ".key", "-s", prefix + ".pub",
+                                         "-e", "tcp://127.0.0.1:9", "hello")
+        assert rc != 0 and "accessible by others" in err, err
+        rc, out, err = cluster.ctl_local("key", "new", "alice", "--dir", cluster.dir)
+        assert rc != 0, "key new overwrote an existing key"
+    finally:
+        cluster.close()
+
+
+@test
+def unknown_and_plaintext_clients_get_nothing():
+    cluster, hub = secure_cluster()
+    try:
+        stranger = cluster.new_key("stranger")
+        client = Client(hub.endpoint, stranger, cluster.path("hub", "hub.pub"), timeout=1500)
+        assert client.call("hello") is None, "an unregistered key got an answer"
+        plain = Client(hub.endpoint, timeout=1500)
+        assert plain.call("hello") is None, "a plaintext client got an answer"
+        # The hub still serves its admin
+        assert admin(cluster, hub).result("hello")["role"] == "hq-admin"
+        code = cluster.fails(hub.endpoint, "hello", key=stranger, timeout=1500)
+        assert "no answer" in code, code
+    finally:
+        cluster.close()
+
+
+@test
+def node_key_is_confined_to_its_branches():
+    cluster, hub = secure_cluster()
+    try:
+        root = admin(cluster, hub)
+        seed_two_nodes(root)
+        n1 = cluster.new_key("n1key")
+        cluster.ok(hub.endpoint, "key", "allow", "n1key", "--role", "node", "--node", "n1",
+                   "--public", n1 + ".pub")
+        client = Client(hub.endpoint, n1, cluster.path("hub", "hub.pub"))
+        assert client.result("member.join", {"id": "m-1", "branch": "b-1"})["seat"] == "core"
+        code, message = client.error("member.join", {"id": "m-2", "branch": "b-2"})
+        assert code == "DENIED" and "node n1" in message, (code, message)
+        code, message = client.error("branch.create", {"id": "b-9", "name": "x", "leader": "o-1"})
+        assert code == "DENIED", (code, message)
+        code, message = client.error("sync.hello", {"node": "n2", "from": 0, "credit": 1})
+        assert code == "DENIED", (code, message)
+        assert root.result("member.show", {"id": "m-2"})["member"]["seat"] == "none"
+    finally:
+        cluster.close()
+
+
+@test
+def leader_key_is_confined_and_revocation_cuts_open_connections():
+    cluster, hub = secure_cluster()
+    try:
+        root = admin(cluster, hub)
+        seed_two_nodes(root)
+        lead = cluster.new_key("lead")
+        cluster.ok(hub.endpoint, "key", "allow", "lead", "--role", "leader", "--branch", "b-2",
+                   "--public", lead + ".pub")
+        client = Client(hub.endpoint, lead, cluster.path("hub", "hub.pub"))
+        assert client.result("member.join", {"id": "m-2", "branch": "b-2"})["seat"] == "core"
+        code, message = client.error("member.join", {"id": "m-1", "branch": "b-1"})
+        assert code == "DENIED" and "b-2" in message, (code, message)
+        branches = client.result("branch.list")["branches"]
+        assert [b["id"] for b in branches] == ["b-2"], branches
+        code, _ = client.error("key.list")
+        assert code == "DENIED"
+        # Revoke while the connection is open: the very next request is refused
+        cluster.ok(hub.endpoint, "key", "revoke", "lead")
+        code, message = client.error("hello")
+        assert code == "UNAUTHENTICATED" and "revoked" in message, (code, message)
+        fresh = Client(hub.endpoint, lead, cluster.path("hub", "hub.pub"), timeout=1500)
+        assert fresh.call("hello") is None, "a revoked key completed a new handshake"
+        keys = {k["name"]: k for k in cluster.ok(hub.endpoint, "key", "list")["keys"]}
+        assert keys["lead"]["revoked"] is True
+    finally:
+        cluster.close()
+
+
+@test
+def audit_records_the_acting_key_and_tampering_is_found():
+    cluster, hub = secure_cluster()
+    try:
+        root = admin(cluster, hub)
+        root.result("officer.add", {"id": "o-1", "name": "张三"})
+        root.result("officer.add", {"id": "o-2", "name": "李四"})
+        root.result("officer.add", {"id": "o-3", "name": "王五"})
+        entries = cluster.ok(hub.endpoint, "audit")["entries"]
+        adds = [e for e in entries if e["op"] == "officer.add"]
+        assert len(adds) == 3 and all(e["actor"] == "admin" for e in adds), adds
+        assert cluster.ok(hub.endpoint, "audit", "verify")["ok"] is True
+        hub.stop()
+        # Alter one byte of the second officer.add entry with the LMDB tools
+        target = adds[1]["seq"]
+        dump = subprocess.run(["mdb_dump", "-s", "audit", cluster.path("hub")],
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+        key_hex = "%016x" % target
+        i = dump.index(" " + key_hex)
+        value = dump[i + 1]
+        pos = value.index("e69d8e")      # "李" in the stored officer name
+        dump[i + 1] = value[:pos] + "e69d8f" + value[pos + 6:]
+        subprocess.run(["mdb_load", "-s", "audit", cluster.path("hub")],
+                       input="\n".join(dump) + "\n", text=True, check=True)
+        hub.start()
+        rc, out, err = cluster.ctl(hub.endpoint, "audit", "verify")
+        assert rc != 0, "audit verify missed the altered entry"
+        assert str(target) in out + err, (out, err)
+    finally:
+        cluster.close()
+
+
+if __name__ == "__main__":
+    run()
