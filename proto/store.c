@@ -279,10 +279,14 @@ store_record_put (store_txn_t *txn, store_table_t table, const char *key,
     if (found == -1)
         return -1;
     if (txn->audit) {
-        store_change_t *grown = realloc (txn->changes,
-                                         (txn->nchanges + 1) * sizeof (store_change_t));
-        assert (grown);
-        txn->changes = grown;
+        //  Capacity doubles (it is full when nchanges is 0 or a power of two):
+        //  a bulk import records tens of thousands of changes
+        if ((txn->nchanges & (txn->nchanges - 1)) == 0) {
+            size_t room = txn->nchanges? txn->nchanges * 2: 1;
+            store_change_t *grown = realloc (txn->changes, room * sizeof (store_change_t));
+            assert (grown);
+            txn->changes = grown;
+        }
         store_change_t *change = &txn->changes [txn->nchanges++];
         memset (change, 0, sizeof (*change));
         change->table = table;

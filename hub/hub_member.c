@@ -1,0 +1,1058 @@
+/* hub_member.c -- member writes: add, join, leave, transfer, promote, demote,
+   role, and the all-or-nothing member import. */
+#include "hub_rules.h"
+#include "hub_ops.h"
+
+//  Shared pieces
+
+static int
+s_pack (op_ctx_t *ctx, const member_t *member)
+{
+    record_member_pack (member, ctx->pk);
+    return 0;
+}
+
+/* 1 if a member id is taken, 0 if free, -1 on a store error. */
+static int
+s_member_taken (store_txn_t *txn, const char *id, dt_err_t *err)
+{
+    member_t member;
+    int rc = tree_member_get (txn, id, &member, err);
+    return rc == -1? -1: rc == 0;
+}
+
+/* Read "id" and load that member. */
+static int
+s_member_load (op_ctx_t *ctx, const msgpack_object *args, member_t *member)
+{
+    dt_id_t id;
+    if (proto_arg_id (args, "id", true, id, ctx->err) < 0)
+        return -1;
+    return tree_member_need (ctx->txn, id, member, ctx->err);
+}
+
+/* Where a seat is, for messages: "hall h-1" or "a core seat of branch b-1". */
+static const char *
+s_seat_text (seat_kind_t kind, const char *group, char *out, size_t size)
+{
+    snprintf (out, size, kind == SEAT_HALL? "hall %s": "a core seat of branch %s", group);
+    return out;
+}
+
+/* The seat a request names with exactly one of "hall" and "branch". */
+typedef struct {
+    seat_kind_t kind;
+    dt_id_t group;
+    dt_id_t branch;
+} s_target_t;
+
+/* Read the target seat and check that the key covers its branch. */
+static int
+s_target_read (op_ctx_t *ctx, const msgpack_object *args, s_target_t *target)
+{
+    dt_id_t hall, branch;
+    int has_hall = proto_arg_id (args, "hall", false, hall, ctx->err);
+    if (has_hall < 0)
+        return -1;
+    int has_branch = proto_arg_id (args, "branch", false, branch, ctx->err);
+    if (has_branch < 0)
+        return -1;
+    if (has_hall == has_branch)
+        return dt_err_set (ctx->err, "BAD_ARGS", "give exactly one of \"hall\" and \"branch\"");
+    if (has_hall) {
+        hall_t record;
+        if (tree_hall_need (ctx->txn, hall, &record, ctx->err))
+            return -1;
+        target->kind = SEAT_HALL;
+        strcpy (target->group, hall);
+        strcpy (target->branch, record.branch);
+    }
+    else {
+        branch_t record;
+        if (tree_branch_need (ctx->txn, branch, &record, ctx->err))
+            return -1;
+        target->kind = SEAT_CORE;
+        strcpy (target->group, branch);
+        strcpy (target->branch, branch);
+    }
+    return op_allow (ctx, target->branch);
+}
+
+/* Tags are a map of 1..32-byte keys to 0..128-byte values, both UTF-8 without
+   control characters (like names), at most DT_TAGS_MAX, no key twice. */
+static int
+s_tags_read (const msgpack_object *args, member_t *member, dt_err_t *err)
+{
+    const msgpack_object *tags = proto_map_get (args, "tags");
+    if (!tags || tags->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (tags->type != MSGPACK_OBJECT_MAP)
+        return dt_err_set (err, "BAD_ARGS", "argument \"tags\" must be a map of strings");
+    if (tags->via.map.size > DT_TAGS_MAX)
+        return dt_err_set (err, "TOO_LARGE", "a member carries at most %d tags, got %u",
+                           DT_TAGS_MAX, tags->via.map.size);
+    for (uint32_t i = 0; i < tags->via.map.size; i++) {
+        const msgpack_object *key = &tags->via.map.ptr [i].key;
+        const msgpack_object *value = &tags->via.map.ptr [i].val;
+        tag_t *tag = &member->tags [i];
+        if (key->type != MSGPACK_OBJECT_STR || value->type != MSGPACK_OBJECT_STR)
+            return dt_err_set (err, "BAD_ARGS", "argument \"tags\" must map strings to strings");
+        if (!proto_obj_str (key, tag->key, DT_TAG_KEY_MAX))
+            return dt_err_set (err, "TOO_LARGE", "tag keys are at most %d bytes", DT_TAG_KEY_MAX);
+        if (!dt_name_valid (tag->key, key->via.str.size, DT_TAG_KEY_MAX))
+            return dt_err_set (err, "BAD_ARGS", "tag keys must be 1-%d bytes of UTF-8 "
+                               "without control characters", DT_TAG_KEY_MAX);
+        if (!proto_obj_str (value, tag->value, DT_TAG_VAL_MAX))
+            return dt_err_set (err, "TOO_LARGE", "tag %s is longer than %d bytes",
+                               tag->key, DT_TAG_VAL_MAX);
+        if (value->via.str.size
+        &&  !dt_name_valid (tag->value, value->via.str.size, DT_TAG_VAL_MAX))
+            return dt_err_set (err, "BAD_ARGS", "tag %s must be UTF-8 without control "
+                               "characters", tag->key);
+        for (uint32_t j = 0; j < i; j++)
+            if (streq (member->tags [j].key, tag->key))
+                return dt_err_set (err, "BAD_ARGS", "tag %s is given twice", tag->key);
+    }
+    member->ntags = tags->via.map.size;
+    return 0;
+}
+
+//  Operations
+
+/* MEMBER ADD id name [referrer] [tags]: an unplaced member belongs to no
+   branch yet, so any key may add one. */
+static int
+s_member_add (op_ctx_t *ctx, const msgpack_object *args)
+{
+    member_t member = { .seat = SEAT_NONE, .role = ROLE_MEMBER, .created = ctx->now };
+    if (proto_arg_id (args, "id", true, member.id, ctx->err) < 0
+    ||  proto_arg_name (args, "name", true, member.name, ctx->err) < 0
+    ||  proto_arg_id (args, "referrer", false, member.referrer, ctx->err) < 0
+    ||  s_tags_read (args, &member, ctx->err))
+        return -1;
+    int taken = s_member_taken (ctx->txn, member.id, ctx->err);
+    if (taken)
+        return taken == -1? -1: dt_err_set (ctx->err, "EXISTS", "member %s already exists",
+                                            member.id);
+    if (*member.referrer) {
+        taken = s_member_taken (ctx->txn, member.referrer, ctx->err);
+        if (taken != 1)
+            return taken == -1? -1: dt_err_set (ctx->err, "NOT_FOUND",
+                                                "referrer %s is not a member", member.referrer);
+    }
+    if (tree_member_put (ctx->txn, &member, ctx->err))
+        return -1;
+    return s_pack (ctx, &member);
+}
+
+/* MEMBER JOIN id hall|branch: the customer lock allows a first seat only. */
+static int
+s_member_join (op_ctx_t *ctx, const msgpack_object *args)
+{
+    member_t member;
+    s_target_t target;
+    if (s_member_load (ctx, args, &member)
+    ||  s_target_read (ctx, args, &target)
+    ||  hub_rules_unlocked (&member, ctx->err)
+    ||  hub_rules_seat (ctx->txn, &member, target.kind, target.group, ctx->err))
+        return -1;
+    return s_pack (ctx, &member);
+}
+
+/* MEMBER LEAVE id */
+static int
+s_member_leave (op_ctx_t *ctx, const msgpack_object *args)
+{
+    member_t member;
+    if (s_member_load (ctx, args, &member))
+        return -1;
+    if (member.seat == SEAT_NONE)
+        return dt_err_set (ctx->err, "RULE", "member %s holds no seat", member.id);
+    if (op_allow (ctx, member.branch)
+    ||  hub_rules_not_leading (ctx->txn, &member, "leave", ctx->err)
+    ||  hub_rules_seat (ctx->txn, &member, SEAT_NONE, "", ctx->err))
+        return -1;
+    return s_pack (ctx, &member);
+}
+
+/* MEMBER TRANSFER id hall|branch: the one move of a seated member. A hall
+   leader must keep the core seat of the hall's branch, so may not move. */
+static int
+s_member_transfer (op_ctx_t *ctx, const msgpack_object *args)
+{
+    member_t member;
+    s_target_t target;
+    if (s_member_load (ctx, args, &member))
+        return -1;
+    if (member.seat == SEAT_NONE)
+        return dt_err_set (ctx->err, "RULE", "member %s holds no seat: use member.join",
+                           member.id);
+    if (op_allow (ctx, member.branch)
+    ||  s_target_read (ctx, args, &target))
+        return -1;
+    char seat [DT_ID_MAX + 32], doing [DT_ID_MAX + 48];
+    if (member.seat == target.kind && streq (member.group, target.group))
+        return dt_err_set (ctx->err, "RULE", "member %s already holds %s", member.id,
+                           s_seat_text (target.kind, target.group, seat, sizeof (seat)));
+    if (streq (member.branch, target.branch))
+        snprintf (doing, sizeof (doing), "give up the core seat of branch %s", member.branch);
+    else
+        snprintf (doing, sizeof (doing), "transfer out of branch %s", member.branch);
+    if (hub_rules_not_leading (ctx->txn, &member, doing, ctx->err)
+    ||  hub_rules_seat (ctx->txn, &member, target.kind, target.group, ctx->err))
+        return -1;
+    return s_pack (ctx, &member);
+}
+
+/* MEMBER PROMOTE id: hall seat -> core seat of the hall's branch. */
+static int
+s_member_promote (op_ctx_t *ctx, const msgpack_object *args)
+{
+    member_t member;
+    if (s_member_load (ctx, args, &member))
+        return -1;
+    if (member.seat != SEAT_HALL)
+        return dt_err_set (ctx->err, "RULE", "member %s holds no hall seat to promote from",
+                           member.id);
+    dt_id_t branch;
+    strcpy (branch, member.branch);
+    if (op_allow (ctx, branch)
+    ||  hub_rules_seat (ctx->txn, &member, SEAT_CORE, branch, ctx->err))
+        return -1;
+    return s_pack (ctx, &member);
+}
+
+/* MEMBER DEMOTE id hall: core seat -> a hall of the same branch. */
+static int
+s_member_demote (op_ctx_t *ctx, const msgpack_object *args)
+{
+    member_t member;
+    hall_t hall;
+    dt_id_t hall_id;
+    if (s_member_load (ctx, args, &member)
+    ||  proto_arg_id (args, "hall", true, hall_id, ctx->err) < 0)
+        return -1;
+    if (member.seat != SEAT_CORE)
+        return dt_err_set (ctx->err, "RULE", "member %s holds no core seat to demote from",
+                           member.id);
+    if (op_allow (ctx, member.branch)
+    ||  tree_hall_need (ctx->txn, hall_id, &hall, ctx->err))
+        return -1;
+    if (!streq (hall.branch, member.branch))
+        return dt_err_set (ctx->err, "RULE", "hall %s is in branch %s, not in member %s's "
+                           "branch %s: use member.transfer", hall.id, hall.branch, member.id,
+                           member.branch);
+    if (hub_rules_not_leading (ctx->txn, &member, "be demoted", ctx->err)
+    ||  hub_rules_seat (ctx->txn, &member, SEAT_HALL, hall.id, ctx->err))
+        return -1;
+    return s_pack (ctx, &member);
+}
+
+/* MEMBER ROLE id role: "leader" belongs to hall.handover, and a hall leader
+   keeps it while leading. */
+static int
+s_member_role (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char name [DT_ID_MAX + 1];
+    role_t role;
+    member_t member;
+    if (proto_arg_str (args, "role", true, name, DT_ID_MAX, ctx->err) < 0
+    ||  (record_role_parse (name, &role) && dt_err_set (ctx->err, "BAD_ARGS",
+         "argument \"role\" must be one of admin, lecturer, kol, member")))
+        return -1;
+    if (role == ROLE_LEADER)
+        return dt_err_set (ctx->err, "RULE", "role leader is given only by hall.handover");
+    if (s_member_load (ctx, args, &member)
+    ||  (member.seat != SEAT_NONE && op_allow (ctx, member.branch)))
+        return -1;
+    char doing [DT_ID_MAX + 16];
+    snprintf (doing, sizeof (doing), "change role to %s", name);
+    if (hub_rules_not_leading (ctx->txn, &member, doing, ctx->err))
+        return -1;
+    if (member.role != role) {
+        member.role = role;
+        if (tree_member_put (ctx->txn, &member, ctx->err))
+            return -1;
+    }
+    return s_pack (ctx, &member);
+}
+
+//  Import: every row is checked against the store and the rows before it,
+//  then either all are created or none.
+
+typedef struct {
+    uint32_t line;              /* 0 when the row carries none */
+    dt_id_t id;
+    dt_name_t name;
+    dt_id_t referrer;           /* "" = none */
+    dt_id_t group;              /* hall or branch; "" = unplaced */
+} s_row_t;
+
+/* A group rows seat members in, with the seats earlier rows take: the
+   store is read once per group, not once per row. */
+typedef struct {
+    seat_kind_t kind;
+    dt_id_t branch;
+    uint32_t free;              /* seats free in the store */
+    uint32_t pending;           /* taken by earlier rows */
+} s_group_t;
+
+typedef struct {
+    op_ctx_t *ctx;
+    zhash_t *ids;               /* id -> line of the row that brings it */
+    zhash_t *groups;            /* group id -> s_group_t */
+} s_import_t;
+
+/* An optional reference: an id or "". */
+static int
+s_row_ref (const msgpack_object *row, const char *key, char out [DT_ID_MAX + 1],
+           dt_err_t *err)
+{
+    if (proto_arg_str (row, key, true, out, DT_ID_MAX, err) < 0)
+        return -1;
+    if (*out && !dt_id_valid (out, strlen (out)))
+        return dt_err_set (err, "BAD_ARGS", "%s %s is not a valid id", key, out);
+    return 0;
+}
+
+/* Parse one row; out->line is set first so a bad row can still be named. */
+static int
+s_row_read (const msgpack_object *row, uint32_t index, s_row_t *out, dt_err_t *err)
+{
+    uint64_t line = 0;
+    out->line = 0;
+    if (row->type != MSGPACK_OBJECT_MAP
+    ||  proto_arg_uint (row, "line", true, &line, err) < 0 || line == 0 || line > UINT32_MAX)
+        return dt_err_set (err, "BAD_ARGS", "row %u is not a map with a line number 1..%u",
+                           index + 1, UINT32_MAX);
+    out->line = (uint32_t) line;
+    if (proto_args_check (row, "line id name referrer group", err)
+    ||  proto_arg_id (row, "id", true, out->id, err) < 0
+    ||  proto_arg_name (row, "name", true, out->name, err) < 0
+    ||  s_row_ref (row, "referrer", out->referrer, err)
+    ||  s_row_ref (row, "group", out->group, err))
+        return -1;
+    return 0;
+}
+
+/* The group a row names, read from the store on first use; NULL with err
+   set if it names no group (or, ambiguously, two). */
+static s_group_t *
+s_group_find (s_import_t *self, const char *id, dt_err_t *err)
+{
+    s_group_t *group = (s_group_t *) zhash_lookup (self->groups, id);
+    if (group)
+        return group;
+    hall_t hall;
+    branch_t branch;
+    int is_hall = tree_hall_get (self->ctx->txn, id, &hall, err);
+    int is_branch = is_hall == -1? -1: tree_branch_get (self->ctx->txn, id, &branch, err);
+    if (is_branch == -1)
+        return NULL;
+    if (is_hall == 1 && is_branch == 1) {
+        dt_err_set (err, "NOT_FOUND", "group %s is neither a hall nor a branch", id);
+        return NULL;
+    }
+    if (is_hall == 0 && is_branch == 0) {
+        dt_err_set (err, "BAD_ARGS", "group %s names both a hall and a branch", id);
+        return NULL;
+    }
+    group = (s_group_t *) zmalloc (sizeof (s_group_t));
+    uint32_t cap = is_hall == 0? tree_hall_cap (&hall): tree_branch_cap (&branch);
+    uint32_t seats = is_hall == 0? hall.seats: branch.core_seats;
+    group->kind = is_hall == 0? SEAT_HALL: SEAT_CORE;
+    strcpy (group->branch, is_hall == 0? hall.branch: id);
+    group->free = seats < cap? cap - seats: 0;
+    zhash_insert (self->groups, id, group);
+    zhash_freefn (self->groups, id, free);
+    return group;
+}
+
+/* Check one parsed row against the store and the rows before it. */
+static int
+s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
+{
+    store_txn_t *txn = self->ctx->txn;
+    uintptr_t earlier = (uintptr_t) zhash_lookup (self->ids, row->id);
+    if (earlier)
+        return dt_err_set (err, "EXISTS", "member %s is already on line %u", row->id,
+                           (uint32_t) earlier);
+    int taken = s_member_taken (txn, row->id, err);
+    if (taken)
+        return taken == -1? -1: dt_err_set (err, "EXISTS", "member %s already exists", row->id);
+    zhash_insert (self->ids, row->id, (void *) (uintptr_t) row->line);
+    if (streq (row->referrer, row->id))
+        return dt_err_set (err, "BAD_ARGS", "member %s cannot be its own referrer", row->id);
+    if (*row->referrer && !zhash_lookup (self->ids, row->referrer)) {
+        taken = s_member_taken (txn, row->referrer, err);
+        if (taken != 1)
+            return taken == -1? -1: dt_err_set (err, "NOT_FOUND", "referrer %s is neither a "
+                                                "member nor on an earlier line", row->referrer);
+    }
+    if (!*row->group)
+        return 0;
+    s_group_t *group = s_group_find (self, row->group, err);
+    if (!group)
+        return -1;
+    op_ctx_t scoped = *self->ctx;
+    scoped.err = err;
+    if (op_allow (&scoped, group->branch))
+        return -1;
+    if (group->pending >= group->free)
+        return hub_rules_room (txn, group->kind, row->group, group->pending + 1, err);
+    group->pending++;
+    return 0;
+}
+
+/* Check every row, collecting one detail per bad row. */
+static int
+s_import_check (s_import_t *self, const msgpack_object *rows)
+{
+    dt_err_t *err = self->ctx->err;
+    dt_err_t row_err;
+    dt_err_init (&row_err);
+    uint32_t bad = 0;
+    for (uint32_t index = 0; index < rows->via.array.size; index++) {
+        s_row_t row;
+        if (s_row_read (&rows->via.array.ptr [index], index, &row, &row_err) == 0
+        &&  s_row_check (self, &row, &row_err) == 0)
+            continue;
+        if (streq (row_err.code, "INTERNAL")) {
+            dt_err_reset (err);
+            return dt_err_set (err, "INTERNAL", "%s", row_err.message);
+        }
+        dt_err_detail (err, row.line, "%s", row_err.message);
+        bad++;
+    }
+    if (bad)
+        return dt_err_set (err, "IMPORT_REJECTED", "%u of %u rows rejected", bad,
+                           rows->via.array.size);
+    return 0;
+}
+
+/* Create every (checked) row in its seat. */
+static int
+s_import_apply (s_import_t *self, const msgpack_object *rows)
+{
+    op_ctx_t *ctx = self->ctx;
+    uint32_t seated = 0;
+    for (uint32_t index = 0; index < rows->via.array.size; index++) {
+        s_row_t row;
+        if (s_row_read (&rows->via.array.ptr [index], index, &row, ctx->err))
+            return -1;
+        member_t member = { .seat = SEAT_NONE, .role = ROLE_MEMBER, .created = ctx->now };
+        strcpy (member.id, row.id);
+        strcpy (member.name, row.name);
+        strcpy (member.referrer, row.referrer);
+        s_group_t *group = *row.group? (s_group_t *) zhash_lookup (self->groups, row.group): NULL;
+        seat_kind_t kind = group? group->kind: SEAT_NONE;
+        //  Seating a member that is not stored yet creates it
+        if (hub_rules_seat (ctx->txn, &member, kind, row.group, ctx->err))
+            return -1;
+        seated += kind != SEAT_NONE;
+    }
+    msgpack_pack_map (ctx->pk, 2);
+    proto_pack_key (ctx->pk, "imported");
+    msgpack_pack_uint32 (ctx->pk, rows->via.array.size);
+    proto_pack_key (ctx->pk, "seated");
+    msgpack_pack_uint32 (ctx->pk, seated);
+    return 0;
+}
+
+/* IMPORT MEMBERS rows */
+static int
+s_import_members (op_ctx_t *ctx, const msgpack_object *args)
+{
+    const msgpack_object *rows;
+    if (proto_arg_array (args, "rows", true, &rows, ctx->err) < 0)
+        return -1;
+    if (rows->via.array.size > DT_LIST_MAX)
+        return dt_err_set (ctx->err, "TOO_LARGE", "an import takes at most %d rows, got %u",
+                           DT_LIST_MAX, rows->via.array.size);
+    s_import_t self = { ctx, zhash_new (), zhash_new () };
+    int rc = s_import_check (&self, rows);
+    if (rc == 0)
+        rc = s_import_apply (&self, rows);
+    zhash_destroy (&self.ids);
+    zhash_destroy (&self.groups);
+    return rc;
+}
+
+const op_t hub_member_ops [] = {
+    { "member.add",      "id name referrer? tags?", s_member_add,      OP_WRITE | OP_MEMBERSHIP },
+    { "member.join",     "id hall? branch?",        s_member_join,     OP_WRITE | OP_MEMBERSHIP },
+    { "member.leave",    "id",                      s_member_leave,    OP_WRITE | OP_MEMBERSHIP },
+    { "member.transfer", "id hall? branch?",        s_member_transfer, OP_WRITE | OP_MEMBERSHIP },
+    { "member.promote",  "id",                      s_member_promote,  OP_WRITE | OP_MEMBERSHIP },
+    { "member.demote",   "id hall",                 s_member_demote,   OP_WRITE | OP_MEMBERSHIP },
+    { "member.role",     "id role",                 s_member_role,     OP_WRITE | OP_MEMBERSHIP },
+    { "import.members",  "rows",                    s_import_members,  OP_WRITE | OP_MEMBERSHIP },
+    { NULL, NULL, NULL, 0 }
+};
+
+//  Self-test
+
+/* Counts for s_check: counters summed, members found through the seat index. */
+typedef struct {
+    store_txn_t *txn;
+    uint64_t counted;
+    uint64_t listed;
+    seat_kind_t kind;
+    const char *group;
+} s_check_t;
+
+static int
+s_check_member (const member_t *member, void *arg)
+{
+    s_check_t *self = (s_check_t *) arg;
+    assert (member->seat == self->kind && streq (member->group, self->group));
+    self->listed++;
+    return 0;
+}
+
+/* Visit the members of one group and compare with its counter. */
+static void
+s_check_group (s_check_t *self, seat_kind_t kind, const char *group, uint32_t counter,
+               uint32_t cap)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    uint64_t before = self->listed;
+    self->kind = kind;
+    self->group = group;
+    assert (tree_seat_visit (self->txn, kind, group, s_check_member, self, &err) == 0);
+    if (self->listed - before != counter)
+        fprintf (stderr, "\n%s: counter %u, seated %u\n", group, counter,
+                 (uint32_t) (self->listed - before));
+    assert (self->listed - before == counter && counter <= cap);
+    self->counted += counter;
+}
+
+static int
+s_check_hall (const hall_t *hall, void *arg)
+{
+    s_check_group ((s_check_t *) arg, SEAT_HALL, hall->id, hall->seats, tree_hall_cap (hall));
+    return 0;
+}
+
+static int
+s_check_branch (const branch_t *branch, void *arg)
+{
+    s_check_t *self = (s_check_t *) arg;
+    dt_err_t err;
+    dt_err_init (&err);
+    s_check_group (self, SEAT_CORE, branch->id, branch->core_seats, tree_branch_cap (branch));
+    assert (tree_hall_visit (self->txn, branch->id, s_check_hall, self, &err) == 0);
+    return 0;
+}
+
+static int
+s_count_seated (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) key, (void) key_size;
+    member_t member;
+    assert (record_member_decode (&member, val, val_size) == 0);
+    *(uint64_t *) arg += member.seat != SEAT_NONE;
+    return 0;
+}
+
+/* Every seat counter equals the members seated in its group, and every
+   seated member is counted once. */
+static void
+s_check (store_t *store)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    s_check_t self = { .txn = &txn };
+    assert (tree_branch_visit (&txn, s_check_branch, &self, &err) == 0);
+    uint64_t seated = 0;
+    assert (store_scan (&txn, TBL_MEMBER, NULL, 0, NULL, 0, s_count_seated, &seated, &err) == 0);
+    assert (self.counted == self.listed && self.listed == seated);
+    store_abort (&txn);
+}
+
+/* Seats now counted in a group. */
+static uint32_t
+s_seats (store_t *store, seat_kind_t kind, const char *group)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    hall_t hall;
+    branch_t branch;
+    uint32_t seats;
+    if (kind == SEAT_HALL) {
+        assert (tree_hall_need (&txn, group, &hall, &err) == 0);
+        seats = hall.seats;
+    }
+    else {
+        assert (tree_branch_need (&txn, group, &branch, &err) == 0);
+        seats = branch.core_seats;
+    }
+    store_abort (&txn);
+    return seats;
+}
+
+/* Whether a member is stored. */
+static bool
+s_exists (store_t *store, const char *id)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    bool taken = s_member_taken (&txn, id, &err) == 1;
+    store_abort (&txn);
+    return taken;
+}
+
+/* Run an op that answers a member, into *member. */
+static void
+s_member_op (store_t *store, const dt_key_t *key, const char *name, const char *args,
+             member_t *member)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    int rc = op_run (store, hub_member_ops, key, name, args, &result, &err);
+    if (rc)
+        fprintf (stderr, "\n%s %s: %s: %s\n", name, args, err.code, err.message);
+    assert (rc == 0);
+    assert (record_member_decode (member, result.data, result.size) == 0);
+    msgpack_sbuffer_destroy (&result);
+}
+
+/* Run an op that must fail with code and a message containing text. */
+static void
+s_refused (store_t *store, const dt_key_t *key, const char *name, const char *args,
+           const char *code, const char *text)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = op_run (store, hub_member_ops, key, name, args, NULL, &err);
+    bool as_expected = rc == -1 && streq (err.code, code) && strstr (err.message, text);
+    if (!as_expected)
+        fprintf (stderr, "\n%s %s: expected %s \"%s\", got %s: %s\n", name, args, code, text,
+                 rc? err.code: "success", err.message);
+    assert (as_expected);
+    dt_err_reset (&err);
+}
+
+/* Pack a row given as "line|id|name|referrer|group"; fewer fields leave
+   keys out, and "!..." packs a string instead of a map. */
+static void
+s_pack_row (msgpack_packer *pk, const char *text)
+{
+    static const char *keys [] = { "line", "id", "name", "referrer", "group" };
+    if (*text == '!') {
+        proto_pack_str (pk, text);
+        return;
+    }
+    const char *fields [5];
+    size_t lengths [5];
+    int count = 0;
+    for (const char *p = text; count < 5; p += lengths [count - 1] + 1) {
+        fields [count] = p;
+        lengths [count] = strcspn (p, "|");
+        if (!p [lengths [count++]])
+            break;
+    }
+    msgpack_pack_map (pk, count);
+    for (int i = 0; i < count; i++) {
+        proto_pack_key (pk, keys [i]);
+        if (i == 0)
+            msgpack_pack_uint64 (pk, strtoull (fields [0], NULL, 10));
+        else {
+            msgpack_pack_str (pk, lengths [i]);
+            msgpack_pack_str_body (pk, fields [i], lengths [i]);
+        }
+    }
+}
+
+/* Run import.members the way op_run does (its text form has no maps in
+   arrays). The rows come from s_pack_row, or from make (i) when rows is NULL. */
+typedef const char *(s_row_fn) (size_t index, char *buf, size_t size);
+static int
+s_import (store_t *store, const dt_key_t *key, const char **rows, s_row_fn *make,
+          size_t count, uint32_t *imported, uint32_t *seated, dt_err_t *err)
+{
+    msgpack_sbuffer args, result;
+    msgpack_sbuffer_init (&args);
+    msgpack_sbuffer_init (&result);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    proto_pack_key (&pk, "rows");
+    msgpack_pack_array (&pk, count);
+    for (size_t index = 0; index < count; index++) {
+        char buf [256];
+        s_pack_row (&pk, rows? rows [index]: make (index, buf, sizeof (buf)));
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, args.data, args.size, NULL)
+            == MSGPACK_UNPACK_SUCCESS);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, err) == 0);
+    txn.log = txn.audit = true;
+    msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
+    op_ctx_t ctx = { .txn = &txn, .key = key? key: op_admin_key (), .pk = &pk, .err = err,
+                     .now = dt_now_ms () };
+    int rc = op_call (op_find (hub_member_ops, "import.members"), &ctx, &unpacked.data);
+    if (rc == 0)
+        rc = store_audit_append (&txn, ctx.key->name, "import.members", args.data, args.size,
+                                 err);
+    if (rc == 0)
+        rc = store_commit (&txn, err);
+    else
+        store_abort (&txn);
+    msgpack_unpacked_destroy (&unpacked);
+    if (rc == 0) {
+        assert (msgpack_unpack_next (&unpacked, result.data, result.size, NULL)
+                == MSGPACK_UNPACK_SUCCESS);
+        *imported = (uint32_t) proto_map_get (&unpacked.data, "imported")->via.u64;
+        *seated = (uint32_t) proto_map_get (&unpacked.data, "seated")->via.u64;
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    msgpack_sbuffer_destroy (&args);
+    msgpack_sbuffer_destroy (&result);
+    return rc;
+}
+
+/* Import rows that must be rejected on exactly the given lines. */
+static void
+s_import_rejected (store_t *store, const dt_key_t *key, const char **rows, size_t count,
+                   const uint32_t *lines, size_t nlines, const char *text)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    uint32_t imported, seated;
+    assert (s_import (store, key, rows, NULL, count, &imported, &seated, &err) == -1);
+    char message [64];
+    snprintf (message, sizeof (message), "%zu of %zu rows rejected", nlines, count);
+    bool as_expected = streq (err.code, "IMPORT_REJECTED") && streq (err.message, message)
+                    && err.ndetails == nlines;
+    for (size_t i = 0; i < err.ndetails; i++) {
+        as_expected &= i < nlines && err.details [i].line == lines [i];
+        if (text && i == 0)
+            as_expected &= strstr (err.details [i].message, text) != NULL;
+    }
+    if (!as_expected) {
+        fprintf (stderr, "\nimport: %s: %s\n", err.code, err.message);
+        for (size_t i = 0; i < err.ndetails; i++)
+            fprintf (stderr, "  line %u: %s\n", err.details [i].line, err.details [i].message);
+    }
+    assert (as_expected);
+    dt_err_reset (&err);
+}
+
+/* Officer, branches b-1, b-2 (cap 3), b-big (cap 20000), halls h-1 (b-1),
+   h-2 (b-1, cap 3), h-4 (b-1, cap 2), h-3 (b-2, cap 2), led by m-lead
+   (core b-1) and m-lead2 (core b-2). */
+static void
+s_setup (store_t *store)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    officer_t officer = { .id = "o-1", .name = "舵主" };
+    assert (tree_officer_put (&txn, &officer, &err) == 0);
+    branch_t branches [] = {
+        { .id = "b-1", .name = "成都分舵", .leader = "o-1" },
+        { .id = "b-2", .name = "重庆分舵", .leader = "o-1", .cap = 3 },
+        { .id = "b-big", .name = "大分舵", .leader = "o-1", .cap = 20000 } };
+    for (size_t i = 0; i < sizeof (branches) / sizeof (branches [0]); i++)
+        assert (tree_branch_put (&txn, &branches [i], &err) == 0);
+    member_t lead = { .id = "m-lead", .name = "堂主", .role = ROLE_LEADER };
+    member_t lead2 = { .id = "m-lead2", .name = "堂主二", .role = ROLE_LEADER };
+    assert (hub_rules_seat (&txn, &lead, SEAT_CORE, "b-1", &err) == 0);
+    assert (hub_rules_seat (&txn, &lead2, SEAT_CORE, "b-2", &err) == 0);
+    hall_t halls [] = {
+        { .id = "h-1", .name = "青羊堂口", .branch = "b-1", .leader = "m-lead" },
+        { .id = "h-2", .name = "锦江堂口", .branch = "b-1", .leader = "m-lead", .cap = 3 },
+        { .id = "h-4", .name = "武侯堂口", .branch = "b-1", .leader = "m-lead", .cap = 2 },
+        { .id = "h-3", .name = "渝中堂口", .branch = "b-2", .leader = "m-lead2", .cap = 2 } };
+    for (size_t i = 0; i < sizeof (halls) / sizeof (halls [0]); i++)
+        assert (tree_hall_put (&txn, &halls [i], &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+}
+
+/* Rows of the large import: a referral chain, every other row seated. */
+static const char *
+s_big_row (size_t index, char *buf, size_t size)
+{
+    char referrer [32] = "";
+    if (index)
+        snprintf (referrer, sizeof (referrer), "s-%zu", index - 1);
+    snprintf (buf, size, "%zu|s-%zu|成员%zu|%s|%s", index + 2, index, index, referrer,
+              index % 2? "": "b-big");
+    return buf;
+}
+
+static void
+s_test_add (store_t *store)
+{
+    member_t member;
+    op_expect (store, hub_member_ops, "member.add", "id=m-1 name=Alice", NULL);
+    s_member_op (store, NULL, "member.add",
+                 "id=m-2 name=Bob referrer=m-1 tags={city=成都,tier=gold}", &member);
+    assert (streq (member.referrer, "m-1") && member.ntags == 2 && member.seat == SEAT_NONE);
+    assert (streq (member.tags [0].value, "成都") && member.role == ROLE_MEMBER);
+    assert (member.created > 0 && !*member.group && !*member.first_hall);
+    s_refused (store, NULL, "member.add", "id=m-1 name=again", "EXISTS", "m-1 already exists");
+    s_refused (store, NULL, "member.add", "id=m-3 name=C referrer=m-9", "NOT_FOUND",
+               "referrer m-9");
+    s_refused (store, NULL, "member.add", "id=-x name=X", "BAD_ARGS", "\"id\"");
+    s_refused (store, NULL, "member.add", "id=m-3 name=X bogus=1", "BAD_ARGS", "bogus");
+    //  Tag limits: count, key and value lengths, UTF-8, duplicates
+    char args [1024] = "id=m-3 name=C tags={";
+    for (int i = 0; i < DT_TAGS_MAX + 1; i++)
+        snprintf (args + strlen (args), sizeof (args) - strlen (args), "%sk%d=v", i? ",": "", i);
+    strcat (args, "}");
+    s_refused (store, NULL, "member.add", args, "TOO_LARGE", "at most 16 tags");
+    char key [DT_TAG_KEY_MAX + 2], value [DT_TAG_VAL_MAX + 2];
+    memset (key, 'k', sizeof (key) - 1);
+    key [sizeof (key) - 1] = 0;
+    memset (value, 'v', sizeof (value) - 1);
+    value [sizeof (value) - 1] = 0;
+    snprintf (args, sizeof (args), "id=m-3 name=C tags={%s=v}", key);
+    s_refused (store, NULL, "member.add", args, "TOO_LARGE", "tag keys");
+    snprintf (args, sizeof (args), "id=m-3 name=C tags={k=%s}", value);
+    s_refused (store, NULL, "member.add", args, "TOO_LARGE", "tag k is longer");
+    s_refused (store, NULL, "member.add", "id=m-3 name=C tags={=v}", "BAD_ARGS", "tag keys");
+    s_refused (store, NULL, "member.add", "id=m-3 name=C tags={k=\xff}", "BAD_ARGS", "UTF-8");
+    s_refused (store, NULL, "member.add", "id=m-3 name=C tags={k=a,k=b}", "BAD_ARGS", "twice");
+    key [DT_TAG_KEY_MAX] = value [DT_TAG_VAL_MAX] = 0;
+    snprintf (args, sizeof (args), "id=m-3 name=C tags={%s=%s,empty=}", key, value);
+    s_member_op (store, NULL, "member.add", args, &member);
+    assert (member.ntags == 2 && strlen (member.tags [0].value) == DT_TAG_VAL_MAX);
+    assert (!*member.tags [1].value);
+    assert (!s_exists (store, "m-9"));
+    s_check (store);
+}
+
+static void
+s_test_join_leave (store_t *store, const dt_key_t *leader_b1)
+{
+    member_t member;
+    s_member_op (store, NULL, "member.join", "id=m-1 hall=h-1", &member);
+    assert (member.seat == SEAT_HALL && streq (member.group, "h-1"));
+    assert (streq (member.branch, "b-1") && streq (member.first_hall, "h-1"));
+    s_refused (store, NULL, "member.join", "id=m-1 hall=h-2", "LOCKED",
+               "member m-1 is locked to hall h-1 (branch b-1)");
+    s_refused (store, NULL, "member.join", "id=m-2 hall=h-1 branch=b-1", "BAD_ARGS",
+               "exactly one");
+    s_refused (store, NULL, "member.join", "id=m-2", "BAD_ARGS", "exactly one");
+    s_refused (store, NULL, "member.join", "id=m-2 hall=h-9", "NOT_FOUND", "h-9");
+    s_refused (store, NULL, "member.join", "id=m-9 hall=h-1", "NOT_FOUND", "m-9");
+    s_member_op (store, NULL, "member.join", "id=m-2 branch=b-1", &member);
+    assert (member.seat == SEAT_CORE && streq (member.branch, "b-1") && !*member.first_hall);
+    s_refused (store, NULL, "member.join", "id=m-2 branch=b-1", "LOCKED",
+               "core seat of branch b-1");
+    assert (s_seats (store, SEAT_CORE, "b-1") == 2);
+    s_check (store);
+
+    //  Hall h-1 fills at its cap of 30, and says so with the count
+    for (int i = 1; i <= 30; i++) {
+        char args [64];
+        snprintf (args, sizeof (args), "id=m-f%d name=Fan%d", i, i);
+        op_expect (store, hub_member_ops, "member.add", args, NULL);
+        snprintf (args, sizeof (args), "id=m-f%d hall=h-1", i);
+        if (i < 30)
+            op_expect (store, hub_member_ops, "member.join", args, NULL);
+        else
+            s_refused (store, NULL, "member.join", args, "FULL",
+                       "hall h-1 is full: 30/30 seats");
+    }
+    assert (s_seats (store, SEAT_HALL, "h-1") == 30);
+    s_check (store);
+
+    //  A leader key acts only in its branches
+    s_refused (store, leader_b1, "member.join", "id=m-f30 hall=h-3", "DENIED",
+               "branch b-2 is out of scope");
+    s_member_op (store, leader_b1, "member.join", "id=m-f30 hall=h-2", &member);
+    assert (streq (member.group, "h-2"));
+
+    s_member_op (store, NULL, "member.leave", "id=m-1", &member);
+    assert (member.seat == SEAT_NONE && !*member.group && !*member.branch);
+    assert (streq (member.first_hall, "h-1"));
+    s_refused (store, NULL, "member.leave", "id=m-1", "RULE", "member m-1 holds no seat");
+    s_refused (store, NULL, "member.leave", "id=m-lead", "RULE", "leads hall h-1");
+    assert (s_seats (store, SEAT_HALL, "h-1") == 29);
+    s_check (store);
+}
+
+static void
+s_test_transfer (store_t *store, const dt_key_t *leader_b1, const dt_key_t *leader_b2)
+{
+    //  m-2: core seat of b-1, referred by m-1, never in a hall yet
+    member_t member;
+    s_member_op (store, NULL, "member.transfer", "id=m-2 hall=h-3", &member);
+    assert (streq (member.group, "h-3") && streq (member.branch, "b-2"));
+    assert (streq (member.referrer, "m-1") && streq (member.first_hall, "h-3"));
+    assert (s_seats (store, SEAT_CORE, "b-1") == 1 && s_seats (store, SEAT_HALL, "h-3") == 1);
+    s_member_op (store, NULL, "member.transfer", "id=m-2 hall=h-2", &member);
+    assert (streq (member.group, "h-2") && streq (member.branch, "b-1"));
+    assert (streq (member.referrer, "m-1") && streq (member.first_hall, "h-3"));
+    assert (s_seats (store, SEAT_HALL, "h-3") == 0 && s_seats (store, SEAT_HALL, "h-2") == 2);
+    s_check (store);
+    s_refused (store, NULL, "member.transfer", "id=m-1 hall=h-1", "RULE",
+               "holds no seat: use member.join");
+    s_refused (store, NULL, "member.transfer", "id=m-2 hall=h-2", "RULE",
+               "already holds hall h-2");
+    s_refused (store, NULL, "member.transfer", "id=m-2", "BAD_ARGS", "exactly one");
+    s_refused (store, NULL, "member.transfer", "id=m-lead branch=b-2", "RULE",
+               "leads hall h-1 (and others) and cannot transfer out of branch b-1");
+    s_refused (store, NULL, "member.transfer", "id=m-lead hall=h-2", "RULE",
+               "give up the core seat of branch b-1");
+    op_expect (store, hub_member_ops, "member.transfer", "id=m-f1 hall=h-2", NULL);
+    s_refused (store, NULL, "member.transfer", "id=m-f2 hall=h-2", "FULL",
+               "hall h-2 is full: 3/3 seats");
+    s_refused (store, leader_b1, "member.transfer", "id=m-f2 hall=h-3", "DENIED", "b-2");
+    s_refused (store, leader_b2, "member.transfer", "id=m-f2 hall=h-3", "DENIED", "b-1");
+    s_refused (store, leader_b2, "member.leave", "id=m-f2", "DENIED", "b-1");
+    assert (s_seats (store, SEAT_HALL, "h-1") == 28 && s_seats (store, SEAT_HALL, "h-2") == 3);
+    s_check (store);
+}
+
+static void
+s_test_promote_demote (store_t *store)
+{
+    member_t member;
+    s_member_op (store, NULL, "member.promote", "id=m-f1", &member);
+    assert (member.seat == SEAT_CORE && streq (member.group, "b-1"));
+    assert (streq (member.first_hall, "h-1"));
+    s_refused (store, NULL, "member.promote", "id=m-f1", "RULE", "no hall seat");
+    s_refused (store, NULL, "member.promote", "id=m-1", "RULE", "no hall seat");
+    //  b-2 (cap 3): m-lead2, then m-c2 and m-c3 fill it; m-c1 cannot rise
+    const char *setup [] = { "id=m-c1 name=C1", "id=m-c2 name=C2", "id=m-c3 name=C3" };
+    for (int i = 0; i < 3; i++)
+        op_expect (store, hub_member_ops, "member.add", setup [i], NULL);
+    op_expect (store, hub_member_ops, "member.join", "id=m-c1 hall=h-3", NULL);
+    op_expect (store, hub_member_ops, "member.join", "id=m-c2 branch=b-2", NULL);
+    op_expect (store, hub_member_ops, "member.join", "id=m-c3 branch=b-2", NULL);
+    s_refused (store, NULL, "member.promote", "id=m-c1", "FULL",
+               "branch b-2 is full: 3/3 core seats");
+    s_check (store);
+
+    s_refused (store, NULL, "member.demote", "id=m-f1 hall=h-3", "RULE",
+               "hall h-3 is in branch b-2");
+    s_member_op (store, NULL, "member.demote", "id=m-f1 hall=h-1", &member);
+    assert (member.seat == SEAT_HALL && streq (member.group, "h-1"));
+    s_refused (store, NULL, "member.demote", "id=m-f1 hall=h-1", "RULE", "no core seat");
+    s_refused (store, NULL, "member.demote", "id=m-lead hall=h-1", "RULE",
+               "cannot be demoted");
+    op_expect (store, hub_member_ops, "member.demote", "id=m-c2 hall=h-3", NULL);
+    s_refused (store, NULL, "member.demote", "id=m-c3 hall=h-3", "FULL",
+               "hall h-3 is full: 2/2 seats");
+    assert (s_seats (store, SEAT_CORE, "b-2") == 2 && s_seats (store, SEAT_HALL, "h-1") == 29);
+    s_check (store);
+}
+
+static void
+s_test_role (store_t *store)
+{
+    member_t member;
+    s_member_op (store, NULL, "member.role", "id=m-f1 role=kol", &member);
+    assert (member.role == ROLE_KOL && streq (member.group, "h-1"));
+    s_refused (store, NULL, "member.role", "id=m-f1 role=leader", "RULE",
+               "role leader is given only by hall.handover");
+    s_refused (store, NULL, "member.role", "id=m-f1 role=boss", "BAD_ARGS", "role");
+    s_refused (store, NULL, "member.role", "id=m-lead role=admin", "RULE",
+               "leads hall h-1 (and others) and cannot change role to admin");
+    s_member_op (store, NULL, "member.role", "id=m-1 role=lecturer", &member);
+    assert (member.role == ROLE_LECTURER && member.seat == SEAT_NONE);
+    s_check (store);
+}
+
+static void
+s_test_import (store_t *store, const dt_key_t *leader_b1, bool verbose)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    uint32_t imported, seated;
+    //  h-1 has one seat left, taken by i-1
+    const char *good [] = { "2|i-1|甲||h-1", "3|i-2|乙|i-1|b-1", "4|i-3|丙|m-1|",
+                            "5|i-4|丁|i-2|h-4" };
+    assert (s_import (store, NULL, good, NULL, 4, &imported, &seated, &err) == 0);
+    assert (imported == 4 && seated == 3);
+    member_t member;
+    s_member_op (store, NULL, "member.promote", "id=i-4", &member);
+    assert (streq (member.referrer, "i-2") && streq (member.first_hall, "h-4"));
+    assert (s_seats (store, SEAT_HALL, "h-1") == 30 && s_seats (store, SEAT_HALL, "h-4") == 0);
+    s_check (store);
+
+    //  Bad rows: duplicate id (3), unknown group (4), unknown referrer (5),
+    //  h-4 (cap 2) overflowing by earlier rows (7), bad id (8), referrer only
+    //  on a later line (10), full hall (12); nothing is imported
+    const char *bad [] = { "2|j-1|A||h-4", "3|j-1|B||", "4|j-2|C||h-nope", "5|j-3|D|m-nope|",
+                           "6|j-4|E||h-4", "7|j-5|F|j-1|h-4", "8|-bad|G||", "9|j-6|H|j-4|b-1",
+                           "10|j-7|I|j-8|", "11|j-8|J||", "12|j-9|K||h-1", "13|i-1|L||" };
+    const uint32_t bad_lines [] = { 3, 4, 5, 7, 8, 10, 12, 13 };
+    s_import_rejected (store, NULL, bad, 12, bad_lines, 8, "already on line 2");
+    assert (!s_exists (store, "j-1") && !s_exists (store, "j-8"));
+    assert (s_seats (store, SEAT_HALL, "h-4") == 0);
+    s_check (store);
+    s_import_rejected (store, NULL, bad + 5, 1, bad_lines + 3, 1, "j-1 is neither");
+    const char *overflow [] = { "2|j-1|A||h-4", "3|j-2|B||h-4", "4|j-3|C||h-4" };
+    const uint32_t overflow_lines [] = { 4 };
+    s_import_rejected (store, NULL, overflow, 3, overflow_lines, 1,
+                       "hall h-4 cannot take 3 more: 0/2 seats, 1 over");
+
+    //  Rows that are not rows
+    const char *broken [] = { "!x", "3|k-1", "0|k-3|L||", "5|k-4|M||", "6|k-5|N|k-4|-x" };
+    const uint32_t broken_lines [] = { 0, 3, 0, 6 };
+    s_import_rejected (store, NULL, broken, 5, broken_lines, 4, "row 1 is not a map");
+    op_expect (store, hub_member_ops, "import.members", "rows=x", "BAD_ARGS");
+    op_expect (store, hub_member_ops, "import.members", "", "BAD_ARGS");
+
+    //  A leader key imports only into its branches
+    const char *scoped [] = { "2|l-1|A||h-3", "3|l-2|B||h-4", "4|l-3|C||" };
+    const uint32_t scoped_lines [] = { 2 };
+    s_import_rejected (store, leader_b1, scoped, 3, scoped_lines, 1, "b-2 is out of scope");
+    assert (s_import (store, leader_b1, scoped + 1, NULL, 2, &imported, &seated, &err) == 0);
+    assert (imported == 2 && seated == 1 && s_seats (store, SEAT_HALL, "h-4") == 1);
+
+    //  A large file imports whole (its speed is for make bench, not a test)
+    int64_t start = zclock_mono ();
+    assert (s_import (store, NULL, NULL, s_big_row, 10000, &imported, &seated, &err) == 0);
+    int64_t elapsed = zclock_mono () - start;
+    if (verbose)
+        printf ("10000-row import in %" PRId64 " ms ", elapsed);
+    assert (imported == 10000 && seated == 5000);
+    assert (s_seats (store, SEAT_CORE, "b-big") == 5000);
+    s_member_op (store, NULL, "member.leave", "id=s-9998", &member);
+    assert (streq (member.referrer, "s-9997"));
+    s_check (store);
+    dt_err_reset (&err);
+}
+
+void
+hub_member_test (bool verbose)
+{
+    char dir [] = "/tmp/duotang-member-test-XXXXXX";
+    assert (mkdtemp (dir));
+    dt_err_t err;
+    dt_err_init (&err);
+    store_t *store = store_new (dir, 256, &err);
+    assert (store);
+    s_setup (store);
+    s_check (store);
+    dt_key_t leader_b1 = { .name = "lk1", .role = KEY_LEADER, .branches = { "b-1" },
+                           .nbranches = 1 };
+    dt_key_t leader_b2 = { .name = "lk2", .role = KEY_LEADER, .branches = { "b-2" },
+                           .nbranches = 1 };
+    s_test_add (store);
+    s_test_join_leave (store, &leader_b1);
+    s_test_transfer (store, &leader_b1, &leader_b2);
+    s_test_promote_demote (store);
+    s_test_role (store);
+    s_test_import (store, &leader_b1, verbose);
+    store_destroy (&store);
+    store_remove (dir);
+}
