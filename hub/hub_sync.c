@@ -229,23 +229,9 @@ s_snapshot_record (store_table_t table, const char *key, const void *val, size_t
     s_snapshot_t *snap = arg;
     msgpack_packer pk;
     msgpack_packer_init (&pk, &snap->entries, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 7);
-    proto_pack_key (&pk, "seq");
-    msgpack_pack_uint64 (&pk, snap->upto);
-    proto_pack_key (&pk, "ts");
-    msgpack_pack_int64 (&pk, dt_now_ms ());
-    proto_pack_key (&pk, "table");
-    proto_pack_str (&pk, store_table_name (table));
-    proto_pack_key (&pk, "key");
-    proto_pack_str (&pk, key);
-    proto_pack_key (&pk, "value");
-    msgpack_pack_bin (&pk, val_size);
-    msgpack_pack_bin_body (&pk, val, val_size);
-    proto_pack_key (&pk, "branch");
-    proto_pack_str (&pk, "");
-    proto_pack_key (&pk, "nodes");
-    msgpack_pack_array (&pk, 1);
-    proto_pack_str (&pk, snap->session->node);
+    const char *nodes [1] = { snap->session->node };
+    store_change_pack (&pk, snap->upto, dt_now_ms (), store_table_name (table), key, val,
+                       val_size, "", nodes, 1);
     if (++snap->count == HUB_SYNC_BATCH)
         s_snapshot_flush (snap);
     return 0;

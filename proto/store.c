@@ -218,34 +218,41 @@ s_copy (const void *data, size_t size)
     return copy;
 }
 
+void
+store_change_pack (msgpack_packer *pk, uint64_t seq, int64_t ts, const char *table,
+                   const char *key, const void *val, size_t val_size, const char *branch,
+                   const char *const *nodes, int nnodes)
+{
+    msgpack_pack_map (pk, 7);
+    proto_pack_key (pk, "seq");
+    msgpack_pack_uint64 (pk, seq);
+    proto_pack_key (pk, "ts");
+    msgpack_pack_int64 (pk, ts);
+    proto_pack_key (pk, "table");
+    proto_pack_str (pk, table);
+    proto_pack_key (pk, "key");
+    proto_pack_str (pk, key);
+    proto_pack_key (pk, "value");
+    if (val) {
+        msgpack_pack_bin (pk, val_size);
+        msgpack_pack_bin_body (pk, val, val_size);
+    }
+    else
+        msgpack_pack_nil (pk);
+    proto_pack_key (pk, "branch");
+    proto_pack_str_or_nil (pk, branch);
+    proto_pack_key (pk, "nodes");
+    msgpack_pack_array (pk, nnodes);
+    for (int i = 0; i < nnodes; i++)
+        proto_pack_str (pk, nodes [i]);
+}
+
 int
 store_log_append (store_txn_t *txn, store_table_t table, const char *key,
               const void *val, size_t val_size, const store_scope_t *scope, dt_err_t *err)
 {
     uint64_t seq = store_meta_uint (txn, "log_seq") + 1;
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init (&buf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 7);
-    proto_pack_key (&pk, "seq");
-    msgpack_pack_uint64 (&pk, seq);
-    proto_pack_key (&pk, "ts");
-    msgpack_pack_int64 (&pk, dt_now_ms ());
-    proto_pack_key (&pk, "table");
-    proto_pack_str (&pk, store_table_name (table));
-    proto_pack_key (&pk, "key");
-    proto_pack_str (&pk, key);
-    proto_pack_key (&pk, "value");
-    if (val) {
-        msgpack_pack_bin (&pk, val_size);
-        msgpack_pack_bin_body (&pk, val, val_size);
-    }
-    else
-        msgpack_pack_nil (&pk);
-    proto_pack_key (&pk, "branch");
-    proto_pack_str_or_nil (&pk, scope->branch);
-    proto_pack_key (&pk, "nodes");
+    //  Each node once, and no empty names
     int nnodes = 0;
     const char *nodes [STORE_SCOPE_NODES];
     for (int i = 0; i < scope->nnodes; i++) {
@@ -255,9 +262,12 @@ store_log_append (store_txn_t *txn, store_table_t table, const char *key,
         if (!seen)
             nodes [nnodes++] = scope->nodes [i];
     }
-    msgpack_pack_array (&pk, nnodes);
-    for (int i = 0; i < nnodes; i++)
-        proto_pack_str (&pk, nodes [i]);
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
+    store_change_pack (&pk, seq, dt_now_ms (), store_table_name (table), key, val, val_size,
+                       scope->branch, nodes, nnodes);
     uint8_t seq_key [8];
     store_seq_key (seq, seq_key);
     int rc = store_put (txn, TBL_LOG, seq_key, 8, buf.data, buf.size, err);

@@ -86,6 +86,11 @@ int store_log_append (store_txn_t *txn, store_table_t table, const char *key,
                       const void *val, size_t val_size, const store_scope_t *scope,
                       dt_err_t *err);
 
+/* Pack one change map of PROTOCOL.md 7.1 (log entries and snapshot entries). */
+void store_change_pack (msgpack_packer *pk, uint64_t seq, int64_t ts, const char *table,
+                        const char *key, const void *val, size_t val_size, const char *branch,
+                        const char *const *nodes, int nnodes);
+
 /* Visit every entry whose key starts with prefix (all if prefix_size is 0),
    in key order, starting at `from` if not NULL. The callback returns 0 to go
    on, 1 to stop, -1 to fail. Returns 0, or -1 with err set. */
