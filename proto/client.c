@@ -6,6 +6,7 @@ struct _client_t {
     zsock_t *sock;
     uint64_t next_id;
     int timeout_ms;
+    zmsg_t *last;               /* the body the last reply's strings point into */
 };
 
 /* Set up CURVE client keys on the socket; 0 or -1 with err. */
@@ -69,6 +70,7 @@ client_destroy (client_t **self_p)
     client_t *self = *self_p;
     if (self) {
         zsock_destroy (&self->sock);
+        zmsg_destroy (&self->last);
         free (self);
         *self_p = NULL;
     }
@@ -121,7 +123,9 @@ client_recv (client_t *self, int timeout_ms, proto_reply_t *reply, dt_err_t *err
         msgpack_unpacked_destroy (&reply->unpacked);
         rc = proto_reply_decode (reply, zframe_data (body), zframe_size (body), err);
     }
-    zmsg_destroy (&msg);
+    //  msgpack objects point into the body (strings, bins): keep it alive
+    zmsg_destroy (&self->last);
+    self->last = msg;
     return rc;
 }
 

@@ -31,7 +31,9 @@ int client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
 uint64_t client_send (client_t *self, const char *op, const msgpack_sbuffer *args);
 
 /* Receive the next body (reply or push) within timeout_ms; 0, or -1 on
-   timeout or a malformed body (err set). */
+   timeout or a malformed body (err set). The strings of a reply point into
+   the body, which the client keeps until its next receive (client_call too)
+   or client_destroy: copy what must outlive that. */
 int client_recv (client_t *self, int timeout_ms, proto_reply_t *reply, dt_err_t *err);
 
 /* The socket, for pollers. */

@@ -1,0 +1,466 @@
+/* ctl.c -- duotangctl's core: command lookup, option parsing, requests, errors. */
+#include "ctl.h"
+#include "ctl_json.h"
+#include "ctl_print.h"
+#include <getopt.h>
+
+static const ctl_cmd_t *s_groups [] = {
+    ctl_org_cmds, ctl_member_cmds, ctl_report_cmds, ctl_admin_cmds, NULL
+};
+
+void
+ctl_init (ctl_t *self)
+{
+    memset (self, 0, sizeof (*self));
+    self->opts.endpoint = CTL_DEFAULT_ENDPOINT;
+    self->out = stdout;
+    self->err = stderr;
+}
+
+void
+ctl_destroy (ctl_t *self)
+{
+    client_destroy (&self->client);
+    ctl_print_release ();
+}
+
+//  The command table
+
+static const ctl_cmd_t *
+s_find (const char *noun, const char *verb)
+{
+    for (const ctl_cmd_t **group = s_groups; *group; group++)
+        for (const ctl_cmd_t *cmd = *group; cmd->noun; cmd++)
+            if (streq (cmd->noun, noun) && (!verb || streq (cmd->verb, verb)))
+                return cmd;
+    return NULL;
+}
+
+void
+ctl_help (FILE *out, const char *noun)
+{
+    for (const ctl_cmd_t **group = s_groups; *group; group++)
+        for (const ctl_cmd_t *cmd = *group; cmd->noun; cmd++)
+            if (!noun || streq (cmd->noun, noun))
+                fprintf (out, "  %s\n", cmd->synopsis);
+}
+
+static void
+s_usage_line (FILE *out, const ctl_cmd_t *cmd)
+{
+    fprintf (out, "usage: duotangctl %s\n", cmd->synopsis);
+}
+
+//  Option parsing
+
+/* Fill line->opt from the spec "into:! release tag:*", plus help and json. */
+static void
+s_options (ctl_line_t *line, const char *spec)
+{
+    char text [256];
+    snprintf (text, sizeof (text), "%s help json", spec? spec: "");
+    for (char *save = NULL, *token = strtok_r (text, " ", &save); token;
+         token = strtok_r (NULL, " ", &save)) {
+        assert (line->nopts < CTL_OPTS_MAX + 2);     /* the table is programmer input */
+        size_t len = strcspn (token, ":");
+        snprintf (line->opt [line->nopts].name, sizeof (line->opt [0].name), "%.*s",
+                  (int) len, token);
+        line->opt [line->nopts].value = token [len] == ':';
+        line->opt [line->nopts].required = strchr (token, '!') != NULL;
+        line->opt [line->nopts].repeat = strchr (token, '*') != NULL;
+        line->nopts++;
+    }
+}
+
+static int
+s_opt_index (ctl_line_t *line, const char *name)
+{
+    for (int i = 0; i < line->nopts; i++)
+        if (streq (line->opt [i].name, name))
+            return i;
+    return -1;
+}
+
+/* Check what getopt cannot: repeats, required options, positional count. */
+static int
+s_check (ctl_line_t *line)
+{
+    const ctl_cmd_t *cmd = line->cmd;
+    for (int i = 0; i < line->nopts; i++) {
+        int times = 0;
+        for (int g = 0; g < line->ngiven; g++)
+            times += line->given [g].opt == i;
+        if (times > 1 && !line->opt [i].repeat && line->opt [i].value)
+            return ctl_usage (line, "option --%s given twice", line->opt [i].name);
+        if (times == 0 && line->opt [i].required)
+            return ctl_usage (line, "missing --%s", line->opt [i].name);
+    }
+    if (line->argc < cmd->min_args)
+        return ctl_usage (line, "%s %s needs %d argument%s, got %d", cmd->noun, cmd->verb,
+                          cmd->min_args, cmd->min_args == 1? "": "s", line->argc);
+    if (line->argc > cmd->max_args)
+        return ctl_usage (line, "unexpected argument '%s'", line->argv [cmd->max_args]);
+    return CTL_OK;
+}
+
+/* Parse argv (argv [0] is the verb or the noun). Returns CTL_OK to go on,
+   CTL_USAGE, or -1 when --help was answered. */
+static int
+s_parse (ctl_t *ctl, ctl_line_t *line, int argc, char **argv)
+{
+    s_options (line, line->cmd->options);
+    struct option longs [CTL_OPTS_MAX + 3];
+    for (int i = 0; i < line->nopts; i++)
+        longs [i] = (struct option) { line->opt [i].name,
+            line->opt [i].value? required_argument: no_argument, NULL, 256 + i };
+    longs [line->nopts] = (struct option) { NULL, 0, NULL, 0 };
+    line->given = calloc (argc + 1, sizeof (line->given [0]));
+    assert (line->given);
+    optind = 0;                 /* glibc: a full reset for every parse */
+    opterr = 0;
+    bool help = false;
+    int c;
+    while ((c = getopt_long (argc, argv, ":h", longs, NULL)) != -1) {
+        if (c == 'h' || (c >= 256 && streq (line->opt [c - 256].name, "help")))
+            help = true;
+        else
+        if (c >= 256 && streq (line->opt [c - 256].name, "json"))
+            ctl->json = true;
+        else
+        if (c >= 256)
+            line->given [line->ngiven++] = (ctl_given_t) { c - 256, optarg };
+        else
+        if (*line->why)
+            ;                   /* the first problem is the one reported */
+        else
+        if (c == ':')
+            ctl_usage (line, "option %s needs a value", argv [optind - 1]);
+        else
+        if (optopt)
+            ctl_usage (line, "unknown option -%c", optopt);
+        else
+            ctl_usage (line, "unknown option %s", argv [optind - 1]);
+    }
+    line->argv = argv + optind;
+    line->argc = argc - optind;
+    if (help) {
+        s_usage_line (ctl->out, line->cmd);
+        fprintf (ctl->out, "%s\n", line->cmd->summary);
+        return -1;
+    }
+    return *line->why? CTL_USAGE: s_check (line);
+}
+
+const char *
+ctl_opt (ctl_line_t *line, const char *name)
+{
+    int index = s_opt_index (line, name);
+    assert (index >= 0);        /* a handler asks only for its own options */
+    const char *value = NULL;
+    for (int g = 0; g < line->ngiven; g++)
+        if (line->given [g].opt == index)
+            value = line->given [g].value? line->given [g].value: "";
+    return value;
+}
+
+size_t
+ctl_opt_all (ctl_line_t *line, const char *name, const char **values, size_t max)
+{
+    int index = s_opt_index (line, name);
+    assert (index >= 0);
+    size_t count = 0;
+    for (int g = 0; g < line->ngiven && count < max; g++)
+        if (line->given [g].opt == index)
+            values [count++] = line->given [g].value;
+    return count;
+}
+
+int
+ctl_usage (ctl_line_t *line, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (line->why, sizeof (line->why), fmt, args);
+    va_end (args);
+    return CTL_USAGE;
+}
+
+int
+ctl_one_of (ctl_line_t *line, const char *a, const char *b, bool required)
+{
+    bool has_a = ctl_opt (line, a) != NULL, has_b = ctl_opt (line, b) != NULL;
+    if (has_a && has_b)
+        return ctl_usage (line, "give --%s or --%s, not both", a, b);
+    if (required && !has_a && !has_b)
+        return ctl_usage (line, "missing --%s or --%s", a, b);
+    return CTL_OK;
+}
+
+int
+ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *what)
+{
+    if (!text)
+        return CTL_OK;
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull (text, &end, 10);
+    if (!isdigit ((unsigned char) *text) || *end || errno)
+        return ctl_usage (line, "%s must be a number, not '%s'", what, text);
+    ctl_args_uint (&line->req, key, value);
+    return CTL_OK;
+}
+
+void
+ctl_put_list (ctl_line_t *line, const char *key, const char *name)
+{
+    const char **values = calloc (line->ngiven + 1, sizeof (char *));
+    assert (values);
+    size_t count = ctl_opt_all (line, name, values, line->ngiven);
+    ctl_args_list (&line->req, key, values, count);
+    free (values);
+}
+
+//  Running a command
+
+int
+ctl_run (ctl_t *self, int argc, char **argv)
+{
+    if (argc < 1 || streq (argv [0], "help")) {
+        ctl_help (argc < 1? self->err: self->out, argc > 1? argv [1]: NULL);
+        return argc < 1? CTL_USAGE: CTL_OK;
+    }
+    const char *noun = argv [0], *verb = argc > 1? argv [1]: NULL;
+    if (!s_find (noun, NULL)) {
+        fprintf (self->err, "duotangctl: unknown command '%s' (see duotangctl --help)\n", noun);
+        return CTL_USAGE;
+    }
+    const ctl_cmd_t *cmd = verb? s_find (noun, verb): NULL;
+    if (cmd && *verb) {
+        argc--;
+        argv++;
+    }
+    else
+    if (verb && (streq (verb, "--help") || streq (verb, "-h")) && !s_find (noun, "")) {
+        ctl_help (self->out, noun);
+        return CTL_OK;
+    }
+    else
+    if (!(cmd = s_find (noun, ""))) {
+        if (verb)
+            fprintf (self->err, "duotangctl: unknown command '%s %s'\n", noun, verb);
+        else
+            fprintf (self->err, "duotangctl: '%s' needs a command\n", noun);
+        fprintf (self->err, "usage:\n");
+        ctl_help (self->err, noun);
+        return CTL_USAGE;
+    }
+    ctl_line_t line;
+    memset (&line, 0, sizeof (line));
+    line.cmd = cmd;
+    ctl_args_init (&line.req);
+    int rc = s_parse (self, &line, argc, argv);
+    if (rc == CTL_OK)
+        rc = cmd->handler (self, &line);
+    if (rc == CTL_USAGE) {
+        fprintf (self->err, "duotangctl: %s\n", line.why);
+        s_usage_line (self->err, cmd);
+    }
+    free (line.given);
+    ctl_args_destroy (&line.req);
+    return rc == -1? CTL_OK: rc;
+}
+
+//  Requests and results
+
+int
+ctl_fail (ctl_t *self, const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    fprintf (self->err, "duotangctl: ");
+    vfprintf (self->err, fmt, args);
+    fprintf (self->err, "\n");
+    va_end (args);
+    return CTL_FAIL;
+}
+
+/* One line: a server message never breaks the one-line error rule. */
+static void
+s_line (FILE *out, const char *prefix, const char *text)
+{
+    fputs (prefix, out);
+    for (const char *p = text; *p; p++)
+        fputc ((unsigned char) *p < 0x20? ' ': *p, out);
+    fputc ('\n', out);
+}
+
+static void
+s_server_error (ctl_t *self, proto_reply_t *reply)
+{
+    s_line (self->err, "duotangctl: ", reply->message);
+    const msgpack_object *details = reply->details;
+    for (uint32_t i = 0; details && i < details->via.array.size; i++) {
+        const msgpack_object *detail = &details->via.array.ptr [i];
+        const msgpack_object *line = proto_map_get (detail, "line");
+        char prefix [40] = "";
+        if (line && line->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            snprintf (prefix, sizeof (prefix), "line %" PRIu64 ": ", line->via.u64);
+        s_line (self->err, prefix, ctl_v (detail, "message"));
+    }
+    if (self->json) {
+        fputs ("{\"error\":", self->out);
+        ctl_json_print (self->out, proto_map_get (&reply->unpacked.data, "error"));
+        fputs ("}\n", self->out);
+    }
+}
+
+int
+ctl_request (ctl_t *self, const char *op, ctl_args_t *args, proto_reply_t *reply)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    if (args && args->count)
+        ctl_args_finish (args, &packed);
+    int rc = CTL_OK;
+    if (!self->client)
+        self->client = client_new (&self->opts, &err);
+    if (!self->client)
+        rc = ctl_fail (self, "%s", err.message);
+    else
+    if (client_call (self->client, op, packed.size? &packed: NULL, NULL, reply, &err))
+        rc = streq (err.code, "UNAVAILABLE")?
+             ctl_fail (self, "no answer from %s: is the hub running?", self->opts.endpoint):
+             ctl_fail (self, "%s", err.message);
+    else
+    if (!reply->ok) {
+        s_server_error (self, reply);
+        proto_reply_release (reply);
+        rc = CTL_FAIL;
+    }
+    msgpack_sbuffer_destroy (&packed);
+    dt_err_reset (&err);
+    return rc;
+}
+
+void
+ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show)
+{
+    if (self->json) {
+        msgpack_object nil = { .type = MSGPACK_OBJECT_NIL };
+        ctl_json_print (self->out, result? result: &nil);
+        fputc ('\n', self->out);
+    }
+    else
+        show (self, result);
+}
+
+/* A node that cannot reach the hub queues a membership request and answers
+   { state: "pending", ticket } (PROTOCOL.md 7.3) instead of the result. */
+static void
+s_show_pending (ctl_t *self, const msgpack_object *result)
+{
+    fprintf (self->out, "pending: the node has queued this request for the hub; "
+             "follow it with: duotangctl request status %s\n", ctl_v (result, "ticket"));
+}
+
+int
+ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show)
+{
+    proto_reply_t reply;
+    if (ctl_request (self, op, &line->req, &reply))
+        return CTL_FAIL;
+    const msgpack_object *result = reply.result;
+    bool pending = result && result->type == MSGPACK_OBJECT_MAP && result->via.map.size == 2
+                && ctl_is (result, "state", "pending") && proto_map_get (result, "ticket");
+    ctl_result (self, result, pending? s_show_pending: show);
+    proto_reply_release (&reply);
+    return CTL_OK;
+}
+
+//  Self-test: parsing and dispatch without a server (the command modules
+//  test their requests against ctl_fake)
+
+static int
+s_run (const char *cmdline, char **out, char **err)
+{
+    ctl_t ctl;
+    ctl_init (&ctl);
+    size_t out_size, err_size;
+    ctl.out = open_memstream (out, &out_size);
+    ctl.err = open_memstream (err, &err_size);
+    ctl.opts.endpoint = "inproc://ctl-test-nobody";
+    ctl.opts.insecure = true;
+    ctl.opts.timeout_ms = 50;
+    char *copy = strdup (cmdline);
+    char *argv [32];
+    int argc = 0;
+    for (char *save = NULL, *token = strtok_r (copy, " ", &save); token && argc < 32;
+         token = strtok_r (NULL, " ", &save))
+        argv [argc++] = token;
+    int rc = ctl_run (&ctl, argc, argv);
+    ctl_destroy (&ctl);
+    fclose (ctl.out);
+    fclose (ctl.err);
+    free (copy);
+    return rc;
+}
+
+static void
+s_expect (const char *cmdline, int code, const char *out, const char *err)
+{
+    char *got_out, *got_err;
+    int rc = s_run (cmdline, &got_out, &got_err);
+    if (rc != code || !strstr (got_out, out) || !strstr (got_err, err)) {
+        fprintf (stderr, "\n%s: expected %d [%s] [%s]\n got %d [%s] [%s]\n", cmdline,
+                 code, out, err, rc, got_out, got_err);
+        assert (false);
+    }
+    free (got_out);
+    free (got_err);
+}
+
+void
+ctl_test (bool verbose)
+{
+    (void) verbose;
+    //  Help: every command answers --help with its synopsis on stdout
+    for (const ctl_cmd_t **group = s_groups; *group; group++)
+        for (const ctl_cmd_t *cmd = *group; cmd->noun; cmd++) {
+            char cmdline [64], usage [256];
+            snprintf (cmdline, sizeof (cmdline), "%s %s --help", cmd->noun, cmd->verb);
+            snprintf (usage, sizeof (usage), "usage: duotangctl %s\n", cmd->synopsis);
+            s_expect (cmdline, CTL_OK, usage, "");
+            //  Each synopsis starts with its noun and verb
+            assert (strncmp (cmd->synopsis, cmd->noun, strlen (cmd->noun)) == 0);
+            assert (strstr (cmd->synopsis, cmd->verb));
+            assert (cmd->handler && cmd->summary && cmd->min_args <= cmd->max_args);
+        }
+    s_expect ("hall --help", CTL_OK, "  hall merge ID --into HALL\n", "");
+    s_expect ("help", CTL_OK, "  officer add ID NAME\n", "");
+
+    //  Usage errors: exit 2, the reason and the command's usage on stderr
+    s_expect ("", CTL_USAGE, "", "officer add");
+    s_expect ("frobnicate", CTL_USAGE, "", "duotangctl: unknown command 'frobnicate'");
+    s_expect ("hall", CTL_USAGE, "", "'hall' needs a command\nusage:\n  hall create");
+    s_expect ("hall frob", CTL_USAGE, "", "unknown command 'hall frob'");
+    s_expect ("hall merge h-1", CTL_USAGE, "",
+              "duotangctl: missing --into\nusage: duotangctl hall merge ID --into HALL\n");
+    s_expect ("hall merge --into h-2", CTL_USAGE, "", "hall merge needs 1 argument, got 0");
+    s_expect ("hall merge h-1 h-3 --into h-2", CTL_USAGE, "", "unexpected argument 'h-3'");
+    s_expect ("hall merge h-1 --into h-2 --into h-3", CTL_USAGE, "", "--into given twice");
+    s_expect ("hall merge h-1 --into", CTL_USAGE, "", "option --into needs a value");
+    s_expect ("hall merge h-1 --into h-2 --bogus", CTL_USAGE, "", "unknown option --bogus");
+    s_expect ("hall merge h-1 --into h-2 -x", CTL_USAGE, "", "unknown option -x");
+    s_expect ("hall set-cap h-1 lots", CTL_USAGE, "", "cap must be a number, not 'lots'");
+    s_expect ("hall set-cap h-1 -3", CTL_USAGE, "", "unknown option -3");
+    s_expect ("hall set-cap h-1 99999999999999999999999", CTL_USAGE, "", "must be a number");
+    s_expect ("hall dissolve h-1 --into h-2 --release", CTL_USAGE, "",
+              "give --into or --release, not both");
+    s_expect ("member join m-1", CTL_USAGE, "", "missing --hall or --branch");
+
+    //  A well-formed command with nobody listening: one line, exit 1
+    s_expect ("hall merge h-1 --into h-2", CTL_FAIL, "",
+              "duotangctl: no answer from inproc://ctl-test-nobody: is the hub running?\n");
+}

@@ -1,0 +1,113 @@
+/* ctl.h -- duotangctl's core: the command table, per-command option parsing
+   (getopt_long), one request per command, and the output conventions:
+   exit 0 on success; 1 with one line "duotangctl: message" on stderr on any
+   error; 2 with the command's usage on a usage error. */
+#ifndef CTL_H_INCLUDED
+#define CTL_H_INCLUDED
+
+#include "client.h"
+#include "ctl_args.h"
+
+#define CTL_OK     0
+#define CTL_FAIL   1
+#define CTL_USAGE  2
+
+#define CTL_DEFAULT_ENDPOINT "tcp://127.0.0.1:7700"
+#define CTL_OPTS_MAX 12
+
+typedef struct {
+    client_opts_t opts;         /* endpoint, keys, insecure, timeout */
+    bool json;                  /* print results as one JSON document */
+    FILE *out;                  /* results (stdout) */
+    FILE *err;                  /* errors and usage (stderr) */
+    client_t *client;           /* connected by the first request */
+} ctl_t;
+
+typedef struct _ctl_line_t ctl_line_t;
+typedef struct _ctl_cmd_t ctl_cmd_t;
+
+/* A command: checks what the parser cannot, builds line->req and makes its
+   request (or does its local work). Returns CTL_OK, CTL_FAIL or CTL_USAGE
+   (after ctl_usage). */
+typedef int (ctl_fn) (ctl_t *ctl, ctl_line_t *line);
+/* Prints a successful result for people (not used with --json). */
+typedef void (ctl_show_fn) (ctl_t *ctl, const msgpack_object *result);
+
+struct _ctl_cmd_t {
+    const char *noun;
+    const char *verb;           /* "" for a command that is a noun alone */
+    const char *synopsis;       /* "hall merge ID --into HALL" */
+    const char *options;        /* "into:! release tag:*": ':' takes a value,
+                                   '!' required, '*' may repeat */
+    int min_args, max_args;     /* positional arguments */
+    ctl_fn *handler;
+    const char *summary;        /* one line for --help */
+};
+
+typedef struct {
+    int opt;                    /* index in ctl_line_t.opt */
+    const char *value;
+} ctl_given_t;
+
+/* A parsed command line. */
+struct _ctl_line_t {
+    const ctl_cmd_t *cmd;
+    char **argv;                /* positional arguments */
+    int argc;
+    ctl_args_t req;             /* the request's args, built by the handler */
+    struct {
+        char name [24];
+        bool value, required, repeat;
+    } opt [CTL_OPTS_MAX + 2];   /* + help, json */
+    int nopts;
+    ctl_given_t *given;         /* each option as given, in order */
+    int ngiven;
+    char why [DT_ERR_MSG_MAX];  /* the reason of a usage error */
+};
+
+/* Set up with stdout/stderr and no connection; ctl_destroy disconnects. */
+void ctl_init (ctl_t *self);
+void ctl_destroy (ctl_t *self);
+
+/* Run one command: argv [0] is the noun. Returns the exit code. */
+int ctl_run (ctl_t *self, int argc, char **argv);
+
+/* Print the synopsis of every command (of noun, when not NULL). */
+void ctl_help (FILE *out, const char *noun);
+
+//  For handlers
+
+/* An option's value ("" for a flag), the last one when repeated; NULL if absent. */
+const char *ctl_opt (ctl_line_t *line, const char *name);
+/* All values given for a repeatable option, in order; returns how many. */
+size_t ctl_opt_all (ctl_line_t *line, const char *name, const char **values, size_t max);
+/* Record why the command line is wrong; returns CTL_USAGE. */
+int ctl_usage (ctl_line_t *line, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/* Exactly one (or, if !required, at most one) of two options: CTL_OK or CTL_USAGE. */
+int ctl_one_of (ctl_line_t *line, const char *a, const char *b, bool required);
+/* Parse a number (a positional argument or an option value; NULL = absent,
+   nothing added) and add it to the request as key. CTL_OK or CTL_USAGE. */
+int ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *what);
+/* Add option `name`'s values (repeated and/or comma-separated) as an array. */
+void ctl_put_list (ctl_line_t *line, const char *key, const char *name);
+
+/* Make the request op with line->req and print its result with show (or as
+   JSON). Returns CTL_OK or CTL_FAIL (error printed). */
+int ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show);
+/* The request alone: on CTL_OK the caller reads reply->result and releases
+   the reply; on CTL_FAIL the error is printed and nothing is left to release. */
+int ctl_request (ctl_t *self, const char *op, ctl_args_t *args, proto_reply_t *reply);
+/* Print a result as JSON or with show. */
+void ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show);
+/* Print "duotangctl: message" on the error stream; returns CTL_FAIL. */
+int ctl_fail (ctl_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/* The command groups (ctl_cmds_*.c), each ended by a NULL noun. */
+extern const ctl_cmd_t ctl_org_cmds [];
+extern const ctl_cmd_t ctl_member_cmds [];
+extern const ctl_cmd_t ctl_admin_cmds [];
+extern const ctl_cmd_t ctl_report_cmds [];
+
+void ctl_test (bool verbose);
+
+#endif

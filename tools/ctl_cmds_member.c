@@ -1,0 +1,305 @@
+/* ctl_cmds_member.c -- the member commands, and members CSV import/export. */
+#include "ctl.h"
+#include "ctl_print.h"
+#include "ctl_import.h"
+#include "ctl_text.h"
+#include "ctl_fake.h"
+#include "op.h"
+
+static void
+s_show_member (ctl_t *ctl, const msgpack_object *result)
+{
+    ctl_print_member (ctl->out, result);
+}
+
+static void
+s_show_members (ctl_t *ctl, const msgpack_object *result)
+{
+    ctl_print_members (ctl->out, ctl_array (result, "members"));
+}
+
+static void
+s_show_member_detail (ctl_t *ctl, const msgpack_object *result)
+{
+    const msgpack_object *member = proto_map_get (result, "member");
+    ctl_print_member (ctl->out, member);
+    ctl_table_t *table = ctl_table_new ();
+    ctl_table_cells (table, "first hall", ctl_v (member, "first_hall"), NULL);
+    ctl_table_cells (table, "tags", ctl_v (member, "tags"), NULL);
+    ctl_table_cells (table, "leads", ctl_v (result, "leads"), NULL);
+    ctl_table_cells (table, "created", ctl_when (member, "created"), NULL);
+    ctl_table_print (table, ctl->out);
+    ctl_table_destroy (&table);
+}
+
+static void
+s_show_imported (ctl_t *ctl, const msgpack_object *result)
+{
+    fprintf (ctl->out, "imported %s members, %s seated\n", ctl_v (result, "imported"),
+             ctl_v (result, "seated"));
+}
+
+static void
+s_show_export (ctl_t *ctl, const msgpack_object *result)
+{
+    ctl_import_export (ctl->out, ctl_array (result, "rows"));
+}
+
+/* The id alone. */
+static int
+s_id (ctl_t *ctl, ctl_line_t *line, const char *op, ctl_show_fn *show)
+{
+    ctl_args_str (&line->req, "id", line->argv [0]);
+    return ctl_call (ctl, line, op, show);
+}
+
+/* --hall H | --branch B (under option names a, b) as the args hall / branch. */
+static int
+s_group (ctl_line_t *line, const char *a, const char *b)
+{
+    if (ctl_one_of (line, a, b, true))
+        return CTL_USAGE;
+    ctl_args_str (&line->req, "hall", ctl_opt (line, a));
+    ctl_args_str (&line->req, "branch", ctl_opt (line, b));
+    return CTL_OK;
+}
+
+/* MEMBER ADD id name [--referrer member] [--tag k=v ...] */
+static int
+s_member_add (ctl_t *ctl, ctl_line_t *line)
+{
+    ctl_args_str (&line->req, "id", line->argv [0]);
+    ctl_args_str (&line->req, "name", line->argv [1]);
+    ctl_args_str (&line->req, "referrer", ctl_opt (line, "referrer"));
+    const char *tags [64];
+    size_t ntags = ctl_opt_all (line, "tag", tags, 64);
+    if (ntags == 64)
+        return ctl_usage (line, "too many --tag options (at most %d tags)", DT_TAGS_MAX);
+    dt_err_t err;
+    dt_err_init (&err);
+    if (ntags && ctl_args_tags (&line->req, "tags", tags, ntags, &err))
+        return ctl_usage (line, "%s", err.message);
+    return ctl_call (ctl, line, "member.add", s_show_member);
+}
+
+/* MEMBER JOIN id --hall hall | --branch branch */
+static int
+s_member_join (ctl_t *ctl, ctl_line_t *line)
+{
+    ctl_args_str (&line->req, "id", line->argv [0]);
+    if (s_group (line, "hall", "branch"))
+        return CTL_USAGE;
+    return ctl_call (ctl, line, "member.join", s_show_member);
+}
+
+/* MEMBER LEAVE id */
+static int
+s_member_leave (ctl_t *ctl, ctl_line_t *line)
+{
+    return s_id (ctl, line, "member.leave", s_show_member);
+}
+
+/* MEMBER TRANSFER id --to-hall hall | --to-branch branch */
+static int
+s_member_transfer (ctl_t *ctl, ctl_line_t *line)
+{
+    ctl_args_str (&line->req, "id", line->argv [0]);
+    if (s_group (line, "to-hall", "to-branch"))
+        return CTL_USAGE;
+    return ctl_call (ctl, line, "member.transfer", s_show_member);
+}
+
+/* MEMBER PROMOTE id */
+static int
+s_member_promote (ctl_t *ctl, ctl_line_t *line)
+{
+    return s_id (ctl, line, "member.promote", s_show_member);
+}
+
+/* MEMBER DEMOTE id --hall hall */
+static int
+s_member_demote (ctl_t *ctl, ctl_line_t *line)
+{
+    ctl_args_str (&line->req, "id", line->argv [0]);
+    ctl_args_str (&line->req, "hall", ctl_opt (line, "hall"));
+    return ctl_call (ctl, line, "member.demote", s_show_member);
+}
+
+/* MEMBER ROLE id role */
+static int
+s_member_role (ctl_t *ctl, ctl_line_t *line)
+{
+    ctl_args_str (&line->req, "id", line->argv [0]);
+    ctl_args_str (&line->req, "role", line->argv [1]);
+    return ctl_call (ctl, line, "member.role", s_show_member);
+}
+
+/* MEMBER SHOW id */
+static int
+s_member_show (ctl_t *ctl, ctl_line_t *line)
+{
+    return s_id (ctl, line, "member.show", s_show_member_detail);
+}
+
+/* MEMBER LIST --hall hall | --branch branch */
+static int
+s_member_list (ctl_t *ctl, ctl_line_t *line)
+{
+    if (s_group (line, "hall", "branch"))
+        return CTL_USAGE;
+    return ctl_call (ctl, line, "member.list", s_show_members);
+}
+
+/* IMPORT MEMBERS file.csv */
+static int
+s_import_members (ctl_t *ctl, ctl_line_t *line)
+{
+    const char *path = line->argv [0];
+    dt_err_t err;
+    dt_err_init (&err);
+    char *data;
+    size_t size, count;
+    int rc = ctl_import_read (path, &data, &size, &err);
+    if (rc == 0) {
+        rc = ctl_import_rows (data, size, &line->req, &count, &err);
+        free (data);
+    }
+    //  One transaction of up to 100 000 rows takes longer than a usual request
+    if (ctl->opts.timeout_ms == 0)
+        ctl->opts.timeout_ms = 120000;
+    if (rc)
+        rc = ctl_fail (ctl, "%s: %s", path, err.message);
+    else
+        rc = ctl_call (ctl, line, "import.members", s_show_imported);
+    dt_err_reset (&err);
+    return rc;
+}
+
+/* EXPORT MEMBERS [--branch branch] */
+static int
+s_export_members (ctl_t *ctl, ctl_line_t *line)
+{
+    ctl_args_str (&line->req, "branch", ctl_opt (line, "branch"));
+    return ctl_call (ctl, line, "export.members", s_show_export);
+}
+
+const ctl_cmd_t ctl_member_cmds [] = {
+    { "member", "add", "member add ID NAME [--referrer MEMBER] [--tag KEY=VALUE ...]",
+      "referrer: tag:*", 2, 2, s_member_add,
+      "Add a member (unplaced); the referrer is kept for ever." },
+    { "member", "join", "member join ID --hall HALL | --branch BRANCH", "hall: branch:",
+      1, 1, s_member_join, "Seat an unplaced member in a hall, or in a branch's core "
+      "(refused when the member is seated anywhere: customer lock)." },
+    { "member", "leave", "member leave ID", NULL, 1, 1, s_member_leave,
+      "Release a member's seat (the member becomes unplaced)." },
+    { "member", "transfer", "member transfer ID --to-hall HALL | --to-branch BRANCH",
+      "to-hall: to-branch:", 1, 1, s_member_transfer,
+      "Move a seated member to another hall or core seat (the only way to move one)." },
+    { "member", "promote", "member promote ID", NULL, 1, 1, s_member_promote,
+      "Turn a hall seat into a core seat of the hall's branch." },
+    { "member", "demote", "member demote ID --hall HALL", "hall:!", 1, 1, s_member_demote,
+      "Turn a core seat into a seat in a hall of the same branch." },
+    { "member", "role", "member role ID ROLE", NULL, 2, 2, s_member_role,
+      "Set a member's role: admin, lecturer, kol or member." },
+    { "member", "show", "member show ID", NULL, 1, 1, s_member_show,
+      "Show a member: seat, role, referrer, first hall, tags, halls led." },
+    { "member", "list", "member list --hall HALL | --branch BRANCH", "hall: branch:", 0, 0,
+      s_member_list, "List a hall's members, or a branch's core members." },
+    { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
+      "Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
+      "or none." },
+    { "export", "members", "export members [--branch BRANCH]", "branch:", 0, 0,
+      s_export_members, "Write members as CSV (id,name,referrer,group) on stdout." },
+    { NULL }
+};
+
+//  Self-test
+
+void
+ctl_cmds_member_test (bool verbose)
+{
+    (void) verbose;
+    ctl_fake_t *fake = ctl_fake_new ();
+    ctl_fake_result_text (fake, "id=m-1 name=李四 seat=hall group=h-1 branch=b-cd role=member "
+                          "referrer=m-7");
+    const char *line = "member m-1 李四: hall h-1 (branch b-cd), role member, referrer m-7\n";
+    ctl_fake_expect (fake, "member add m-1 李四 --referrer m-7 --tag city=成都 --tag age=30",
+        CTL_OK, "member.add {\"id\":\"m-1\",\"name\":\"李四\",\"referrer\":\"m-7\","
+        "\"tags\":{\"city\":\"成都\",\"age\":\"30\"}}", line, "");
+    ctl_fake_expect (fake, "member add m-1 李四", CTL_OK,
+        "member.add {\"id\":\"m-1\",\"name\":\"李四\"}", line, "");
+    ctl_fake_expect (fake, "member add m-1 李四 --tag city", CTL_USAGE, "", "", NULL);
+    ctl_fake_expect (fake, "member join m-1 --hall h-1", CTL_OK,
+        "member.join {\"id\":\"m-1\",\"hall\":\"h-1\"}", line, "");
+    ctl_fake_expect (fake, "member join m-1 --branch b-cd", CTL_OK,
+        "member.join {\"id\":\"m-1\",\"branch\":\"b-cd\"}", line, "");
+    ctl_fake_expect (fake, "member join m-1 --branch b-cd --hall h-1", CTL_USAGE, "", "", NULL);
+    ctl_fake_expect (fake, "member leave m-1", CTL_OK, "member.leave {\"id\":\"m-1\"}", line, "");
+    ctl_fake_expect (fake, "member transfer m-1 --to-hall h-2", CTL_OK,
+        "member.transfer {\"id\":\"m-1\",\"hall\":\"h-2\"}", line, "");
+    ctl_fake_expect (fake, "member transfer m-1 --to-branch b-2", CTL_OK,
+        "member.transfer {\"id\":\"m-1\",\"branch\":\"b-2\"}", line, "");
+    ctl_fake_expect (fake, "member transfer m-1", CTL_USAGE, "", "",
+        "duotangctl: missing --to-hall or --to-branch\n"
+        "usage: duotangctl member transfer ID --to-hall HALL | --to-branch BRANCH\n");
+    ctl_fake_expect (fake, "member promote m-1", CTL_OK, "member.promote {\"id\":\"m-1\"}",
+        line, "");
+    ctl_fake_expect (fake, "member demote m-1 --hall h-1", CTL_OK,
+        "member.demote {\"id\":\"m-1\",\"hall\":\"h-1\"}", line, "");
+    ctl_fake_expect (fake, "member role m-1 kol", CTL_OK,
+        "member.role {\"id\":\"m-1\",\"role\":\"kol\"}", line, "");
+    ctl_fake_expect (fake, "member list --hall h-1", CTL_OK,
+        "member.list {\"hall\":\"h-1\"}", "(none)\n", "");
+
+    ctl_fake_error (fake, "LOCKED", "member m-1 is locked to hall h-cd-02 (branch b-cd)", NULL);
+    ctl_fake_expect (fake, "member join m-1 --hall h-1", CTL_FAIL, NULL, "",
+        "duotangctl: member m-1 is locked to hall h-cd-02 (branch b-cd)\n");
+
+    //  Import: rows with their lines; a local syntax error sends nothing
+    char path [] = "/tmp/ctl-import-XXXXXX";
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    const char *csv = "id,name,referrer,group\nm-1,\"李,四\",,h-1\nm-2,王五,m-1,\n";
+    assert (write (fd, csv, strlen (csv)) == (ssize_t) strlen (csv));
+    close (fd);
+    char cmdline [128];
+    snprintf (cmdline, sizeof (cmdline), "import members %s", path);
+    ctl_fake_result_text (fake, "imported:=2 seated:=1");
+    ctl_fake_expect (fake, cmdline, CTL_OK, "import.members {\"rows\":["
+        "{\"line\":2,\"id\":\"m-1\",\"name\":\"李,四\",\"referrer\":\"\",\"group\":\"h-1\"},"
+        "{\"line\":3,\"id\":\"m-2\",\"name\":\"王五\",\"referrer\":\"m-1\",\"group\":\"\"}]}",
+        "imported 2 members, 1 seated\n", "");
+    ctl_fake_error (fake, "IMPORT_REJECTED", "2 of 2 rows rejected, nothing imported",
+                    "2:member m-1 already exists|3:referrer m-9 not found");
+    ctl_fake_expect (fake, cmdline, CTL_FAIL, NULL, "",
+        "duotangctl: 2 of 2 rows rejected, nothing imported\n"
+        "line 2: member m-1 already exists\n"
+        "line 3: referrer m-9 not found\n");
+    FILE *file = fopen (path, "w");
+    fputs ("id,name,referrer,group\nm-1,a,,h-1\nm-2,\"open,,\n", file);
+    fclose (file);
+    char expected [256];
+    snprintf (expected, sizeof (expected), "duotangctl: %s: line 3: unterminated quoted field\n",
+              path);
+    ctl_fake_expect (fake, cmdline, CTL_FAIL, "", "", expected);
+    unlink (path);
+    ctl_fake_expect (fake, cmdline, CTL_FAIL, "", "", NULL);
+    assert (strstr (ctl_fake_err (fake), "cannot open"));
+
+    //  Export: CSV with quoting where needed
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    proto_pack_key (&pk, "rows");
+    msgpack_pack_array (&pk, 2);
+    op_args_text ("line:=1 id=m-1 name=李,四 referrer= group=h-1", &result);
+    op_args_text ("line:=2 id=m-2 name=王五 referrer=m-1 group=", &result);
+    ctl_fake_result (fake, &result);
+    ctl_fake_expect (fake, "export members --branch b-cd", CTL_OK,
+        "export.members {\"branch\":\"b-cd\"}",
+        "id,name,referrer,group\nm-1,\"李,四\",,h-1\nm-2,王五,m-1,\n", "");
+    msgpack_sbuffer_destroy (&result);
+    ctl_fake_destroy (&fake);
+}

@@ -1,0 +1,248 @@
+/* ctl_fake.c -- a scripted DTP server on inproc for the CLI's self-tests. */
+#include "ctl_fake.h"
+#include "ctl_json.h"
+#include "op.h"
+
+struct _ctl_fake_t {
+    zactor_t *actor;
+    char endpoint [64];
+    char *out, *err, *request;
+};
+
+//  The server actor: pipe commands RESULT <bytes>, ERROR <code> <message>
+//  <details>, GET (answers the last request, then forgets it)
+
+typedef struct {
+    zsock_t *router;
+    msgpack_sbuffer result;
+    bool nil;
+    dt_err_t error;
+    char *last;
+} s_server_t;
+
+static void
+s_configure (s_server_t *self, zmsg_t *msg, const char *command)
+{
+    dt_err_reset (&self->error);
+    msgpack_sbuffer_clear (&self->result);
+    if (streq (command, "RESULT")) {
+        zframe_t *frame = zmsg_first (msg);
+        self->nil = zframe_size (frame) == 0;
+        msgpack_sbuffer_write (&self->result, (char *) zframe_data (frame), zframe_size (frame));
+        return;
+    }
+    char *code = zmsg_popstr (msg), *message = zmsg_popstr (msg), *details = zmsg_popstr (msg);
+    dt_err_set (&self->error, code, "%s", message);
+    for (char *save = NULL, *item = strtok_r (details, "|", &save); item;
+         item = strtok_r (NULL, "|", &save))
+        dt_err_detail (&self->error, (uint32_t) atoi (item), "%s", strchr (item, ':') + 1);
+    free (code);
+    free (message);
+    free (details);
+}
+
+static void
+s_answer (s_server_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->router);
+    zframe_t *identity = zmsg_pop (msg);
+    zframe_t *empty = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    proto_req_t req;
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = proto_req_decode (&req, zframe_data (body), zframe_size (body), &err);
+    assert (rc == 0);
+    size_t size;
+    free (self->last);
+    FILE *out = open_memstream (&self->last, &size);
+    fprintf (out, "%s ", req.op);
+    msgpack_object none = { .type = MSGPACK_OBJECT_MAP };
+    ctl_json_print (out, req.args? req.args: &none);
+    fclose (out);
+    msgpack_sbuffer reply;
+    msgpack_sbuffer_init (&reply);
+    proto_reply_encode (&reply, req.id, self->nil? NULL: &self->result, &self->error);
+    zmsg_t *answer = zmsg_new ();
+    zmsg_append (answer, &identity);
+    zmsg_append (answer, &empty);
+    zmsg_addmem (answer, reply.data, reply.size);
+    zmsg_send (&answer, self->router);
+    msgpack_sbuffer_destroy (&reply);
+    proto_req_release (&req);
+    zframe_destroy (&body);
+    zmsg_destroy (&msg);
+    dt_err_reset (&err);
+}
+
+static void
+s_server (zsock_t *pipe, void *endpoint)
+{
+    s_server_t self = { .router = zsock_new_router ((char *) endpoint), .nil = true };
+    assert (self.router);
+    msgpack_sbuffer_init (&self.result);
+    dt_err_init (&self.error);
+    self.last = strdup ("");
+    zpoller_t *poller = zpoller_new (pipe, self.router, NULL);
+    zsock_signal (pipe, 0);
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == self.router) {
+            s_answer (&self);
+            continue;
+        }
+        zmsg_t *msg = zmsg_recv (pipe);
+        char *command = msg? zmsg_popstr (msg): NULL;
+        bool done = !command || streq (command, "$TERM");
+        if (command && streq (command, "GET")) {
+            zstr_send (pipe, self.last);
+            free (self.last);
+            self.last = strdup ("");
+        }
+        else
+        if (!done)
+            s_configure (&self, msg, command);
+        free (command);
+        zmsg_destroy (&msg);
+        if (done)
+            break;
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&self.router);
+    msgpack_sbuffer_destroy (&self.result);
+    dt_err_reset (&self.error);
+    free (self.last);
+}
+
+ctl_fake_t *
+ctl_fake_new (void)
+{
+    ctl_fake_t *self = calloc (1, sizeof (ctl_fake_t));
+    assert (self);
+    snprintf (self->endpoint, sizeof (self->endpoint), "inproc://ctl-fake-%p", (void *) self);
+    self->actor = zactor_new (s_server, self->endpoint);
+    assert (self->actor);
+    return self;
+}
+
+void
+ctl_fake_destroy (ctl_fake_t **self_p)
+{
+    assert (self_p);
+    ctl_fake_t *self = *self_p;
+    if (self) {
+        zactor_destroy (&self->actor);
+        free (self->out);
+        free (self->err);
+        free (self->request);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+ctl_fake_result (ctl_fake_t *self, const msgpack_sbuffer *result)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "RESULT");
+    zmsg_addmem (msg, result? result->data: NULL, result? result->size: 0);
+    zmsg_send (&msg, self->actor);
+}
+
+void
+ctl_fake_result_text (ctl_fake_t *self, const char *text)
+{
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    int rc = op_args_text (text, &result);
+    assert (rc == 0);
+    ctl_fake_result (self, &result);
+    msgpack_sbuffer_destroy (&result);
+}
+
+void
+ctl_fake_error (ctl_fake_t *self, const char *code, const char *message, const char *details)
+{
+    zstr_sendx (self->actor, "ERROR", code, message, details? details: "", NULL);
+}
+
+int
+ctl_fake_run (ctl_fake_t *self, const char *cmdline)
+{
+    ctl_t ctl;
+    ctl_init (&ctl);
+    free (self->out);
+    free (self->err);
+    free (self->request);
+    size_t size;
+    ctl.out = open_memstream (&self->out, &size);
+    ctl.err = open_memstream (&self->err, &size);
+    ctl.opts.endpoint = self->endpoint;
+    ctl.opts.insecure = true;
+    ctl.opts.timeout_ms = 2000;
+    char *copy = strdup (cmdline);
+    char *argv [64];
+    int argc = 0;
+    for (char *save = NULL, *token = strtok_r (copy, " ", &save); token && argc < 64;
+         token = strtok_r (NULL, " ", &save))
+        argv [argc++] = token;
+    int rc = ctl_run (&ctl, argc, argv);
+    ctl_destroy (&ctl);
+    fclose (ctl.out);
+    fclose (ctl.err);
+    free (copy);
+    zstr_send (self->actor, "GET");
+    self->request = zstr_recv (self->actor);
+    return rc;
+}
+
+const char *
+ctl_fake_out (ctl_fake_t *self)
+{
+    return self->out;
+}
+
+const char *
+ctl_fake_err (ctl_fake_t *self)
+{
+    return self->err;
+}
+
+const char *
+ctl_fake_request (ctl_fake_t *self)
+{
+    return self->request;
+}
+
+void
+ctl_fake_expect (ctl_fake_t *self, const char *cmdline, int code, const char *request,
+                 const char *out, const char *err)
+{
+    int rc = ctl_fake_run (self, cmdline);
+    if (rc != code || (request && !streq (request, self->request))
+    ||  (out && !streq (out, self->out)) || (err && !streq (err, self->err))) {
+        fprintf (stderr, "\n%s\n  expected %d %s\n[%s]\n[%s]\n  got %d %s\n[%s]\n[%s]\n",
+                 cmdline, code, request? request: "*", out? out: "*", err? err: "*",
+                 rc, self->request, self->out, self->err);
+        assert (false);
+    }
+}
+
+void
+ctl_fake_test (bool verbose)
+{
+    (void) verbose;
+    ctl_fake_t *fake = ctl_fake_new ();
+    //  Results and errors come back as set; the request is recorded as JSON
+    ctl_fake_result_text (fake, "id=o-1 name=张三 branches:=0");
+    ctl_fake_expect (fake, "officer add o-1 张三 --json", CTL_OK,
+                     "officer.add {\"id\":\"o-1\",\"name\":\"张三\"}",
+                     "{\"id\":\"o-1\",\"name\":\"张三\",\"branches\":0}\n", "");
+    ctl_fake_error (fake, "EXISTS", "officer o-1 exists", NULL);
+    ctl_fake_expect (fake, "officer add o-1 张三", CTL_FAIL, NULL, "",
+                     "duotangctl: officer o-1 exists\n");
+    //  A usage error sends nothing
+    ctl_fake_expect (fake, "officer add o-1", CTL_USAGE, "", "", NULL);
+    ctl_fake_destroy (&fake);
+    assert (fake == NULL);
+}

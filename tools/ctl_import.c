@@ -1,0 +1,267 @@
+/* ctl_import.c -- member CSV files to import.members rows, and back. */
+#include "ctl_import.h"
+#include "ctl_csv.h"
+#include "ctl_print.h"
+#include "ctl_json.h"
+#include "proto.h"
+
+#define S_HEADER "id,name,referrer,group"
+
+//  The row keys, in the order of the CSV header
+enum { S_ID, S_NAME, S_REFERRER, S_GROUP, S_KEYS };
+static const char *s_keys [S_KEYS] = { "id", "name", "referrer", "group" };
+
+int
+ctl_import_read (const char *path, char **data, size_t *size, dt_err_t *err)
+{
+    bool is_stdin = streq (path, "-");
+    FILE *file = is_stdin? stdin: fopen (path, "rb");
+    if (!file)
+        return dt_err_set (err, "BAD_ARGS", "cannot open %s: %s", path, strerror (errno));
+    *data = NULL;
+    *size = 0;
+    size_t max = 0, got;
+    do {
+        if (*size == max) {
+            max = max? max * 2: 65536;
+            *data = realloc (*data, max);
+            assert (*data);
+        }
+        got = fread (*data + *size, 1, max - *size, file);
+        *size += got;
+    } while (got);
+    int rc = ferror (file)? dt_err_set (err, "BAD_ARGS", "cannot read %s: %s", path,
+                                        strerror (errno)): 0;
+    if (!is_stdin)
+        fclose (file);
+    if (rc) {
+        free (*data);
+        *data = NULL;
+    }
+    return rc;
+}
+
+/* Map the header's columns to row keys: column [i] = S_ID.. */
+static int
+s_header (ctl_csv_t *csv, int *column, dt_err_t *err)
+{
+    bool seen [S_KEYS] = { false };
+    for (size_t i = 0; i < ctl_csv_count (csv); i++) {
+        char name [16];
+        const char *field = ctl_csv_field (csv, i);
+        field += strspn (field, " ");
+        snprintf (name, sizeof (name), "%.*s", (int) strcspn (field, " "), field);
+        for (char *p = name; *p; p++)
+            *p = tolower ((unsigned char) *p);
+        if (streq (name, "hall") || streq (name, "branch"))
+            snprintf (name, sizeof (name), "group");
+        column [i] = -1;
+        for (int key = 0; key < S_KEYS; key++)
+            if (streq (name, s_keys [key]))
+                column [i] = key;
+        if (column [i] == -1 && !seen [S_ID])
+            return dt_err_set (err, "BAD_ARGS", "line 1: missing header: the first line "
+                               "must be " S_HEADER);
+        if (column [i] == -1)
+            return dt_err_set (err, "BAD_ARGS", "line 1: unknown column \"%s\": the header "
+                               "is " S_HEADER " (hall or branch may replace group)",
+                               ctl_csv_field (csv, i));
+        if (seen [column [i]])
+            return dt_err_set (err, "BAD_ARGS", "line 1: column %s given twice",
+                               s_keys [column [i]]);
+        seen [column [i]] = true;
+    }
+    if (!seen [S_ID] || !seen [S_NAME])
+        return dt_err_set (err, "BAD_ARGS", "line 1: missing header: the first line "
+                           "must be " S_HEADER);
+    return 0;
+}
+
+/* Pack one row map from the current record. */
+static void
+s_row (msgpack_packer *pk, ctl_csv_t *csv, const int *column, size_t line)
+{
+    const char *values [S_KEYS] = { "", "", "", "" };
+    for (size_t i = 0; i < ctl_csv_count (csv); i++)
+        values [column [i]] = ctl_csv_field (csv, i);
+    msgpack_pack_map (pk, 1 + S_KEYS);
+    proto_pack_key (pk, "line");
+    msgpack_pack_uint64 (pk, line);
+    for (int key = 0; key < S_KEYS; key++) {
+        proto_pack_key (pk, s_keys [key]);
+        proto_pack_str (pk, values [key]);
+    }
+}
+
+int
+ctl_import_rows (const char *data, size_t size, ctl_args_t *args, size_t *count,
+                 dt_err_t *err)
+{
+    ctl_csv_t *csv = ctl_csv_new (data, size);
+    msgpack_sbuffer rows;
+    msgpack_sbuffer_init (&rows);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &rows, msgpack_sbuffer_write);
+    int column [S_KEYS];
+    size_t line, columns = 0;
+    int rc = ctl_csv_next (csv, &line, err);
+    if (rc == 0)
+        rc = dt_err_set (err, "BAD_ARGS", "line 1: missing header: the file is empty");
+    else
+    if (rc == 1 && ctl_csv_count (csv) > S_KEYS)
+        rc = dt_err_set (err, "BAD_ARGS", "line %zu: %zu columns: the header is " S_HEADER,
+                         line, ctl_csv_count (csv));
+    else
+    if (rc == 1) {
+        columns = ctl_csv_count (csv);
+        rc = s_header (csv, column, err)? -1: 1;
+    }
+    for (*count = 0; rc == 1 && (rc = ctl_csv_next (csv, &line, err)) == 1; (*count)++) {
+        if (ctl_csv_count (csv) != columns)
+            rc = dt_err_set (err, "BAD_ARGS", "line %zu: %zu fields, the header has %zu",
+                             line, ctl_csv_count (csv), columns);
+        else
+        if (*count == DT_LIST_MAX)
+            rc = dt_err_set (err, "TOO_LARGE", "line %zu: one import takes at most %d rows: "
+                             "split the file", line, DT_LIST_MAX);
+        else
+            s_row (&pk, csv, column, line);
+    }
+    if (rc == 0) {
+        msgpack_pack_array (ctl_args_key (args, "rows"), *count);
+        msgpack_sbuffer_write (&args->body, rows.data, rows.size);
+    }
+    msgpack_sbuffer_destroy (&rows);
+    ctl_csv_destroy (&csv);
+    return rc;
+}
+
+void
+ctl_import_export (FILE *out, const msgpack_object *rows)
+{
+    ctl_csv_write (out, s_keys, S_KEYS);
+    for (uint32_t i = 0; rows && rows->type == MSGPACK_OBJECT_ARRAY && i < rows->via.array.size;
+         i++) {
+        const char *values [S_KEYS];
+        for (int key = 0; key < S_KEYS; key++) {
+            const msgpack_object *value = proto_map_get (&rows->via.array.ptr [i], s_keys [key]);
+            values [key] = !value || value->type == MSGPACK_OBJECT_NIL? "":
+                           ctl_print_text (value);
+        }
+        ctl_csv_write (out, values, S_KEYS);
+    }
+}
+
+//  Self-test
+
+/* Import text; on success return the JSON of the args map, else the error. */
+static char *
+s_import (const char *text, size_t *count)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    ctl_args_t args;
+    ctl_args_init (&args);
+    char *result = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&result, &size);
+    if (ctl_import_rows (text, strlen (text), &args, count, &err) == 0) {
+        msgpack_sbuffer packed;
+        msgpack_sbuffer_init (&packed);
+        ctl_args_finish (&args, &packed);
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        assert (msgpack_unpack_next (&unpacked, packed.data, packed.size, NULL)
+                == MSGPACK_UNPACK_SUCCESS);
+        ctl_json_print (out, &unpacked.data);
+        msgpack_unpacked_destroy (&unpacked);
+        msgpack_sbuffer_destroy (&packed);
+    }
+    else {
+        assert (args.count == 0);
+        fprintf (out, "ERROR %s", err.message);
+    }
+    fclose (out);
+    ctl_args_destroy (&args);
+    dt_err_reset (&err);
+    return result;
+}
+
+static void
+s_expect (const char *text, const char *expected)
+{
+    size_t count;
+    char *got = s_import (text, &count);
+    if (!streq (got, expected)) {
+        fprintf (stderr, "\nimport %s\n expected %s\n      got %s\n", text, expected, got);
+        assert (false);
+    }
+    free (got);
+}
+
+void
+ctl_import_test (bool verbose)
+{
+    (void) verbose;
+    //  Rows carry their file line, quoted fields and all
+    s_expect ("\xEF\xBB\xBFid,name,referrer,group\r\nm-1,张三,,h-1\r\n\r\n"
+              "m-2,\"李,\"\"四\"\"\nsecond\",m-1,\r\n",
+              "{\"rows\":[{\"line\":2,\"id\":\"m-1\",\"name\":\"张三\",\"referrer\":\"\","
+              "\"group\":\"h-1\"},{\"line\":4,\"id\":\"m-2\",\"name\":\"李,\\\"四\\\"\\nsecond\","
+              "\"referrer\":\"m-1\",\"group\":\"\"}]}");
+    //  hall or branch may name the group column; columns may be reordered or left out
+    s_expect ("ID, Name ,hall\nm-1,a,h-1\n",
+              "{\"rows\":[{\"line\":2,\"id\":\"m-1\",\"name\":\"a\",\"referrer\":\"\","
+              "\"group\":\"h-1\"}]}");
+    s_expect ("name,id,branch\nb,m-2,b-1\n",
+              "{\"rows\":[{\"line\":2,\"id\":\"m-2\",\"name\":\"b\",\"referrer\":\"\","
+              "\"group\":\"b-1\"}]}");
+    s_expect ("id,name,referrer,group\n", "{\"rows\":[]}");
+    //  Syntax errors: nothing is added, the line is named
+    s_expect ("", "ERROR line 1: missing header: the file is empty");
+    s_expect ("m-1,张三,,h-1\n", "ERROR line 1: missing header: the first line must be "
+              "id,name,referrer,group");
+    s_expect ("id,name,city\n", "ERROR line 1: unknown column \"city\": the header is "
+              "id,name,referrer,group (hall or branch may replace group)");
+    s_expect ("id,name,hall,branch\n", "ERROR line 1: column group given twice");
+    s_expect ("id,referrer\n", "ERROR line 1: missing header: the first line must be "
+              "id,name,referrer,group");
+    s_expect ("id,name,referrer,group\nm-1,a,,\nm-2,b,\n",
+              "ERROR line 3: 3 fields, the header has 4");
+    s_expect ("id,name,referrer,group\nm-1,\"a\n\nm-2,b,,\n",
+              "ERROR line 2: unterminated quoted field");
+
+    //  Export writes the same CSV back; importing it gives the same rows
+    const char *text = "id,name,referrer,group\nm-1,\"张,三\",m-0,h-1\nm-2,\"say \"\"x\"\"\",,\n";
+    size_t count;
+    char *first = s_import (text, &count);
+    assert (count == 2);
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    ctl_args_t args;
+    ctl_args_init (&args);
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (ctl_import_rows (text, strlen (text), &args, &count, &err) == 0);
+    ctl_args_finish (&args, &packed);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, packed.data, packed.size, NULL)
+            == MSGPACK_UNPACK_SUCCESS);
+    char *csv = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&csv, &size);
+    ctl_import_export (out, proto_map_get (&unpacked.data, "rows"));
+    fclose (out);
+    assert (streq (csv, text));
+    char *second = s_import (csv, &count);
+    assert (streq (first, second));
+    free (first);
+    free (second);
+    free (csv);
+    ctl_print_release ();
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&packed);
+    ctl_args_destroy (&args);
+    dt_err_reset (&err);
+}
