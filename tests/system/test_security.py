@@ -138,7 +138,7 @@ def audit_records_the_acting_key_and_tampering_is_found():
         pos = value.index("e69d8e")      # "李" in the stored officer name
         dump[i + 1] = value[:pos] + "e69d8f" + value[pos + 6:]
         subprocess.run(["mdb_load", "-s", "audit", cluster.path("hub")],
-                       input="\n".join(dump) + "\n", text=True, check=True)
+                       input="\n".join(dump) + "\n", text=True, check=True, capture_output=True)
         hub.start()
         rc, out, err = cluster.ctl(hub.endpoint, "audit", "verify")
         assert rc != 0, "audit verify missed the altered entry"
