@@ -92,8 +92,8 @@ check: deps
 	@./tests/run.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(B)/bench
-	@./tests/bench.sh
+	@$(MAKE) --no-print-directory $(B)/duotang-hub $(B)/duotang-node $(B)/duotangctl $(B)/bench
+	@B=$(B) ./tests/bench.sh
 
 clean:
 	rm -rf build

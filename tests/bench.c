@@ -1,0 +1,1484 @@
+/* bench.c -- make bench: hub join throughput, replication lag and node catch-up,
+   each printed beside a raw baseline measured in the same run, as a ratio.
+
+   usage: bench BINDIR WORKDIR [hub|replication]   (default: both)
+   Starts duotang-hub and duotang-node from BINDIR as child processes with
+   their data under WORKDIR, and writes the ids of the live ones to
+   WORKDIR/pids so that bench.sh can kill them if this program dies. */
+#include "client.h"
+#include "tree.h"
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+//  Sizes: chosen so that the whole run stays well under three minutes on two cores
+
+#define JOIN_THREADS      16        /* concurrent clients, one connection each */
+#define JOIN_WINDOW       8         /* requests in flight per client */
+#define JOIN_COUNT        96000     /* timed member.join requests */
+#define HALL_SEATS        DT_HALL_CAP_DEFAULT
+#define RAW_DURABLE_MAX   3000      /* raw durable puts, or RAW_DURABLE_US */
+#define RAW_DURABLE_US    3000000
+#define RAW_BATCH         256
+#define STREAM_RATE       300       /* background joins per second */
+#define PROBES            250
+#define PROBE_SPAN_US     6000000   /* probes spread over this much of the stream */
+#define PROBE_DEADLINE_US 5000000
+#define RTT_ROUNDS        5000
+#define CATCHUP_CHANGES   1000000
+#define CATCHUP_PUTS_TXN  10000
+#define CHURN_MEMBERS     12000     /* members joining and leaving for the catch-up */
+#define NODE_CREDIT       4096      /* entries per replica transaction (the node's credit) */
+#define SNAPSHOT_KEEP     1000      /* log entries left when forcing a snapshot */
+#define START_DEADLINE_MS 20000
+#define SYNC_DEADLINE_MS  30000
+#define CATCHUP_DEADLINE_MS 90000
+#define BENCH_DEADLINE_S  240       /* the whole program, whatever happens */
+#define HUB_MAPSIZE_MB    8192
+
+#define CHILDREN_MAX      4
+
+#define S_STR(x)  #x
+#define S_XSTR(x) S_STR (x)
+
+//  Where a failing step says why; per thread
+static _Thread_local char s_why [400];
+
+static int
+s_fail (const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (s_why, sizeof (s_why), fmt, args);
+    va_end (args);
+    return -1;
+}
+
+static int64_t
+s_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+s_sleep_until (int64_t when_us)
+{
+    int64_t left = when_us - s_now_us ();
+    if (left > 0)
+        usleep ((useconds_t) left);
+}
+
+/* Flush what earlier steps left for writeback, so that it does not slow the
+   fsyncs of the next timed step. */
+static void
+s_settle (void)
+{
+    sync ();
+}
+
+//  Output
+
+static void
+s_header (void)
+{
+    printf ("%-36s %11s %-9s  %-38s %11s %-9s  %7s\n", "figure", "value", "unit",
+            "baseline", "value", "unit", "ratio");
+}
+
+/* One figure beside its baseline; both values in units of the same scale. */
+static void
+s_row (const char *name, double value, const char *unit,
+       const char *base_name, double base, const char *base_unit)
+{
+    printf ("%-36s %11.1f %-9s  %-38s %11.1f %-9s  %7.2f\n", name, value, unit,
+            base_name, base, base_unit, base > 0? value / base: 0);
+    fflush (stdout);
+}
+
+static void
+s_row_na (const char *name, const char *why)
+{
+    printf ("%-36s %11s  (%s)\n", name, "n/a", why);
+    fflush (stdout);
+}
+
+static void
+s_note (const char *fmt, ...)
+{
+    va_list args;
+    va_start (args, fmt);
+    printf ("  ");
+    vprintf (fmt, args);
+    printf ("\n");
+    va_end (args);
+    fflush (stdout);
+}
+
+//  Child processes: every one is killed on every way out
+
+static pid_t s_children [CHILDREN_MAX];
+static char s_pids_file [PATH_MAX];
+static char s_bindir [PATH_MAX / 4];
+static char s_workdir [PATH_MAX / 4];
+
+static void
+s_pids_save (void)
+{
+    FILE *file = fopen (s_pids_file, "w");
+    if (!file)
+        return;
+    for (int i = 0; i < CHILDREN_MAX; i++)
+        if (s_children [i] > 0)
+            fprintf (file, "%d\n", (int) s_children [i]);
+    fclose (file);
+}
+
+/* Async-signal-safe: used by the signal handler as well as at exit. */
+static void
+s_children_kill (void)
+{
+    for (int i = 0; i < CHILDREN_MAX; i++)
+        if (s_children [i] > 0) {
+            kill (s_children [i], SIGKILL);
+            waitpid (s_children [i], NULL, 0);
+            s_children [i] = 0;
+        }
+}
+
+static void
+s_on_signal (int signum)
+{
+    static const char message [] = "bench: interrupted or past its deadline, stopping\n";
+    if (signum == SIGALRM && write (2, message, sizeof (message) - 1) < 0)
+        signum = SIGALRM;
+    s_children_kill ();
+    _exit (128 + signum);
+}
+
+static pid_t
+s_spawn (char *argv [], const char *log)
+{
+    int slot = 0;
+    while (slot < CHILDREN_MAX && s_children [slot] > 0)
+        slot++;
+    assert (slot < CHILDREN_MAX);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2 (fd, 1);
+            dup2 (fd, 2);
+            close (fd);
+        }
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    if (pid > 0) {
+        s_children [slot] = pid;
+        s_pids_save ();
+    }
+    return pid;
+}
+
+/* A child that has been reaped is no longer ours to kill. */
+static void
+s_forget (pid_t pid)
+{
+    for (int i = 0; i < CHILDREN_MAX; i++)
+        if (s_children [i] == pid)
+            s_children [i] = 0;
+    s_pids_save ();
+}
+
+/* Stop a child politely (SIGTERM), then firmly after 5 s. */
+static void
+s_stop (pid_t *pid_p)
+{
+    pid_t pid = *pid_p;
+    if (pid <= 0)
+        return;
+    kill (pid, SIGTERM);
+    int64_t deadline = s_now_us () + 5000000;
+    while (waitpid (pid, NULL, WNOHANG) == 0) {
+        if (s_now_us () > deadline) {
+            kill (pid, SIGKILL);
+            waitpid (pid, NULL, 0);
+            break;
+        }
+        usleep (10000);
+    }
+    s_forget (pid);
+    *pid_p = 0;
+}
+
+//  Servers
+
+typedef struct {
+    pid_t pid;
+    char dir [PATH_MAX / 2];
+    char log [PATH_MAX / 2 + 8];
+    char endpoint [256];
+} s_server_t;
+
+/* Last non-empty line of a log, for a failure reason. */
+static void
+s_log_tail (const char *path, char *out, size_t size)
+{
+    *out = 0;
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return;
+    char line [512];
+    while (fgets (line, sizeof (line), file)) {
+        line [strcspn (line, "\r\n")] = 0;
+        if (*line)
+            snprintf (out, size, "%.250s", line);
+    }
+    fclose (file);
+}
+
+/* Start BINDIR/program with args (NULL-terminated) and wait until it writes
+   DIR/endpoint. 0, or -1 with s_why set (and the process stopped). */
+static int
+s_server_start (s_server_t *self, const char *program, const char *args [])
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/%s", s_bindir, program);
+    if (access (path, X_OK))
+        return s_fail ("%s is not built", path);
+    char *argv [24];
+    int argc = 0;
+    argv [argc++] = path;
+    for (int i = 0; args [i] && argc < 23; i++)
+        argv [argc++] = (char *) args [i];
+    argv [argc] = NULL;
+    mkdir (self->dir, 0700);
+    char endpoint_file [PATH_MAX];
+    snprintf (endpoint_file, sizeof (endpoint_file), "%s/endpoint", self->dir);
+    unlink (endpoint_file);
+    snprintf (self->log, sizeof (self->log), "%s.log", self->dir);
+    self->pid = s_spawn (argv, self->log);
+    if (self->pid < 0)
+        return s_fail ("fork failed: %s", strerror (errno));
+    int64_t deadline = s_now_us () + START_DEADLINE_MS * 1000LL;
+    while (s_now_us () < deadline) {
+        int status;
+        if (waitpid (self->pid, &status, WNOHANG) == self->pid) {
+            s_forget (self->pid);
+            self->pid = 0;
+            char tail [300];
+            s_log_tail (self->log, tail, sizeof (tail));
+            return s_fail ("%s exited with status %d: %s", program,
+                           WIFEXITED (status)? WEXITSTATUS (status): 128 + WTERMSIG (status),
+                           tail);
+        }
+        FILE *file = fopen (endpoint_file, "r");
+        if (file) {
+            bool read = fgets (self->endpoint, sizeof (self->endpoint), file) != NULL;
+            fclose (file);
+            self->endpoint [strcspn (self->endpoint, "\r\n")] = 0;
+            if (read && *self->endpoint)
+                return 0;
+        }
+        usleep (20000);
+    }
+    s_stop (&self->pid);
+    return s_fail ("%s did not listen within %d ms", program, START_DEADLINE_MS);
+}
+
+static int
+s_hub_start (s_server_t *self, const char *log_keep)
+{
+    const char *args [] = { "--insecure", "-d", self->dir, "-e", "tcp://127.0.0.1:*",
+                            "--log-keep", log_keep, NULL };
+    return s_server_start (self, "duotang-hub", args);
+}
+
+static int
+s_node_start (s_server_t *self, const char *hub)
+{
+    const char *args [] = { "-n", "n1", "--hub", hub, "-d", self->dir,
+                            "-e", "tcp://127.0.0.1:*", "--insecure", NULL };
+    return s_server_start (self, "duotang-node", args);
+}
+
+//  Requests
+
+typedef struct {
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+} s_args_t;
+
+static void
+s_args_init (s_args_t *self, uint32_t pairs)
+{
+    msgpack_sbuffer_init (&self->buf);
+    msgpack_packer_init (&self->pk, &self->buf, msgpack_sbuffer_write);
+    msgpack_pack_map (&self->pk, pairs);
+}
+
+static void
+s_args_str (s_args_t *self, const char *key, const char *value)
+{
+    proto_pack_key (&self->pk, key);
+    proto_pack_str (&self->pk, value);
+}
+
+static void
+s_args_uint (s_args_t *self, const char *key, uint64_t value)
+{
+    proto_pack_key (&self->pk, key);
+    msgpack_pack_uint64 (&self->pk, value);
+}
+
+static void
+s_args_destroy (s_args_t *self)
+{
+    msgpack_sbuffer_destroy (&self->buf);
+}
+
+static client_t *
+s_connect (const char *endpoint, int timeout_ms)
+{
+    client_opts_t opts = { .endpoint = endpoint, .insecure = true, .timeout_ms = timeout_ms };
+    dt_err_t err;
+    dt_err_init (&err);
+    client_t *client = client_new (&opts, &err);
+    if (!client)
+        s_fail ("connect %s: %s", endpoint, err.message);
+    dt_err_reset (&err);
+    return client;
+}
+
+/* Call op; the reply must be ok. On 0 with reply not NULL the caller
+   releases *reply. -1 with s_why set otherwise. */
+static int
+s_call (client_t *client, const char *op, s_args_t *args, proto_reply_t *reply)
+{
+    proto_reply_t local;
+    proto_reply_t *r = reply? reply: &local;
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = client_call (client, op, args? &args->buf: NULL, NULL, r, &err);
+    if (args)
+        s_args_destroy (args);
+    if (rc)
+        s_fail ("%s: %s", op, err.message);
+    else
+    if (!r->ok) {
+        rc = s_fail ("%s: %s %s", op, r->code, r->message);
+        proto_reply_release (r);
+    }
+    else
+    if (!reply)
+        proto_reply_release (r);
+    dt_err_reset (&err);
+    return rc;
+}
+
+static void
+s_id (char out [DT_ID_MAX + 1], const char *prefix, size_t index)
+{
+    snprintf (out, DT_ID_MAX + 1, "%s-%06zu", prefix, index);
+}
+
+/* Build request `index` of a pipeline: its op and packed args. */
+typedef const char *(s_make_fn) (size_t index, s_args_t *args, void *arg);
+
+/* Send count requests over one connection with up to window in flight; every
+   reply must be ok. A BUSY reply (the per-connection rate limit) is retried
+   after a pause and counted in *busy. 0, or -1 with s_why set. */
+static int
+s_pipeline (client_t *client, size_t count, int window, s_make_fn *make, void *arg,
+            uint64_t *busy)
+{
+    uint64_t *ids = calloc (window, sizeof (uint64_t));
+    size_t *index = calloc (window, sizeof (size_t));
+    assert (ids && index);
+    size_t next = 0, head = 0, inflight = 0;
+    int rc = 0;
+    while (rc == 0 && (next < count || inflight)) {
+        while (next < count && inflight < (size_t) window) {
+            s_args_t args;
+            const char *op = make (next, &args, arg);
+            size_t slot = (head + inflight) % window;
+            ids [slot] = client_send (client, op, &args.buf);
+            index [slot] = next++;
+            inflight++;
+            s_args_destroy (&args);
+        }
+        proto_reply_t reply;
+        dt_err_t err;
+        dt_err_init (&err);
+        if (client_recv (client, 30000, &reply, &err))
+            rc = s_fail ("no reply within 30 s (%zu of %zu answered)", next - inflight, count);
+        else
+        if (*reply.push || reply.id != ids [head])
+            rc = s_fail ("reply %" PRIu64 " out of order (expected %" PRIu64 ")",
+                         reply.id, ids [head]);
+        else
+        if (!reply.ok && streq (reply.code, "BUSY")) {
+            //  Resend the same request behind the ones in flight
+            (*busy)++;
+            usleep (2000);
+            s_args_t args;
+            const char *op = make (index [head], &args, arg);
+            size_t slot = (head + inflight) % window;
+            ids [slot] = client_send (client, op, &args.buf);
+            index [slot] = index [head];
+            s_args_destroy (&args);
+            head = (head + 1) % window;
+        }
+        else
+        if (!reply.ok)
+            rc = s_fail ("request %zu: %s %s", index [head], reply.code, reply.message);
+        else {
+            head = (head + 1) % window;
+            inflight--;
+        }
+        proto_reply_release (&reply);
+        dt_err_reset (&err);
+    }
+    free (ids);
+    free (index);
+    return rc;
+}
+
+//  Organisation set-up through the protocol
+
+/* A group of halls in one branch: leaders "l<tag>-N" hold core seats, halls
+   "h<tag>-N" are led by them, members "<tag>-N" start unplaced; member i
+   belongs in hall i / 30. */
+typedef struct {
+    const char *branch;
+    char tag [8];
+    char leaders [12];
+    char halls [12];
+    size_t members;
+    size_t nhalls;
+} s_group_t;
+
+static void
+s_group_init (s_group_t *self, const char *branch, const char *tag, size_t members)
+{
+    self->branch = branch;
+    snprintf (self->tag, sizeof (self->tag), "%s", tag);
+    snprintf (self->leaders, sizeof (self->leaders), "l%s", tag);
+    snprintf (self->halls, sizeof (self->halls), "h%s", tag);
+    self->members = members;
+    self->nhalls = (members + HALL_SEATS - 1) / HALL_SEATS;
+}
+
+/* import.members: ids prefix-N for N in [0, count), all into group ("" =
+   unplaced), in requests of 5000 rows. */
+static int
+s_import (client_t *client, const char *prefix, size_t count, const char *group)
+{
+    for (size_t first = 0; first < count; first += 5000) {
+        size_t rows = count - first < 5000? count - first: 5000;
+        s_args_t args;
+        s_args_init (&args, 1);
+        proto_pack_key (&args.pk, "rows");
+        msgpack_pack_array (&args.pk, rows);
+        for (size_t i = 0; i < rows; i++) {
+            char id [DT_ID_MAX + 1];
+            s_id (id, prefix, first + i);
+            msgpack_pack_map (&args.pk, 5);
+            proto_pack_key (&args.pk, "line");
+            msgpack_pack_uint64 (&args.pk, i + 1);
+            s_args_str (&args, "id", id);
+            s_args_str (&args, "name", id);
+            s_args_str (&args, "referrer", "");
+            s_args_str (&args, "group", group);
+        }
+        if (s_call (client, "import.members", &args, NULL))
+            return -1;
+    }
+    return 0;
+}
+
+static const char *
+s_make_hall (size_t index, s_args_t *args, void *arg)
+{
+    s_group_t *group = arg;
+    char id [DT_ID_MAX + 1], leader [DT_ID_MAX + 1];
+    s_id (id, group->halls, index);
+    s_id (leader, group->leaders, index);
+    s_args_init (args, 4);
+    s_args_str (args, "id", id);
+    s_args_str (args, "name", id);
+    s_args_str (args, "branch", group->branch);
+    s_args_str (args, "leader", leader);
+    return "hall.create";
+}
+
+static int
+s_group_create (client_t *client, s_group_t *self)
+{
+    uint64_t busy = 0;
+    if (s_import (client, self->leaders, self->nhalls, self->branch)
+    ||  s_pipeline (client, self->nhalls, 32, s_make_hall, self, &busy)
+    ||  s_import (client, self->tag, self->members, ""))
+        return -1;
+    return 0;
+}
+
+/* Officer o-1 and a branch with room for many hall leaders. */
+static int
+s_branch_create (client_t *client, const char *branch)
+{
+    s_args_t args;
+    s_args_init (&args, 2);
+    s_args_str (&args, "id", "o-1");
+    s_args_str (&args, "name", "officer one");
+    if (s_call (client, "officer.add", &args, NULL))
+        return -1;
+    s_args_init (&args, 4);
+    s_args_str (&args, "id", branch);
+    s_args_str (&args, "name", branch);
+    s_args_str (&args, "leader", "o-1");
+    s_args_uint (&args, "cap", DT_CAP_MAX);
+    return s_call (client, "branch.create", &args, NULL);
+}
+
+typedef struct {
+    const s_group_t *group;
+    size_t first;               /* member index of request 0 */
+} s_join_t;
+
+static const char *
+s_make_join (size_t index, s_args_t *args, void *arg)
+{
+    s_join_t *self = arg;
+    size_t member = self->first + index;
+    char id [DT_ID_MAX + 1], hall [DT_ID_MAX + 1];
+    s_id (id, self->group->tag, member);
+    s_id (hall, self->group->halls, member / HALL_SEATS);
+    s_args_init (args, 2);
+    s_args_str (args, "id", id);
+    s_args_str (args, "hall", hall);
+    return "member.join";
+}
+
+//  Figure 1: member joins per second through the hub
+
+typedef struct {
+    const char *endpoint;
+    s_join_t join;
+    size_t count;
+    pthread_barrier_t *start;
+    int64_t finished;
+    uint64_t busy;
+    int rc;
+    char why [400];
+} s_joiner_t;
+
+static void *
+s_joiner_run (void *arg)
+{
+    s_joiner_t *self = arg;
+    client_t *client = s_connect (self->endpoint, 30000);
+    self->rc = client? s_call (client, "hello", NULL, NULL): -1;
+    pthread_barrier_wait (self->start);
+    if (self->rc == 0)
+        self->rc = s_pipeline (client, self->count, JOIN_WINDOW, s_make_join, &self->join,
+                               &self->busy);
+    self->finished = s_now_us ();
+    if (self->rc)
+        snprintf (self->why, sizeof (self->why), "%s", s_why);
+    client_destroy (&client);
+    return NULL;
+}
+
+/* Time JOIN_COUNT joins from JOIN_THREADS clients; joins/s into *rate. */
+static int
+s_hub_joins (const char *endpoint, const s_group_t *group, double *rate, uint64_t *busy)
+{
+    s_joiner_t joiners [JOIN_THREADS];
+    pthread_t threads [JOIN_THREADS];
+    pthread_barrier_t start;
+    pthread_barrier_init (&start, NULL, JOIN_THREADS + 1);
+    size_t share = JOIN_COUNT / JOIN_THREADS;
+    for (int i = 0; i < JOIN_THREADS; i++) {
+        joiners [i] = (s_joiner_t) { .endpoint = endpoint, .count = share, .start = &start,
+                                     .join = { group, i * share } };
+        pthread_create (&threads [i], NULL, s_joiner_run, &joiners [i]);
+    }
+    s_settle ();
+    pthread_barrier_wait (&start);
+    int64_t started = s_now_us (), finished = started;
+    int rc = 0;
+    *busy = 0;
+    for (int i = 0; i < JOIN_THREADS; i++) {
+        pthread_join (threads [i], NULL);
+        if (joiners [i].rc && rc == 0)
+            rc = s_fail ("client %d: %s", i, joiners [i].why);
+        finished = joiners [i].finished > finished? joiners [i].finished: finished;
+        *busy += joiners [i].busy;
+    }
+    pthread_barrier_destroy (&start);
+    *rate = (double) share * JOIN_THREADS * 1e6 / (double) (finished - started);
+    return rc;
+}
+
+static void
+s_member_init (member_t *member, const char *id, seat_kind_t seat, const char *group)
+{
+    memset (member, 0, sizeof (*member));
+    snprintf (member->id, sizeof (member->id), "%s", id);
+    snprintf (member->name, sizeof (member->name), "%s", id);
+    snprintf (member->group, sizeof (member->group), "%s", group);
+    member->seat = seat;
+    member->created = dt_now_ms ();
+}
+
+/* The same records straight into a store: an officer, branch b-1, halls with
+   core-seated leaders and unplaced members, written in one transaction. */
+static int
+s_raw_populate (store_t *store, const s_group_t *group, dt_err_t *err)
+{
+    store_txn_t txn;
+    if (store_begin (store, &txn, NULL, true, err))
+        return -1;
+    txn.log = true;
+    officer_t officer = { .id = "o-1", .name = "officer one", .created = dt_now_ms () };
+    branch_t branch = { .cap = DT_CAP_MAX, .created = dt_now_ms () };
+    snprintf (branch.id, sizeof (branch.id), "%s", group->branch);
+    snprintf (branch.name, sizeof (branch.name), "%s", group->branch);
+    strcpy (branch.leader, "o-1");
+    int rc = tree_officer_put (&txn, &officer, err) || tree_branch_put (&txn, &branch, err);
+    for (size_t i = 0; i < group->nhalls && rc == 0; i++) {
+        member_t leader;
+        hall_t hall = { .created = dt_now_ms () };
+        s_id (hall.id, group->halls, i);
+        strcpy (hall.name, hall.id);
+        strcpy (hall.branch, branch.id);
+        s_id (hall.leader, group->leaders, i);
+        s_member_init (&leader, hall.leader, SEAT_CORE, branch.id);
+        rc = tree_member_put (&txn, &leader, err) || tree_hall_put (&txn, &hall, err);
+    }
+    for (size_t i = 0; i < group->members && rc == 0; i++) {
+        member_t member;
+        char id [DT_ID_MAX + 1];
+        s_id (id, group->tag, i);
+        s_member_init (&member, id, SEAT_NONE, "");
+        rc = tree_member_put (&txn, &member, err);
+    }
+    if (rc) {
+        store_abort (&txn);
+        return -1;
+    }
+    return store_commit (&txn, err);
+}
+
+/* Seat members [first, first + count) in their halls, per_txn puts in each
+   durable commit; stop early after max_us. Returns puts done, -1 on error. */
+static long
+s_raw_seat (store_t *store, const s_group_t *group, size_t first, size_t count,
+            size_t per_txn, int64_t max_us, dt_err_t *err)
+{
+    int64_t started = s_now_us ();
+    size_t done = 0;
+    while (done < count && s_now_us () - started < max_us) {
+        store_txn_t txn;
+        if (store_begin (store, &txn, NULL, true, err))
+            return -1;
+        txn.log = true;
+        for (size_t i = 0; i < per_txn && done < count; i++, done++) {
+            member_t member;
+            char id [DT_ID_MAX + 1], hall [DT_ID_MAX + 1];
+            s_id (id, group->tag, first + done);
+            s_id (hall, group->halls, (first + done) / HALL_SEATS);
+            s_member_init (&member, id, SEAT_HALL, hall);
+            if (tree_member_put (&txn, &member, err)) {
+                store_abort (&txn);
+                return -1;
+            }
+        }
+        if (store_commit (&txn, err))
+            return -1;
+    }
+    return (long) done;
+}
+
+/* Raw puts per second: one durable commit each, and RAW_BATCH per commit. */
+static int
+s_raw_joins (double *durable, double *batched)
+{
+    char dir [PATH_MAX];
+    snprintf (dir, sizeof (dir), "%s/raw-joins", s_workdir);
+    mkdir (dir, 0700);
+    dt_err_t err;
+    dt_err_init (&err);
+    s_group_t group;
+    s_group_init (&group, "b-1", "m", RAW_DURABLE_MAX + JOIN_COUNT);
+    store_t *store = store_new (dir, 2048, &err);
+    int rc = store? s_raw_populate (store, &group, &err): -1;
+    if (rc == 0) {
+        s_settle ();
+        int64_t started = s_now_us ();
+        long done = s_raw_seat (store, &group, 0, RAW_DURABLE_MAX, 1, RAW_DURABLE_US, &err);
+        *durable = done > 0? done * 1e6 / (double) (s_now_us () - started): 0;
+        started = s_now_us ();
+        long batch = done < 0? -1: s_raw_seat (store, &group, RAW_DURABLE_MAX, JOIN_COUNT,
+                                                RAW_BATCH, INT64_MAX, &err);
+        *batched = batch > 0? batch * 1e6 / (double) (s_now_us () - started): 0;
+        rc = done < 0 || batch < 0? -1: 0;
+    }
+    if (rc)
+        s_fail ("raw LMDB: %s", err.message);
+    store_destroy (&store);
+    store_remove (dir);
+    dt_err_reset (&err);
+    return rc;
+}
+
+static void
+s_figure_hub (void)
+{
+    const char *name = "hub member.join (" S_XSTR (JOIN_THREADS) " clients x "
+                       S_XSTR (JOIN_WINDOW) ")";
+    s_server_t hub = { 0 };
+    snprintf (hub.dir, sizeof (hub.dir), "%s/hub1", s_workdir);
+    if (s_hub_start (&hub, "3000000")) {
+        s_row_na (name, s_why);
+        return;
+    }
+    s_group_t group;
+    s_group_init (&group, "b-1", "m", JOIN_COUNT);
+    client_t *client = s_connect (hub.endpoint, 60000);
+    double rate = 0, durable = 0, batched = 0;
+    uint64_t busy = 0;
+    int rc = client? 0: -1;
+    if (rc == 0)
+        rc = s_branch_create (client, group.branch) || s_group_create (client, &group)
+           || s_hub_joins (hub.endpoint, &group, &rate, &busy)? -1: 0;
+    client_destroy (&client);
+    s_stop (&hub.pid);
+    store_remove (hub.dir);
+    if (rc) {
+        s_row_na (name, s_why);
+        return;
+    }
+    if (s_raw_joins (&durable, &batched)) {
+        s_row_na ("raw LMDB member put", s_why);
+        return;
+    }
+    s_row (name, rate, "joins/s", "raw LMDB put, 1 durable commit each", durable, "puts/s");
+    s_row (name, rate, "joins/s", "raw LMDB put, 256 per durable commit", batched, "puts/s");
+    s_note ("%d joins acknowledged ok; the hub group-commits them with fsync", JOIN_COUNT);
+    if (busy)
+        s_note ("%" PRIu64 " BUSY replies (rate limit %d/s per connection) were retried",
+                busy, DT_RATE_MAX);
+}
+
+//  Raw ZeroMQ round trip: DEALER to an echoing ROUTER over tcp loopback
+
+typedef struct {
+    zsock_t *router;
+    atomic_bool stop;
+} s_echo_t;
+
+static void *
+s_echo_run (void *arg)
+{
+    s_echo_t *self = arg;
+    zsock_set_rcvtimeo (self->router, 100);
+    while (!self->stop) {
+        zmsg_t *msg = zmsg_recv (self->router);
+        if (msg)
+            zmsg_send (&msg, self->router);
+    }
+    return NULL;
+}
+
+static int
+s_compare (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted values. */
+static int64_t
+s_percentile (const int64_t *sorted, size_t count, int percent)
+{
+    size_t rank = (count * percent + 99) / 100;
+    return sorted [rank? rank - 1: 0];
+}
+
+static int
+s_zmq_rtt (int64_t *p50, int64_t *p99)
+{
+    s_echo_t echo = { zsock_new_router ("tcp://127.0.0.1:*"), false };
+    if (!echo.router)
+        return s_fail ("bind failed: %s", zmq_strerror (zmq_errno ()));
+    zsock_t *dealer = zsock_new_dealer (zsock_endpoint (echo.router));
+    assert (dealer);
+    zsock_set_rcvtimeo (dealer, 2000);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_echo_run, &echo);
+    //  A request body of the size the probes send
+    s_args_t args;
+    s_args_init (&args, 1);
+    s_args_str (&args, "id", "p-000000");
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    proto_req_encode (&body, 1, "member.show", &args.buf, NULL);
+    s_args_destroy (&args);
+    int64_t *samples = calloc (RTT_ROUNDS, sizeof (int64_t));
+    int rc = 0;
+    for (int i = -200; i < RTT_ROUNDS && rc == 0; i++) {
+        int64_t sent = s_now_us ();
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addmem (msg, NULL, 0);
+        zmsg_addmem (msg, body.data, body.size);
+        zmsg_send (&msg, dealer);
+        msg = zmsg_recv (dealer);
+        if (!msg)
+            rc = s_fail ("raw ZeroMQ echo did not answer");
+        zmsg_destroy (&msg);
+        if (i >= 0)
+            samples [i] = s_now_us () - sent;
+    }
+    echo.stop = true;
+    pthread_join (thread, NULL);
+    if (rc == 0) {
+        qsort (samples, RTT_ROUNDS, sizeof (int64_t), s_compare);
+        *p50 = s_percentile (samples, RTT_ROUNDS, 50);
+        *p99 = s_percentile (samples, RTT_ROUNDS, 99);
+    }
+    free (samples);
+    msgpack_sbuffer_destroy (&body);
+    zsock_destroy (&dealer);
+    zsock_destroy (&echo.router);
+    return rc;
+}
+
+//  Figures 2 and 3: one hub and node n1 serving branch b-n
+
+typedef struct {
+    s_server_t hub;
+    s_server_t node;
+    client_t *client;           /* to the hub */
+    s_group_t stream;           /* background joins */
+    s_group_t probes;           /* joins whose arrival at the node is timed */
+    s_group_t churn;            /* the catch-up's members */
+    int64_t rtt_p50, rtt_p99;
+    bool node_ok;               /* the node ran and synced */
+    char node_why [400];
+} s_repl_t;
+
+/* The node's replication state as the hub's node.list shows it. */
+static int
+s_node_state (client_t *client, uint64_t *applied, uint64_t *head)
+{
+    proto_reply_t reply;
+    if (s_call (client, "node.list", NULL, &reply))
+        return -1;
+    const msgpack_object *nodes = proto_map_get (reply.result, "nodes");
+    int rc = s_fail ("node.list does not list n1");
+    for (uint32_t i = 0; nodes && nodes->type == MSGPACK_OBJECT_ARRAY
+                      && i < nodes->via.array.size; i++) {
+        const msgpack_object *node = &nodes->via.array.ptr [i];
+        char id [DT_ID_MAX + 1];
+        const msgpack_object *a = proto_map_get (node, "applied");
+        const msgpack_object *h = proto_map_get (node, "head");
+        if (proto_obj_str (proto_map_get (node, "id"), id, sizeof (id)) && streq (id, "n1")
+        &&  a && a->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+        &&  h && h->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+            *applied = a->via.u64;
+            *head = h->via.u64;
+            rc = 0;
+        }
+    }
+    proto_reply_release (&reply);
+    return rc;
+}
+
+/* Wait until node.list shows n1 at the head, polling every poll_ms, for at
+   most deadline_ms. Returns the elapsed µs, or -1 with s_why set. */
+static int64_t
+s_node_wait_head (client_t *client, int64_t started, int poll_ms, int deadline_ms,
+                  uint64_t *head_out)
+{
+    uint64_t applied = 0, head = 0;
+    while (true) {
+        if (s_node_state (client, &applied, &head))
+            return -1;
+        int64_t now = s_now_us ();
+        if (head && applied == head) {
+            if (head_out)
+                *head_out = head;
+            return now - started;
+        }
+        if (now - started > deadline_ms * 1000LL)
+            return s_fail ("node n1 at %" PRIu64 " of %" PRIu64 " after %d ms",
+                           applied, head, deadline_ms);
+        usleep (poll_ms * 1000);
+    }
+}
+
+static int
+s_repl_setup (s_repl_t *self)
+{
+    s_args_t args;
+    s_group_init (&self->stream, "b-n", "s", STREAM_RATE * (PROBE_SPAN_US / 1000000 + 3));
+    s_group_init (&self->probes, "b-n", "p", PROBES);
+    s_group_init (&self->churn, "b-n", "c", CHURN_MEMBERS);
+    snprintf (self->hub.dir, sizeof (self->hub.dir), "%s/hub2", s_workdir);
+    snprintf (self->node.dir, sizeof (self->node.dir), "%s/n1", s_workdir);
+    if (s_hub_start (&self->hub, "3000000"))
+        return -1;
+    self->client = s_connect (self->hub.endpoint, 60000);
+    if (!self->client || s_branch_create (self->client, "b-n"))
+        return -1;
+    s_args_init (&args, 1);
+    s_args_str (&args, "id", "n1");
+    if (s_call (self->client, "node.add", &args, NULL))
+        return -1;
+    s_args_init (&args, 2);
+    s_args_str (&args, "id", "b-n");
+    s_args_str (&args, "node", "n1");
+    if (s_call (self->client, "branch.assign", &args, NULL)
+    ||  s_group_create (self->client, &self->stream)
+    ||  s_group_create (self->client, &self->probes)
+    ||  s_group_create (self->client, &self->churn))
+        return -1;
+    return 0;
+}
+
+/* Start the node and wait until it holds everything the hub logged. */
+static int
+s_repl_node_sync (s_repl_t *self)
+{
+    if (s_node_start (&self->node, self->hub.endpoint)) {
+        snprintf (self->node_why, sizeof (self->node_why), "node did not start: %.300s", s_why);
+        return -1;
+    }
+    if (s_node_wait_head (self->client, s_now_us (), 100, SYNC_DEADLINE_MS, NULL) < 0) {
+        snprintf (self->node_why, sizeof (self->node_why), "node did not sync: %.300s", s_why);
+        return -1;
+    }
+    self->node_ok = true;
+    return 0;
+}
+
+typedef struct {
+    const char *endpoint;
+    const s_group_t *group;
+    atomic_bool stop;
+    size_t done;
+    int rc;
+    char why [400];
+} s_stream_t;
+
+/* Background writer: member.join at STREAM_RATE per second, paced. */
+static void *
+s_stream_run (void *arg)
+{
+    s_stream_t *self = arg;
+    client_t *client = s_connect (self->endpoint, 10000);
+    self->rc = client? 0: -1;
+    s_join_t join = { self->group, 0 };
+    int64_t started = s_now_us ();
+    while (self->rc == 0 && !self->stop && self->done < self->group->members) {
+        s_sleep_until (started + (int64_t) self->done * 1000000 / STREAM_RATE);
+        s_args_t args;
+        const char *op = s_make_join (self->done, &args, &join);
+        self->rc = s_call (client, op, &args, NULL);
+        self->done++;
+    }
+    if (self->rc)
+        snprintf (self->why, sizeof (self->why), "%s", s_why);
+    client_destroy (&client);
+    return NULL;
+}
+
+/* True when member id shows at the server with a hall seat. */
+static bool
+s_has_seat (client_t *server, const char *id)
+{
+    s_args_t args;
+    s_args_init (&args, 1);
+    s_args_str (&args, "id", id);
+    proto_reply_t reply;
+    if (s_call (server, "member.show", &args, &reply))
+        return false;
+    char seat [16] = "";
+    const msgpack_object *member = proto_map_get (reply.result, "member");
+    proto_obj_str (proto_map_get (member, "seat"), seat, sizeof (seat));
+    proto_reply_release (&reply);
+    return streq (seat, "hall");
+}
+
+/* Lag samples in µs of PROBES joins, from the hub's ack to visibility. */
+static int
+s_probe_lags (s_repl_t *self, int64_t *lags)
+{
+    client_t *hub = s_connect (self->hub.endpoint, 10000);
+    client_t *node [2] = { s_connect (self->node.endpoint, 2000),
+                           s_connect (self->node.endpoint, 2000) };
+    int rc = hub && node [0] && node [1]? 0: -1;
+    s_join_t join = { &self->probes, 0 };
+    int64_t started = s_now_us ();
+    unsigned polls = 0;
+    for (size_t k = 0; k < PROBES && rc == 0; k++) {
+        s_sleep_until (started + (int64_t) k * PROBE_SPAN_US / PROBES);
+        s_args_t args;
+        const char *op = s_make_join (k, &args, &join);
+        char id [DT_ID_MAX + 1];
+        s_id (id, self->probes.tag, k);
+        if ((rc = s_call (hub, op, &args, NULL)))
+            break;
+        int64_t acked = s_now_us ();
+        //  Two connections in turn, so that neither reaches the rate limit
+        while (!s_has_seat (node [polls++ % 2], id)) {
+            if (s_now_us () - acked > PROBE_DEADLINE_US) {
+                rc = s_fail ("probe %s not at the node %d s after the hub's ack (%s)", id,
+                             PROBE_DEADLINE_US / 1000000, s_why);
+                break;
+            }
+            usleep (200);
+        }
+        lags [k] = s_now_us () - acked;
+    }
+    client_destroy (&hub);
+    client_destroy (&node [0]);
+    client_destroy (&node [1]);
+    return rc;
+}
+
+static void
+s_figure_lag (s_repl_t *self)
+{
+    const char *p50 = "replication lag p50 (ack->node)";
+    const char *p99 = "replication lag p99 (ack->node)";
+    if (!self->node_ok) {
+        s_row_na (p50, self->node_why);
+        s_row_na (p99, self->node_why);
+        return;
+    }
+    s_settle ();
+    s_stream_t stream = { .endpoint = self->hub.endpoint, .group = &self->stream };
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_stream_run, &stream);
+    usleep (500000);                    //  the stream runs steadily before probing
+    int64_t *lags = calloc (PROBES, sizeof (int64_t));
+    int rc = s_probe_lags (self, lags);
+    char why [400];
+    snprintf (why, sizeof (why), "%s", s_why);
+    stream.stop = true;
+    pthread_join (thread, NULL);
+    if (rc == 0 && stream.rc) {
+        rc = -1;
+        snprintf (why, sizeof (why), "stream writer: %.300s", stream.why);
+    }
+    if (rc) {
+        s_row_na (p50, why);
+        s_row_na (p99, why);
+    }
+    else {
+        qsort (lags, PROBES, sizeof (int64_t), s_compare);
+        s_row (p50, s_percentile (lags, PROBES, 50), "us",
+               "raw ZeroMQ round trip p50", self->rtt_p50, "us");
+        s_row (p99, s_percentile (lags, PROBES, 99), "us",
+               "raw ZeroMQ round trip p99", self->rtt_p99, "us");
+        s_note ("%d probes during a stream of %zu joins at %d/s; lag p90 %.1f ms, max %.1f ms",
+                PROBES, stream.done, STREAM_RATE, s_percentile (lags, PROBES, 90) / 1000.0,
+                lags [PROBES - 1] / 1000.0);
+    }
+    free (lags);
+}
+
+//  Figure 3: catch-up
+
+/* Mirror the records of branch b-n into a replica, as a snapshot would. */
+typedef struct {
+    store_txn_t *replica;
+    dt_err_t *err;
+    size_t records;
+} s_mirror_t;
+
+static int
+s_mirror_record (store_table_t table, const char *key, const void *val, size_t val_size,
+                 void *arg)
+{
+    s_mirror_t *self = arg;
+    self->records++;
+    return tree_apply (self->replica, "n1", store_table_name (table), key, val, val_size,
+                       self->err);
+}
+
+/* Copy branch b-n from the store into a new replica in one durable
+   transaction. Returns records copied, -1 on error; µs taken in *took. */
+static long
+s_mirror (store_t *store, store_t *replica, int64_t *took, dt_err_t *err)
+{
+    store_txn_t txn, rtxn;
+    if (store_begin (store, &txn, NULL, false, err))
+        return -1;
+    int64_t started = s_now_us ();
+    s_mirror_t mirror = { &rtxn, err, 0 };
+    int rc = store_begin (replica, &rtxn, NULL, true, err);
+    if (rc == 0) {
+        rc = tree_branch_records (&txn, "b-n", s_mirror_record, &mirror, err);
+        if (rc == 0)
+            rc = store_commit (&rtxn, err);
+        else
+            store_abort (&rtxn);
+    }
+    *took = s_now_us () - started;
+    store_abort (&txn);
+    return rc? -1: (long) mirror.records;
+}
+
+/* Apply log entries to a replica as a node does: NODE_CREDIT per durable
+   transaction. */
+typedef struct {
+    store_t *replica;
+    store_txn_t txn;
+    bool open;
+    uint64_t last;              /* stop after this seq */
+    size_t applied;
+    size_t in_txn;
+    dt_err_t *err;
+} s_apply_t;
+
+static bool
+s_change_for (const msgpack_object *change, const char *node)
+{
+    const msgpack_object *nodes = proto_map_get (change, "nodes");
+    for (uint32_t i = 0; nodes && nodes->type == MSGPACK_OBJECT_ARRAY
+                      && i < nodes->via.array.size; i++) {
+        char id [DT_ID_MAX + 1];
+        if (proto_obj_str (&nodes->via.array.ptr [i], id, sizeof (id)) && streq (id, node))
+            return true;
+    }
+    return false;
+}
+
+static int
+s_apply_change (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    s_apply_t *self = arg;
+    (void) key_size;
+    if (store_seq_from_key (key) > self->last)
+        return 1;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    int rc = 0;
+    if (msgpack_unpack_next (&unpacked, val, val_size, &offset) != MSGPACK_UNPACK_SUCCESS)
+        rc = dt_err_set (self->err, "INTERNAL", "damaged log entry");
+    const msgpack_object *change = &unpacked.data;
+    char table [16], id [DT_ID_MAX + 1];
+    if (rc == 0 && s_change_for (change, "n1")
+    &&  proto_obj_str (proto_map_get (change, "table"), table, sizeof (table))
+    &&  proto_obj_str (proto_map_get (change, "key"), id, sizeof (id))) {
+        const msgpack_object *value = proto_map_get (change, "value");
+        bool bin = value && value->type == MSGPACK_OBJECT_BIN;
+        if (!self->open && store_begin (self->replica, &self->txn, NULL, true, self->err))
+            rc = -1;
+        self->open = rc == 0;
+        if (rc == 0)
+            rc = tree_apply (&self->txn, "n1", table, id, bin? value->via.bin.ptr: NULL,
+                             bin? value->via.bin.size: 0, self->err);
+        self->applied++;
+        if (rc == 0 && ++self->in_txn == NODE_CREDIT) {
+            self->open = false;
+            self->in_txn = 0;
+            rc = store_commit (&self->txn, self->err);
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
+}
+
+/* Apply log entries (from, last] of store to replica; changes/s in *rate. */
+static int
+s_raw_apply (store_t *store, store_t *replica, uint64_t from, uint64_t last, double *rate,
+             dt_err_t *err)
+{
+    store_txn_t txn;
+    if (store_begin (store, &txn, NULL, false, err))
+        return -1;
+    s_apply_t apply = { .replica = replica, .last = last, .err = err };
+    uint8_t key [8];
+    store_seq_key (from + 1, key);
+    int64_t started = s_now_us ();
+    int rc = store_scan (&txn, TBL_LOG, NULL, 0, key, 8, s_apply_change, &apply, err);
+    if (apply.open && rc == 0)
+        rc = store_commit (&apply.txn, err);
+    else
+    if (apply.open)
+        store_abort (&apply.txn);
+    *rate = apply.applied * 1e6 / (double) (s_now_us () - started);
+    store_abort (&txn);
+    return rc;
+}
+
+/* Seat or unseat churn member i in place (its hall, or none). */
+static int
+s_churn_put (store_txn_t *txn, const s_group_t *churn, size_t i, bool seated, dt_err_t *err)
+{
+    member_t member;
+    char id [DT_ID_MAX + 1], hall [DT_ID_MAX + 1];
+    s_id (id, churn->tag, i);
+    s_id (hall, churn->halls, i / HALL_SEATS);
+    if (tree_member_need (txn, id, &member, err))
+        return -1;
+    member.seat = seated? SEAT_HALL: SEAT_NONE;
+    strcpy (member.group, seated? hall: "");
+    return tree_member_put (txn, &member, err);
+}
+
+/* What the hub's log holds after CATCHUP_CHANGES changes for node n1: churn
+   members joining and leaving their halls, CATCHUP_PUTS_TXN per transaction.
+   The hub must be stopped. Returns the new head, 0 on error. */
+static uint64_t
+s_churn (store_t *store, const s_group_t *churn, uint64_t from, dt_err_t *err)
+{
+    uint64_t head = from;
+    size_t put = 0;
+    while (head - from < CATCHUP_CHANGES) {
+        store_txn_t txn;
+        if (store_begin (store, &txn, NULL, true, err))
+            return 0;
+        txn.log = true;
+        int rc = 0;
+        for (size_t i = 0; i < CATCHUP_PUTS_TXN && rc == 0
+                        && head - from < CATCHUP_CHANGES; i++, put++) {
+            //  Pass 0 seats everyone, pass 1 releases them, and so on
+            bool seated = (put / churn->members) % 2 == 0;
+            rc = s_churn_put (&txn, churn, put % churn->members, seated, err);
+            head = store_log_head (&txn);
+        }
+        if (rc) {
+            store_abort (&txn);
+            return 0;
+        }
+        if (store_commit (&txn, err))
+            return 0;
+    }
+    return head;
+}
+
+/* With the hub stopped: the raw baseline replica seeded at the current
+   head, then the churn, then the baseline applies the churn. */
+static int
+s_catchup_prepare (s_repl_t *self, uint64_t *from, uint64_t *head, double *raw_rate,
+                   double *gen_rate)
+{
+    char rdir [PATH_MAX];
+    snprintf (rdir, sizeof (rdir), "%s/raw-replica", s_workdir);
+    mkdir (rdir, 0700);
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = -1;
+    int64_t took;
+    store_t *store = store_new (self->hub.dir, HUB_MAPSIZE_MB, &err);
+    store_t *replica = store? store_new (rdir, 4096, &err): NULL;
+    if (replica && s_mirror (store, replica, &took, &err) >= 0) {
+        store_txn_t txn;
+        if (store_begin (store, &txn, NULL, false, &err) == 0) {
+            *from = store_log_head (&txn);
+            store_abort (&txn);
+            int64_t started = s_now_us ();
+            *head = s_churn (store, &self->churn, *from, &err);
+            *gen_rate = (*head - *from) * 1e6 / (double) (s_now_us () - started);
+            s_settle ();
+            if (*head)
+                rc = s_raw_apply (store, replica, *from, *head, raw_rate, &err);
+        }
+    }
+    if (rc)
+        s_fail ("preparing the log: %s", err.message);
+    store_destroy (&replica);
+    store_destroy (&store);
+    store_remove (rdir);
+    dt_err_reset (&err);
+    return rc;
+}
+
+/* The node that reports the head holds what the hub holds: a sample of the
+   churn members is seated at the node exactly when seated at the hub. */
+static int
+s_replica_agrees (s_repl_t *self)
+{
+    client_t *node = s_connect (self->node.endpoint, 5000);
+    int rc = node? 0: -1;
+    for (size_t i = 0; i < self->churn.members && rc == 0; i += self->churn.members / 16) {
+        char id [DT_ID_MAX + 1];
+        s_id (id, self->churn.tag, i);
+        bool at_hub = s_has_seat (self->client, id), at_node = s_has_seat (node, id);
+        if (at_hub != at_node)
+            rc = s_fail ("node n1 reports the head, but member %s is %s there and %s at "
+                         "the hub", id, at_node? "seated": "unseated",
+                         at_hub? "seated": "unseated");
+    }
+    client_destroy (&node);
+    return rc;
+}
+
+static void
+s_figure_catchup (s_repl_t *self)
+{
+    const char *name = "node catch-up, 1M missed changes";
+    if (!self->node_ok) {
+        s_row_na (name, self->node_why);
+        return;
+    }
+    //  The node is at the head; then it stops and misses the changes
+    uint64_t from = 0, head = 0;
+    double raw_rate = 0, gen_rate = 0;
+    if (s_node_wait_head (self->client, s_now_us (), 100, SYNC_DEADLINE_MS, NULL) < 0) {
+        s_row_na (name, s_why);
+        return;
+    }
+    client_destroy (&self->client);
+    s_stop (&self->node.pid);
+    s_stop (&self->hub.pid);
+    if (s_catchup_prepare (self, &from, &head, &raw_rate, &gen_rate)
+    ||  s_hub_start (&self->hub, "3000000")
+    ||  !(self->client = s_connect (self->hub.endpoint, 60000))) {
+        s_row_na (name, s_why);
+        return;
+    }
+    s_settle ();
+    int64_t started = s_now_us ();
+    int64_t took = s_node_start (&self->node, self->hub.endpoint)? -1:
+                   s_node_wait_head (self->client, started, 100, CATCHUP_DEADLINE_MS, NULL);
+    if (took < 0 || s_replica_agrees (self)) {
+        s_row_na (name, s_why);
+        return;
+    }
+    double rate = (head - from) * 1e6 / (double) took;
+    s_row (name, rate, "changes/s", "raw LMDB apply, 4096 per commit", raw_rate, "changes/s");
+    s_note ("%" PRIu64 " changes (log %" PRIu64 "..%" PRIu64 ") applied in %.2f s, "
+            "node.list polled every 100 ms; written at %.0f changes/s through the tree layer",
+            head - from, from + 1, head, took / 1e6, gen_rate);
+}
+
+/* Trim the log of the stopped hub so that a new node needs a snapshot;
+   count the records of b-n and time a raw copy of them into a replica. */
+static int
+s_snapshot_prepare (s_repl_t *self, long *records, double *raw_rate)
+{
+    char rdir [PATH_MAX];
+    snprintf (rdir, sizeof (rdir), "%s/raw-snapshot", s_workdir);
+    mkdir (rdir, 0700);
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = -1;
+    store_t *store = store_new (self->hub.dir, HUB_MAPSIZE_MB, &err);
+    store_t *replica = store? store_new (rdir, 1024, &err): NULL;
+    store_txn_t txn;
+    if (replica && store_begin (store, &txn, NULL, true, &err) == 0) {
+        if (store_log_trim (&txn, SNAPSHOT_KEEP, &err) || store_commit (&txn, &err))
+            store_abort (&txn);
+        else {
+            int64_t took = 0;
+            s_settle ();
+            *records = s_mirror (store, replica, &took, &err);
+            *raw_rate = *records * 1e6 / (double) (took? took: 1);
+            rc = *records < 0? -1: 0;
+        }
+    }
+    if (rc)
+        s_fail ("trimming the log: %s", err.message);
+    store_destroy (&replica);
+    store_destroy (&store);
+    store_remove (rdir);
+    dt_err_reset (&err);
+    return rc;
+}
+
+static void
+s_figure_snapshot (s_repl_t *self)
+{
+    const char *name = "new node, snapshot of its branch";
+    if (!self->node_ok) {
+        s_row_na (name, self->node_why);
+        return;
+    }
+    long records = 0;
+    double raw_rate = 0;
+    client_destroy (&self->client);
+    s_stop (&self->node.pid);
+    s_stop (&self->hub.pid);
+    snprintf (self->node.dir, sizeof (self->node.dir), "%s/n1-empty", s_workdir);
+    if (s_snapshot_prepare (self, &records, &raw_rate)
+    ||  s_hub_start (&self->hub, "3000000")
+    ||  !(self->client = s_connect (self->hub.endpoint, 60000))) {
+        s_row_na (name, s_why);
+        return;
+    }
+    s_settle ();
+    int64_t started = s_now_us ();
+    int64_t took = s_node_start (&self->node, self->hub.endpoint)? -1:
+                   s_node_wait_head (self->client, started, 10, SYNC_DEADLINE_MS, NULL);
+    if (took < 0 || s_replica_agrees (self)) {
+        s_row_na (name, s_why);
+        return;
+    }
+    s_row (name, records * 1e6 / (double) took, "records/s",
+           "raw LMDB copy, one durable commit", raw_rate, "records/s");
+    s_note ("%ld records (branch, halls, seated members) in %.2f s from node start, "
+            "node.list polled every 10 ms", records, took / 1e6);
+}
+
+static void
+s_figures_replication (void)
+{
+    s_repl_t self;
+    memset (&self, 0, sizeof (self));
+    if (s_zmq_rtt (&self.rtt_p50, &self.rtt_p99))
+        snprintf (self.node_why, sizeof (self.node_why), "raw ZeroMQ: %.300s", s_why);
+    else
+    if (s_repl_setup (&self))
+        snprintf (self.node_why, sizeof (self.node_why), "set-up: %.300s", s_why);
+    else
+        s_repl_node_sync (&self);
+    s_figure_lag (&self);
+    s_figure_catchup (&self);
+    s_figure_snapshot (&self);
+    client_destroy (&self.client);
+    s_stop (&self.node.pid);
+    s_stop (&self.hub.pid);
+}
+
+int
+main (int argc, char *argv [])
+{
+    const char *only = argc == 4? argv [3]: "";
+    if (argc < 3 || argc > 4 || (*only && !streq (only, "hub") && !streq (only, "replication"))) {
+        fprintf (stderr, "usage: bench BINDIR WORKDIR [hub|replication]\n");
+        return 1;
+    }
+    snprintf (s_bindir, sizeof (s_bindir), "%s", argv [1]);
+    snprintf (s_workdir, sizeof (s_workdir), "%s", argv [2]);
+    snprintf (s_pids_file, sizeof (s_pids_file), "%s/pids", s_workdir);
+    //  Our own handlers, so that children die with us
+    zsys_handler_set (NULL);
+    struct sigaction action = { .sa_handler = s_on_signal };
+    sigemptyset (&action.sa_mask);
+    int signals [] = { SIGINT, SIGTERM, SIGHUP, SIGALRM, SIGABRT, SIGSEGV };
+    for (size_t i = 0; i < sizeof (signals) / sizeof (signals [0]); i++)
+        sigaction (signals [i], &action, NULL);
+    atexit (s_children_kill);
+    alarm (BENCH_DEADLINE_S);
+    zsys_init ();
+
+    s_header ();
+    if (!streq (only, "replication"))
+        s_figure_hub ();
+    if (!streq (only, "hub"))
+        s_figures_replication ();
+    zsys_shutdown ();
+    return 0;
+}
