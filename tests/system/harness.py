@@ -79,7 +79,7 @@ class Process:
             return None
         self.endpoint = wait_for(ready, 20, self.program + " to listen")
         # Later starts reuse the port, so that connected peers find it again
-        self.args = [a if a != "tcp://127.0.0.1:*" else self.endpoint for a in self.args]
+        self.args = [a if a != "tcp://127.0.0.1:!" else self.endpoint for a in self.args]
         return self
 
     def tail(self):
@@ -130,7 +130,7 @@ class Cluster:
         return proc.returncode, proc.stdout, proc.stderr
 
     def hub(self, *extra):
-        args = ["-d", self.path("hub"), "-e", "tcp://127.0.0.1:*"] + list(extra)
+        args = ["-d", self.path("hub"), "-e", "tcp://127.0.0.1:!"] + list(extra)
         if self.secure:
             args += ["--admin", self.admin_key + ".pub"]
         else:
@@ -142,7 +142,7 @@ class Cluster:
 
     def node(self, node_id, hub, *extra, key=None):
         args = ["-n", node_id, "--hub", hub.endpoint, "-d", self.path("node-" + node_id),
-                "-e", "tcp://127.0.0.1:*"] + list(extra)
+                "-e", "tcp://127.0.0.1:!"] + list(extra)
         if self.secure:
             args += ["-k", key + ".key", "--hub-key", self.path("hub", "hub.pub"),
                      "--admin", self.admin_key + ".pub"]

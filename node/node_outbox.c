@@ -1,0 +1,653 @@
+/* node_outbox.c -- durable outbox of forwarded membership writes, delivered in order. */
+#include "node_outbox.h"
+
+struct _node_outbox_t {
+    store_t *store;                 /* borrowed */
+    dt_id_t node;
+    const client_opts_t *opts;      /* borrowed; NULL = no network */
+    client_t *hub;
+    uint64_t epoch;                 /* when this replica was made: part of every rid */
+    uint64_t inflight;              /* ticket awaiting the hub's reply; 0 = idle */
+    int64_t resend_at;              /* mono ms */
+    int backoff_ms;
+    msgpack_sbuffer request;        /* the encoded request in flight */
+};
+
+node_outbox_t *
+node_outbox_new (store_t *store, const char *node, const client_opts_t *hub, dt_err_t *err)
+{
+    node_outbox_t *self = (node_outbox_t *) zmalloc (sizeof (node_outbox_t));
+    self->store = store;
+    self->opts = hub;
+    snprintf (self->node, sizeof (self->node), "%s", node);
+    msgpack_sbuffer_init (&self->request);
+    //  A replica made afresh (a wiped data directory) numbers its outbox from
+    //  1 again; the epoch keeps its rids apart from the ones the hub recorded
+    //  for the replica before.
+    store_txn_t txn;
+    if (store_begin (store, &txn, NULL, true, err))
+        goto failed;
+    self->epoch = store_meta_uint (&txn, "epoch");
+    if (self->epoch == 0) {
+        self->epoch = (uint64_t) dt_now_ms ();
+        if (store_meta_set_uint (&txn, "epoch", self->epoch, err)) {
+            store_abort (&txn);
+            goto failed;
+        }
+    }
+    if (store_commit (&txn, err))
+        goto failed;
+    return self;
+failed:
+    node_outbox_destroy (&self);
+    return NULL;
+}
+
+void
+node_outbox_destroy (node_outbox_t **self_p)
+{
+    assert (self_p);
+    node_outbox_t *self = *self_p;
+    if (self) {
+        client_destroy (&self->hub);
+        msgpack_sbuffer_destroy (&self->request);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  The outbox in the store: TBL_OUTBOX seq -> { op, args, actor, ts },
+//  TBL_OUTCOME seq -> the hub's reply, TBL_RID "actor/rid" -> seq
+
+static size_t
+s_rid_key (const char *actor, const char *rid, char *out, size_t size)
+{
+    int len = snprintf (out, size, "%s/%s", actor, rid);
+    return len < (int) size? (size_t) len: size - 1;
+}
+
+static void
+s_entry_encode (msgpack_sbuffer *out, const char *op, const msgpack_object *args,
+                const char *actor)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 4);
+    proto_pack_key (&pk, "op");
+    proto_pack_str (&pk, op);
+    proto_pack_key (&pk, "args");
+    if (args)
+        msgpack_pack_object (&pk, *args);
+    else
+        msgpack_pack_map (&pk, 0);
+    proto_pack_key (&pk, "actor");
+    proto_pack_str (&pk, actor);
+    proto_pack_key (&pk, "ts");
+    msgpack_pack_int64 (&pk, dt_now_ms ());
+}
+
+int
+node_outbox_append (node_outbox_t *self, const char *op, const msgpack_object *args,
+                    const char *actor, const char *rid, uint64_t *ticket, dt_err_t *err)
+{
+    store_txn_t txn;
+    if (store_begin (self->store, &txn, NULL, true, err))
+        return -1;
+    char key [DT_ID_MAX * 4];
+    size_t key_size = rid && *rid? s_rid_key (actor, rid, key, sizeof (key)): 0;
+    const void *val = NULL;
+    size_t size = 0;
+    int found = key_size? store_get (&txn, TBL_RID, key, key_size, &val, &size, err): 1;
+    if (found <= 0) {
+        if (found == 0 && size == 8)
+            *ticket = store_seq_from_key (val);
+        store_abort (&txn);
+        return found == 0 && size == 8? 1:
+               found < 0? -1: dt_err_set (err, "INTERNAL", "rid record %s is damaged", key);
+    }
+    uint64_t seq = store_meta_uint (&txn, "outbox_seq") + 1;
+    uint8_t seq_key [8];
+    store_seq_key (seq, seq_key);
+    msgpack_sbuffer entry;
+    msgpack_sbuffer_init (&entry);
+    s_entry_encode (&entry, op, args, actor);
+    int rc = store_put (&txn, TBL_OUTBOX, seq_key, 8, entry.data, entry.size, err)
+          || store_meta_set_uint (&txn, "outbox_seq", seq, err)
+          || (key_size && store_put (&txn, TBL_RID, key, key_size, seq_key, 8, err))? -1: 0;
+    msgpack_sbuffer_destroy (&entry);
+    if (rc) {
+        store_abort (&txn);
+        return -1;
+    }
+    if (store_commit (&txn, err))
+        return -1;
+    *ticket = seq;
+    return 0;
+}
+
+int
+node_outbox_settle (node_outbox_t *self, uint64_t ticket, const void *reply, size_t size,
+                    dt_err_t *err)
+{
+    store_txn_t txn;
+    if (store_begin (self->store, &txn, NULL, true, err))
+        return -1;
+    uint8_t key [8], old [8];
+    store_seq_key (ticket, key);
+    store_seq_key (ticket > NODE_OUTBOX_KEEP? ticket - NODE_OUTBOX_KEEP: 0, old);
+    if (store_put (&txn, TBL_OUTCOME, key, 8, reply, size, err)
+    ||  store_del (&txn, TBL_OUTBOX, key, 8, err)
+    ||  store_del (&txn, TBL_OUTCOME, old, 8, err)) {
+        store_abort (&txn);
+        return -1;
+    }
+    return store_commit (&txn, err);
+}
+
+uint64_t
+node_outbox_depth (node_outbox_t *self)
+{
+    store_txn_t txn;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (store_begin (self->store, &txn, NULL, false, &err))
+        return 0;
+    uint64_t depth = store_count (&txn, TBL_OUTBOX);
+    store_abort (&txn);
+    return depth;
+}
+
+/* REQUEST STATUS ticket */
+int
+node_outbox_status (store_txn_t *txn, uint64_t ticket, msgpack_packer *pk, dt_err_t *err)
+{
+    uint8_t key [8];
+    store_seq_key (ticket, key);
+    const void *val = NULL;
+    size_t size = 0;
+    int settled = store_get (txn, TBL_OUTCOME, key, 8, &val, &size, err);
+    int queued = settled == 1? store_get (txn, TBL_OUTBOX, key, 8, &val, &size, err): 1;
+    if (settled < 0 || queued < 0)
+        return -1;
+    if (settled == 1 && queued == 1)
+        return dt_err_set (err, "NOT_FOUND", "ticket %" PRIu64 " names no request kept at "
+                           "this node", ticket);
+    msgpack_unpacked reply;
+    msgpack_unpacked_init (&reply);
+    const msgpack_object *ok = NULL, *result = NULL, *error = NULL;
+    if (settled == 0
+    &&  msgpack_unpack_next (&reply, val, size, NULL) == MSGPACK_UNPACK_SUCCESS) {
+        ok = proto_map_get (&reply.data, "ok");
+        result = proto_map_get (&reply.data, "result");
+        error = proto_map_get (&reply.data, "error");
+    }
+    bool done = ok && ok->type == MSGPACK_OBJECT_BOOLEAN && ok->via.boolean;
+    msgpack_pack_map (pk, 4);
+    proto_pack_key (pk, "ticket");
+    msgpack_pack_uint64 (pk, ticket);
+    proto_pack_key (pk, "state");
+    proto_pack_str (pk, settled? "pending": done? "done": "failed");
+    proto_pack_key (pk, "result");
+    if (done && result)
+        msgpack_pack_object (pk, *result);
+    else
+        msgpack_pack_nil (pk);
+    proto_pack_key (pk, "error");
+    if (!done && error)
+        msgpack_pack_object (pk, *error);
+    else
+        msgpack_pack_nil (pk);
+    msgpack_unpacked_destroy (&reply);
+    return 0;
+}
+
+int
+node_outbox_readdress (const void *reply, size_t size, uint64_t id, msgpack_sbuffer *out)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    int rc = -1;
+    if (msgpack_unpack_next (&unpacked, reply, size, NULL) == MSGPACK_UNPACK_SUCCESS
+    &&  unpacked.data.type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object_map *map = &unpacked.data.via.map;
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, map->size);
+        for (uint32_t i = 0; i < map->size; i++) {
+            const msgpack_object *key = &map->ptr [i].key;
+            msgpack_pack_object (&pk, *key);
+            if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 2
+            &&  memcmp (key->via.str.ptr, "id", 2) == 0)
+                msgpack_pack_uint64 (&pk, id);
+            else
+                msgpack_pack_object (&pk, map->ptr [i].val);
+        }
+        rc = 0;
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
+}
+
+int
+node_outbox_reply (node_outbox_t *self, uint64_t ticket, uint64_t id, msgpack_sbuffer *out,
+                   dt_err_t *err)
+{
+    store_txn_t txn;
+    if (store_begin (self->store, &txn, NULL, false, err))
+        return -1;
+    uint8_t key [8];
+    store_seq_key (ticket, key);
+    const void *val = NULL;
+    size_t size = 0;
+    int found = store_get (&txn, TBL_OUTCOME, key, 8, &val, &size, err);
+    if (found == 0 && node_outbox_readdress (val, size, id, out))
+        found = dt_err_set (err, "INTERNAL", "the outcome of ticket %" PRIu64 " is damaged",
+                            ticket);
+    store_abort (&txn);
+    return found;
+}
+
+//  Delivery
+
+zsock_t *
+node_outbox_sock (node_outbox_t *self)
+{
+    return self->hub? client_sock (self->hub): NULL;
+}
+
+typedef struct {
+    node_outbox_t *self;
+    uint64_t ticket;
+    bool damaged;
+} s_next_t;
+
+/* Encode the first queued entry as the request in flight: id = ticket,
+   rid = NODE:SEQ@EPOCH. */
+static int
+s_encode_first (const void *key, size_t key_size, const void *val, size_t val_size,
+                void *arg)
+{
+    s_next_t *next = arg;
+    node_outbox_t *self = next->self;
+    if (key_size != 8)
+        return 1;
+    next->ticket = store_seq_from_key (key);
+    msgpack_unpacked entry;
+    msgpack_unpacked_init (&entry);
+    char op [48];
+    const msgpack_object *args = NULL;
+    next->damaged = msgpack_unpack_next (&entry, val, val_size, NULL) != MSGPACK_UNPACK_SUCCESS
+                 || !proto_obj_str (proto_map_get (&entry.data, "op"), op, sizeof (op) - 1)
+                 || !(args = proto_map_get (&entry.data, "args"));
+    if (!next->damaged) {
+        msgpack_sbuffer packed;
+        msgpack_sbuffer_init (&packed);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+        msgpack_pack_object (&pk, *args);
+        char rid [DT_ID_MAX * 2];
+        snprintf (rid, sizeof (rid), "%s:%" PRIu64 "@%" PRIx64, self->node, next->ticket,
+                  self->epoch);
+        msgpack_sbuffer_clear (&self->request);
+        proto_req_encode (&self->request, next->ticket, op, &packed, rid);
+        msgpack_sbuffer_destroy (&packed);
+    }
+    msgpack_unpacked_destroy (&entry);
+    return 1;
+}
+
+/* Take the oldest queued entry into flight; its ticket, or 0 when the
+   outbox is empty or cannot be read now. An entry that can never be sent
+   (damaged) is settled as failed, so that the queue moves on. */
+static uint64_t
+s_take_next (node_outbox_t *self)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    s_next_t next = { self, 0, false };
+    store_txn_t txn;
+    if (store_begin (self->store, &txn, NULL, false, &err) == 0) {
+        store_scan (&txn, TBL_OUTBOX, NULL, 0, NULL, 0, s_encode_first, &next, &err);
+        store_abort (&txn);
+    }
+    if (next.ticket && next.damaged) {
+        dt_err_set (&err, "INTERNAL", "outbox entry %" PRIu64 " is damaged", next.ticket);
+        zsys_error ("node %s: %s", self->node, err.message);
+        msgpack_sbuffer failure;
+        msgpack_sbuffer_init (&failure);
+        proto_reply_encode (&failure, next.ticket, NULL, &err);
+        dt_err_reset (&err);
+        int rc = node_outbox_settle (self, next.ticket, failure.data, failure.size, &err);
+        msgpack_sbuffer_destroy (&failure);
+        next.ticket = rc == 0? s_take_next (self): 0;
+    }
+    dt_err_reset (&err);
+    return next.ticket;
+}
+
+/* Send the request in flight, on a fresh connection when resending (the
+   old one may be dead; a reply it still owes is recorded at the hub by rid). */
+static void
+s_send (node_outbox_t *self)
+{
+    if (!self->hub) {
+        dt_err_t err;
+        dt_err_init (&err);
+        self->hub = client_new (self->opts, &err);
+        if (!self->hub)
+            zsys_error ("node %s: forwarding to the hub: %s", self->node, err.message);
+        dt_err_reset (&err);
+    }
+    if (self->hub) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addmem (msg, NULL, 0);
+        zmsg_addmem (msg, self->request.data, self->request.size);
+        zmsg_send (&msg, client_sock (self->hub));
+    }
+}
+
+void
+node_outbox_pump (node_outbox_t *self)
+{
+    if (!self->opts)
+        return;
+    int64_t now = zclock_mono ();
+    if (!self->inflight) {
+        self->inflight = s_take_next (self);
+        if (!self->inflight)
+            return;
+        self->backoff_ms = NODE_OUTBOX_RETRY_MS;
+    }
+    else
+    if (now < self->resend_at)
+        return;
+    else {
+        client_destroy (&self->hub);
+        self->backoff_ms = self->backoff_ms * 2 < NODE_OUTBOX_RETRY_MAX?
+                           self->backoff_ms * 2: NODE_OUTBOX_RETRY_MAX;
+    }
+    self->resend_at = now + self->backoff_ms;
+    s_send (self);
+}
+
+int
+node_outbox_wait_ms (node_outbox_t *self)
+{
+    if (!self->opts || !self->inflight)
+        return -1;
+    int64_t left = self->resend_at - zclock_mono ();
+    return left > 0? (int) left: 0;
+}
+
+/* True if the hub changed nothing and may well do it later. */
+static bool
+s_transient (const proto_reply_t *reply)
+{
+    return !reply->ok && (streq (reply->code, "BUSY") || streq (reply->code, "INTERNAL"));
+}
+
+int
+node_outbox_recv (node_outbox_t *self, uint64_t *ticket)
+{
+    if (!self->hub)
+        return 0;
+    proto_reply_t reply;
+    dt_err_t err;
+    dt_err_init (&err);
+    int settled = 0;
+    if (client_recv (self->hub, 0, &reply, &err) == 0 && !*reply.push
+    &&  self->inflight && reply.id == self->inflight) {
+        if (s_transient (&reply))
+            zsys_warning ("node %s: the hub answered ticket %" PRIu64 " with %s, retrying",
+                          self->node, self->inflight, reply.code);
+        else {
+            msgpack_sbuffer body;
+            msgpack_sbuffer_init (&body);
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+            msgpack_pack_object (&pk, reply.unpacked.data);
+            if (node_outbox_settle (self, self->inflight, body.data, body.size, &err) == 0) {
+                *ticket = self->inflight;
+                self->inflight = 0;
+                settled = 1;
+            }
+            else
+                zsys_error ("node %s: recording the outcome of ticket %" PRIu64 " failed: "
+                            "%s", self->node, self->inflight, err.message);
+            msgpack_sbuffer_destroy (&body);
+        }
+    }
+    proto_reply_release (&reply);
+    dt_err_reset (&err);
+    return settled;
+}
+
+//  Self-test: the bookkeeping without a hub, then delivery to a fake hub
+
+/* Encode a reply from its text-form result ("" = error with code). */
+static void
+s_test_reply (msgpack_sbuffer *out, uint64_t id, const char *result, const char *code)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    if (code) {
+        dt_err_set (&err, code, "member m-1 is locked to hall h-1 (branch b-1)");
+        dt_err_detail (&err, 3, "row 3 is bad");
+    }
+    else
+        assert (op_args_text (result, &packed) == 0);
+    proto_reply_encode (out, id, code? NULL: &packed, &err);
+    msgpack_sbuffer_destroy (&packed);
+    dt_err_reset (&err);
+}
+
+/* request.status of a ticket, decoded: state into out, -1 when refused. */
+static int
+s_test_status (store_t *store, uint64_t ticket, char *state, char *detail)
+{
+    store_txn_t txn;
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &out, msgpack_sbuffer_write);
+    int rc = node_outbox_status (&txn, ticket, &pk, &err);
+    store_abort (&txn);
+    if (rc == 0) {
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        assert (msgpack_unpack_next (&unpacked, out.data, out.size, NULL)
+                == MSGPACK_UNPACK_SUCCESS);
+        assert (proto_obj_str (proto_map_get (&unpacked.data, "state"), state, 15));
+        const msgpack_object *result = proto_map_get (&unpacked.data, "result");
+        const msgpack_object *error = proto_map_get (&unpacked.data, "error");
+        detail [0] = 0;
+        if (result && result->type == MSGPACK_OBJECT_MAP)
+            proto_obj_str (proto_map_get (result, "id"), detail, 63);
+        if (error && error->type == MSGPACK_OBJECT_MAP)
+            proto_obj_str (proto_map_get (error, "code"), detail, 63);
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    else
+        assert (streq (err.code, "NOT_FOUND"));
+    msgpack_sbuffer_destroy (&out);
+    dt_err_reset (&err);
+    return rc;
+}
+
+/* Receive one forwarded request at the fake hub; returns its peer. */
+static zframe_t *
+s_test_hub_take (zsock_t *hub, proto_req_t *req)
+{
+    zmsg_t *msg = zmsg_recv (hub);
+    assert (msg && zmsg_size (msg) == 3);
+    zframe_t *peer = zmsg_pop (msg);
+    zframe_t *empty = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (proto_req_decode (req, zframe_data (body), zframe_size (body), &err) == 0);
+    //  args point into the body, which goes now: callers use id, op and rid
+    //  only (copied into req)
+    zframe_destroy (&empty);
+    zframe_destroy (&body);
+    zmsg_destroy (&msg);
+    return peer;
+}
+
+static void
+s_test_hub_answer (zsock_t *hub, zframe_t **peer_p, msgpack_sbuffer *reply)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, peer_p);
+    zmsg_addmem (msg, NULL, 0);
+    zmsg_addmem (msg, reply->data, reply->size);
+    zmsg_send (&msg, hub);
+}
+
+static void
+s_test_delivery (store_t *store)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    zsock_t *hub = zsock_new_router ("inproc://node-outbox-test");
+    assert (hub);
+    client_opts_t opts = { .endpoint = "inproc://node-outbox-test", .insecure = true };
+    node_outbox_t *outbox = node_outbox_new (store, "n1", &opts, &err);
+    assert (outbox);
+    uint64_t ticket;
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init (&args);
+    assert (op_args_text ("id=m-9 branch=b-1", &args) == 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, args.data, args.size, NULL)
+            == MSGPACK_UNPACK_SUCCESS);
+    assert (node_outbox_append (outbox, "member.join", &unpacked.data, "admin", NULL,
+                                &ticket, &err) == 0);
+    //  The queue is delivered in order, one at a time, each under its rid
+    uint64_t first = ticket - 1;
+    for (uint64_t expect = first; expect <= ticket; expect++) {
+        node_outbox_pump (outbox);
+        assert (node_outbox_sock (outbox) && node_outbox_wait_ms (outbox) >= 0);
+        proto_req_t req;
+        zframe_t *peer = s_test_hub_take (hub, &req);
+        assert (req.id == expect);
+        char rid [DT_ID_MAX * 2];
+        snprintf (rid, sizeof (rid), "n1:%" PRIu64 "@", expect);
+        assert (strncmp (req.rid, rid, strlen (rid)) == 0);
+        assert (streq (req.op, expect == ticket? "member.join": "member.leave"));
+        //  Nothing else is sent while this one waits
+        node_outbox_pump (outbox);
+        assert (!(zsock_events (hub) & ZMQ_POLLIN));
+        msgpack_sbuffer reply;
+        msgpack_sbuffer_init (&reply);
+        s_test_reply (&reply, expect, "id=m-9", NULL);
+        s_test_hub_answer (hub, &peer, &reply);
+        msgpack_sbuffer_destroy (&reply);
+        proto_req_release (&req);
+        uint64_t settled = 0;
+        zpoller_t *poller = zpoller_new (node_outbox_sock (outbox), NULL);
+        assert (zpoller_wait (poller, 2000));
+        zpoller_destroy (&poller);
+        assert (node_outbox_recv (outbox, &settled) == 1 && settled == expect);
+    }
+    assert (node_outbox_depth (outbox) == 0 && node_outbox_wait_ms (outbox) == -1);
+    char state [16], detail [64];
+    assert (s_test_status (store, ticket, state, detail) == 0 && streq (state, "done"));
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&args);
+    node_outbox_destroy (&outbox);
+    zsock_destroy (&hub);
+    dt_err_reset (&err);
+}
+
+void
+node_outbox_test (bool verbose)
+{
+    (void) verbose;
+    char dir [] = "/tmp/duotang-node-outbox-test-XXXXXX";
+    assert (mkdtemp (dir));
+    dt_err_t err;
+    dt_err_init (&err);
+    store_t *store = store_new (dir, 64, &err);
+    assert (store);
+    node_outbox_t *outbox = node_outbox_new (store, "n1", NULL, &err);
+    assert (outbox && node_outbox_sock (outbox) == NULL);
+
+    //  Appends are numbered; a repeated client rid queues nothing new
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init (&args);
+    assert (op_args_text ("id=m-1 hall=h-1", &args) == 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, args.data, args.size, NULL)
+            == MSGPACK_UNPACK_SUCCESS);
+    uint64_t ticket = 0, again = 0;
+    assert (node_outbox_append (outbox, "member.join", &unpacked.data, "admin", NULL,
+                                &ticket, &err) == 0 && ticket == 1);
+    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", "r-1",
+                                &ticket, &err) == 0 && ticket == 2);
+    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", "r-1",
+                                &again, &err) == 1 && again == 2);
+    assert (node_outbox_depth (outbox) == 2);
+    char state [16], detail [64];
+    assert (s_test_status (store, 1, state, detail) == 0 && streq (state, "pending"));
+    assert (s_test_status (store, 3, state, detail) == -1);
+
+    //  The outbox survives a restart (the same store opened again)
+    node_outbox_destroy (&outbox);
+    outbox = node_outbox_new (store, "n1", NULL, &err);
+    assert (node_outbox_depth (outbox) == 2);
+
+    //  Settling moves an entry to its outcome, in one transaction
+    msgpack_sbuffer reply, readdressed;
+    msgpack_sbuffer_init (&reply);
+    msgpack_sbuffer_init (&readdressed);
+    s_test_reply (&reply, 1, "id=m-1 seat=hall", NULL);
+    assert (node_outbox_reply (outbox, 1, 77, &readdressed, &err) == 1);
+    assert (node_outbox_settle (outbox, 1, reply.data, reply.size, &err) == 0);
+    assert (node_outbox_depth (outbox) == 1);
+    assert (s_test_status (store, 1, state, detail) == 0);
+    assert (streq (state, "done") && streq (detail, "m-1"));
+    assert (node_outbox_reply (outbox, 1, 77, &readdressed, &err) == 0);
+    proto_reply_t decoded;
+    assert (proto_reply_decode (&decoded, readdressed.data, readdressed.size, &err) == 0);
+    assert (decoded.id == 77 && decoded.ok);
+    proto_reply_release (&decoded);
+
+    //  A refusal is an outcome too, kept with its details
+    msgpack_sbuffer_clear (&reply);
+    msgpack_sbuffer_clear (&readdressed);
+    s_test_reply (&reply, 2, NULL, "LOCKED");
+    assert (node_outbox_settle (outbox, 2, reply.data, reply.size, &err) == 0);
+    assert (s_test_status (store, 2, state, detail) == 0);
+    assert (streq (state, "failed") && streq (detail, "LOCKED"));
+    assert (node_outbox_readdress (reply.data, reply.size, 5, &readdressed) == 0);
+    assert (proto_reply_decode (&decoded, readdressed.data, readdressed.size, &err) == 0);
+    assert (decoded.id == 5 && !decoded.ok && streq (decoded.code, "LOCKED"));
+    assert (decoded.details && decoded.details->via.array.size == 1);
+    proto_reply_release (&decoded);
+    assert (node_outbox_depth (outbox) == 0);
+    //  The rid still names its ticket after it settled
+    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", "r-1",
+                                &again, &err) == 1 && again == 2);
+    msgpack_sbuffer_destroy (&reply);
+    msgpack_sbuffer_destroy (&readdressed);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&args);
+
+    //  Delivery to a hub: queue one entry more and send both in order
+    assert (node_outbox_append (outbox, "member.leave", NULL, "admin", NULL, &ticket,
+                                &err) == 0 && ticket == 3);
+    node_outbox_destroy (&outbox);
+    s_test_delivery (store);
+
+    store_destroy (&store);
+    store_remove (dir);
+    dt_err_reset (&err);
+}
