@@ -2,7 +2,8 @@
 # install-deps.sh -- install the Debian packages duotang builds and tests with, if missing.
 set -e
 PKGS="build-essential pkg-config libzmq3-dev liblmdb-dev libmsgpack-dev libsodium-dev
-      libczmq-dev lmdb-utils clang python3 python3-zmq python3-msgpack valgrind"
+      libczmq-dev lmdb-utils clang libclang-rt-dev python3 python3-zmq python3-msgpack
+      valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
