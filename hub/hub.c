@@ -32,7 +32,10 @@ typedef struct {
     zframe_t *body;
     proto_req_t req;
     const op_t *op;
-    const dt_key_t *key;
+    const dt_key_t *key;        /* the connection's key: rate, rid */
+    const dt_key_t *acting;     /* whose scope applies: key, or the key named by "as" */
+    const dt_key_t *via;        /* the node key that forwarded for acting, or NULL */
+    char actor [DT_ID_MAX * 2 + 2];     /* audit actor: KEY, or NODEKEY/KEY */
     dt_err_t err;
     msgpack_sbuffer reply;
 } s_request_t;
@@ -197,6 +200,34 @@ s_rate_ok (hub_t *self, zframe_t *peer, int64_t now)
     return ++state->count <= DT_RATE_MAX;
 }
 
+/* A node forwards a membership write for the key that asked at the node
+   ("as"): that key's scope applies, within the node key's, and the audit
+   names both. 0, or -1 with r->err set. */
+static int
+s_request_as (hub_t *self, s_request_t *r)
+{
+    if (r->key->role != KEY_NODE)
+        return dt_err_set (&r->err, "DENIED", "only a node key may forward a request "
+                           "\"as\" another key; %s is a %s key", r->key->name,
+                           record_key_role_name (r->key->role));
+    if (!(r->op->flags & OP_MEMBERSHIP))
+        return dt_err_set (&r->err, "DENIED", "a node forwards membership writes only, "
+                           "not %s", r->op->name);
+    const dt_key_t *asker = hub_keys_find_name (self->keys, r->req.as);
+    if (!asker)
+        return dt_err_set (&r->err, "UNAUTHENTICATED", "key %s (asking at node %s) is not "
+                           "registered at the hub", r->req.as, r->key->node);
+    if (asker->revoked)
+        return dt_err_set (&r->err, "UNAUTHENTICATED", "key %s was revoked", asker->name);
+    if (asker->role == KEY_NODE)
+        return dt_err_set (&r->err, "DENIED", "node key %s cannot ask at node %s",
+                           asker->name, r->key->node);
+    r->acting = asker;
+    r->via = r->key;
+    snprintf (r->actor, sizeof (r->actor), "%s/%s", r->key->name, asker->name);
+    return 0;
+}
+
 /* Decode, authenticate and find the op; on failure r->err is set. */
 static void
 s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
@@ -217,9 +248,10 @@ s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
     }
     if (proto_req_decode (&r->req, zframe_data (r->body), zframe_size (r->body), &r->err))
         return;
-    r->key = hub_keys_of (self->keys, r->body, &r->err);
+    r->key = r->acting = hub_keys_of (self->keys, r->body, &r->err);
     if (!r->key)
         return;
+    snprintf (r->actor, sizeof (r->actor), "%s", r->key->name);
     //  The replication stream is paced by credit, not by the request limit:
     //  a refused ack would take credit away and stall the node
     bool sync = strncmp (r->req.op, "sync.", 5) == 0;
@@ -232,6 +264,9 @@ s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
         r->op = op_find (s_tables [i], r->req.op);
     if (!r->op)
         dt_err_set (&r->err, "UNKNOWN_OP", "unknown operation %s", r->req.op);
+    else
+    if (*r->req.as)
+        s_request_as (self, r);
 }
 
 static bool
@@ -299,11 +334,12 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
         }
     }
     if (!dt_err_is_set (&r->err)) {
-        op_ctx_t ctx = { .txn = txn, .key = r->key, .pk = &pk, .err = &r->err,
-                         .now = dt_now_ms (), .server = self, .peer = r->peer };
+        op_ctx_t ctx = { .txn = txn, .key = r->acting, .via = r->via, .pk = &pk,
+                         .err = &r->err, .now = dt_now_ms (), .server = self,
+                         .peer = r->peer };
         int rc = op_call (r->op, &ctx, r->req.args);
         if (rc == 0 && write)
-            rc = store_audit_append (txn, r->key->name, r->op->name, args.data, args.size,
+            rc = store_audit_append (txn, r->actor, r->op->name, args.data, args.size,
                                      &r->err);
         if (write && rc == 0)
             rc = store_commit (&child, &r->err);

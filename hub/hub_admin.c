@@ -75,12 +75,7 @@ s_key_get (op_ctx_t *ctx, const char *name, dt_key_t *key)
 static int
 s_key_put (op_ctx_t *ctx, const dt_key_t *key)
 {
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init (&buf);
-    record_key_encode (key, &buf);
-    int rc = store_record_put (ctx->txn, TBL_KEY, key->name, buf.data, buf.size, NULL,
-                               ctx->err);
-    msgpack_sbuffer_destroy (&buf);
+    int rc = tree_key_put (ctx->txn, key, ctx->err);
     if (rc == 0 && ctx->server)
         hub_keys_changed (hub_keys (ctx->server));
     if (rc == 0)

@@ -2,6 +2,7 @@
 #include "hub_keys.h"
 #include "hub_sync.h"
 #include "keys.h"
+#include "certdir.h"
 
 struct _hub_keys_t {
     store_t *store;
@@ -10,6 +11,7 @@ struct _hub_keys_t {
     zactor_t *auth;             /* zauth ZAP handler */
     char certdir [PATH_MAX];
     zhashx_t *by_public;        /* Z85 public key -> dt_key_t (revoked included) */
+    zhashx_t *by_name;          /* key name -> the same dt_key_t (not owned) */
     bool dirty;
 };
 
@@ -23,6 +25,7 @@ hub_keys_new (store_t *store, const char *datadir, bool insecure, dt_err_t *err)
     self->insecure = insecure;
     self->by_public = zhashx_new ();
     zhashx_set_destructor (self->by_public, (zhashx_destructor_fn *) zstr_free);
+    self->by_name = zhashx_new ();
     snprintf (self->certdir, sizeof (self->certdir), "%s/certs", datadir);
     if (!insecure) {
         self->cert = keys_ensure (datadir, "hub", err);
@@ -50,6 +53,7 @@ hub_keys_destroy (hub_keys_t **self_p)
     if (self) {
         zactor_destroy (&self->auth);
         zcert_destroy (&self->cert);
+        zhashx_destroy (&self->by_name);
         zhashx_destroy (&self->by_public);
         free (self);
         *self_p = NULL;
@@ -77,7 +81,13 @@ s_load_key (const void *key, size_t key_size, const void *val, size_t val_size, 
         free (record);
         return 0;               /* a damaged record admits nobody */
     }
+    //  Two records with one public key cannot both be allowed (key.allow
+    //  refuses that): the name index follows the record kept
+    dt_key_t *old = zhashx_lookup (self->by_public, record->public_key);
+    if (old)
+        zhashx_delete (self->by_name, old->name);
     zhashx_update (self->by_public, record->public_key, record);
+    zhashx_update (self->by_name, record->name, record);
     return 0;
 }
 
@@ -86,36 +96,19 @@ s_load_key (const void *key, size_t key_size, const void *val, size_t val_size, 
 static int
 s_mirror_certs (hub_keys_t *self, dt_err_t *err)
 {
-    zdir_t *old = zdir_new (self->certdir, NULL);
-    if (old) {
-        zdir_remove (old, true);
-        zdir_destroy (&old);
-    }
-    if (zsys_dir_create ("%s", self->certdir))
-        return dt_err_set (err, "INTERNAL", "mkdir %s failed: %s", self->certdir,
-                           strerror (errno));
+    zlistx_t *keys = zlistx_new ();
     for (dt_key_t *key = zhashx_first (self->by_public); key;
-         key = zhashx_next (self->by_public)) {
-        uint8_t public_key [32];
-        if (key->revoked || !zmq_z85_decode (public_key, key->public_key))
-            continue;
-        zcert_t *cert = zcert_new_from (public_key, (uint8_t [32]) { 0 });
-        zcert_set_meta (cert, "name", "%s", key->name);
-        char path [PATH_MAX + 80];
-        snprintf (path, sizeof (path), "%s/%s.pub", self->certdir, key->name);
-        int rc = zcert_save_public (cert, path);
-        zcert_destroy (&cert);
-        if (rc)
-            return dt_err_set (err, "INTERNAL", "writing %s failed", path);
-    }
-    zstr_sendx (self->auth, "CURVE", self->certdir, NULL);
-    zsock_wait (self->auth);
-    return 0;
+         key = zhashx_next (self->by_public))
+        zlistx_add_end (keys, key);
+    int rc = certdir_write (self->certdir, keys, self->auth, err);
+    zlistx_destroy (&keys);
+    return rc;
 }
 
 static int
 s_reload (hub_keys_t *self, dt_err_t *err)
 {
+    zhashx_purge (self->by_name);
     zhashx_purge (self->by_public);
     store_txn_t txn;
     if (store_begin (self->store, &txn, NULL, false, err))
@@ -131,6 +124,12 @@ const dt_key_t *
 hub_keys_find (hub_keys_t *self, const char *public_key)
 {
     return zhashx_lookup (self->by_public, public_key);
+}
+
+const dt_key_t *
+hub_keys_find_name (hub_keys_t *self, const char *name)
+{
+    return zhashx_lookup (self->by_name, name);
 }
 
 const dt_key_t *
@@ -199,7 +198,7 @@ hub_keys_bootstrap (hub_keys_t *self, const char *pub_path, dt_err_t *err)
     store_txn_t txn;
     if (store_begin (self->store, &txn, NULL, true, err))
         return -1;
-    txn.audit = true;
+    txn.audit = txn.log = true;         /* nodes admit by the hub's keys */
     const void *val = NULL;
     size_t size = 0;
     if (store_get (&txn, TBL_KEY, key.name, strlen (key.name), &val, &size, err) != 1) {
@@ -207,11 +206,7 @@ hub_keys_bootstrap (hub_keys_t *self, const char *pub_path, dt_err_t *err)
         return dt_err_is_set (err)? -1: dt_err_set (err, "EXISTS",
             "key %s is registered with another public key", key.name);
     }
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init (&buf);
-    record_key_encode (&key, &buf);
-    int rc = store_record_put (&txn, TBL_KEY, key.name, buf.data, buf.size, NULL, err);
-    msgpack_sbuffer_destroy (&buf);
+    int rc = tree_key_put (&txn, &key, err);
     if (rc == 0)
         rc = store_audit_append (&txn, "bootstrap", "key.allow", NULL, 0, err);
     if (rc == 0)

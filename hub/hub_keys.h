@@ -27,6 +27,8 @@ const dt_key_t *hub_keys_of (hub_keys_t *self, zframe_t *frame, dt_err_t *err);
 
 /* Look a key up by public key text (Z85). NULL if unknown. */
 const dt_key_t *hub_keys_find (hub_keys_t *self, const char *public_key);
+/* Look a key up by name (revoked included). NULL if unknown. */
+const dt_key_t *hub_keys_find_name (hub_keys_t *self, const char *name);
 
 /* Key records changed in the current batch: reload after it commits. */
 void hub_keys_changed (hub_keys_t *self);

@@ -138,7 +138,16 @@ typedef struct {
     msgpack_unpacked unpacked;
 } s_batch_t;
 
-/* True if a change names node in its "nodes" array. */
+/* True if the msgpack str obj is the string s. */
+static bool
+s_str_is (const msgpack_object *obj, const char *s)
+{
+    size_t len = strlen (s);
+    return obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == len
+        && memcmp (obj->via.str.ptr, s, len) == 0;
+}
+
+/* True if a change names node, or every node ("*"), in its "nodes" array. */
 static bool
 s_meant_for (s_batch_t *batch, const void *val, size_t size)
 {
@@ -147,13 +156,10 @@ s_meant_for (s_batch_t *batch, const void *val, size_t size)
     const msgpack_object *nodes = proto_map_get (&batch->unpacked.data, "nodes");
     if (!nodes || nodes->type != MSGPACK_OBJECT_ARRAY)
         return false;
-    size_t len = strlen (batch->node);
-    for (uint32_t i = 0; i < nodes->via.array.size; i++) {
-        const msgpack_object *name = &nodes->via.array.ptr [i];
-        if (name->type == MSGPACK_OBJECT_STR && name->via.str.size == len
-        &&  memcmp (name->via.str.ptr, batch->node, len) == 0)
+    for (uint32_t i = 0; i < nodes->via.array.size; i++)
+        if (s_str_is (&nodes->via.array.ptr [i], batch->node)
+        ||  s_str_is (&nodes->via.array.ptr [i], STORE_NODES_ALL))
             return true;
-    }
     return false;
 }
 
@@ -252,6 +258,19 @@ s_snapshot_branch (const branch_t *branch, void *arg)
     return tree_branch_records (walk->txn, branch->id, s_snapshot_record, walk->snap, walk->err);
 }
 
+/* Every node holds every key record: it admits its local clients by them. */
+static int
+s_snapshot_key (const void *key, size_t key_size, const void *val, size_t val_size,
+                void *arg)
+{
+    char name [DT_ID_MAX + 1];
+    if (key_size > DT_ID_MAX)
+        return 0;
+    memcpy (name, key, key_size);
+    name [key_size] = 0;
+    return s_snapshot_record (TBL_KEY, name, val, val_size, arg);
+}
+
 /* Send every record of the node's branches, then go on from the log head. */
 static void
 s_pump_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
@@ -263,6 +282,7 @@ s_pump_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
     s_send_marker (self, session, "snapshot_begin", "upto", snap.upto);
     s_branch_walk_t walk = { &snap, txn, &err };
     tree_branch_visit (txn, s_snapshot_branch, &walk, &err);
+    store_scan (txn, TBL_KEY, NULL, 0, NULL, 0, s_snapshot_key, &snap, &err);
     s_snapshot_flush (&snap);
     s_send_marker (self, session, "snapshot_end", "upto", snap.upto);
     msgpack_sbuffer_destroy (&snap.entries);

@@ -15,7 +15,8 @@ s_usage (void)
         "                        tcp://127.0.0.1:* picks a free port, written to DATADIR/endpoint)\n"
         "  -k, --key FILE        the node's secret key, allowed at the hub with role node\n"
         "      --hub-key KEY     the hub's public key: its hub.pub file or the Z85 text\n"
-        "      --admin KEY.pub   admit this public key as hq-admin for local clients (repeatable)\n"
+        "      --admin KEY.pub   admit this public key as hq-admin for local clients (repeatable);\n"
+        "                        the hub's hq-admin and leader keys are admitted once replicated\n"
         "      --insecure        no CURVE on either side, every peer is hq-admin; loopback only\n"
         "  -V, --version         print the version\n");
     exit (1);

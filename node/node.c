@@ -2,6 +2,7 @@
 #include "node.h"
 #include "node_sync.h"
 #include "node_outbox.h"
+#include "node_keys.h"
 #include "query.h"
 #include "keys.h"
 
@@ -17,7 +18,7 @@ struct _node_server_t {
     zsock_t *router;
     zcert_t *cert;              /* the node's own key pair */
     zactor_t *auth;             /* zauth ZAP handler */
-    zhashx_t *keys;             /* Z85 public key -> dt_key_t of local clients */
+    node_keys_t *keys;          /* the keys of local clients */
     node_sync_t *sync;
     node_outbox_t *outbox;
     zlistx_t *waiters;          /* s_waiter_t: callers of forwarded writes */
@@ -65,75 +66,6 @@ node_config_defaults (node_config_t *config)
     memset (config, 0, sizeof (*config));
     snprintf (config->endpoint, sizeof (config->endpoint), "tcp://127.0.0.1:7701");
     config->mapsize_mb = 4096;
-}
-
-//  Local keys: --admin public keys act as hq-admin at this node
-
-/* The key's name: its "name" metadata, else the file's base name. */
-static void
-s_key_name (zcert_t *cert, const char *path, char name [DT_ID_MAX + 1])
-{
-    const char *meta = zcert_meta (cert, "name");
-    if (meta && dt_id_valid (meta, strlen (meta))) {
-        snprintf (name, DT_ID_MAX + 1, "%s", meta);
-        return;
-    }
-    const char *slash = strrchr (path, '/');
-    snprintf (name, DT_ID_MAX + 1, "%s", slash? slash + 1: path);
-    name [strcspn (name, ".")] = 0;
-}
-
-/* Load the admin keys and write exactly their certificates into
-   DATADIR/certs, the directory the ZAP handler admits. */
-static int
-s_keys_load (node_server_t *self, dt_err_t *err)
-{
-    char certdir [PATH_MAX];
-    snprintf (certdir, sizeof (certdir), "%s/certs", self->config.datadir);
-    zdir_t *old = zdir_new (certdir, NULL);
-    if (old) {
-        zdir_remove (old, true);
-        zdir_destroy (&old);
-    }
-    if (zsys_dir_create ("%s", certdir))
-        return dt_err_set (err, "INTERNAL", "mkdir %s failed: %s", certdir, strerror (errno));
-    for (int i = 0; i < self->config.nadmins; i++) {
-        const char *path = self->config.admin_pub [i];
-        zcert_t *cert = keys_load_public (path, err);
-        if (!cert)
-            return -1;
-        dt_key_t *key = (dt_key_t *) zmalloc (sizeof (dt_key_t));
-        key->role = KEY_HQ_ADMIN;
-        snprintf (key->public_key, sizeof (key->public_key), "%s", zcert_public_txt (cert));
-        s_key_name (cert, path, key->name);
-        zhashx_update (self->keys, key->public_key, key);
-        char file [PATH_MAX + DT_ID_MAX + 32];
-        snprintf (file, sizeof (file), "%s/%s-%d.pub", certdir, key->name, i);
-        int rc = zcert_save_public (cert, file);
-        zcert_destroy (&cert);
-        if (rc)
-            return dt_err_set (err, "INTERNAL", "writing %s failed", file);
-    }
-    if (self->config.nadmins == 0)
-        zsys_warning ("node %s: no --admin key: no local client can connect",
-                      self->config.id);
-    zstr_sendx (self->auth, "CURVE", certdir, NULL);
-    zsock_wait (self->auth);
-    return 0;
-}
-
-/* The key behind a request (insecure: the built-in hq-admin key). */
-static const dt_key_t *
-s_key_of (node_server_t *self, zframe_t *frame, dt_err_t *err)
-{
-    if (self->config.insecure)
-        return op_admin_key ();
-    const char *user = zframe_meta (frame, "User-Id");
-    const dt_key_t *key = user? zhashx_lookup (self->keys, user): NULL;
-    if (!key)
-        dt_err_set (err, "UNAUTHENTICATED", "this key is not allowed at node %s",
-                    self->config.id);
-    return key;
 }
 
 //  Lifecycle
@@ -222,8 +154,6 @@ node_new (const node_config_t *config, dt_err_t *err)
                                        .key_file = self->config.key_file,
                                        .server_key = self->config.hub_key,
                                        .insecure = self->config.insecure };
-    self->keys = zhashx_new ();
-    zhashx_set_destructor (self->keys, (zhashx_destructor_fn *) zstr_free);
     self->waiters = zlistx_new ();
     zlistx_set_destructor (self->waiters, (zlistx_destructor_fn *) s_waiter_destroy);
     if (s_check_hub_keys (self, err))
@@ -240,9 +170,10 @@ node_new (const node_config_t *config, dt_err_t *err)
             dt_err_set (err, "INTERNAL", "starting the ZAP handler failed");
             goto failed;
         }
-        if (s_keys_load (self, err))
-            goto failed;
     }
+    self->keys = node_keys_new (self->store, &self->config, self->auth, err);
+    if (!self->keys)
+        goto failed;
     if (s_bind (self, err))
         goto failed;
     self->outbox = node_outbox_new (self->store, self->config.id, &self->hub_opts, err);
@@ -267,9 +198,9 @@ node_destroy (node_server_t **self_p)
         node_outbox_destroy (&self->outbox);
         zlistx_destroy (&self->waiters);
         zsock_destroy (&self->router);
+        node_keys_destroy (&self->keys);
         zactor_destroy (&self->auth);
         zcert_destroy (&self->cert);
-        zhashx_destroy (&self->keys);
         store_destroy (&self->store);
         free (self);
         *self_p = NULL;
@@ -382,17 +313,18 @@ s_call (node_server_t *self, const op_t *op, proto_req_t *req, const dt_key_t *k
     store_abort (&txn);
 }
 
-/* Queue a membership write for the hub. The caller is answered later: with
-   the hub's reply, or with "pending" (s_waiters_*). Returns -1 with err when
-   it is refused at once. */
+/* Queue a membership write for the hub, to be judged there in the scope of
+   the key that asked (`as`, when the hub knows it). The caller is answered
+   later: with the hub's reply, or with "pending" (s_waiters_*). Returns -1
+   with err when it is refused at once. */
 static int
 s_forward (node_server_t *self, const char *spec, proto_req_t *req, const dt_key_t *key,
-           zframe_t **peer_p, dt_err_t *err)
+           const char *as, zframe_t **peer_p, dt_err_t *err)
 {
     if (proto_args_check (req->args, spec, err))
         return -1;
     uint64_t ticket;
-    int rc = node_outbox_append (self->outbox, req->op, req->args, key->name, req->rid,
+    int rc = node_outbox_append (self->outbox, req->op, req->args, key->name, as, req->rid,
                                  &ticket, err);
     if (rc < 0)
         return -1;
@@ -430,12 +362,18 @@ s_hub_only_op (const char *name)
     return false;
 }
 
-/* Serve a decoded request. The reply is left in result or err, unless the
-   request took *peer_p to answer it later. */
+/* Serve a decoded request from key (known at the hub as `as`, or NULL). The
+   reply is left in result or err, unless the request took *peer_p to answer
+   it later. */
 static void
-s_dispatch (node_server_t *self, proto_req_t *req, const dt_key_t *key, zframe_t **peer_p,
-            msgpack_sbuffer *result, dt_err_t *err)
+s_dispatch (node_server_t *self, proto_req_t *req, const dt_key_t *key, const char *as,
+            zframe_t **peer_p, msgpack_sbuffer *result, dt_err_t *err)
 {
+    if (*req->as) {
+        dt_err_set (err, "DENIED", "\"as\" is for nodes forwarding to the hub, not for "
+                    "clients of node %s", self->config.id);
+        return;
+    }
     const op_t *op = op_find (s_node_ops, req->op);
     if (!op) {
         op = op_find (query_ops, req->op);
@@ -448,7 +386,7 @@ s_dispatch (node_server_t *self, proto_req_t *req, const dt_key_t *key, zframe_t
     }
     for (int i = 0; s_forwarded [i].name; i++)
         if (streq (s_forwarded [i].name, req->op)) {
-            s_forward (self, s_forwarded [i].args, req, key, peer_p, err);
+            s_forward (self, s_forwarded [i].args, req, key, as, peer_p, err);
             return;
         }
     if (s_hub_only_op (req->op))
@@ -481,9 +419,10 @@ s_serve (node_server_t *self, zmsg_t *msg)
                     DT_MAX_BODY);
     else
     if (proto_req_decode (&req, zframe_data (body), zframe_size (body), &err) == 0) {
-        const dt_key_t *key = s_key_of (self, body, &err);
+        const char *as = NULL;
+        const dt_key_t *key = node_keys_of (self->keys, body, &as, &err);
         if (key)
-            s_dispatch (self, &req, key, &peer, &result, &err);
+            s_dispatch (self, &req, key, as, &peer, &result, &err);
     }
     if (peer) {
         msgpack_sbuffer reply;
@@ -579,6 +518,19 @@ s_waiters_wait_ms (node_server_t *self)
 
 //  The loop
 
+/* The replica's keys or branches changed: admit the keys they now name. A
+   failure keeps the keys admitted before, and is tried again at the next
+   such change. */
+static void
+s_keys_reload (node_server_t *self)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    if (node_keys_reload (self->keys, &err))
+        zsys_error ("node %s: reloading keys failed: %s", self->config.id, err.message);
+    dt_err_reset (&err);
+}
+
 static int
 s_min_wait (int a, int b)
 {
@@ -610,6 +562,8 @@ node_step (node_server_t *self, int timeout_ms)
             zmsg_destroy (&msg);
         }
         node_sync_recv (self->sync);
+        if (node_sync_admission_changed (self->sync))
+            s_keys_reload (self);
         outbox = node_outbox_sock (self->outbox);
         uint64_t ticket;
         while (outbox && (zsock_events (outbox) & ZMQ_POLLIN)) {
@@ -681,6 +635,25 @@ static void
 s_test_call (s_rig_t *rig, const char *op, const char *args_text, proto_reply_t *reply)
 {
     s_test_wait (rig, s_test_send (rig, op, args_text), reply);
+}
+
+/* A request carrying "as", which only nodes may send (to the hub). */
+static void
+s_test_call_as (s_rig_t *rig, const char *op, const char *args_text, const char *as,
+                proto_reply_t *reply)
+{
+    msgpack_sbuffer args, body;
+    msgpack_sbuffer_init (&args);
+    msgpack_sbuffer_init (&body);
+    assert (op_args_text (args_text, &args) == 0);
+    proto_req_encode_as (&body, 999, op, &args, NULL, as);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, NULL, 0);
+    zmsg_addmem (msg, body.data, body.size);
+    zmsg_send (&msg, client_sock (rig->client));
+    msgpack_sbuffer_destroy (&args);
+    msgpack_sbuffer_destroy (&body);
+    s_test_wait (rig, 999, reply);
 }
 
 /* The next request at the fake hub for op (others, e.g. sync.ack, are
@@ -904,6 +877,8 @@ node_test (bool verbose)
     s_test_expect_error (&reply, "BAD_ARGS");
     s_test_call (&rig, "request.status", "ticket:=42", &reply);
     s_test_expect_error (&reply, "NOT_FOUND");
+    s_test_call_as (&rig, "member.leave", "id=m-1", "boss", &reply);
+    s_test_expect_error (&reply, "DENIED");
 
     //  A membership write goes to the hub under rid NODE:SEQ@EPOCH; the hub's
     //  reply comes back to the caller under the caller's request id

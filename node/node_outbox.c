@@ -56,7 +56,7 @@ node_outbox_destroy (node_outbox_t **self_p)
     }
 }
 
-//  The outbox in the store: TBL_OUTBOX seq -> { op, args, actor, ts },
+//  The outbox in the store: TBL_OUTBOX seq -> { op, args, actor, ts, as? },
 //  TBL_OUTCOME seq -> the hub's reply, TBL_RID "actor/rid" -> seq
 
 static size_t
@@ -68,11 +68,12 @@ s_rid_key (const char *actor, const char *rid, char *out, size_t size)
 
 static void
 s_entry_encode (msgpack_sbuffer *out, const char *op, const msgpack_object *args,
-                const char *actor)
+                const char *actor, const char *as)
 {
     msgpack_packer pk;
     msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
+    bool has_as = as && *as;
+    msgpack_pack_map (&pk, 4 + has_as);
     proto_pack_key (&pk, "op");
     proto_pack_str (&pk, op);
     proto_pack_key (&pk, "args");
@@ -84,11 +85,16 @@ s_entry_encode (msgpack_sbuffer *out, const char *op, const msgpack_object *args
     proto_pack_str (&pk, actor);
     proto_pack_key (&pk, "ts");
     msgpack_pack_int64 (&pk, dt_now_ms ());
+    if (has_as) {
+        proto_pack_key (&pk, "as");
+        proto_pack_str (&pk, as);
+    }
 }
 
 int
 node_outbox_append (node_outbox_t *self, const char *op, const msgpack_object *args,
-                    const char *actor, const char *rid, uint64_t *ticket, dt_err_t *err)
+                    const char *actor, const char *as, const char *rid,
+                    uint64_t *ticket, dt_err_t *err)
 {
     store_txn_t txn;
     if (store_begin (self->store, &txn, NULL, true, err))
@@ -110,7 +116,7 @@ node_outbox_append (node_outbox_t *self, const char *op, const msgpack_object *a
     store_seq_key (seq, seq_key);
     msgpack_sbuffer entry;
     msgpack_sbuffer_init (&entry);
-    s_entry_encode (&entry, op, args, actor);
+    s_entry_encode (&entry, op, args, actor, as);
     int rc = store_put (&txn, TBL_OUTBOX, seq_key, 8, entry.data, entry.size, err)
           || store_meta_set_uint (&txn, "outbox_seq", seq, err)
           || (key_size && store_put (&txn, TBL_RID, key, key_size, seq_key, 8, err))? -1: 0;
@@ -262,7 +268,7 @@ typedef struct {
 } s_next_t;
 
 /* Encode the first queued entry as the request in flight: id = ticket,
-   rid = NODE:SEQ@EPOCH. */
+   rid = NODE:SEQ@EPOCH, as = the key that asked (when the hub knows it). */
 static int
 s_encode_first (const void *key, size_t key_size, const void *val, size_t val_size,
                 void *arg)
@@ -275,10 +281,13 @@ s_encode_first (const void *key, size_t key_size, const void *val, size_t val_si
     msgpack_unpacked entry;
     msgpack_unpacked_init (&entry);
     char op [48];
-    const msgpack_object *args = NULL;
+    dt_id_t as = "";
+    const msgpack_object *args = NULL, *asker = NULL;
     next->damaged = msgpack_unpack_next (&entry, val, val_size, NULL) != MSGPACK_UNPACK_SUCCESS
                  || !proto_obj_str (proto_map_get (&entry.data, "op"), op, sizeof (op) - 1)
-                 || !(args = proto_map_get (&entry.data, "args"));
+                 || !(args = proto_map_get (&entry.data, "args"))
+                 || ((asker = proto_map_get (&entry.data, "as"))
+                     && !proto_obj_str (asker, as, DT_ID_MAX));
     if (!next->damaged) {
         msgpack_sbuffer packed;
         msgpack_sbuffer_init (&packed);
@@ -289,7 +298,7 @@ s_encode_first (const void *key, size_t key_size, const void *val, size_t val_si
         snprintf (rid, sizeof (rid), "%s:%" PRIu64 "@%" PRIx64, self->node, next->ticket,
                   self->epoch);
         msgpack_sbuffer_clear (&self->request);
-        proto_req_encode (&self->request, next->ticket, op, &packed, rid);
+        proto_req_encode_as (&self->request, next->ticket, op, &packed, rid, as);
         msgpack_sbuffer_destroy (&packed);
     }
     msgpack_unpacked_destroy (&entry);
@@ -527,8 +536,8 @@ s_test_delivery (store_t *store)
     msgpack_unpacked_init (&unpacked);
     assert (msgpack_unpack_next (&unpacked, args.data, args.size, NULL)
             == MSGPACK_UNPACK_SUCCESS);
-    assert (node_outbox_append (outbox, "member.join", &unpacked.data, "admin", NULL,
-                                &ticket, &err) == 0);
+    assert (node_outbox_append (outbox, "member.join", &unpacked.data, "admin", "admin",
+                                NULL, &ticket, &err) == 0);
     //  The queue is delivered in order, one at a time, each under its rid
     uint64_t first = ticket - 1;
     for (uint64_t expect = first; expect <= ticket; expect++) {
@@ -541,6 +550,8 @@ s_test_delivery (store_t *store)
         snprintf (rid, sizeof (rid), "n1:%" PRIu64 "@", expect);
         assert (strncmp (req.rid, rid, strlen (rid)) == 0);
         assert (streq (req.op, expect == ticket? "member.join": "member.leave"));
+        //  Each goes for the key that asked, when the hub knows that key
+        assert (streq (req.as, expect == ticket? "admin": ""));
         //  Nothing else is sent while this one waits
         node_outbox_pump (outbox);
         assert (!(zsock_events (hub) & ZMQ_POLLIN));
@@ -589,11 +600,11 @@ node_outbox_test (bool verbose)
             == MSGPACK_UNPACK_SUCCESS);
     uint64_t ticket = 0, again = 0;
     assert (node_outbox_append (outbox, "member.join", &unpacked.data, "admin", NULL,
-                                &ticket, &err) == 0 && ticket == 1);
-    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", "r-1",
-                                &ticket, &err) == 0 && ticket == 2);
-    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", "r-1",
-                                &again, &err) == 1 && again == 2);
+                                NULL, &ticket, &err) == 0 && ticket == 1);
+    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", NULL,
+                                "r-1", &ticket, &err) == 0 && ticket == 2);
+    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", NULL,
+                                "r-1", &again, &err) == 1 && again == 2);
     assert (node_outbox_depth (outbox) == 2);
     char state [16], detail [64];
     assert (s_test_status (store, 1, state, detail) == 0 && streq (state, "pending"));
@@ -634,16 +645,16 @@ node_outbox_test (bool verbose)
     proto_reply_release (&decoded);
     assert (node_outbox_depth (outbox) == 0);
     //  The rid still names its ticket after it settled
-    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", "r-1",
-                                &again, &err) == 1 && again == 2);
+    assert (node_outbox_append (outbox, "member.leave", &unpacked.data, "admin", NULL,
+                                "r-1", &again, &err) == 1 && again == 2);
     msgpack_sbuffer_destroy (&reply);
     msgpack_sbuffer_destroy (&readdressed);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&args);
 
     //  Delivery to a hub: queue one entry more and send both in order
-    assert (node_outbox_append (outbox, "member.leave", NULL, "admin", NULL, &ticket,
-                                &err) == 0 && ticket == 3);
+    assert (node_outbox_append (outbox, "member.leave", NULL, "admin", NULL, NULL,
+                                &ticket, &err) == 0 && ticket == 3);
     node_outbox_destroy (&outbox);
     s_test_delivery (store);
 

@@ -23,11 +23,14 @@ node_outbox_t *node_outbox_new (store_t *store, const char *node, const client_o
                                 dt_err_t *err);
 void node_outbox_destroy (node_outbox_t **self_p);
 
-/* Durably queue a request (op, args map or NULL) asked by key `actor`. With a
-   client rid already queued before, nothing is added: returns 1 with that
-   entry's ticket. Else 0 with the new ticket in *ticket, or -1 with err. */
+/* Durably queue a request (op, args map or NULL) asked by key `actor`, to be
+   forwarded "as" the hub's key named `as` (NULL: under the node key's scope
+   alone). With a client rid already queued before, nothing is added: returns
+   1 with that entry's ticket. Else 0 with the new ticket in *ticket, or -1
+   with err. */
 int node_outbox_append (node_outbox_t *self, const char *op, const msgpack_object *args,
-                        const char *actor, const char *rid, uint64_t *ticket, dt_err_t *err);
+                        const char *actor, const char *as, const char *rid,
+                        uint64_t *ticket, dt_err_t *err);
 /* Record the hub's reply (an encoded reply body) as the outcome of ticket
    and drop it from the outbox, in one transaction. 0 or -1 with err. */
 int node_outbox_settle (node_outbox_t *self, uint64_t ticket, const void *reply,

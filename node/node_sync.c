@@ -17,6 +17,10 @@ struct _node_sync_t {
     bool in_snapshot;
     msgpack_sbuffer snapshot;       /* packed change maps, back to back */
     uint32_t snapshot_count;
+    //  Key and branch records decide which keys the node admits: a push
+    //  that changed them is reported once (node_sync_admission_changed)
+    bool admission_applying;        /* in the push being applied */
+    bool admission_changed;         /* in a committed push, not yet reported */
 };
 
 static void s_connect (node_sync_t *self);
@@ -73,6 +77,14 @@ node_sync_connected (node_sync_t *self)
     return self->connected;
 }
 
+bool
+node_sync_admission_changed (node_sync_t *self)
+{
+    bool changed = self->admission_changed;
+    self->admission_changed = false;
+    return changed;
+}
+
 //  Applying pushes
 
 static bool
@@ -97,8 +109,10 @@ s_apply_change (node_sync_t *self, store_txn_t *txn, const msgpack_object *chang
     ||  !value || (value->type != MSGPACK_OBJECT_BIN && value->type != MSGPACK_OBJECT_NIL))
         return dt_err_set (err, "MALFORMED", "a change needs table, key and value");
     //  Tables a newer hub replicates that this node does not know yet (policy)
-    if (!streq (table, "branch") && !streq (table, "hall") && !streq (table, "member"))
+    if (!streq (table, "branch") && !streq (table, "hall") && !streq (table, "member")
+    &&  !streq (table, "key"))
         return 0;
+    self->admission_applying |= streq (table, "key") || streq (table, "branch");
     bool present = value->type == MSGPACK_OBJECT_BIN;
     return tree_apply (txn, self->node, table, key, present? value->via.bin.ptr: NULL,
                        present? value->via.bin.size: 0, err);
@@ -115,6 +129,7 @@ s_commit_upto (node_sync_t *self, store_txn_t *txn, uint64_t upto, dt_err_t *err
     if (store_commit (txn, err))
         return -1;
     self->applied = upto;
+    self->admission_changed |= self->admission_applying;
     return 0;
 }
 
@@ -135,6 +150,7 @@ s_push_changes (node_sync_t *self, const msgpack_object *push, uint64_t *credit,
     store_txn_t txn;
     if (store_begin (self->store, &txn, NULL, true, err))
         return -1;
+    self->admission_applying = false;
     for (uint32_t i = 0; i < entries->via.array.size; i++) {
         const msgpack_object *change = &entries->via.array.ptr [i];
         uint64_t seq;
@@ -172,13 +188,14 @@ s_table_clear (store_txn_t *txn, store_table_t table, dt_err_t *err)
     return rc;
 }
 
-/* A snapshot replaces the whole tree of the replica: records of branches
-   since taken away, and any stray hall or member, go with the rest. */
+/* A snapshot replaces the whole tree of the replica and its keys: records of
+   branches since taken away, any stray hall or member, and keys since
+   deleted go with the rest. */
 static int
 s_replica_wipe (store_txn_t *txn, dt_err_t *err)
 {
     static const store_table_t tables [] = {
-        TBL_BRANCH, TBL_HALL, TBL_MEMBER, TBL_SEAT, TBL_BRANCH_HALL
+        TBL_BRANCH, TBL_HALL, TBL_MEMBER, TBL_SEAT, TBL_BRANCH_HALL, TBL_KEY
     };
     for (size_t i = 0; i < sizeof (tables) / sizeof (tables [0]); i++)
         if (s_table_clear (txn, tables [i], err))
@@ -194,6 +211,7 @@ s_snapshot_apply (node_sync_t *self, uint64_t upto, dt_err_t *err)
     if (store_begin (self->store, &txn, NULL, true, err))
         return -1;
     int rc = s_replica_wipe (&txn, err);
+    self->admission_applying = true;
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     size_t offset = 0;
@@ -536,6 +554,18 @@ s_test_member (s_test_push_t *self, uint64_t seq, const char *id, seat_kind_t se
     s_test_change (&self->pk, seq, "member", id, record);
 }
 
+static void
+s_test_key (s_test_push_t *self, uint64_t seq, const char *name)
+{
+    dt_key_t key = { .role = KEY_LEADER, .branches = { "b-1" }, .nbranches = 1 };
+    snprintf (key.name, sizeof (key.name), "%s", name);
+    snprintf (key.public_key, sizeof (key.public_key), "%s",
+              "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
+    msgpack_sbuffer *record = s_test_record (self);
+    record_key_encode (&key, record);
+    s_test_change (&self->pk, seq, "key", name, record);
+}
+
 /* Feed the push to node_sync_push; return its result code. */
 static int
 s_test_push_run (s_test_push_t *self, node_sync_t *sync, bool *ack, uint64_t *credit)
@@ -576,7 +606,8 @@ s_test_expect (store_t *store, const char *table, const char *ids, const char *p
         const void *val;
         size_t size;
         store_table_t tbl = streq (table, "branch")? TBL_BRANCH:
-                            streq (table, "hall")? TBL_HALL: TBL_MEMBER;
+                            streq (table, "hall")? TBL_HALL:
+                            streq (table, "key")? TBL_KEY: TBL_MEMBER;
         int found = store_get (&txn, tbl, id, strlen (id), &val, &size, &err);
         if ((found == 0) != (present [i] == '1'))
             printf ("\n%s %s: expected %s\n", table, id, present [i] == '1'? "present": "absent");
@@ -631,6 +662,8 @@ node_sync_test (bool verbose)
     s_test_expect (store, "member", "m-lead m-1 m-2", "110");
     s_test_expect (store, "hall", "h-1", "1");
     assert (s_test_seats (store, SEAT_HALL, "h-1") == 1);
+    //  Branches decide which leader keys the node admits
+    assert (node_sync_admission_changed (sync) && !node_sync_admission_changed (sync));
 
     //  m-1 leaves: the member is deleted from the replica
     s_test_push_t leave;
@@ -640,10 +673,20 @@ node_sync_test (bool verbose)
     assert (s_test_push_run (&leave, sync, &ack, &credit) == 0 && credit == 2);
     s_test_expect (store, "member", "m-1", "0");
     assert (s_test_seats (store, SEAT_HALL, "h-1") == 0);
+    assert (!node_sync_admission_changed (sync));
+
+    //  Key records are kept whole, and change who may connect
+    s_test_push_t keys;
+    s_test_push_begin (&keys, "changes", 1, 23);
+    s_test_key (&keys, 23, "lk");
+    assert (s_test_push_run (&keys, sync, &ack, &credit) == 0 && credit == 1);
+    s_test_expect (store, "key", "lk", "1");
+    assert (node_sync_admission_changed (sync));
+    s_test_push_end (&keys);
 
     //  Redelivering the first push (a reconnect) changes nothing: m-1 stays gone
     assert (s_test_push_run (&push, sync, &ack, &credit) == 0);
-    assert (ack && credit == 6 && node_sync_applied (sync) == 22);
+    assert (ack && credit == 6 && node_sync_applied (sync) == 23);
     s_test_expect (store, "member", "m-lead m-1", "10");
     s_test_push_end (&push);
 
@@ -692,6 +735,8 @@ node_sync_test (bool verbose)
     s_test_expect (store, "branch", "b-1 b-2 b-3", "001");
     s_test_expect (store, "hall", "h-1 h-3", "01");
     s_test_expect (store, "member", "m-lead m-3 m-5 stray", "0010");
+    s_test_expect (store, "key", "lk", "0");
+    assert (node_sync_admission_changed (sync));
     assert (s_test_seats (store, SEAT_CORE, "b-1") == 0);
     assert (s_test_seats (store, SEAT_CORE, "b-3") == 1);
     //  snapshot_end without a snapshot is refused; a heartbeat is acked

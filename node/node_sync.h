@@ -34,6 +34,9 @@ void node_sync_recv (node_sync_t *self);
 void node_sync_tick (node_sync_t *self);
 /* True while the hub talks to us. */
 bool node_sync_connected (node_sync_t *self);
+/* True once after a push changed key or branch records, i.e. which keys the
+   node admits (node_keys_reload). */
+bool node_sync_admission_changed (node_sync_t *self);
 
 void node_sync_test (bool verbose);
 

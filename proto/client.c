@@ -85,11 +85,11 @@ client_sock (client_t *self)
 /* Send a request with the given id (empty delimiter, then the body). */
 static void
 s_send (client_t *self, uint64_t id, const char *op, const msgpack_sbuffer *args,
-        const char *rid)
+        const char *rid, const char *as)
 {
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
-    proto_req_encode (&body, id, op, args, rid && *rid? rid: NULL);
+    proto_req_encode_as (&body, id, op, args, rid, as);
     zmsg_t *msg = zmsg_new ();
     zmsg_addmem (msg, NULL, 0);
     zmsg_addmem (msg, body.data, body.size);
@@ -101,7 +101,7 @@ uint64_t
 client_send (client_t *self, const char *op, const msgpack_sbuffer *args)
 {
     uint64_t id = self->next_id++;
-    s_send (self, id, op, args, NULL);
+    s_send (self, id, op, args, NULL, NULL);
     return id;
 }
 
@@ -133,8 +133,15 @@ int
 client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
              const char *rid, proto_reply_t *reply, dt_err_t *err)
 {
+    return client_call_as (self, op, args, rid, NULL, reply, err);
+}
+
+int
+client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
+                const char *rid, const char *as, proto_reply_t *reply, dt_err_t *err)
+{
     uint64_t id = self->next_id++;
-    s_send (self, id, op, args, rid);
+    s_send (self, id, op, args, rid, as);
     int64_t deadline = zclock_mono () + self->timeout_ms;
     while (true) {
         int64_t left = deadline - zclock_mono ();
@@ -174,6 +181,16 @@ client_test (bool verbose)
     assert (streq (err.code, "UNAVAILABLE"));
     zmsg_t *stale = zmsg_recv (server);
     assert (stale);
+    //  A forwarded call carries the key it is made for
+    assert (client_call_as (client, "member.leave", NULL, "n1:1@1", "zhang", &reply,
+                            &err) == -1);
+    zmsg_t *forwarded = zmsg_recv (server);
+    proto_req_t req;
+    assert (forwarded && proto_req_decode (&req, zframe_data (zmsg_last (forwarded)),
+                                           zframe_size (zmsg_last (forwarded)), &err) == 0);
+    assert (streq (req.as, "zhang") && streq (req.rid, "n1:1@1"));
+    proto_req_release (&req);
+    zmsg_destroy (&forwarded);
 
     //  The late reply to the first call is skipped; the second is matched
     opts.timeout_ms = 2000;

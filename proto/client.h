@@ -26,6 +26,10 @@ void client_destroy (client_t **self_p);
    Returns -1 with err UNAVAILABLE when no reply came within the timeout. */
 int client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
                  const char *rid, proto_reply_t *reply, dt_err_t *err);
+/* As client_call, for the key named `as` (NULL or "" for none): a node's
+   connection forwarding a local client's request (PROTOCOL.md 7.3). */
+int client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
+                    const char *rid, const char *as, proto_reply_t *reply, dt_err_t *err);
 
 /* Send a request without waiting (sync.ack); returns its id. */
 uint64_t client_send (client_t *self, const char *op, const msgpack_sbuffer *args);

@@ -30,10 +30,9 @@ op_admin_key (void)
     return &admin;
 }
 
-bool
-op_covers (op_ctx_t *ctx, const char *branch)
+static bool
+s_key_covers (op_ctx_t *ctx, const dt_key_t *key, const char *branch)
 {
-    const dt_key_t *key = ctx->key;
     if (key->role == KEY_HQ_ADMIN)
         return true;
     if (key->role == KEY_LEADER) {
@@ -47,6 +46,13 @@ op_covers (op_ctx_t *ctx, const char *branch)
     dt_err_init (&err);
     return tree_branch_get (ctx->txn, branch, &record, &err) == 0
         && *record.node && streq (record.node, key->node);
+}
+
+bool
+op_covers (op_ctx_t *ctx, const char *branch)
+{
+    return s_key_covers (ctx, ctx->key, branch)
+       && (!ctx->via || s_key_covers (ctx, ctx->via, branch));
 }
 
 /* Say what the key may do, for DENIED messages. */
@@ -71,18 +77,21 @@ op_allow (op_ctx_t *ctx, const char *branch)
 {
     if (op_covers (ctx, branch))
         return 0;
+    //  Name the key whose scope refused
+    const dt_key_t *refused = s_key_covers (ctx, ctx->key, branch)? ctx->via: ctx->key;
     char scope [DT_ERR_MSG_MAX - 64];
-    s_scope_text (ctx->key, scope, sizeof (scope));
+    s_scope_text (refused, scope, sizeof (scope));
     return dt_err_set (ctx->err, "DENIED", "branch %s is out of scope: %s", branch, scope);
 }
 
 int
 op_allow_hq (op_ctx_t *ctx, const char *what)
 {
-    if (ctx->key->role == KEY_HQ_ADMIN)
+    const dt_key_t *refused = ctx->key->role != KEY_HQ_ADMIN? ctx->key: ctx->via;
+    if (!refused || refused->role == KEY_HQ_ADMIN)
         return 0;
     char scope [DT_ERR_MSG_MAX - 64];
-    s_scope_text (ctx->key, scope, sizeof (scope));
+    s_scope_text (refused, scope, sizeof (scope));
     return dt_err_set (ctx->err, "DENIED", "%s needs an hq-admin key; %s", what, scope);
 }
 
@@ -305,6 +314,25 @@ op_test (bool verbose)
     dt_key_t node = { .name = "nk", .role = KEY_NODE, .node = "n1" };
     assert (op_run (store, s_test_ops, &node, "echo", "id=b-1", &out, &err) == -1);
     assert (strstr (err.message, "node n1"));
+
+    //  A request a node forwards for a key is held to both scopes
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    branch_t b1 = { .id = "b-1", .name = "b-1", .leader = "o-1", .node = "n1" };
+    branch_t b2 = { .id = "b-2", .name = "b-2", .leader = "o-1", .node = "n2" };
+    assert (tree_branch_put (&txn, &b1, &err) == 0 && tree_branch_put (&txn, &b2, &err) == 0);
+    op_ctx_t ctx = { .txn = &txn, .key = op_admin_key (), .via = &node, .err = &err };
+    assert (op_covers (&ctx, "b-1") && !op_covers (&ctx, "b-2"));
+    assert (op_allow (&ctx, "b-2") == -1 && strstr (err.message, "node n1"));
+    assert (op_allow_hq (&ctx, "key.list") == -1 && streq (err.code, "DENIED"));
+    leader.branches [0][2] = '2';
+    ctx.key = &leader;
+    assert (!op_covers (&ctx, "b-1") && !op_covers (&ctx, "b-2"));
+    assert (op_allow (&ctx, "b-1") == -1 && strstr (err.message, "leader key lk"));
+    assert (op_allow (&ctx, "b-2") == -1 && strstr (err.message, "node n1"));
+    ctx.via = NULL;
+    assert (op_allow (&ctx, "b-2") == 0);
+    store_abort (&txn);
 
     msgpack_sbuffer_destroy (&out);
     dt_err_reset (&err);

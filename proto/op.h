@@ -20,6 +20,8 @@ enum {
 typedef struct {
     store_txn_t *txn;           /* write txn for OP_WRITE, else read txn */
     const dt_key_t *key;        /* acting key; never NULL (insecure = hq-admin) */
+    const dt_key_t *via;        /* node key that forwarded the request for key, or
+                                   NULL: the request must be within both scopes */
     msgpack_packer *pk;         /* result */
     dt_err_t *err;
     int64_t now;                /* ms since epoch, fixed for the call */
@@ -43,11 +45,12 @@ const op_t *op_find (const op_t *table, const char *name);
    handler. Returns 0 or -1 with ctx->err set. */
 int op_call (const op_t *op, op_ctx_t *ctx, const msgpack_object *args);
 
-/* Scopes (PROTOCOL.md section 3). True if the key may act on branch. */
+/* Scopes (PROTOCOL.md section 3). True if the key (and the node key it came
+   through, if any) may act on branch. */
 bool op_covers (op_ctx_t *ctx, const char *branch);
 /* 0, or -1 with DENIED saying what the key may do. */
 int op_allow (op_ctx_t *ctx, const char *branch);
-/* 0 for hq-admin keys, else -1 with DENIED. */
+/* 0 for hq-admin keys (not forwarded by a node), else -1 with DENIED. */
 int op_allow_hq (op_ctx_t *ctx, const char *what);
 /* A key that is hq-admin, for insecure mode and tests. */
 const dt_key_t *op_admin_key (void);

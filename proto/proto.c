@@ -166,6 +166,11 @@ proto_req_decode (proto_req_t *self, const void *data, size_t size, dt_err_t *er
     if (rid && !proto_obj_str (rid, self->rid, sizeof (self->rid) - 1))
         return dt_err_set (err, "MALFORMED", "\"rid\" is not a string of at most %zu bytes",
                            sizeof (self->rid) - 1);
+    const msgpack_object *as = proto_map_get (root, "as");
+    if (as && (!proto_obj_str (as, self->as, sizeof (self->as) - 1)
+           ||  !dt_id_valid (self->as, strlen (self->as))))
+        return dt_err_set (err, "MALFORMED", "\"as\" is not a key name (1-%d of A-Z a-z "
+                           "0-9 . _ -, starting alphanumeric)", DT_ID_MAX);
     return 0;
 }
 
@@ -202,10 +207,17 @@ void
 proto_req_encode (msgpack_sbuffer *out, uint64_t id, const char *op,
                   const msgpack_sbuffer *args, const char *rid)
 {
+    proto_req_encode_as (out, id, op, args, rid, NULL);
+}
+
+void
+proto_req_encode_as (msgpack_sbuffer *out, uint64_t id, const char *op,
+                     const msgpack_sbuffer *args, const char *rid, const char *as)
+{
     msgpack_packer pk;
     msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    bool has_rid = rid && *rid;
-    msgpack_pack_map (&pk, 3 + (args? 1: 0) + (has_rid? 1: 0));
+    bool has_rid = rid && *rid, has_as = as && *as;
+    msgpack_pack_map (&pk, 3 + (args? 1: 0) + (has_rid? 1: 0) + (has_as? 1: 0));
     proto_pack_key (&pk, "v");
     msgpack_pack_uint32 (&pk, DT_PROTO_VERSION);
     proto_pack_key (&pk, "id");
@@ -219,6 +231,10 @@ proto_req_encode (msgpack_sbuffer *out, uint64_t id, const char *op,
     if (has_rid) {
         proto_pack_key (&pk, "rid");
         proto_pack_str (&pk, rid);
+    }
+    if (has_as) {
+        proto_pack_key (&pk, "as");
+        proto_pack_str (&pk, as);
     }
 }
 
@@ -504,6 +520,7 @@ proto_test (bool verbose)
     proto_req_t req;
     assert (proto_req_decode (&req, body.data, body.size, &err) == 0);
     assert (req.id == 42 && streq (req.op, "hall.set_cap") && streq (req.rid, "n1:7"));
+    assert (streq (req.as, ""));
     char id [DT_ID_MAX + 1];
     uint64_t cap;
     assert (proto_args_check (req.args, "id cap into?", &err) == 0);
@@ -539,6 +556,17 @@ proto_test (bool verbose)
     char deep [64];
     memset (deep, 0x91, sizeof (deep));
     s_expect_malformed (deep, sizeof (deep), "MALFORMED");
+
+    //  "as" names the key a node forwards for: a key name, or the request is malformed
+    msgpack_sbuffer_clear (&body);
+    proto_req_encode_as (&body, 43, "member.join", &args, "n1:8@1", "zhang");
+    assert (proto_req_decode (&req, body.data, body.size, &err) == 0);
+    assert (req.id == 43 && streq (req.rid, "n1:8@1") && streq (req.as, "zhang"));
+    assert (req.args && req.args->via.map.size == 2);
+    proto_req_release (&req);
+    s_expect_malformed ("\x84\xa1v\x01\xa2id\x01\xa2op\xa1x\xa2" "as\xa3-no", 20, "MALFORMED");
+    s_expect_malformed ("\x84\xa1v\x01\xa2id\x01\xa2op\xa1x\xa2" "as\x07", 17, "MALFORMED");
+    s_expect_malformed ("\x84\xa1v\x01\xa2id\x01\xa2op\xa1x\xa2" "as\xa0", 17, "MALFORMED");
 
     //  Replies: ok and error with details
     msgpack_sbuffer_clear (&body);

@@ -11,6 +11,7 @@ typedef struct {
     char op [48];
     const msgpack_object *args;     /* a map, or NULL when absent */
     char rid [DT_ID_MAX * 2 + 2];   /* "" when absent */
+    char as [DT_ID_MAX + 1];        /* key a node forwards for; "" when absent */
     msgpack_unpacked unpacked;      /* owns every object above */
 } proto_req_t;
 
@@ -36,9 +37,14 @@ int proto_check (const void *data, size_t size, dt_err_t *err);
 int proto_req_decode (proto_req_t *self, const void *data, size_t size, dt_err_t *err);
 void proto_req_release (proto_req_t *self);
 
-/* Encode a request. args is a packed msgpack map or NULL. */
+/* Encode a request. args is a packed msgpack map or NULL; rid NULL or "" for
+   none. */
 void proto_req_encode (msgpack_sbuffer *out, uint64_t id, const char *op,
                        const msgpack_sbuffer *args, const char *rid);
+/* As proto_req_encode, with "as" (NULL or "" for none): the key a node
+   forwards the request for (PROTOCOL.md 5.1, 7.3). */
+void proto_req_encode_as (msgpack_sbuffer *out, uint64_t id, const char *op,
+                          const msgpack_sbuffer *args, const char *rid, const char *as);
 
 /* Encode a reply: the result (packed msgpack, NULL = nil) when err is NULL or
    unset, else the error with its details. */

@@ -45,8 +45,10 @@ struct _store_txn_t {
 };
 
 /* Which branch a replicated record belongs to, and which nodes must see the
-   change (computed by the tree layer). */
+   change (computed by the tree layer). The node name STORE_NODES_ALL ("*")
+   sends a change to every node (key records: PROTOCOL.md 7.1). */
 #define STORE_SCOPE_NODES 4
+#define STORE_NODES_ALL   "*"
 typedef struct {
     const char *branch;                 /* branch of the new record, or "" */
     const char *nodes [STORE_SCOPE_NODES];

@@ -1,5 +1,6 @@
 /* tree.c -- typed tree records with indexes, seat counters and change scope. */
 #include "tree.h"
+#include "proto.h"
 
 uint32_t
 tree_branch_cap (const branch_t *branch)
@@ -291,6 +292,14 @@ tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
                     (s_encode_fn *) record_member_encode, &scope, err);
 }
 
+int
+tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err)
+{
+    store_scope_t scope = { .branch = "", .nodes = { STORE_NODES_ALL }, .nnodes = 1 };
+    return s_write (txn, TBL_KEY, key->name, key, (s_encode_fn *) record_key_encode,
+                    &scope, err);
+}
+
 //  Visiting
 
 typedef struct {
@@ -561,6 +570,17 @@ s_apply_member (store_txn_t *txn, const char *node, const char *key,
     return store_del (txn, TBL_MEMBER, key, strlen (key), err);
 }
 
+static int
+s_apply_key (store_txn_t *txn, const char *key, const void *value, size_t size,
+             dt_err_t *err)
+{
+    dt_key_t record;
+    if (value && (record_key_decode (&record, value, size) || !streq (record.name, key)))
+        return dt_err_set (err, "MALFORMED", "damaged key record %s in change log", key);
+    return value? store_put (txn, TBL_KEY, key, strlen (key), value, size, err)
+                : store_del (txn, TBL_KEY, key, strlen (key), err);
+}
+
 int
 tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
             const void *value, size_t value_size, dt_err_t *err)
@@ -579,6 +599,8 @@ tree_apply (store_txn_t *txn, const char *node, const char *table, const char *k
         return s_apply_hall (txn, node, key, value, value_size, err);
     if (streq (table, "member"))
         return s_apply_member (txn, node, key, value, value_size, err);
+    if (streq (table, "key"))
+        return s_apply_key (txn, key, value, value_size, err);
     return dt_err_set (err, "MALFORMED", "unknown table %.20s in change log", table);
 }
 
@@ -647,6 +669,32 @@ s_test_records (store_txn_t *txn, store_table_t table, const char *key, void *ar
     assert (found >= 0);
     assert (tree_apply ((store_txn_t *) arg, "n1", store_table_name (table), key,
                         found == 0? val: NULL, size, &err) == 0);
+}
+
+/* The newest log entry is the key record `name`, meant for every node. */
+static void
+s_test_key_logged (store_txn_t *txn, const char *name)
+{
+    uint8_t seq [8];
+    store_seq_key (store_log_head (txn), seq);
+    const void *val = NULL;
+    size_t size = 0;
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (store_get (txn, TBL_LOG, seq, 8, &val, &size, &err) == 0);
+    msgpack_unpacked change;
+    msgpack_unpacked_init (&change);
+    assert (msgpack_unpack_next (&change, val, size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    char text [DT_ID_MAX + 1];
+    assert (proto_obj_str (proto_map_get (&change.data, "table"), text, DT_ID_MAX)
+            && streq (text, "key"));
+    assert (proto_obj_str (proto_map_get (&change.data, "key"), text, DT_ID_MAX)
+            && streq (text, name));
+    const msgpack_object *nodes = proto_map_get (&change.data, "nodes");
+    assert (nodes && nodes->type == MSGPACK_OBJECT_ARRAY && nodes->via.array.size == 1);
+    assert (proto_obj_str (&nodes->via.array.ptr [0], text, DT_ID_MAX)
+            && streq (text, STORE_NODES_ALL));
+    msgpack_unpacked_destroy (&change);
 }
 
 void
@@ -729,6 +777,28 @@ tree_test (bool verbose)
     assert (tree_branch_get (&rtxn, "b-1", &branch, &err) == 1);
     assert (tree_apply (&rtxn, "n1", "bogus", "b-1", NULL, 0, &err) == -1);
     assert (streq (err.code, "MALFORMED"));
+
+    //  A key record is logged for every node, and every replica keeps it
+    dt_key_t key = { .name = "lk", .public_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+                     .role = KEY_LEADER, .branches = { "b-2" }, .nbranches = 1 };
+    assert (tree_key_put (&txn, &key, &err) == 0);
+    s_test_key_logged (&txn, "lk");
+    s_test_records (&txn, TBL_KEY, "lk", &rtxn);
+    const void *val = NULL;
+    size_t size = 0;
+    assert (store_get (&rtxn, TBL_KEY, "lk", 2, &val, &size, &err) == 0);
+    dt_key_t copy;
+    assert (record_key_decode (&copy, val, size) == 0 && copy.role == KEY_LEADER);
+    assert (tree_apply (&rtxn, "n1", "key", "lk", NULL, 0, &err) == 0);
+    assert (store_get (&rtxn, TBL_KEY, "lk", 2, &val, &size, &err) == 1);
+    assert (tree_apply (&rtxn, "n1", "key", "lk", "\x81", 1, &err) == -1);
+    assert (streq (err.code, "MALFORMED"));
+    msgpack_sbuffer record;
+    msgpack_sbuffer_init (&record);
+    record_key_encode (&key, &record);
+    assert (tree_apply (&rtxn, "n1", "key", "other", record.data, record.size, &err) == -1);
+    assert (streq (err.code, "MALFORMED"));
+    msgpack_sbuffer_destroy (&record);
     store_abort (&rtxn);
 
     //  Every change was logged

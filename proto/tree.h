@@ -35,6 +35,9 @@ int tree_branch_del (store_txn_t *txn, const char *id, dt_err_t *err);
 int tree_hall_put (store_txn_t *txn, const hall_t *hall, dt_err_t *err);
 int tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err);
 int tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err);
+/* Write a key record, logged for every node (STORE_NODES_ALL): nodes admit
+   and scope their local clients by the hub's keys. */
+int tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err);
 
 /* Visit members seated in a group (kind SEAT_CORE: branch id, SEAT_HALL: hall
    id) and halls of a branch, in id order. Callback returns 0 go on, 1 stop,
@@ -70,7 +73,8 @@ int tree_branch_resend (store_txn_t *txn, const char *branch, const char *node,
 /* Replica side: apply one change of the hub's log. value NULL deletes. A record
    of a branch this node does not serve (per the branch records it holds) is
    deleted instead; a branch record naming another node drops the branch with
-   everything in it. Indexes are kept; nothing is logged. */
+   everything in it. A key record is kept as it comes (every node holds every
+   key). Indexes are kept; nothing is logged. */
 int tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
                 const void *value, size_t value_size, dt_err_t *err);
 /* Delete a branch and all its halls and members from a replica. */

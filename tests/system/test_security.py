@@ -1,10 +1,13 @@
 """test_security.py -- CurveZMQ admission, key roles and scopes, revocation of
-open connections, plaintext refusal, and the tamper-evident audit chain."""
+open connections, plaintext refusal, the hub's keys enforced at nodes and on
+the writes they forward, and the tamper-evident audit chain."""
 import os
 import stat
 import subprocess
 
-from harness import Client, Cluster, read_keyfile, run, test
+import msgpack
+
+from harness import Client, Cluster, read_keyfile, run, test, wait_for
 
 
 def secure_cluster():
@@ -143,6 +146,120 @@ def audit_records_the_acting_key_and_tampering_is_found():
         rc, out, err = cluster.ctl(hub.endpoint, "audit", "verify")
         assert rc != 0, "audit verify missed the altered entry"
         assert str(target) in out + err, (out, err)
+    finally:
+        cluster.close()
+
+
+@test
+def node_enforces_leader_scope_locally():
+    cluster, hub = secure_cluster()
+    try:
+        root = admin(cluster, hub)
+        seed_two_nodes(root)
+        n1key = cluster.new_key("n1key")
+        cluster.ok(hub.endpoint, "key", "allow", "n1key", "--role", "node", "--node", "n1",
+                   "--public", n1key + ".pub")
+        lead = cluster.new_key("lead")
+        cluster.ok(hub.endpoint, "key", "allow", "lead", "--role", "leader", "--branch", "b-1",
+                   "--public", lead + ".pub")
+        far = cluster.new_key("far")
+        cluster.ok(hub.endpoint, "key", "allow", "far", "--role", "leader", "--branch", "b-2",
+                   "--public", far + ".pub")
+        n1 = cluster.node("n1", hub, key=n1key)
+        n1_pub = cluster.path("node-n1", "node.pub")
+
+        # n1 admits the leader key once it has replicated the key and b-1
+        def admitted():
+            probe = Client(n1.endpoint, lead, n1_pub, timeout=500)
+            reply = probe.call("hello")
+            probe.close()
+            return reply
+        hello = wait_for(admitted, 20, "n1 to admit the leader key")["result"]
+        assert hello["role"] == "leader" and hello["key"] == "lead", hello
+        assert hello["branches"] == ["b-1"], hello
+        as_lead = dict(key=lead, server_key=n1_pub)
+        tree = cluster.ok(n1.endpoint, "tree", **as_lead)
+        assert [b["id"] for b in tree["branches"]] == ["b-1"], tree
+        # A write asked at n1 is decided at the hub in the leader's scope
+        joined = cluster.ok(n1.endpoint, "member", "join", "m-1", "--branch", "b-1", **as_lead)
+        assert joined["seat"] == "core" and joined["branch"] == "b-1", joined
+        entries = root.result("audit.list", {"limit": 1000})["entries"]
+        joins = [e for e in entries if e["op"] == "member.join" and e["args"]["id"] == "m-1"]
+        assert [e["actor"] for e in joins] == ["n1key/lead"], joins
+        client = Client(n1.endpoint, lead, n1_pub)
+        code, message = client.error("member.join", {"id": "m-2", "branch": "b-2"})
+        assert code == "DENIED" and "lead" in message, (code, message)
+        assert root.result("member.show", {"id": "m-2"})["member"]["seat"] == "none"
+        # A leader of another node's branch, and an unknown key, get nothing at n1
+        for key in (far, cluster.new_key("stranger")):
+            other = Client(n1.endpoint, key, n1_pub, timeout=1500)
+            assert other.call("hello") is None, "n1 answered " + key
+            other.close()
+        # Revoked at the hub: n1 refuses the open connection's next request
+        # once the revocation has replicated, and admits no new one
+        cluster.ok(hub.endpoint, "key", "revoke", "lead")
+
+        def refused():
+            reply = client.call("hello")
+            return reply and not reply["ok"] and reply["error"]
+        error = wait_for(refused, 20, "n1 to refuse the revoked leader key")
+        assert error["code"] == "UNAUTHENTICATED" and "revoked" in error["message"], error
+        fresh = Client(n1.endpoint, lead, n1_pub, timeout=1500)
+        assert fresh.call("hello") is None, "a revoked key completed a new handshake at n1"
+        assert n1.stop() == 0
+    finally:
+        cluster.close()
+
+
+def call_as(client, op, args, asker):
+    """A request carrying "as", the way a node forwards a local client's write."""
+    request = {"v": 1, "id": client.next_id, "op": op, "args": args, "as": asker}
+    client.next_id += 1
+    client.send_raw(b"", msgpack.packb(request))
+    reply = client.recv()
+    assert reply is not None and reply["id"] == request["id"], reply
+    return reply
+
+
+@test
+def hub_judges_forwarded_writes_in_the_asking_keys_scope():
+    cluster, hub = secure_cluster()
+    try:
+        root = admin(cluster, hub)
+        seed_two_nodes(root)
+        root.result("member.add", {"id": "m-3", "name": "丙"})
+        keys = {}
+        for name, extra in (("n1key", ["--role", "node", "--node", "n1"]),
+                            ("n2key", ["--role", "node", "--node", "n2"]),
+                            ("lead", ["--role", "leader", "--branch", "b-1"])):
+            keys[name] = cluster.new_key(name)
+            cluster.ok(hub.endpoint, "key", "allow", name, *extra,
+                       "--public", keys[name] + ".pub")
+        node = Client(hub.endpoint, keys["n1key"], cluster.path("hub", "hub.pub"))
+        reply = call_as(node, "member.join", {"id": "m-1", "branch": "b-1"}, "lead")
+        assert reply["ok"] and reply["result"]["seat"] == "core", reply
+        entries = root.result("audit.list", {"limit": 1000})["entries"]
+        assert entries[-1]["op"] == "member.join" and entries[-1]["actor"] == "n1key/lead"
+        # The asking key's scope, within the node key's: an hq-admin asking at
+        # n1 still writes only n1's branches
+        for asker, needle in (("lead", "leader key lead"), ("admin", "node n1")):
+            reply = call_as(node, "member.join", {"id": "m-2", "branch": "b-2"}, asker)
+            error = reply["error"]
+            assert error["code"] == "DENIED" and needle in error["message"], (asker, error)
+        for asker, code in (("nobody", "UNAUTHENTICATED"), ("n2key", "DENIED")):
+            reply = call_as(node, "member.join", {"id": "m-3", "branch": "b-1"}, asker)
+            assert reply["error"]["code"] == code, (asker, reply)
+        reply = call_as(node, "officer.add", {"id": "o-9", "name": "x"}, "admin")
+        assert reply["error"]["code"] == "DENIED", reply
+        reply = call_as(root, "member.join", {"id": "m-3", "branch": "b-1"}, "lead")
+        assert reply["error"]["code"] == "DENIED", reply
+        reply = call_as(node, "member.join", {"id": "m-3", "branch": "b-1"}, "not an id")
+        assert reply["error"]["code"] == "MALFORMED", reply
+        cluster.ok(hub.endpoint, "key", "revoke", "lead")
+        reply = call_as(node, "member.join", {"id": "m-3", "branch": "b-1"}, "lead")
+        assert reply["error"]["code"] == "UNAUTHENTICATED", reply
+        assert root.result("member.show", {"id": "m-3"})["member"]["seat"] == "none"
+        assert root.result("member.show", {"id": "m-2"})["member"]["seat"] == "none"
     finally:
         cluster.close()
 
