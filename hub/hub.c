@@ -383,11 +383,14 @@ s_request_free (s_request_t *r)
 
 /* Commit the batch; if that fails, every write in it fails with the reason. */
 static void
-s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn)
+s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
+                uint64_t log_head)
 {
     dt_err_t err;
     dt_err_init (&err);
-    if (store_log_trim (txn, self->config.log_keep, &err) == 0 && store_commit (txn, &err) == 0)
+    if (store_log_mark_end (txn, log_head, &err) == 0
+    &&  store_log_trim (txn, self->config.log_keep, &err) == 0
+    &&  store_commit (txn, &err) == 0)
         return;
     for (int i = 0; i < count; i++)
         if (s_is_write (&batch [i])) {
@@ -413,10 +416,11 @@ s_batch_run (hub_t *self, s_request_t *batch, int count)
                 dt_err_set (&batch [i].err, "INTERNAL", "%s", err.message);
     }
     else {
+        uint64_t log_head = store_log_head (&txn);
         for (int i = 0; i < count; i++)
             s_request_execute (self, &batch [i], &txn);
         if (write)
-            s_batch_commit (self, batch, count, &txn);
+            s_batch_commit (self, batch, count, &txn, log_head);
         else
             store_abort (&txn);
     }

@@ -206,9 +206,12 @@ hub_keys_bootstrap (hub_keys_t *self, const char *pub_path, dt_err_t *err)
         return dt_err_is_set (err)? -1: dt_err_set (err, "EXISTS",
             "key %s is registered with another public key", key.name);
     }
+    uint64_t log_head = store_log_head (&txn);
     int rc = tree_key_put (&txn, &key, err);
     if (rc == 0)
         rc = store_audit_append (&txn, "bootstrap", "key.allow", NULL, 0, err);
+    if (rc == 0)
+        rc = store_log_mark_end (&txn, log_head, err);
     if (rc == 0)
         rc = store_commit (&txn, err);
     else

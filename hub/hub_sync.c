@@ -135,6 +135,7 @@ typedef struct {
     uint32_t count, limit;
     uint64_t upto;                  /* last seq looked at */
     uint32_t scanned, scan_limit;
+    bool at_end;                    /* the last entry looked at ends a hub commit */
     msgpack_unpacked unpacked;
 } s_batch_t;
 
@@ -147,12 +148,16 @@ s_str_is (const msgpack_object *obj, const char *s)
         && memcmp (obj->via.str.ptr, s, len) == 0;
 }
 
-/* True if a change names node, or every node ("*"), in its "nodes" array. */
+/* True if a change names node, or every node ("*"), in its "nodes" array.
+   Notes whether it is the last change of a hub commit. */
 static bool
 s_meant_for (s_batch_t *batch, const void *val, size_t size)
 {
+    batch->at_end = false;
     if (msgpack_unpack_next (&batch->unpacked, val, size, NULL) != MSGPACK_UNPACK_SUCCESS)
         return false;
+    const msgpack_object *end = proto_map_get (&batch->unpacked.data, "end");
+    batch->at_end = end && end->type == MSGPACK_OBJECT_BOOLEAN && end->via.boolean;
     const msgpack_object *nodes = proto_map_get (&batch->unpacked.data, "nodes");
     if (!nodes || nodes->type != MSGPACK_OBJECT_ARRAY)
         return false;
@@ -167,9 +172,12 @@ static int
 s_collect (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
     s_batch_t *batch = arg;
-    if (batch->count == batch->limit || batch->scanned == batch->scan_limit)
-        return 1;
-    if (key_size != 8)
+    //  A push ends where a hub commit ends, so that a replica never shows half
+    //  of one; a commit larger than HUB_SYNC_OVERSHOOT is cut all the same
+    bool full = batch->count >= batch->limit || batch->scanned >= batch->scan_limit;
+    bool past = batch->count >= batch->limit + HUB_SYNC_OVERSHOOT
+             || batch->scanned >= batch->scan_limit + HUB_SYNC_OVERSHOOT;
+    if ((full && batch->at_end) || past || key_size != 8)
         return 1;
     batch->scanned++;
     batch->upto = store_seq_from_key (key);
@@ -201,7 +209,7 @@ s_pump_log (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
     if (batch.upto > session->sent_upto) {
         s_send_entries (self, session, "changes", &batch.entries, batch.count, batch.upto);
         session->sent_upto = batch.upto;
-        session->credit -= batch.count;
+        session->credit -= batch.count < session->credit? batch.count: session->credit;
     }
     msgpack_unpacked_destroy (&batch.unpacked);
     msgpack_sbuffer_destroy (&batch.entries);

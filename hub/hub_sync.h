@@ -10,6 +10,8 @@
 #define HUB_SYNC_BATCH        512
 #define HUB_SYNC_HEARTBEAT_MS 1000
 #define HUB_SYNC_EXPIRY_MS    5000
+/* Entries a push may carry beyond the credit to end on a commit boundary. */
+#define HUB_SYNC_OVERSHOOT    4096
 
 /* router is borrowed: pushes go out on it. */
 hub_sync_t *hub_sync_new (store_t *store, zsock_t *router);

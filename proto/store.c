@@ -380,6 +380,31 @@ store_log_first (store_txn_t *txn)
 }
 
 int
+store_log_mark_end (store_txn_t *txn, uint64_t since, dt_err_t *err)
+{
+    uint64_t head = store_log_head (txn);
+    if (head <= since)
+        return 0;
+    uint8_t key [8];
+    store_seq_key (head, key);
+    const void *val = NULL;
+    size_t size = 0;
+    if (store_get (txn, TBL_LOG, key, 8, &val, &size, err))
+        return dt_err_is_set (err)? -1: 0;
+    //  Entries are fixmaps of 7 keys (store_change_pack): one more key, "end"
+    if (size == 0 || ((const uint8_t *) val) [0] != 0x87)
+        return 0;
+    uint8_t *marked = malloc (size + 5);
+    assert (marked);
+    memcpy (marked, val, size);
+    marked [0] = 0x88;
+    memcpy (marked + size, "\xa3" "end" "\xc3", 5);
+    int rc = store_put (txn, TBL_LOG, key, 8, marked, size + 5, err);
+    free (marked);
+    return rc;
+}
+
+int
 store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err)
 {
     uint64_t head = store_log_head (txn);
@@ -640,6 +665,25 @@ store_test (bool verbose)
     assert (store_del (&txn, TBL_AUDIT, key, 8, &err) == 0);
     assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
     assert (bad == 5);
+    store_abort (&txn);
+
+    //  The last entry of a commit is marked, once
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    uint64_t before = store_log_head (&txn);
+    assert (store_record_put (&txn, TBL_HALL, "h-9", "\x80", 1, &scope, &err) == 0);
+    assert (store_log_mark_end (&txn, before, &err) == 0);
+    assert (store_log_mark_end (&txn, before + 1, &err) == 0);      /* nothing newer */
+    store_seq_key (before + 1, key);
+    assert (store_get (&txn, TBL_LOG, key, 8, &val, &size, &err) == 0);
+    assert (proto_check (val, size, &err) == 0);
+    msgpack_unpacked marked;
+    msgpack_unpacked_init (&marked);
+    assert (msgpack_unpack_next (&marked, val, size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *end = proto_map_get (&marked.data, "end");
+    assert (end && end->type == MSGPACK_OBJECT_BOOLEAN && end->via.boolean);
+    assert (marked.data.via.map.size == 8);
+    msgpack_unpacked_destroy (&marked);
     store_abort (&txn);
 
     //  Log trimming keeps the newest entries

@@ -116,6 +116,9 @@ uint64_t store_seq_from_key (const void *key);
 /* Change log: highest seq appended (0 = none), lowest retained (0 = empty). */
 uint64_t store_log_head (store_txn_t *txn);
 uint64_t store_log_first (store_txn_t *txn);
+/* Mark the newest log entry, if newer than `since`, as the last one of this
+   commit ("end": true), so that replication can stop on commit boundaries. */
+int store_log_mark_end (store_txn_t *txn, uint64_t since, dt_err_t *err);
 /* Drop log entries so that at most `keep` remain. */
 int store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err);
 
