@@ -153,14 +153,7 @@ node_outbox_settle (node_outbox_t *self, uint64_t ticket, const void *reply, siz
 uint64_t
 node_outbox_depth (node_outbox_t *self)
 {
-    store_txn_t txn;
-    dt_err_t err;
-    dt_err_init (&err);
-    if (store_begin (self->store, &txn, NULL, false, &err))
-        return 0;
-    uint64_t depth = store_count (&txn, TBL_OUTBOX);
-    store_abort (&txn);
-    return depth;
+    return store_size (self->store, TBL_OUTBOX);
 }
 
 /* REQUEST STATUS ticket */

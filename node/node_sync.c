@@ -323,19 +323,6 @@ s_connect (node_sync_t *self)
     msgpack_sbuffer_destroy (&args);
 }
 
-static uint64_t
-s_outbox_depth (node_sync_t *self)
-{
-    store_txn_t txn;
-    dt_err_t err;
-    dt_err_init (&err);
-    if (store_begin (self->store, &txn, NULL, false, &err))
-        return 0;
-    uint64_t depth = store_count (&txn, TBL_OUTBOX);
-    store_abort (&txn);
-    return depth;
-}
-
 /* SYNC ACK applied credit ts outbox */
 static void
 s_ack (node_sync_t *self, uint64_t credit)
@@ -352,7 +339,7 @@ s_ack (node_sync_t *self, uint64_t credit)
     proto_pack_key (&pk, "ts");
     msgpack_pack_int64 (&pk, dt_now_ms ());
     proto_pack_key (&pk, "outbox");
-    msgpack_pack_uint64 (&pk, s_outbox_depth (self));
+    msgpack_pack_uint64 (&pk, store_size (self->store, TBL_OUTBOX));
     client_send (self->hub, "sync.ack", &args);
     msgpack_sbuffer_destroy (&args);
 }

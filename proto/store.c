@@ -368,6 +368,19 @@ store_count (store_txn_t *txn, store_table_t table)
 }
 
 uint64_t
+store_size (store_t *self, store_table_t table)
+{
+    store_txn_t txn;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (store_begin (self, &txn, NULL, false, &err))
+        return 0;
+    uint64_t size = store_count (&txn, table);
+    store_abort (&txn);
+    return size;
+}
+
+uint64_t
 store_log_head (store_txn_t *txn)
 {
     return store_meta_uint (txn, "log_seq");

@@ -104,6 +104,8 @@ int store_scan (store_txn_t *txn, store_table_t table, const void *prefix,
 
 /* Number of entries in a table. */
 uint64_t store_count (store_txn_t *txn, store_table_t table);
+/* The same in a read transaction of its own (0 if none can be had). */
+uint64_t store_size (store_t *self, store_table_t table);
 
 /* Counters in TBL_META (0 when absent). */
 uint64_t store_meta_uint (store_txn_t *txn, const char *name);
