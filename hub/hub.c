@@ -5,9 +5,7 @@
 #include "hub_sync.h"
 #include "query.h"
 #include "keys.h"
-
-/* Hard limit at which libzmq drops the connection instead of delivering. */
-#define HUB_MAXMSGSIZE (4 * DT_MAX_BODY)
+#include "server.h"
 
 struct _hub_t {
     hub_config_t config;
@@ -76,34 +74,6 @@ hub_config_load (hub_config_t *config, const char *path, dt_err_t *err)
 
 //  Lifecycle
 
-/* Bind the ROUTER (CURVE server unless insecure) and record the endpoint. */
-static int
-s_bind (hub_t *self, dt_err_t *err)
-{
-    self->router = zsock_new (ZMQ_ROUTER);
-    if (!self->router)
-        return dt_err_set (err, "INTERNAL", "socket failed: %s", zmq_strerror (zmq_errno ()));
-    zsock_set_maxmsgsize (self->router, HUB_MAXMSGSIZE);
-    zsock_set_rcvhwm (self->router, 100000);
-    zsock_set_sndhwm (self->router, 100000);
-    zsock_set_linger (self->router, 100);
-    if (!self->config.insecure)
-        hub_keys_apply_server (self->keys, self->router);
-    if (zsock_bind (self->router, "%s", self->config.endpoint) < 0)
-        return dt_err_set (err, "INTERNAL", "bind %s failed: %s", self->config.endpoint,
-                           zmq_strerror (zmq_errno ()));
-    snprintf (self->endpoint, sizeof (self->endpoint), "%s", zsock_endpoint (self->router));
-    //  Tests and scripts find an ephemeral port here
-    char path [PATH_MAX];
-    snprintf (path, sizeof (path), "%s/endpoint", self->config.datadir);
-    FILE *file = fopen (path, "w");
-    if (file) {
-        fprintf (file, "%s\n", self->endpoint);
-        fclose (file);
-    }
-    return 0;
-}
-
 hub_t *
 hub_new (const hub_config_t *config, dt_err_t *err)
 {
@@ -124,7 +94,9 @@ hub_new (const hub_config_t *config, dt_err_t *err)
         goto failed;
     if (*config->admin_pub && hub_keys_bootstrap (self->keys, config->admin_pub, err))
         goto failed;
-    if (s_bind (self, err))
+    self->router = server_bind (config->endpoint, hub_keys_cert (self->keys), config->datadir,
+                                self->endpoint, sizeof (self->endpoint), err);
+    if (!self->router)
         goto failed;
     self->sync = hub_sync_new (self->store, self->router);
     return self;
@@ -232,20 +204,9 @@ s_request_as (hub_t *self, s_request_t *r)
 static void
 s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
 {
-    r->peer = zmsg_pop (msg);
-    zframe_t *delimiter = zmsg_pop (msg);
-    r->body = zmsg_pop (msg);
-    bool framed = delimiter && zframe_size (delimiter) == 0 && r->body && zmsg_size (msg) == 0;
-    zframe_destroy (&delimiter);
-    if (!framed) {
-        dt_err_set (&r->err, "MALFORMED", "a request is an empty delimiter frame and a body");
+    r->body = server_take_body (msg, &r->peer, &r->err);
+    if (!r->body)
         return;
-    }
-    if (zframe_size (r->body) > DT_MAX_BODY) {
-        dt_err_set (&r->err, "TOO_LARGE", "body of %zu bytes exceeds %d",
-                    zframe_size (r->body), DT_MAX_BODY);
-        return;
-    }
     if (proto_req_decode (&r->req, zframe_data (r->body), zframe_size (r->body), &r->err))
         return;
     r->key = r->acting = hub_keys_of (self->keys, r->body, &r->err);
@@ -362,11 +323,7 @@ s_request_reply (hub_t *self, s_request_t *r)
 {
     if (r->reply.size == 0)
         proto_reply_encode (&r->reply, r->req.id, NULL, &r->err);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &r->peer);
-    zmsg_addmem (msg, NULL, 0);
-    zmsg_addmem (msg, r->reply.data, r->reply.size);
-    zmsg_send (&msg, self->router);
+    server_reply (self->router, &r->peer, r->reply.data, r->reply.size);
 }
 
 static void

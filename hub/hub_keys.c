@@ -60,13 +60,10 @@ hub_keys_destroy (hub_keys_t **self_p)
     }
 }
 
-void
-hub_keys_apply_server (hub_keys_t *self, zsock_t *sock)
+zcert_t *
+hub_keys_cert (hub_keys_t *self)
 {
-    assert (self->cert);
-    zcert_apply (self->cert, sock);
-    zsock_set_curve_server (sock, 1);
-    zsock_set_zap_domain (sock, "duotang");
+    return self->cert;
 }
 
 //  The registry

@@ -13,8 +13,8 @@ typedef struct _hub_keys_t hub_keys_t;
 hub_keys_t *hub_keys_new (store_t *store, const char *datadir, bool insecure, dt_err_t *err);
 void hub_keys_destroy (hub_keys_t **self_p);
 
-/* Make sock a CURVE server with the hub's key pair. */
-void hub_keys_apply_server (hub_keys_t *self, zsock_t *sock);
+/* The hub's own key pair (NULL when insecure); owned by the registry. */
+zcert_t *hub_keys_cert (hub_keys_t *self);
 
 /* Register a public key file as an hq-admin key (named by its "name"
    metadata, else the file's base name) unless that key is registered. */

@@ -5,9 +5,9 @@
 #include "node_keys.h"
 #include "query.h"
 #include "keys.h"
+#include "server.h"
 
 /* Hard limit at which libzmq drops the connection instead of delivering. */
-#define NODE_MAXMSGSIZE (4 * DT_MAX_BODY)
 /* Longest wait of one loop round, so the timers stay on time. */
 #define NODE_TICK_MS    250
 
@@ -92,37 +92,6 @@ s_check_hub_keys (node_server_t *self, dt_err_t *err)
     return 0;
 }
 
-/* Bind the ROUTER (a CURVE server unless insecure) and record the endpoint. */
-static int
-s_bind (node_server_t *self, dt_err_t *err)
-{
-    self->router = zsock_new (ZMQ_ROUTER);
-    if (!self->router)
-        return dt_err_set (err, "INTERNAL", "socket failed: %s", zmq_strerror (zmq_errno ()));
-    zsock_set_maxmsgsize (self->router, NODE_MAXMSGSIZE);
-    zsock_set_rcvhwm (self->router, 100000);
-    zsock_set_sndhwm (self->router, 100000);
-    zsock_set_linger (self->router, 100);
-    if (!self->config.insecure) {
-        zcert_apply (self->cert, self->router);
-        zsock_set_curve_server (self->router, 1);
-        zsock_set_zap_domain (self->router, "duotang");
-    }
-    if (zsock_bind (self->router, "%s", self->config.endpoint) < 0)
-        return dt_err_set (err, "INTERNAL", "bind %s failed: %s", self->config.endpoint,
-                           zmq_strerror (zmq_errno ()));
-    snprintf (self->endpoint, sizeof (self->endpoint), "%s", zsock_endpoint (self->router));
-    //  Tests and scripts find an ephemeral port here
-    char path [PATH_MAX];
-    snprintf (path, sizeof (path), "%s/endpoint", self->config.datadir);
-    FILE *file = fopen (path, "w");
-    if (file) {
-        fprintf (file, "%s\n", self->endpoint);
-        fclose (file);
-    }
-    return 0;
-}
-
 static void
 s_waiter_destroy (s_waiter_t **self_p)
 {
@@ -174,7 +143,10 @@ node_new (const node_config_t *config, dt_err_t *err)
     self->keys = node_keys_new (self->store, &self->config, self->auth, err);
     if (!self->keys)
         goto failed;
-    if (s_bind (self, err))
+    self->router = server_bind (self->config.endpoint, self->config.insecure? NULL: self->cert,
+                                self->config.datadir, self->endpoint, sizeof (self->endpoint),
+                                err);
+    if (!self->router)
         goto failed;
     self->outbox = node_outbox_new (self->store, self->config.id, &self->hub_opts, err);
     if (!self->outbox)
@@ -290,11 +262,7 @@ static const op_t s_node_ops [] = {
 static void
 s_send (node_server_t *self, zframe_t **peer_p, const msgpack_sbuffer *body)
 {
-    zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, peer_p);
-    zmsg_addmem (msg, NULL, 0);
-    zmsg_addmem (msg, body->data, body->size);
-    zmsg_send (&msg, self->router);
+    server_reply (self->router, peer_p, body->data, body->size);
 }
 
 /* Run an op on a read transaction of the replica. */
@@ -400,10 +368,6 @@ s_dispatch (node_server_t *self, proto_req_t *req, const dt_key_t *key, const ch
 static void
 s_serve (node_server_t *self, zmsg_t *msg)
 {
-    zframe_t *peer = zmsg_pop (msg);
-    zframe_t *delimiter = zmsg_pop (msg);
-    zframe_t *body = zmsg_pop (msg);
-    bool framed = delimiter && zframe_size (delimiter) == 0 && body && zmsg_size (msg) == 0;
     proto_req_t req;
     memset (&req, 0, sizeof (req));
     msgpack_unpacked_init (&req.unpacked);
@@ -411,14 +375,10 @@ s_serve (node_server_t *self, zmsg_t *msg)
     dt_err_init (&err);
     msgpack_sbuffer result;
     msgpack_sbuffer_init (&result);
-    if (!framed)
-        dt_err_set (&err, "MALFORMED", "a request is an empty delimiter frame and a body");
-    else
-    if (zframe_size (body) > DT_MAX_BODY)
-        dt_err_set (&err, "TOO_LARGE", "body of %zu bytes exceeds %d", zframe_size (body),
-                    DT_MAX_BODY);
-    else
-    if (proto_req_decode (&req, zframe_data (body), zframe_size (body), &err) == 0) {
+    zframe_t *peer = NULL;
+    zframe_t *body = server_take_body (msg, &peer, &err);
+    if (body
+    &&  proto_req_decode (&req, zframe_data (body), zframe_size (body), &err) == 0) {
         const char *as = NULL;
         const dt_key_t *key = node_keys_of (self->keys, body, &as, &err);
         if (key)
@@ -434,7 +394,6 @@ s_serve (node_server_t *self, zmsg_t *msg)
     msgpack_sbuffer_destroy (&result);
     proto_req_release (&req);
     dt_err_reset (&err);
-    zframe_destroy (&delimiter);
     zframe_destroy (&body);
 }
 

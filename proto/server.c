@@ -1,0 +1,125 @@
+/* server.c -- ROUTER set-up, request framing and replies for hub and node. */
+#include "server.h"
+
+/* Beyond this libzmq drops the connection instead of delivering the message;
+   between DT_MAX_BODY and this the peer gets TOO_LARGE. */
+#define SERVER_MAXMSGSIZE (4 * DT_MAX_BODY)
+
+static void
+s_write_endpoint (const char *datadir, const char *endpoint)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/endpoint", datadir);
+    FILE *file = fopen (path, "w");
+    if (file) {
+        fprintf (file, "%s\n", endpoint);
+        fclose (file);
+    }
+}
+
+zsock_t *
+server_bind (const char *endpoint, zcert_t *cert, const char *datadir,
+             char *bound, size_t bound_size, dt_err_t *err)
+{
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    if (!router) {
+        dt_err_set (err, "INTERNAL", "socket failed: %s", zmq_strerror (zmq_errno ()));
+        return NULL;
+    }
+    zsock_set_maxmsgsize (router, SERVER_MAXMSGSIZE);
+    zsock_set_rcvhwm (router, 100000);
+    zsock_set_sndhwm (router, 100000);
+    zsock_set_linger (router, 100);
+    if (cert) {
+        zcert_apply (cert, router);
+        zsock_set_curve_server (router, 1);
+        zsock_set_zap_domain (router, "duotang");
+    }
+    if (zsock_bind (router, "%s", endpoint) < 0) {
+        dt_err_set (err, "INTERNAL", "bind %s failed: %s", endpoint,
+                    zmq_strerror (zmq_errno ()));
+        zsock_destroy (&router);
+        return NULL;
+    }
+    snprintf (bound, bound_size, "%s", zsock_endpoint (router));
+    s_write_endpoint (datadir, bound);
+    return router;
+}
+
+zframe_t *
+server_take_body (zmsg_t *msg, zframe_t **peer_p, dt_err_t *err)
+{
+    *peer_p = zmsg_pop (msg);
+    zframe_t *delimiter = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    bool framed = delimiter && zframe_size (delimiter) == 0 && body && zmsg_size (msg) == 0;
+    zframe_destroy (&delimiter);
+    if (!framed)
+        dt_err_set (err, "MALFORMED", "a request is an empty delimiter frame and a body");
+    else
+    if (zframe_size (body) > DT_MAX_BODY)
+        dt_err_set (err, "TOO_LARGE", "body of %zu bytes exceeds %d", zframe_size (body),
+                    DT_MAX_BODY);
+    else
+        return body;
+    zframe_destroy (&body);
+    return NULL;
+}
+
+void
+server_reply (zsock_t *router, zframe_t **peer_p, const void *body, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, peer_p);
+    zmsg_addmem (msg, NULL, 0);
+    zmsg_addmem (msg, body, size);
+    zmsg_send (&msg, router);
+}
+
+//  Self-test
+
+void
+server_test (bool verbose)
+{
+    (void) verbose;
+    char dir [] = "/tmp/duotang-server-test-XXXXXX";
+    assert (mkdtemp (dir));
+    dt_err_t err;
+    dt_err_init (&err);
+    char bound [256];
+    zsock_t *router = server_bind ("tcp://127.0.0.1:*", NULL, dir, bound, sizeof (bound), &err);
+    assert (router && strncmp (bound, "tcp://127.0.0.1:", 16) == 0);
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/endpoint", dir);
+    assert (zsys_file_exists (path));
+    assert (server_bind ("tcp://bogus", NULL, dir, bound, sizeof (bound), &err) == NULL);
+    assert (streq (err.code, "INTERNAL"));
+
+    zsock_t *client = zsock_new_dealer (bound);
+    assert (client);
+    //  A well-framed request, then one without its delimiter
+    zstr_sendm (client, "");
+    zstr_send (client, "body");
+    zstr_send (client, "nodelimiter");
+    for (int i = 0; i < 2; i++) {
+        zmsg_t *msg = zmsg_recv (router);
+        zframe_t *peer = NULL;
+        zframe_t *body = server_take_body (msg, &peer, &err);
+        assert (peer);
+        assert (i == 0? body && zframe_streq (body, "body"):
+                        !body && streq (err.code, "MALFORMED"));
+        server_reply (router, &peer, "ok", 2);
+        assert (!peer);
+        zframe_destroy (&body);
+        zmsg_destroy (&msg);
+    }
+    for (int i = 0; i < 2; i++) {
+        zmsg_t *reply = zmsg_recv (client);
+        assert (reply && zmsg_size (reply) == 2);
+        zmsg_destroy (&reply);
+    }
+    zsock_destroy (&client);
+    zsock_destroy (&router);
+    unlink (path);
+    rmdir (dir);
+}

@@ -1,0 +1,28 @@
+/* server.h -- the server side of DTP framing, shared by hub and node: the
+   ROUTER socket (a CURVE server unless insecure), request framing and size
+   checks, and replies. */
+#ifndef SERVER_H_INCLUDED
+#define SERVER_H_INCLUDED
+
+#include "dt.h"
+#include "dt_err.h"
+
+/* Bind a ROUTER on endpoint; a CURVE server with cert (ZAP domain "duotang")
+   unless cert is NULL. The endpoint bound (ephemeral port resolved) is copied
+   to bound and written to DATADIR/endpoint for scripts and tests. Returns the
+   socket (caller destroys) or NULL with err set. */
+zsock_t *server_bind (const char *endpoint, zcert_t *cert, const char *datadir,
+                      char *bound, size_t bound_size, dt_err_t *err);
+
+/* Split a received message into the peer's routing id (*peer_p, caller owns)
+   and the body (returned, caller owns). Returns NULL with err set
+   (MALFORMED, TOO_LARGE) when the framing or the size is wrong; *peer_p is
+   still set when the peer is known, so that it can be answered. */
+zframe_t *server_take_body (zmsg_t *msg, zframe_t **peer_p, dt_err_t *err);
+
+/* Send body to the peer (takes the peer frame). */
+void server_reply (zsock_t *router, zframe_t **peer_p, const void *body, size_t size);
+
+void server_test (bool verbose);
+
+#endif
