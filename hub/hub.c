@@ -7,23 +7,6 @@
 #include "keys.h"
 #include "server.h"
 
-struct _hub_t {
-    hub_config_t config;
-    store_t *store;
-    zsock_t *router;
-    hub_keys_t *keys;
-    hub_sync_t *sync;
-    zhashx_t *peers;            /* routing id hex -> s_peer_t (rate limits) */
-    char endpoint [256];
-    int64_t next_sweep;
-};
-
-typedef struct {
-    int64_t window;             /* start of the current second */
-    uint32_t count;             /* requests in it */
-    int64_t last_seen;
-} s_peer_t;
-
 /* One request of a batch, from receipt to reply. */
 typedef struct {
     zframe_t *peer;
@@ -37,6 +20,25 @@ typedef struct {
     dt_err_t err;
     msgpack_sbuffer reply;
 } s_request_t;
+
+struct _hub_t {
+    hub_config_t config;
+    store_t *store;
+    zsock_t *router;
+    hub_keys_t *keys;
+    hub_sync_t *sync;
+    zhashx_t *peers;            /* routing id hex -> s_peer_t (rate limits) */
+    char endpoint [256];
+    int64_t next_sweep;
+    s_request_t *batch;         /* batch_max requests, reused by every batch */
+};
+
+typedef struct {
+    int64_t window;             /* start of the current second */
+    uint32_t count;             /* requests in it */
+    int64_t last_seen;
+} s_peer_t;
+
 
 static const op_t *s_tables [] = { hub_admin_ops, hub_org_ops, hub_member_ops, query_ops };
 
@@ -84,6 +86,9 @@ hub_new (const hub_config_t *config, dt_err_t *err)
     }
     hub_t *self = (hub_t *) zmalloc (sizeof (hub_t));
     self->config = *config;
+    if (self->config.batch_max < 1)
+        self->config.batch_max = 1;
+    self->batch = (s_request_t *) zmalloc (self->config.batch_max * sizeof (s_request_t));
     self->peers = zhashx_new ();
     zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) zstr_free);
     self->store = store_new (config->datadir, config->mapsize_mb, err);
@@ -116,6 +121,7 @@ hub_destroy (hub_t **self_p)
         hub_keys_destroy (&self->keys);
         store_destroy (&self->store);
         zhashx_destroy (&self->peers);
+        free (self->batch);
         free (self);
         *self_p = NULL;
     }
@@ -394,7 +400,7 @@ static void
 s_serve_waiting (hub_t *self)
 {
     int max = self->config.batch_max;
-    s_request_t *batch = (s_request_t *) zmalloc (max * sizeof (s_request_t));
+    s_request_t *batch = self->batch;
     int64_t now = dt_now_ms ();
     int count = 0;
     while (count < max && (zsock_events (self->router) & ZMQ_POLLIN)) {
@@ -402,6 +408,7 @@ s_serve_waiting (hub_t *self)
         if (!msg)
             break;
         s_request_t *r = &batch [count++];
+        memset (r, 0, sizeof (*r));
         dt_err_init (&r->err);
         msgpack_sbuffer_init (&r->reply);
         msgpack_unpacked_init (&r->req.unpacked);
@@ -413,7 +420,6 @@ s_serve_waiting (hub_t *self)
     s_batch_run (self, batch, count);
     for (int i = 0; i < count; i++)
         s_request_free (&batch [i]);
-    free (batch);
 }
 
 /* Forget rate-limit state of connections idle for a minute. */
