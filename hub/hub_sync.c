@@ -423,3 +423,143 @@ hub_sync_state (hub_sync_t *self, const char *node, hub_node_state_t *out)
         if (streq (session->node, node))
             out->connected = dt_now_ms () - session->last_seen <= HUB_SYNC_EXPIRY_MS;
 }
+
+//  Self-test
+
+/* Receive one push on the node side. The push's strings point into the
+   message, which *kept holds until the next receive. */
+static void
+s_test_recv (zsock_t *node, proto_reply_t *push, zmsg_t **kept)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    zmsg_destroy (kept);
+    *kept = zmsg_recv (node);
+    assert (*kept && zmsg_size (*kept) == 2);
+    zframe_t *body = zmsg_last (*kept);
+    assert (proto_reply_decode (push, zframe_data (body), zframe_size (body), &err) == 0);
+}
+
+static uint64_t
+s_test_uint (const proto_reply_t *push, const char *key)
+{
+    const msgpack_object *obj = proto_map_get (push->result, key);
+    assert (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
+    return obj->via.u64;
+}
+
+static uint32_t
+s_test_entries (const proto_reply_t *push)
+{
+    const msgpack_object *entries = proto_map_get (push->result, "entries");
+    assert (entries && entries->type == MSGPACK_OBJECT_ARRAY);
+    return entries->via.array.size;
+}
+
+/* One commit of `count` hall changes meant for node, marked at its end. */
+static void
+s_test_commit (store_t *store, const char *node, int count)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    uint64_t head = store_log_head (&txn);
+    store_scope_t scope = { .branch = "b-1", .nodes = { node }, .nnodes = 1 };
+    for (int i = 0; i < count; i++)
+        assert (store_record_put (&txn, TBL_HALL, "h-1", "\x80", 1, &scope, &err) == 0);
+    assert (store_log_mark_end (&txn, head, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+}
+
+/* Start n1's session on peer, from `from` with `credit`. */
+static void
+s_test_hello (hub_sync_t *sync, store_t *store, zframe_t *peer, uint64_t from,
+              uint64_t credit)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    assert (hub_sync_hello (sync, peer, "", "n1", from, credit, &txn, &pk, &err) == 0);
+    store_abort (&txn);
+    msgpack_sbuffer_destroy (&result);
+}
+
+void
+hub_sync_test (bool verbose)
+{
+    (void) verbose;
+    char dir [] = "/tmp/duotang-sync-test-XXXXXX";
+    assert (mkdtemp (dir));
+    dt_err_t err;
+    dt_err_init (&err);
+    store_t *store = store_new (dir, 16, &err);
+    assert (store);
+    zsock_t *router = zsock_new_router ("inproc://hub-sync-test");
+    zsock_t *node = zsock_new_dealer ("inproc://hub-sync-test");
+    assert (router && node);
+    hub_sync_t *sync = hub_sync_new (store, router);
+    s_test_commit (store, "n1", 5);             /* seq 1..5, for n1 */
+    s_test_commit (store, "n2", 2);             /* seq 6..7, for n2 only */
+
+    //  The node's routing id, as the hub sees it
+    zstr_sendx (node, "", "x", NULL);
+    zmsg_t *hello = zmsg_recv (router);
+    zframe_t *peer = zmsg_first (hello);
+    s_test_hello (sync, store, peer, 0, 2);
+
+    //  Credit 2, but a push ends where the commit ends: all five, upto 5
+    hub_sync_pump (sync);
+    proto_reply_t push;
+    zmsg_t *kept = NULL;
+    s_test_recv (node, &push, &kept);
+    assert (streq (push.push, "changes") && s_test_entries (&push) == 5);
+    assert (s_test_uint (&push, "upto") == 5);
+    proto_reply_release (&push);
+    //  No credit left: nothing more until the node acks
+    hub_sync_pump (sync);
+    assert (!(zsock_events (node) & ZMQ_POLLIN));
+    hub_node_state_t state;
+    hub_sync_ack (sync, peer, 5, 10, 3);
+    hub_sync_state (sync, "n1", &state);
+    assert (state.connected && state.applied == 5 && state.outbox == 3);
+    //  n2's commit is skipped but still advances upto
+    hub_sync_pump (sync);
+    s_test_recv (node, &push, &kept);
+    assert (s_test_entries (&push) == 0 && s_test_uint (&push, "upto") == 7);
+    proto_reply_release (&push);
+
+    //  A node behind the retained log gets a snapshot, then goes on from upto
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    branch_t branch = { .id = "b-1", .name = "成都分舵", .leader = "o-1", .node = "n1" };
+    assert (tree_branch_put (&txn, &branch, &err) == 0);
+    assert (store_log_trim (&txn, 2, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    s_test_hello (sync, store, peer, 1, 100);
+    hub_sync_pump (sync);
+    const char *expect [] = { "snapshot_begin", "snapshot", "snapshot_end" };
+    for (int i = 0; i < 3; i++) {
+        s_test_recv (node, &push, &kept);
+        assert (streq (push.push, expect [i]));
+        proto_reply_release (&push);
+    }
+    //  Revoking the session's key ends it
+    hub_sync_revoke (sync, "");
+    hub_sync_state (sync, "n1", &state);
+    assert (!state.connected);
+
+    zmsg_destroy (&kept);
+    zmsg_destroy (&hello);
+    hub_sync_destroy (&sync);
+    zsock_destroy (&node);
+    zsock_destroy (&router);
+    store_destroy (&store);
+    store_remove (dir);
+}
