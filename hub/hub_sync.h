@@ -34,4 +34,6 @@ void hub_sync_revoke (hub_sync_t *self, const char *key_z85);
 /* What the hub knows of a node's replication. */
 void hub_sync_state (hub_sync_t *self, const char *node, hub_node_state_t *out);
 
+void hub_sync_test (bool verbose);
+
 #endif
