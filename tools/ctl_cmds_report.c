@@ -43,6 +43,8 @@ s_show_tree (ctl_t *ctl, const msgpack_object *result)
     ctl_table_destroy (&table);
 }
 
+#define CTL_AUDIT_CHANGES 12
+
 static void
 s_show_audit (ctl_t *ctl, const msgpack_object *result)
 {
@@ -53,9 +55,16 @@ s_show_audit (ctl_t *ctl, const msgpack_object *result)
                  ctl_v (entry, "actor"), ctl_v (entry, "op"));
         ctl_print_args (ctl->out, proto_map_get (entry, "args"));
         fputc ('\n', ctl->out);
+        //  A bulk command changes thousands of records: show the first ones
+        //  (--json has them all)
         const msgpack_object *changes = ctl_array (entry, "changes");
-        for (uint32_t c = 0; changes && c < changes->via.array.size; c++)
+        uint32_t count = changes? changes->via.array.size: 0;
+        uint32_t shown = count > CTL_AUDIT_CHANGES? CTL_AUDIT_CHANGES: count;
+        for (uint32_t c = 0; c < shown; c++)
             ctl_print_change (ctl->out, &changes->via.array.ptr [c]);
+        if (shown < count)
+            fprintf (ctl->out, "  ... and %u more changes (--json lists them all)\n",
+                     count - shown);
     }
     if (!entries || entries->via.array.size == 0)
         fprintf (ctl->out, "(no entries)\n");
