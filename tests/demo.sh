@@ -135,5 +135,5 @@ say "nodes as headquarters sees them"
 ctl node list
 
 say "the audit log (last entries) and its hash chain"
-ctl audit --limit 2
+ctl audit --limit 3
 ctl audit verify
