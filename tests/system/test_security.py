@@ -7,7 +7,7 @@ import subprocess
 
 import msgpack
 
-from harness import Client, Cluster, read_keyfile, run, test, wait_for
+from harness import BIN, ENV, Client, Cluster, read_keyfile, run, test, wait_for
 
 
 def secure_cluster():
@@ -260,6 +260,25 @@ def hub_judges_forwarded_writes_in_the_asking_keys_scope():
         assert reply["error"]["code"] == "UNAUTHENTICATED", reply
         assert root.result("member.show", {"id": "m-3"})["member"]["seat"] == "none"
         assert root.result("member.show", {"id": "m-2"})["member"]["seat"] == "none"
+    finally:
+        cluster.close()
+
+
+@test
+def insecure_mode_is_loopback_only_and_says_so():
+    cluster = Cluster()
+    try:
+        for program, extra in (("duotang-hub", []),
+                               ("duotang-node", ["-n", "n1", "--hub", "tcp://127.0.0.1:9"])):
+            proc = subprocess.run([os.path.join(BIN, program), "--insecure",
+                                   "-d", cluster.path(program), "-e", "tcp://0.0.0.0:!"] + extra,
+                                  capture_output=True, text=True, env=ENV, timeout=30)
+            assert proc.returncode != 0, (program, proc.stderr)
+            assert "loopback" in proc.stderr, (program, proc.stderr)
+        rc, out, err = cluster.ctl_local("--insecure", "-e", "tcp://192.0.2.1:7700", "hello")
+        assert rc != 0 and "loopback" in err, err
+        hub = cluster.hub()           # insecure on 127.0.0.1: allowed, with a warning
+        assert "WARNING" in hub.tail() and "insecure" in hub.tail().lower(), hub.tail()
     finally:
         cluster.close()
 
