@@ -40,7 +40,9 @@ typedef struct {
 } s_peer_t;
 
 
-static const op_t *s_tables [] = { hub_admin_ops, hub_org_ops, hub_member_ops, query_ops };
+static const op_t *s_tables [] = {
+    hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops
+};
 
 //  Configuration
 

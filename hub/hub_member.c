@@ -358,7 +358,8 @@ s_group_find (s_import_t *self, const char *id, dt_err_t *err)
         return NULL;
     }
     group = (s_group_t *) zmalloc (sizeof (s_group_t));
-    uint32_t cap = is_hall == 0? tree_hall_cap (&hall): tree_branch_cap (&branch);
+    uint32_t cap = is_hall == 0? tree_hall_cap (self->ctx->txn, &hall)
+                             : tree_branch_cap (self->ctx->txn, &branch);
     uint32_t seats = is_hall == 0? hall.seats: branch.core_seats;
     group->kind = is_hall == 0? SEAT_HALL: SEAT_CORE;
     strcpy (group->branch, is_hall == 0? hall.branch: id);
@@ -531,7 +532,8 @@ s_check_group (s_check_t *self, seat_kind_t kind, const char *group, uint32_t co
 static int
 s_check_hall (const hall_t *hall, void *arg)
 {
-    s_check_group ((s_check_t *) arg, SEAT_HALL, hall->id, hall->seats, tree_hall_cap (hall));
+    s_check_t *self = (s_check_t *) arg;
+    s_check_group (self, SEAT_HALL, hall->id, hall->seats, tree_hall_cap (self->txn, hall));
     return 0;
 }
 
@@ -541,7 +543,8 @@ s_check_branch (const branch_t *branch, void *arg)
     s_check_t *self = (s_check_t *) arg;
     dt_err_t err;
     dt_err_init (&err);
-    s_check_group (self, SEAT_CORE, branch->id, branch->core_seats, tree_branch_cap (branch));
+    s_check_group (self, SEAT_CORE, branch->id, branch->core_seats,
+                   tree_branch_cap (self->txn, branch));
     assert (tree_hall_visit (self->txn, branch->id, s_check_hall, self, &err) == 0);
     return 0;
 }

@@ -102,7 +102,7 @@ s_reply_branch (op_ctx_t *ctx, const char *id)
     branch_t branch;
     if (tree_branch_need (ctx->txn, id, &branch, ctx->err))
         return -1;
-    record_branch_pack (&branch, tree_branch_cap (&branch), ctx->pk);
+    record_branch_pack (&branch, tree_branch_cap (ctx->txn, &branch), ctx->pk);
     return 0;
 }
 
@@ -112,7 +112,7 @@ s_reply_hall (op_ctx_t *ctx, const char *id)
     hall_t hall;
     if (tree_hall_need (ctx->txn, id, &hall, ctx->err))
         return -1;
-    record_hall_pack (&hall, tree_hall_cap (&hall), ctx->pk);
+    record_hall_pack (&hall, tree_hall_cap (ctx->txn, &hall), ctx->pk);
     return 0;
 }
 
@@ -178,10 +178,11 @@ s_group_move (store_txn_t *txn, seat_kind_t kind, const char *from,
 /* 0 if `extra` more seats fit in hall, else FULL naming the overflow the way
    a person checks it: "merge would put 34 seats in h-b (cap 30): 4 over". */
 static int
-s_hall_fits (const char *doing, const hall_t *hall, uint32_t extra, dt_err_t *err)
+s_hall_fits (store_txn_t *txn, const char *doing, const hall_t *hall, uint32_t extra,
+             dt_err_t *err)
 {
     uint64_t total = (uint64_t) hall->seats + extra;
-    uint32_t cap = tree_hall_cap (hall);
+    uint32_t cap = tree_hall_cap (txn, hall);
     if (total <= cap)
         return 0;
     return dt_err_set (err, "FULL", "%s would put %llu seats in %s (cap %u): %llu over",
@@ -522,7 +523,7 @@ s_hall_merge (op_ctx_t *ctx, const msgpack_object *args)
     uint32_t moved = 0;
     if (s_hall_in_scope (ctx, id, &from)
     ||  s_hall_in_scope (ctx, into, &to)
-    ||  s_hall_fits ("merge", &to, from.seats, ctx->err)
+    ||  s_hall_fits (ctx->txn, "merge", &to, from.seats, ctx->err)
     ||  s_hall_remove (ctx->txn, &from, SEAT_HALL, into, &moved, ctx->err)
     ||  tree_hall_need (ctx->txn, into, &to, ctx->err))
         return -1;
@@ -530,7 +531,7 @@ s_hall_merge (op_ctx_t *ctx, const msgpack_object *args)
     proto_pack_key (ctx->pk, "merged");
     proto_pack_str (ctx->pk, id);
     proto_pack_key (ctx->pk, "into");
-    record_hall_pack (&to, tree_hall_cap (&to), ctx->pk);
+    record_hall_pack (&to, tree_hall_cap (ctx->txn, &to), ctx->pk);
     s_pack_uint (ctx->pk, "moved", moved);
     return 0;
 }
@@ -570,7 +571,7 @@ s_hall_split (op_ctx_t *ctx, const msgpack_object *args)
     ||  tree_member_need (ctx->txn, split.leader, &leader, ctx->err)
     ||  hub_rules_can_lead (&leader, from.branch, ctx->err)
     ||  s_seated_in (ctx->txn, ids, id, ctx->err)
-    ||  s_hall_fits ("split", &split, ids->via.array.size, ctx->err))
+    ||  s_hall_fits (ctx->txn, "split", &split, ids->via.array.size, ctx->err))
         return -1;
     strcpy (split.branch, from.branch);
     if (tree_hall_put (ctx->txn, &split, ctx->err)
@@ -587,9 +588,9 @@ s_hall_split (op_ctx_t *ctx, const msgpack_object *args)
         return -1;
     msgpack_pack_map (ctx->pk, 3);
     proto_pack_key (ctx->pk, "from");
-    record_hall_pack (&from, tree_hall_cap (&from), ctx->pk);
+    record_hall_pack (&from, tree_hall_cap (ctx->txn, &from), ctx->pk);
     proto_pack_key (ctx->pk, "new");
-    record_hall_pack (&split, tree_hall_cap (&split), ctx->pk);
+    record_hall_pack (&split, tree_hall_cap (ctx->txn, &split), ctx->pk);
     s_pack_uint (ctx->pk, "moved", ids->via.array.size);
     return 0;
 }
@@ -636,7 +637,7 @@ s_hall_dissolve (op_ctx_t *ctx, const msgpack_object *args)
     uint32_t moved = 0, released = 0;
     if (*into
     && (s_hall_in_scope (ctx, into, &target)
-    ||  s_hall_fits ("dissolve", &target, hall.seats, ctx->err)))
+    ||  s_hall_fits (ctx->txn, "dissolve", &target, hall.seats, ctx->err)))
         return -1;
     if (s_hall_remove (ctx->txn, &hall, *into? SEAT_HALL: SEAT_NONE, into,
                        *into? &moved: &released, ctx->err))

@@ -9,7 +9,7 @@ hub_rules_room (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t 
         branch_t branch;
         if (tree_branch_need (txn, group, &branch, err))
             return -1;
-        uint32_t cap = tree_branch_cap (&branch);
+        uint32_t cap = tree_branch_cap (txn, &branch);
         if ((uint64_t) branch.core_seats + extra <= cap)
             return 0;
         if (extra == 1)
@@ -22,7 +22,7 @@ hub_rules_room (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t 
     hall_t hall;
     if (tree_hall_need (txn, group, &hall, err))
         return -1;
-    uint32_t cap = tree_hall_cap (&hall);
+    uint32_t cap = tree_hall_cap (txn, &hall);
     if ((uint64_t) hall.seats + extra <= cap)
         return 0;
     if (extra == 1)

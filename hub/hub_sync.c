@@ -1,5 +1,6 @@
 /* hub_sync.c -- replication sessions: credit-based push of the change log to nodes. */
 #include "hub_sync.h"
+#include "policy.h"
 
 typedef struct {
     zframe_t *peer;                 /* routing id */
@@ -279,7 +280,21 @@ s_snapshot_key (const void *key, size_t key_size, const void *val, size_t val_si
     return s_snapshot_record (TBL_KEY, name, val, val_size, arg);
 }
 
-/* Send every record of the node's branches, then go on from the log head. */
+/* The policy too, when one was ever set: every node holds it, whatever
+   branches it serves. */
+static int
+s_snapshot_policy (s_snapshot_t *snap, store_txn_t *txn, dt_err_t *err)
+{
+    const void *val = NULL;
+    size_t size = 0;
+    int rc = store_get (txn, TBL_POLICY, POLICY_KEY, strlen (POLICY_KEY), &val, &size, err);
+    if (rc)
+        return rc == 1? 0: -1;
+    return s_snapshot_record (TBL_POLICY, POLICY_KEY, val, size, snap);
+}
+
+/* Send every record of the node's branches, every key and the policy, then
+   go on from the log head. */
 static void
 s_pump_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
 {
@@ -291,6 +306,7 @@ s_pump_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
     s_branch_walk_t walk = { &snap, txn, &err };
     tree_branch_visit (txn, s_snapshot_branch, &walk, &err);
     store_scan (txn, TBL_KEY, NULL, 0, NULL, 0, s_snapshot_key, &snap, &err);
+    s_snapshot_policy (&snap, txn, &err);
     s_snapshot_flush (&snap);
     s_send_marker (self, session, "snapshot_end", "upto", snap.upto);
     msgpack_sbuffer_destroy (&snap.entries);
@@ -540,6 +556,10 @@ hub_sync_test (bool verbose)
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
     branch_t branch = { .id = "b-1", .name = "成都分舵", .leader = "o-1", .node = "n1" };
     assert (tree_branch_put (&txn, &branch, &err) == 0);
+    policy_t policy;
+    policy_defaults (&policy);
+    policy.version = 3;
+    assert (policy_put (&txn, &policy, &err) == 0);
     assert (store_log_trim (&txn, 2, &err) == 0);
     assert (store_commit (&txn, &err) == 0);
     s_test_hello (sync, store, peer, 1, 100);
@@ -548,6 +568,15 @@ hub_sync_test (bool verbose)
     for (int i = 0; i < 3; i++) {
         s_test_recv (node, &push, &kept);
         assert (streq (push.push, expect [i]));
+        //  The branch, then the policy
+        if (i == 1) {
+            assert (s_test_entries (&push) == 2);
+            const msgpack_object *entries = proto_map_get (push.result, "entries");
+            const msgpack_object *last = &entries->via.array.ptr [1];
+            char table [16];
+            assert (proto_obj_str (proto_map_get (last, "table"), table, sizeof (table) - 1)
+                    && streq (table, "policy"));
+        }
         proto_reply_release (&push);
     }
     //  Revoking the session's key ends it

@@ -56,8 +56,8 @@ static const char *s_hub_only [] = {
     "officer.add", "branch.create", "branch.rename", "branch.set_cap", "branch.handover",
     "branch.dissolve", "branch.assign", "hall.create", "hall.rename", "hall.set_cap",
     "hall.move", "hall.merge", "hall.split", "hall.handover", "hall.dissolve",
-    "key.allow", "key.revoke", "key.list", "node.add", "node.list", "sync.hello",
-    "sync.ack", NULL
+    "key.allow", "key.revoke", "key.list", "node.add", "node.list", "policy.set",
+    "sync.hello", "sync.ack", NULL
 };
 
 void

@@ -1,5 +1,6 @@
 /* node_sync.c -- replication session of a node: pushes applied exactly once. */
 #include "node_sync.h"
+#include "policy.h"
 
 struct _node_sync_t {
     store_t *store;                 /* borrowed */
@@ -108,9 +109,9 @@ s_apply_change (node_sync_t *self, store_txn_t *txn, const msgpack_object *chang
     ||  !proto_obj_str (proto_map_get (change, "key"), key, sizeof (key) - 1)
     ||  !value || (value->type != MSGPACK_OBJECT_BIN && value->type != MSGPACK_OBJECT_NIL))
         return dt_err_set (err, "MALFORMED", "a change needs table, key and value");
-    //  Tables a newer hub replicates that this node does not know yet (policy)
+    //  Tables a newer hub replicates that this node does not know yet
     if (!streq (table, "branch") && !streq (table, "hall") && !streq (table, "member")
-    &&  !streq (table, "key"))
+    &&  !streq (table, "key") && !streq (table, "policy"))
         return 0;
     self->admission_applying |= streq (table, "key") || streq (table, "branch");
     bool present = value->type == MSGPACK_OBJECT_BIN;
@@ -188,14 +189,15 @@ s_table_clear (store_txn_t *txn, store_table_t table, dt_err_t *err)
     return rc;
 }
 
-/* A snapshot replaces the whole tree of the replica and its keys: records of
-   branches since taken away, any stray hall or member, and keys since
-   deleted go with the rest. */
+/* A snapshot replaces the whole tree of the replica, its keys and its
+   policy: records of branches since taken away, any stray hall or member,
+   and keys since deleted go with the rest; a snapshot without a policy
+   means the defaults. */
 static int
 s_replica_wipe (store_txn_t *txn, dt_err_t *err)
 {
     static const store_table_t tables [] = {
-        TBL_BRANCH, TBL_HALL, TBL_MEMBER, TBL_SEAT, TBL_BRANCH_HALL, TBL_KEY
+        TBL_BRANCH, TBL_HALL, TBL_MEMBER, TBL_SEAT, TBL_BRANCH_HALL, TBL_KEY, TBL_POLICY
     };
     for (size_t i = 0; i < sizeof (tables) / sizeof (tables [0]); i++)
         if (s_table_clear (txn, tables [i], err))
@@ -553,6 +555,32 @@ s_test_key (s_test_push_t *self, uint64_t seq, const char *name)
     s_test_change (&self->pk, seq, "key", name, record);
 }
 
+static void
+s_test_policy (s_test_push_t *self, uint64_t seq, uint64_t version, uint32_t hall_cap)
+{
+    policy_t policy;
+    policy_defaults (&policy);
+    policy.version = version;
+    policy.hall_cap = hall_cap;
+    msgpack_sbuffer *record = s_test_record (self);
+    policy_encode (&policy, record);
+    s_test_change (&self->pk, seq, "policy", POLICY_KEY, record);
+}
+
+/* The version of the policy the replica holds (0: none, the defaults). */
+static uint64_t
+s_test_policy_version (store_t *store)
+{
+    store_txn_t txn;
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    policy_t policy;
+    assert (policy_get (&txn, &policy, &err) == 0);
+    store_abort (&txn);
+    return policy.version;
+}
+
 /* Feed the push to node_sync_push; return its result code. */
 static int
 s_test_push_run (s_test_push_t *self, node_sync_t *sync, bool *ack, uint64_t *credit)
@@ -594,7 +622,8 @@ s_test_expect (store_t *store, const char *table, const char *ids, const char *p
         size_t size;
         store_table_t tbl = streq (table, "branch")? TBL_BRANCH:
                             streq (table, "hall")? TBL_HALL:
-                            streq (table, "key")? TBL_KEY: TBL_MEMBER;
+                            streq (table, "key")? TBL_KEY:
+                            streq (table, "policy")? TBL_POLICY: TBL_MEMBER;
         int found = store_get (&txn, tbl, id, strlen (id), &val, &size, &err);
         if ((found == 0) != (present [i] == '1'))
             printf ("\n%s %s: expected %s\n", table, id, present [i] == '1'? "present": "absent");
@@ -662,18 +691,21 @@ node_sync_test (bool verbose)
     assert (s_test_seats (store, SEAT_HALL, "h-1") == 0);
     assert (!node_sync_admission_changed (sync));
 
-    //  Key records are kept whole, and change who may connect
+    //  Key records are kept whole, and change who may connect; so is the
+    //  policy, whatever branches the node serves
     s_test_push_t keys;
-    s_test_push_begin (&keys, "changes", 1, 23);
+    s_test_push_begin (&keys, "changes", 2, 24);
     s_test_key (&keys, 23, "lk");
-    assert (s_test_push_run (&keys, sync, &ack, &credit) == 0 && credit == 1);
+    s_test_policy (&keys, 24, 5, 2);
+    assert (s_test_push_run (&keys, sync, &ack, &credit) == 0 && credit == 2);
     s_test_expect (store, "key", "lk", "1");
+    assert (s_test_policy_version (store) == 5);
     assert (node_sync_admission_changed (sync));
     s_test_push_end (&keys);
 
     //  Redelivering the first push (a reconnect) changes nothing: m-1 stays gone
     assert (s_test_push_run (&push, sync, &ack, &credit) == 0);
-    assert (ack && credit == 6 && node_sync_applied (sync) == 23);
+    assert (ack && credit == 6 && node_sync_applied (sync) == 24);
     s_test_expect (store, "member", "m-lead m-1", "10");
     s_test_push_end (&push);
 
@@ -723,6 +755,8 @@ node_sync_test (bool verbose)
     s_test_expect (store, "hall", "h-1 h-3", "01");
     s_test_expect (store, "member", "m-lead m-3 m-5 stray", "0010");
     s_test_expect (store, "key", "lk", "0");
+    s_test_expect (store, "policy", POLICY_KEY, "0");
+    assert (s_test_policy_version (store) == 0);
     assert (node_sync_admission_changed (sync));
     assert (s_test_seats (store, SEAT_CORE, "b-1") == 0);
     assert (s_test_seats (store, SEAT_CORE, "b-3") == 1);

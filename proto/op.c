@@ -97,46 +97,6 @@ op_allow_hq (op_ctx_t *ctx, const char *what)
 
 //  The text form of arguments
 
-/* Pack one value: "[a,b]" array of strings, "{k=v,...}" map of strings,
-   else a string. */
-static int
-s_pack_value (msgpack_packer *pk, const char *text, size_t len)
-{
-    char open = len? text [0]: 0;
-    if ((open == '[' && text [len - 1] == ']') || (open == '{' && text [len - 1] == '}')) {
-        char inner [1024];
-        if (len - 2 >= sizeof (inner))
-            return -1;
-        memcpy (inner, text + 1, len - 2);
-        inner [len - 2] = 0;
-        char *items [256];
-        int count = 0;
-        for (char *save = NULL, *item = strtok_r (inner, ",", &save); item && count < 256;
-             item = strtok_r (NULL, ",", &save))
-            items [count++] = item;
-        if (open == '[')
-            msgpack_pack_array (pk, count);
-        else
-            msgpack_pack_map (pk, count);
-        for (int i = 0; i < count; i++) {
-            char *eq = open == '{'? strchr (items [i], '='): NULL;
-            if (open == '{' && !eq)
-                return -1;
-            if (eq) {
-                *eq = 0;
-                proto_pack_str (pk, items [i]);
-                proto_pack_str (pk, eq + 1);
-            }
-            else
-                proto_pack_str (pk, items [i]);
-        }
-        return 0;
-    }
-    msgpack_pack_str (pk, len);
-    msgpack_pack_str_body (pk, text, len);
-    return 0;
-}
-
 /* Pack a literal after ":=": an unsigned, a negative integer or a bool. */
 static int
 s_pack_literal (msgpack_packer *pk, const char *text, size_t len)
@@ -161,6 +121,53 @@ s_pack_literal (msgpack_packer *pk, const char *text, size_t len)
     if (*end)
         return -1;
     return msgpack_pack_uint64 (pk, value), 0;
+}
+
+/* Pack one value: "[a,b]" array of strings, "{k=v,k:=7,...}" map of strings
+   (or of literals, after ":="), else a string. */
+static int
+s_pack_value (msgpack_packer *pk, const char *text, size_t len)
+{
+    char open = len? text [0]: 0;
+    if ((open == '[' && text [len - 1] == ']') || (open == '{' && text [len - 1] == '}')) {
+        char inner [1024];
+        if (len - 2 >= sizeof (inner))
+            return -1;
+        memcpy (inner, text + 1, len - 2);
+        inner [len - 2] = 0;
+        char *items [256];
+        int count = 0;
+        for (char *save = NULL, *item = strtok_r (inner, ",", &save); item && count < 256;
+             item = strtok_r (NULL, ",", &save))
+            items [count++] = item;
+        if (open == '[')
+            msgpack_pack_array (pk, count);
+        else
+            msgpack_pack_map (pk, count);
+        for (int i = 0; i < count; i++) {
+            char *eq = open == '{'? strchr (items [i], '='): NULL;
+            if (open == '{' && !eq)
+                return -1;
+            if (eq) {
+                bool literal = eq > items [i] && eq [-1] == ':';
+                *eq = 0;
+                if (literal)
+                    eq [-1] = 0;
+                proto_pack_str (pk, items [i]);
+                if (!literal)
+                    proto_pack_str (pk, eq + 1);
+                else
+                if (s_pack_literal (pk, eq + 1, strlen (eq + 1)))
+                    return -1;
+            }
+            else
+                proto_pack_str (pk, items [i]);
+        }
+        return 0;
+    }
+    msgpack_pack_str (pk, len);
+    msgpack_pack_str_body (pk, text, len);
+    return 0;
 }
 
 int
@@ -300,6 +307,19 @@ op_test (bool verbose)
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_clear (&out);
     assert (op_args_text ("novalue", &out) == -1);
+    //  Literals in a map
+    msgpack_sbuffer_clear (&out);
+    assert (op_args_text ("changes={hall_cap:=2,timezone=UTC}", &out) == 0);
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, out.data, out.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *changes = proto_map_get (&unpacked.data, "changes");
+    assert (changes && changes->type == MSGPACK_OBJECT_MAP && changes->via.map.size == 2);
+    assert (proto_map_get (changes, "hall_cap")->via.u64 == 2);
+    assert (proto_map_get (changes, "timezone")->type == MSGPACK_OBJECT_STR);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_clear (&out);
+    assert (op_args_text ("changes={hall_cap:=lots}", &out) == -1);
+    msgpack_sbuffer_clear (&out);
 
     //  Dispatch, argument checks and scopes
     op_expect (store, s_test_ops, "echo", "id=b-1", NULL);

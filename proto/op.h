@@ -56,7 +56,7 @@ int op_allow_hq (op_ctx_t *ctx, const char *what);
 const dt_key_t *op_admin_key (void);
 
 /* Arguments in a text form, for tests and the demo: space separated
-     key=string   key:=123 | key:=true | key:=false   key=[a,b,c]   key={k=v,k2=v2}
+     key=string   key:=123 | key:=true | key:=false   key=[a,b,c]   key={k=v,k2:=7}
    Strings may not contain spaces, commas or brackets. Packs a map into out.
    Returns 0, or -1 if the text is not of that form. */
 int op_args_text (const char *text, msgpack_sbuffer *out);

@@ -1,6 +1,7 @@
 /* query.c -- the read operations: lists, shows, the tree, export and audit,
    streamed from the store into the result within the key's scope. */
 #include "query.h"
+#include "policy.h"
 
 #define QUERY_AUDIT_LIMIT_DEFAULT 100
 #define QUERY_AUDIT_LIMIT_MAX     10000
@@ -82,7 +83,7 @@ s_pack_hall (const hall_t *hall, void *arg)
     s_list_t *list = arg;
     if (!s_list_take (list))
         return 1;
-    record_hall_pack (hall, tree_hall_cap (hall), list->ctx->pk);
+    record_hall_pack (hall, tree_hall_cap (list->ctx->txn, hall), list->ctx->pk);
     list->seats += hall->seats;
     return 0;
 }
@@ -93,7 +94,7 @@ s_pack_branch (const branch_t *branch, void *arg)
     s_list_t *list = arg;
     if (!s_list_take (list))
         return 1;
-    record_branch_pack (branch, tree_branch_cap (branch), list->ctx->pk);
+    record_branch_pack (branch, tree_branch_cap (list->ctx->txn, branch), list->ctx->pk);
     return 0;
 }
 
@@ -267,7 +268,7 @@ s_branch_show (op_ctx_t *ctx, const msgpack_object *args)
         return -1;
     msgpack_pack_map (ctx->pk, 3);
     proto_pack_key (ctx->pk, "branch");
-    record_branch_pack (&branch, tree_branch_cap (&branch), ctx->pk);
+    record_branch_pack (&branch, tree_branch_cap (ctx->txn, &branch), ctx->pk);
     proto_pack_key (ctx->pk, "halls");
     if (s_pack_halls (ctx, &branch, NULL))
         return -1;
@@ -312,7 +313,7 @@ s_hall_show (op_ctx_t *ctx, const msgpack_object *args)
         return -1;
     msgpack_pack_map (ctx->pk, 2);
     proto_pack_key (ctx->pk, "hall");
-    record_hall_pack (&hall, tree_hall_cap (&hall), ctx->pk);
+    record_hall_pack (&hall, tree_hall_cap (ctx->txn, &hall), ctx->pk);
     proto_pack_key (ctx->pk, "members");
     return s_pack_seats (ctx, SEAT_HALL, id, hall.seats);
 }
@@ -414,7 +415,8 @@ s_pack_tree_branch (const branch_t *branch, void *arg)
     s_list_t *list = arg;
     if (!s_list_take (list))
         return 1;
-    record_branch_pack_extra (branch, tree_branch_cap (branch), 1, list->ctx->pk);
+    record_branch_pack_extra (branch, tree_branch_cap (list->ctx->txn, branch), 1,
+                              list->ctx->pk);
     proto_pack_key (list->ctx->pk, "hall_list");
     list->seats += branch->core_seats;
     return s_pack_halls (list->ctx, branch, &list->seats);
@@ -675,6 +677,20 @@ s_audit_verify (op_ctx_t *ctx, const msgpack_object *args)
     return 0;
 }
 
+//  Policy
+
+/* POLICY SHOW -- the same for every branch, so any key may read it */
+static int
+s_policy_show (op_ctx_t *ctx, const msgpack_object *args)
+{
+    (void) args;
+    policy_t policy;
+    if (policy_get (ctx->txn, &policy, ctx->err))
+        return -1;
+    policy_pack (&policy, ctx->pk);
+    return 0;
+}
+
 const op_t query_ops [] = {
     { "officer.list",   "",              s_officer_list,   OP_READ | OP_HQ },
     { "branch.list",    "",              s_branch_list,    OP_READ | OP_NODE_READ },
@@ -687,6 +703,7 @@ const op_t query_ops [] = {
     { "export.members", "branch?",       s_export_members, OP_READ | OP_NODE_READ },
     { "audit.list",     "since? limit?", s_audit_list,     OP_READ | OP_HQ },
     { "audit.verify",   "",              s_audit_verify,   OP_READ | OP_HQ },
+    { "policy.show",    "",              s_policy_show,    OP_READ | OP_NODE_READ },
     { NULL, NULL, NULL, 0 }
 };
 
@@ -1116,6 +1133,38 @@ s_test_damage (s_test_t *self, uint32_t seats)
     s_expect_error (self, NULL, "export.members", "branch=b-1", "INTERNAL");
 }
 
+/* The policy a replica holds: its version, and its default caps in the
+   effective caps of groups without their own. */
+static void
+s_test_policy (s_test_t *self, store_t *hub, const dt_key_t *key)
+{
+    const msgpack_object *policy = s_query (self, key, "policy.show", "");
+    assert (policy && s_uint (policy, "version") == 0 && s_uint (policy, "hall_cap") == 30);
+    assert (s_field_is (policy, "timezone", "Asia/Shanghai"));
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn, rtxn;
+    assert (store_begin (hub, &txn, NULL, true, &err) == 0);
+    policy_t changed;
+    policy_defaults (&changed);
+    changed.version = 4;
+    changed.hall_cap = 3;
+    assert (policy_put (&txn, &changed, &err) == 0);
+    assert (store_begin (self->store, &rtxn, NULL, true, &err) == 0);
+    const void *val;
+    size_t size;
+    assert (store_get (&txn, TBL_POLICY, POLICY_KEY, strlen (POLICY_KEY), &val, &size, &err)
+            == 0);
+    assert (tree_apply (&rtxn, "n1", "policy", POLICY_KEY, val, size, &err) == 0);
+    assert (store_commit (&rtxn, &err) == 0);
+    store_abort (&txn);
+    policy = s_query (self, key, "policy.show", "");
+    assert (policy && s_uint (policy, "version") == 4 && s_uint (policy, "hall_cap") == 3);
+    const msgpack_object *result = s_query (self, key, "hall.list", "branch=b-1");
+    assert (result && s_uint (&s_array (result, "halls")->ptr [0], "cap") == 3);
+    assert (s_uint (&s_array (result, "halls")->ptr [1], "cap") == 40);
+}
+
 void
 query_test (bool verbose)
 {
@@ -1146,6 +1195,7 @@ query_test (bool verbose)
     assert (tree && s_uint (proto_map_get (tree, "hq"), "members") == 5);
     s_expect_error (&self, &node1, "hall.show", "id=h-3", "NOT_FOUND");
     s_expect_error (&self, &node1, "member.show", "id=u-1", "NOT_FOUND");
+    s_test_policy (&self, hub, &node1);
     self.store = hub;
 
     s_test_audit (&self);

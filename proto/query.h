@@ -6,7 +6,7 @@
 #include "op.h"
 
 /* officer.list, branch.list|show, hall.list|show, member.show|list, tree,
-   export.members, audit.list|verify. Results are filtered to the key's scope
+   export.members, audit.list|verify, policy.show. Results are filtered to the key's scope
    (op_covers); a show outside it is DENIED. On failure a handler may have
    packed part of a list: the caller drops the result (proto_reply_encode). */
 extern const op_t query_ops [];

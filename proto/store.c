@@ -5,7 +5,7 @@
 
 static const char *s_table_names [TBL_COUNT] = {
     "meta", "officer", "branch", "hall", "member", "seat", "branch_hall",
-    "log", "audit", "key", "node", "rid", "outbox", "outcome"
+    "log", "audit", "key", "node", "rid", "outbox", "outcome", "policy"
 };
 
 struct _store_t {
@@ -626,6 +626,10 @@ store_test (bool verbose)
     dt_err_init (&err);
     store_t *store = store_new (dir, 64, &err);
     assert (store);
+    //  Every table has its name: the change log and the audit log carry it
+    for (int table = 0; table < TBL_COUNT; table++)
+        assert (s_table_names [table] && *s_table_names [table]);
+    assert (streq (store_table_name (TBL_POLICY), "policy"));
 
     //  Committed writes are visible, aborted ones are not
     store_txn_t txn, child;

@@ -18,6 +18,7 @@ typedef enum {
     TBL_RID,            /* request idempotency key -> encoded reply */
     TBL_OUTBOX,         /* node: seq (u64 BE) -> forwarded request */
     TBL_OUTCOME,        /* node: seq (u64 BE) -> outcome */
+    TBL_POLICY,         /* "current" -> policy record (replicated to every node) */
     TBL_COUNT
 } store_table_t;
 

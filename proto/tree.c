@@ -1,17 +1,36 @@
 /* tree.c -- typed tree records with indexes, seat counters and change scope. */
 #include "tree.h"
+#include "policy.h"
 #include "proto.h"
 
-uint32_t
-tree_branch_cap (const branch_t *branch)
+/* The policy in force; a damaged record gives the built-in defaults, which
+   is what policy_get leaves in out then. */
+static void
+s_policy (store_txn_t *txn, policy_t *out)
 {
-    return branch->cap? branch->cap: DT_BRANCH_CAP_DEFAULT;
+    dt_err_t err;
+    dt_err_init (&err);
+    policy_get (txn, out, &err);
 }
 
 uint32_t
-tree_hall_cap (const hall_t *hall)
+tree_branch_cap (store_txn_t *txn, const branch_t *branch)
 {
-    return hall->cap? hall->cap: DT_HALL_CAP_DEFAULT;
+    if (branch->cap)
+        return branch->cap;
+    policy_t policy;
+    s_policy (txn, &policy);
+    return policy.branch_cap;
+}
+
+uint32_t
+tree_hall_cap (store_txn_t *txn, const hall_t *hall)
+{
+    if (hall->cap)
+        return hall->cap;
+    policy_t policy;
+    s_policy (txn, &policy);
+    return policy.hall_cap;
 }
 
 //  Reading
@@ -581,6 +600,17 @@ s_apply_key (store_txn_t *txn, const char *key, const void *value, size_t size,
                 : store_del (txn, TBL_KEY, key, strlen (key), err);
 }
 
+static int
+s_apply_policy (store_txn_t *txn, const char *key, const void *value, size_t size,
+                dt_err_t *err)
+{
+    policy_t record;
+    if (value && (!streq (key, POLICY_KEY) || policy_decode (&record, value, size)))
+        return dt_err_set (err, "MALFORMED", "damaged policy record %s in change log", key);
+    return value? store_put (txn, TBL_POLICY, key, strlen (key), value, size, err)
+                : store_del (txn, TBL_POLICY, key, strlen (key), err);
+}
+
 int
 tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
             const void *value, size_t value_size, dt_err_t *err)
@@ -601,6 +631,8 @@ tree_apply (store_txn_t *txn, const char *node, const char *table, const char *k
         return s_apply_member (txn, node, key, value, value_size, err);
     if (streq (table, "key"))
         return s_apply_key (txn, key, value, value_size, err);
+    if (streq (table, "policy"))
+        return s_apply_policy (txn, key, value, value_size, err);
     return dt_err_set (err, "MALFORMED", "unknown table %.20s in change log", table);
 }
 
@@ -671,9 +703,9 @@ s_test_records (store_txn_t *txn, store_table_t table, const char *key, void *ar
                         found == 0? val: NULL, size, &err) == 0);
 }
 
-/* The newest log entry is the key record `name`, meant for every node. */
+/* The newest log entry is the record `name` of table, meant for every node. */
 static void
-s_test_key_logged (store_txn_t *txn, const char *name)
+s_test_logged_for_all (store_txn_t *txn, const char *table, const char *name)
 {
     uint8_t seq [8];
     store_seq_key (store_log_head (txn), seq);
@@ -687,7 +719,7 @@ s_test_key_logged (store_txn_t *txn, const char *name)
     assert (msgpack_unpack_next (&change, val, size, NULL) == MSGPACK_UNPACK_SUCCESS);
     char text [DT_ID_MAX + 1];
     assert (proto_obj_str (proto_map_get (&change.data, "table"), text, DT_ID_MAX)
-            && streq (text, "key"));
+            && streq (text, table));
     assert (proto_obj_str (proto_map_get (&change.data, "key"), text, DT_ID_MAX)
             && streq (text, name));
     const msgpack_object *nodes = proto_map_get (&change.data, "nodes");
@@ -695,6 +727,49 @@ s_test_key_logged (store_txn_t *txn, const char *name)
     assert (proto_obj_str (&nodes->via.array.ptr [0], text, DT_ID_MAX)
             && streq (text, STORE_NODES_ALL));
     msgpack_unpacked_destroy (&change);
+}
+
+/* The policy is logged for every node and kept by every replica; its
+   default caps apply to groups without caps of their own, there and here. */
+static void
+s_test_policy (store_txn_t *txn, store_txn_t *rtxn)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    hall_t hall = { .id = "h-x", .branch = "b-2" };
+    branch_t branch = { .id = "b-x", .cap = 0 };
+    assert (tree_hall_cap (txn, &hall) == DT_HALL_CAP_DEFAULT);
+    assert (tree_branch_cap (txn, &branch) == DT_BRANCH_CAP_DEFAULT);
+    policy_t policy;
+    policy_defaults (&policy);
+    policy.version = 1;
+    policy.hall_cap = 3;
+    policy.branch_cap = 150;
+    assert (policy_put (txn, &policy, &err) == 0);
+    s_test_logged_for_all (txn, "policy", POLICY_KEY);
+    assert (tree_hall_cap (txn, &hall) == 3 && tree_branch_cap (txn, &branch) == 150);
+    hall.cap = 40;
+    assert (tree_hall_cap (txn, &hall) == 40);
+    hall.cap = 0;
+
+    //  The replica applies it; a damaged or misnamed record is refused
+    assert (tree_hall_cap (rtxn, &hall) == DT_HALL_CAP_DEFAULT);
+    s_test_records (txn, TBL_POLICY, POLICY_KEY, rtxn);
+    policy_t copy;
+    assert (policy_get (rtxn, &copy, &err) == 0 && copy.version == 1 && copy.hall_cap == 3);
+    assert (tree_hall_cap (rtxn, &hall) == 3 && tree_branch_cap (rtxn, &branch) == 150);
+    assert (tree_apply (rtxn, "n1", "policy", POLICY_KEY, "\x81\xa8hall_cap\x00", 11, &err)
+            == -1 && streq (err.code, "MALFORMED"));
+    msgpack_sbuffer record;
+    msgpack_sbuffer_init (&record);
+    policy_encode (&policy, &record);
+    assert (tree_apply (rtxn, "n1", "policy", "other", record.data, record.size, &err) == -1);
+    assert (streq (err.code, "MALFORMED"));
+    msgpack_sbuffer_destroy (&record);
+    assert (policy_get (rtxn, &copy, &err) == 0 && copy.version == 1);
+    assert (tree_apply (rtxn, "n1", "policy", POLICY_KEY, NULL, 0, &err) == 0);
+    assert (policy_get (rtxn, &copy, &err) == 0 && copy.version == 0);
+    assert (tree_hall_cap (rtxn, &hall) == DT_HALL_CAP_DEFAULT);
 }
 
 void
@@ -782,7 +857,7 @@ tree_test (bool verbose)
     dt_key_t key = { .name = "lk", .public_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
                      .role = KEY_LEADER, .branches = { "b-2" }, .nbranches = 1 };
     assert (tree_key_put (&txn, &key, &err) == 0);
-    s_test_key_logged (&txn, "lk");
+    s_test_logged_for_all (&txn, "key", "lk");
     s_test_records (&txn, TBL_KEY, "lk", &rtxn);
     const void *val = NULL;
     size_t size = 0;
@@ -799,6 +874,7 @@ tree_test (bool verbose)
     assert (tree_apply (&rtxn, "n1", "key", "other", record.data, record.size, &err) == -1);
     assert (streq (err.code, "MALFORMED"));
     msgpack_sbuffer_destroy (&record);
+    s_test_policy (&txn, &rtxn);
     store_abort (&rtxn);
 
     //  Every change was logged

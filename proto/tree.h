@@ -8,9 +8,9 @@
 #include "store.h"
 #include "record.h"
 
-/* Effective caps: the group's own, else the default. */
-uint32_t tree_branch_cap (const branch_t *branch);
-uint32_t tree_hall_cap (const hall_t *hall);
+/* Effective caps: the group's own, else the policy's default (policy.h). */
+uint32_t tree_branch_cap (store_txn_t *txn, const branch_t *branch);
+uint32_t tree_hall_cap (store_txn_t *txn, const hall_t *hall);
 
 /* Getters return 0 found, 1 not found, -1 store error (err set). */
 int tree_officer_get (store_txn_t *txn, const char *id, officer_t *out, dt_err_t *err);
@@ -74,7 +74,8 @@ int tree_branch_resend (store_txn_t *txn, const char *branch, const char *node,
    of a branch this node does not serve (per the branch records it holds) is
    deleted instead; a branch record naming another node drops the branch with
    everything in it. A key record is kept as it comes (every node holds every
-   key). Indexes are kept; nothing is logged. */
+   key). The policy record is kept as it comes too. Indexes are kept; nothing
+   is logged. */
 int tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
                 const void *value, size_t value_size, dt_err_t *err);
 /* Delete a branch and all its halls and members from a replica. */

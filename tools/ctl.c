@@ -5,7 +5,7 @@
 #include <getopt.h>
 
 static const ctl_cmd_t *s_groups [] = {
-    ctl_org_cmds, ctl_member_cmds, ctl_report_cmds, ctl_admin_cmds, NULL
+    ctl_org_cmds, ctl_member_cmds, ctl_report_cmds, ctl_policy_cmds, ctl_admin_cmds, NULL
 };
 
 void

@@ -107,6 +107,7 @@ extern const ctl_cmd_t ctl_org_cmds [];
 extern const ctl_cmd_t ctl_member_cmds [];
 extern const ctl_cmd_t ctl_admin_cmds [];
 extern const ctl_cmd_t ctl_report_cmds [];
+extern const ctl_cmd_t ctl_policy_cmds [];
 
 void ctl_test (bool verbose);
 

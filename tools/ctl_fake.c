@@ -100,8 +100,12 @@ s_server (zsock_t *pipe, void *endpoint)
             self.last = strdup ("");
         }
         else
-        if (!done)
+        if (!done) {
             s_configure (&self, msg, command);
+            //  The caller waits for this: a request sent next must not be
+            //  answered with the previous result
+            zsock_signal (pipe, 0);
+        }
         free (command);
         zmsg_destroy (&msg);
         if (done)
@@ -147,6 +151,7 @@ ctl_fake_result (ctl_fake_t *self, const msgpack_sbuffer *result)
     zmsg_addstr (msg, "RESULT");
     zmsg_addmem (msg, result? result->data: NULL, result? result->size: 0);
     zmsg_send (&msg, self->actor);
+    zsock_wait (self->actor);
 }
 
 void
@@ -164,6 +169,7 @@ void
 ctl_fake_error (ctl_fake_t *self, const char *code, const char *message, const char *details)
 {
     zstr_sendx (self->actor, "ERROR", code, message, details? details: "", NULL);
+    zsock_wait (self->actor);
 }
 
 int

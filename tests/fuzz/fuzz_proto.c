@@ -7,6 +7,10 @@
 #include "hub_ops.h"
 
 static store_t *s_store;
+static const op_t *s_tables [] = {
+    hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops
+};
+#define S_NTABLES (sizeof (s_tables) / sizeof (s_tables [0]))
 
 /* A small tree the handlers can find things in. */
 static void
@@ -28,12 +32,12 @@ s_setup (void)
         { "hall.create", "id=h-1 name=青羊堂口 branch=b-1 leader=m-1 cap:=2" },
         { "member.add", "id=m-2 name=王五 referrer=m-1" },
         { "member.join", "id=m-2 hall=h-1" },
+        { "policy.set", "changes={hall_cap:=3,dormant_days:=5}" },
     };
-    const op_t *tables [] = { hub_admin_ops, hub_org_ops, hub_member_ops, query_ops };
     for (size_t i = 0; i < sizeof (setup) / sizeof (setup [0]); i++)
-        for (size_t t = 0; t < 4; t++)
-            if (op_find (tables [t], setup [i][0]))
-                op_expect (s_store, tables [t], setup [i][0], setup [i][1], NULL);
+        for (size_t t = 0; t < S_NTABLES; t++)
+            if (op_find (s_tables [t], setup [i][0]))
+                op_expect (s_store, s_tables [t], setup [i][0], setup [i][1], NULL);
 }
 
 int
@@ -50,10 +54,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
     proto_req_t req;
     if (proto_req_decode (&req, data, size, &err) == 0) {
-        const op_t *tables [] = { hub_admin_ops, hub_org_ops, hub_member_ops, query_ops };
         const op_t *op = NULL;
-        for (size_t t = 0; t < 4 && !op; t++)
-            op = op_find (tables [t], req.op);
+        for (size_t t = 0; t < S_NTABLES && !op; t++)
+            op = op_find (s_tables [t], req.op);
         store_txn_t txn;
         if (op && store_begin (s_store, &txn, NULL, true, &err) == 0) {
             txn.log = txn.audit = true;
