@@ -382,21 +382,22 @@ ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show)
 //  Self-test: parsing and dispatch without a server (the command modules
 //  test their requests against ctl_fake)
 
-static int
-s_run (const char *cmdline, char **out, char **err)
+int
+ctl_run_text (const char *endpoint, int timeout_ms, const char *cmdline, char **out,
+              char **err)
 {
     ctl_t ctl;
     ctl_init (&ctl);
     size_t out_size, err_size;
     ctl.out = open_memstream (out, &out_size);
     ctl.err = open_memstream (err, &err_size);
-    ctl.opts.endpoint = "inproc://ctl-test-nobody";
+    ctl.opts.endpoint = endpoint;
     ctl.opts.insecure = true;
-    ctl.opts.timeout_ms = 50;
+    ctl.opts.timeout_ms = timeout_ms;
     char *copy = strdup (cmdline);
-    char *argv [32];
+    char *argv [64];
     int argc = 0;
-    for (char *save = NULL, *token = strtok_r (copy, " ", &save); token && argc < 32;
+    for (char *save = NULL, *token = strtok_r (copy, " ", &save); token && argc < 64;
          token = strtok_r (NULL, " ", &save))
         argv [argc++] = token;
     int rc = ctl_run (&ctl, argc, argv);
@@ -405,6 +406,12 @@ s_run (const char *cmdline, char **out, char **err)
     fclose (ctl.err);
     free (copy);
     return rc;
+}
+
+static int
+s_run (const char *cmdline, char **out, char **err)
+{
+    return ctl_run_text ("inproc://ctl-test-nobody", 50, cmdline, out, err);
 }
 
 static void

@@ -71,6 +71,11 @@ void ctl_destroy (ctl_t *self);
 
 /* Run one command: argv [0] is the noun. Returns the exit code. */
 int ctl_run (ctl_t *self, int argc, char **argv);
+/* Run one command line (split at spaces) in insecure mode against endpoint,
+   its output and errors into new strings *out and *err (caller frees). For
+   self-tests. Returns the exit status. */
+int ctl_run_text (const char *endpoint, int timeout_ms, const char *cmdline, char **out,
+                  char **err);
 
 /* Print the synopsis of every command (of noun, when not NULL). */
 void ctl_help (FILE *out, const char *noun);

@@ -175,28 +175,10 @@ ctl_fake_error (ctl_fake_t *self, const char *code, const char *message, const c
 int
 ctl_fake_run (ctl_fake_t *self, const char *cmdline)
 {
-    ctl_t ctl;
-    ctl_init (&ctl);
     free (self->out);
     free (self->err);
     free (self->request);
-    size_t size;
-    ctl.out = open_memstream (&self->out, &size);
-    ctl.err = open_memstream (&self->err, &size);
-    ctl.opts.endpoint = self->endpoint;
-    ctl.opts.insecure = true;
-    ctl.opts.timeout_ms = 2000;
-    char *copy = strdup (cmdline);
-    char *argv [64];
-    int argc = 0;
-    for (char *save = NULL, *token = strtok_r (copy, " ", &save); token && argc < 64;
-         token = strtok_r (NULL, " ", &save))
-        argv [argc++] = token;
-    int rc = ctl_run (&ctl, argc, argv);
-    ctl_destroy (&ctl);
-    fclose (ctl.out);
-    fclose (ctl.err);
-    free (copy);
+    int rc = ctl_run_text (self->endpoint, 2000, cmdline, &self->out, &self->err);
     zstr_send (self->actor, "GET");
     self->request = zstr_recv (self->actor);
     return rc;
