@@ -300,6 +300,7 @@ typedef struct {
 typedef struct {
     op_ctx_t *ctx;
     zhash_t *ids;               /* id -> line of the row that brings it */
+    zhash_t *in_file;           /* every id the file brings: referrers may come later */
     zhash_t *groups;            /* group id -> s_group_t */
 } s_import_t;
 
@@ -384,11 +385,11 @@ s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
     zhash_insert (self->ids, row->id, (void *) (uintptr_t) row->line);
     if (streq (row->referrer, row->id))
         return dt_err_set (err, "BAD_ARGS", "member %s cannot be its own referrer", row->id);
-    if (*row->referrer && !zhash_lookup (self->ids, row->referrer)) {
+    if (*row->referrer && !zhash_lookup (self->in_file, row->referrer)) {
         taken = s_member_taken (txn, row->referrer, err);
         if (taken != 1)
             return taken == -1? -1: dt_err_set (err, "NOT_FOUND", "referrer %s is neither a "
-                                                "member nor on an earlier line", row->referrer);
+                                                "member nor in this file", row->referrer);
     }
     if (!*row->group)
         return 0;
@@ -405,13 +406,20 @@ s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
     return 0;
 }
 
-/* Check every row, collecting one detail per bad row. */
+/* Check every row, collecting one detail per bad row. An export lists
+   members by branch, so a referrer may come on a later line. */
 static int
 s_import_check (s_import_t *self, const msgpack_object *rows)
 {
     dt_err_t *err = self->ctx->err;
     dt_err_t row_err;
     dt_err_init (&row_err);
+    for (uint32_t index = 0; index < rows->via.array.size; index++) {
+        s_row_t row;
+        if (s_row_read (&rows->via.array.ptr [index], index, &row, &row_err) == 0)
+            zhash_insert (self->in_file, row.id, (void *) (uintptr_t) 1);
+    }
+    dt_err_reset (&row_err);
     uint32_t bad = 0;
     for (uint32_t index = 0; index < rows->via.array.size; index++) {
         s_row_t row;
@@ -470,11 +478,12 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
     if (rows->via.array.size > DT_LIST_MAX)
         return dt_err_set (ctx->err, "TOO_LARGE", "an import takes at most %d rows, got %u",
                            DT_LIST_MAX, rows->via.array.size);
-    s_import_t self = { ctx, zhash_new (), zhash_new () };
+    s_import_t self = { ctx, zhash_new (), zhash_new (), zhash_new () };
     int rc = s_import_check (&self, rows);
     if (rc == 0)
         rc = s_import_apply (&self, rows);
     zhash_destroy (&self.ids);
+    zhash_destroy (&self.in_file);
     zhash_destroy (&self.groups);
     return rc;
 }
@@ -991,13 +1000,13 @@ s_test_import (store_t *store, const dt_key_t *leader_b1, bool verbose)
     s_check (store);
 
     //  Bad rows: duplicate id (3), unknown group (4), unknown referrer (5),
-    //  h-4 (cap 2) overflowing by earlier rows (7), bad id (8), referrer only
-    //  on a later line (10), full hall (12); nothing is imported
+    //  h-4 (cap 2) overflowing by earlier rows (7), bad id (8), full hall (12),
+    //  existing id (13); a referrer on a later line (10) is fine; nothing is imported
     const char *bad [] = { "2|j-1|A||h-4", "3|j-1|B||", "4|j-2|C||h-nope", "5|j-3|D|m-nope|",
                            "6|j-4|E||h-4", "7|j-5|F|j-1|h-4", "8|-bad|G||", "9|j-6|H|j-4|b-1",
                            "10|j-7|I|j-8|", "11|j-8|J||", "12|j-9|K||h-1", "13|i-1|L||" };
-    const uint32_t bad_lines [] = { 3, 4, 5, 7, 8, 10, 12, 13 };
-    s_import_rejected (store, NULL, bad, 12, bad_lines, 8, "already on line 2");
+    const uint32_t bad_lines [] = { 3, 4, 5, 7, 8, 12, 13 };
+    s_import_rejected (store, NULL, bad, 12, bad_lines, 7, "already on line 2");
     assert (!s_exists (store, "j-1") && !s_exists (store, "j-8"));
     assert (s_seats (store, SEAT_HALL, "h-4") == 0);
     s_check (store);
