@@ -1325,6 +1325,31 @@ s_replica_agrees (s_repl_t *self)
     return rc;
 }
 
+/* Stop the node and the hub (their stores are then free to be changed). */
+static void
+s_stop_all (s_repl_t *self)
+{
+    client_destroy (&self->client);
+    s_stop (&self->node.pid);
+    s_stop (&self->hub.pid);
+}
+
+/* Start the hub again (log kept long), then the node; the time in us until
+   the hub reports the node at the head with a replica that agrees, or -1
+   with s_why set. */
+static int64_t
+s_time_node_to_head (s_repl_t *self, int poll_ms, int deadline_ms)
+{
+    if (s_hub_start (&self->hub, "3000000")
+    ||  !(self->client = s_connect (self->hub.endpoint, 60000)))
+        return -1;
+    s_settle ();
+    int64_t started = s_now_us ();
+    int64_t took = s_node_start (&self->node, self->hub.endpoint)? -1:
+                   s_node_wait_head (self->client, started, poll_ms, deadline_ms, NULL);
+    return took < 0 || s_replica_agrees (self)? -1: took;
+}
+
 static void
 s_figure_catchup (s_repl_t *self)
 {
@@ -1340,20 +1365,10 @@ s_figure_catchup (s_repl_t *self)
         s_row_na (name, s_why);
         return;
     }
-    client_destroy (&self->client);
-    s_stop (&self->node.pid);
-    s_stop (&self->hub.pid);
-    if (s_catchup_prepare (self, &from, &head, &raw_rate, &gen_rate)
-    ||  s_hub_start (&self->hub, "3000000")
-    ||  !(self->client = s_connect (self->hub.endpoint, 60000))) {
-        s_row_na (name, s_why);
-        return;
-    }
-    s_settle ();
-    int64_t started = s_now_us ();
-    int64_t took = s_node_start (&self->node, self->hub.endpoint)? -1:
-                   s_node_wait_head (self->client, started, 100, CATCHUP_DEADLINE_MS, NULL);
-    if (took < 0 || s_replica_agrees (self)) {
+    s_stop_all (self);
+    int64_t took = s_catchup_prepare (self, &from, &head, &raw_rate, &gen_rate)? -1:
+                   s_time_node_to_head (self, 100, CATCHUP_DEADLINE_MS);
+    if (took < 0) {
         s_row_na (name, s_why);
         return;
     }
@@ -1408,21 +1423,11 @@ s_figure_snapshot (s_repl_t *self)
     }
     long records = 0;
     double raw_rate = 0;
-    client_destroy (&self->client);
-    s_stop (&self->node.pid);
-    s_stop (&self->hub.pid);
+    s_stop_all (self);
     snprintf (self->node.dir, sizeof (self->node.dir), "%s/n1-empty", s_workdir);
-    if (s_snapshot_prepare (self, &records, &raw_rate)
-    ||  s_hub_start (&self->hub, "3000000")
-    ||  !(self->client = s_connect (self->hub.endpoint, 60000))) {
-        s_row_na (name, s_why);
-        return;
-    }
-    s_settle ();
-    int64_t started = s_now_us ();
-    int64_t took = s_node_start (&self->node, self->hub.endpoint)? -1:
-                   s_node_wait_head (self->client, started, 10, SYNC_DEADLINE_MS, NULL);
-    if (took < 0 || s_replica_agrees (self)) {
+    int64_t took = s_snapshot_prepare (self, &records, &raw_rate)? -1:
+                   s_time_node_to_head (self, 10, SYNC_DEADLINE_MS);
+    if (took < 0) {
         s_row_na (name, s_why);
         return;
     }
