@@ -488,17 +488,12 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
     return rc;
 }
 
+#define S_OP(name, args, handler) { name, args, handler, OP_WRITE | OP_MEMBERSHIP },
 const op_t hub_member_ops [] = {
-    { "member.add",      "id name referrer? tags?", s_member_add,      OP_WRITE | OP_MEMBERSHIP },
-    { "member.join",     "id hall? branch?",        s_member_join,     OP_WRITE | OP_MEMBERSHIP },
-    { "member.leave",    "id",                      s_member_leave,    OP_WRITE | OP_MEMBERSHIP },
-    { "member.transfer", "id hall? branch?",        s_member_transfer, OP_WRITE | OP_MEMBERSHIP },
-    { "member.promote",  "id",                      s_member_promote,  OP_WRITE | OP_MEMBERSHIP },
-    { "member.demote",   "id hall",                 s_member_demote,   OP_WRITE | OP_MEMBERSHIP },
-    { "member.role",     "id role",                 s_member_role,     OP_WRITE | OP_MEMBERSHIP },
-    { "import.members",  "rows",                    s_import_members,  OP_WRITE | OP_MEMBERSHIP },
+    OP_MEMBERSHIP_WRITES (S_OP)
     { NULL, NULL, NULL, 0 }
 };
+#undef S_OP
 
 //  Self-test
 

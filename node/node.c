@@ -33,22 +33,17 @@ typedef struct {
     int64_t deadline;           /* mono ms; then the caller hears "pending" */
 } s_waiter_t;
 
-/* The membership writes a node forwards (PROTOCOL.md 6.5, 6.6), with their
-   argument specs so that a typo fails at once, hub or no hub. */
+/* The membership writes a node forwards, with their argument specs so that
+   a typo fails at once, hub or no hub. */
+#define S_FORWARDED(name, args, handler) { name, args },
 static const struct {
     const char *name;
     const char *args;
 } s_forwarded [] = {
-    { "member.add",      "id name referrer? tags?" },
-    { "member.join",     "id hall? branch?" },
-    { "member.leave",    "id" },
-    { "member.transfer", "id hall? branch?" },
-    { "member.promote",  "id" },
-    { "member.demote",   "id hall" },
-    { "member.role",     "id role" },
-    { "import.members",  "rows" },
+    OP_MEMBERSHIP_WRITES (S_FORWARDED)
     { NULL, NULL }
 };
+#undef S_FORWARDED
 
 /* Writes and admin operations only the hub serves (PROTOCOL.md 6); the reads
    it alone serves are the query ops without OP_NODE_READ. */

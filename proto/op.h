@@ -38,6 +38,20 @@ typedef struct {
     int flags;
 } op_t;
 
+/* The membership writes (PROTOCOL.md 6.5, 6.6): the hub runs them, a node
+   forwards them. One list, so that both agree on names and argument specs:
+   X (name, args, handler) for each; the handler is only named, never used,
+   by code that does not define it. */
+#define OP_MEMBERSHIP_WRITES(X) \
+    X ("member.add",      "id name referrer? tags?", s_member_add) \
+    X ("member.join",     "id hall? branch?",        s_member_join) \
+    X ("member.leave",    "id",                      s_member_leave) \
+    X ("member.transfer", "id hall? branch?",        s_member_transfer) \
+    X ("member.promote",  "id",                      s_member_promote) \
+    X ("member.demote",   "id hall",                 s_member_demote) \
+    X ("member.role",     "id role",                 s_member_role) \
+    X ("import.members",  "rows",                    s_import_members)
+
 /* Find an op by name in a NULL-name-terminated table; NULL if none. */
 const op_t *op_find (const op_t *table, const char *name);
 
