@@ -210,5 +210,29 @@ def a_flooding_peer_gets_busy_and_others_are_served():
         cluster.close()
 
 
+@test
+def bad_command_lines_are_refused_with_a_reason():
+    import subprocess
+    from harness import BIN, ENV
+    cluster = Cluster()
+    try:
+        cases = [(["duotang-hub", "--log-keep", "abc"], "--log-keep"),
+                 (["duotang-hub", "--log-keep", "0"], "--log-keep"),
+                 (["duotang-hub", "--bogus"], "usage"),
+                 (["duotang-hub", "-c", cluster.path("missing.cfg")], "missing.cfg"),
+                 (["duotang-hub", "stray"], "usage")]
+        for argv, expect in cases:
+            proc = subprocess.run([os.path.join(BIN, argv[0])] + argv[1:] +
+                                  ["-d", cluster.path("hub"), "--insecure"],
+                                  capture_output=True, text=True, env=ENV, timeout=30)
+            assert proc.returncode == 1, (argv, proc.returncode, proc.stderr)
+            assert expect in proc.stderr, (argv, proc.stderr)
+        version = subprocess.run([os.path.join(BIN, "duotang-hub"), "-V"],
+                                 capture_output=True, text=True, env=ENV, timeout=30)
+        assert version.returncode == 0 and "duotang-hub" in version.stdout
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
