@@ -10,12 +10,17 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-INCLUDES = -Iproto -Ihub -Inode -Itools -I$(B)
+# proto/ is libduotang, in layers (lower first): base (limits, errors), wire
+# (codec, client, server, keys), store (LMDB), org (records, tree, policy,
+# rules), ops (catalogue, dispatch, shared reads), content, report.
+LAYERS   := base wire store org ops content report
+INCLUDES = $(addprefix -Iproto/,$(LAYERS)) -Ihub -Inode -Itools -I$(B)
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 # SKIP leaves sources out (e.g. a file being rewritten): make SKIP=hub/x.c B=build/me
 SKIP     ?=
-LIB_SRC  := $(filter-out $(SKIP),$(wildcard proto/*.c))
+LIB_SRC  := $(filter-out $(SKIP),$(foreach l,$(LAYERS),$(wildcard proto/$(l)/*.c)))
+HEADERS  := $(wildcard proto/*/*.h hub/*.h node/*.h tools/*.h)
 HUB_SRC  := $(filter-out hub/main.c $(SKIP),$(wildcard hub/*.c))
 NODE_SRC := $(filter-out node/main.c $(SKIP),$(wildcard node/*.c))
 CTL_SRC  := $(filter-out tools/main.c $(SKIP),$(wildcard tools/*.c))
@@ -33,7 +38,7 @@ deps:
 	@./tools/install-deps.sh
 
 # Normal build
-$(B)/%.o: %.c $(wildcard */*.h)
+$(B)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
 	@$(CC) $(WARN) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS) -c $< -o $@
@@ -56,7 +61,7 @@ $(B)/bench: $(call obj,$(B),$(LIB_SRC) tests/bench.c)
 	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # Sanitizer build (what the tests run)
-$(A)/%.o: %.c $(wildcard */*.h)
+$(A)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  CC    $< (asan)"
 	@$(CC) $(WARN) -O1 -g $(SAN) $(INCLUDES) $(PKG_CFLAGS) -c $< -o $@
@@ -74,7 +79,7 @@ asan: $(A)/duotang-hub $(A)/duotang-node $(A)/duotangctl $(A)/selftest
 
 # Fuzz harness (libFuzzer, clang): make fuzz FUZZ_SECONDS=600 for a long run
 FUZZ_SECONDS ?= 20
-$(B)/fuzz_proto: tests/fuzz/fuzz_proto.c $(LIB_SRC) $(HUB_SRC) $(wildcard proto/*.h hub/*.h)
+$(B)/fuzz_proto: tests/fuzz/fuzz_proto.c $(LIB_SRC) $(HUB_SRC) $(HEADERS)
 	@echo "  FUZZ  $@"
 	@clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(INCLUDES) $(PKG_CFLAGS) \
 	    -o $@ tests/fuzz/fuzz_proto.c $(LIB_SRC) $(HUB_SRC) $(PKG_LIBS)
