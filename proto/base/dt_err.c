@@ -53,6 +53,17 @@ dt_err_is_set (const dt_err_t *self)
     return self->code [0] != 0;
 }
 
+bool
+dt_err_retryable (const char *code)
+{
+    //  The one list: a new transient code goes here and nowhere else
+    static const char *retryable [] = { "BUSY", "UNAVAILABLE", "INTERNAL", NULL };
+    for (const char **name = retryable; code && *name; name++)
+        if (streq (*name, code))
+            return true;
+    return false;
+}
+
 void
 dt_err_test (bool verbose)
 {
@@ -71,6 +82,12 @@ dt_err_test (bool verbose)
     assert (streq (err.details [2].message, "bad row 2"));
     dt_err_reset (&err);
     assert (!dt_err_is_set (&err) && err.details == NULL);
+    //  Transient codes are retried, every decision is final
+    assert (dt_err_retryable ("INTERNAL") && dt_err_retryable ("BUSY")
+         && dt_err_retryable ("UNAVAILABLE"));
+    assert (!dt_err_retryable ("FULL") && !dt_err_retryable ("DENIED")
+         && !dt_err_retryable ("MALFORMED") && !dt_err_retryable ("")
+         && !dt_err_retryable (NULL));
     if (verbose)
         printf ("OK\n");
 }

@@ -33,6 +33,12 @@ void dt_err_detail (dt_err_t *self, uint32_t line, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 bool dt_err_is_set (const dt_err_t *self);
 
+/* True for the codes that say "nothing was decided, ask again later" (BUSY,
+   UNAVAILABLE, INTERNAL: PROTOCOL.md 5.3); every other code is a final
+   answer. A server never records a retryable reply under a rid, and a node
+   retries a forwarded write on one and settles it on any other. */
+bool dt_err_retryable (const char *code);
+
 void dt_err_test (bool verbose);
 
 #endif

@@ -12,6 +12,7 @@ struct _store_t {
     MDB_env *env;
     MDB_dbi dbi [TBL_COUNT];
     char *dir;
+    int faults;                 /* write commits still to fail (tests) */
 };
 
 const char *
@@ -60,6 +61,13 @@ store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
         txn = NULL;
         s_lmdb_error (err, "mdb_txn_commit", rc);
         goto failed;
+    }
+    //  Armed after the tables exist, so that only the server's own writes fail
+    const char *faults = getenv ("DUOTANG_FAULT_COMMITS");
+    if (faults && atoi (faults) > 0) {
+        self->faults = atoi (faults);
+        zsys_warning ("store %s: the next %d write commits will fail "
+                      "(DUOTANG_FAULT_COMMITS, for tests)", dir, self->faults);
     }
     return self;
 failed:
@@ -118,11 +126,30 @@ s_changes_free (store_txn_t *txn)
     txn->nchanges = 0;
 }
 
+void
+store_fault_set (store_t *self, int commits)
+{
+    self->faults = commits > 0? commits: 0;
+}
+
+int
+store_fault_left (store_t *self)
+{
+    return self->faults;
+}
+
 int
 store_commit (store_txn_t *txn, dt_err_t *err)
 {
     assert (txn->txn);
     s_changes_free (txn);
+    if (txn->write && txn->store->faults > 0) {
+        txn->store->faults--;
+        mdb_txn_abort (txn->txn);
+        txn->txn = NULL;
+        return dt_err_set (err, "INTERNAL", "mdb_txn_commit failed: injected storage fault "
+                           "(%d more to come)", txn->store->faults);
+    }
     int rc = mdb_txn_commit (txn->txn);
     txn->txn = NULL;
     return rc? s_lmdb_error (err, "mdb_txn_commit", rc): 0;
@@ -712,6 +739,32 @@ store_test (bool verbose)
     assert (store_log_trim (&txn, 4, &err) == 0);
     assert (store_log_first (&txn) == 7 && store_count (&txn, TBL_LOG) == 4);
     assert (store_commit (&txn, &err) == 0);
+
+    //  Injected faults: the next commits fail, child or not, and change nothing
+    store_fault_set (store, 2);
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    assert (store_begin (store, &child, &txn, true, &err) == 0);
+    assert (store_put (&child, TBL_HALL, "h-f", 3, "\x80", 1, &err) == 0);
+    assert (store_commit (&child, &err) == -1 && streq (err.code, "INTERNAL"));
+    dt_err_reset (&err);
+    assert (store_put (&txn, TBL_HALL, "h-g", 3, "\x80", 1, &err) == 0);
+    assert (store_commit (&txn, &err) == -1 && streq (err.code, "INTERNAL"));
+    dt_err_reset (&err);
+    assert (store_fault_left (store) == 0);
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    assert (store_get (&txn, TBL_HALL, "h-f", 3, &val, &size, &err) == 1);
+    assert (store_get (&txn, TBL_HALL, "h-g", 3, &val, &size, &err) == 1);
+    assert (store_commit (&txn, &err) == 0);        /* a read commit spends none */
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    assert (store_put (&txn, TBL_HALL, "h-g", 3, "\x80", 1, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    //  ... and a server process arms them from its environment
+    store_destroy (&store);
+    setenv ("DUOTANG_FAULT_COMMITS", "3", 1);
+    store = store_new (dir, 64, &err);
+    unsetenv ("DUOTANG_FAULT_COMMITS");
+    assert (store && store_fault_left (store) == 3);
+    store_fault_set (store, 0);
 
     store_destroy (&store);
     assert (store == NULL);

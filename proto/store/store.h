@@ -62,6 +62,15 @@ store_t *store_new (const char *dir, size_t mapsize_mb, dt_err_t *err);
 void store_destroy (store_t **self_p);
 const char *store_dir (store_t *self);
 
+/* Fault injection for tests: the next `commits` commits of write
+   transactions (a child's or a top-level one) fail with INTERNAL, as a full
+   or failing disk would, and change nothing. The environment variable
+   DUOTANG_FAULT_COMMITS=N, read once by store_new, arms the same for a
+   server process (the system tests). 0 disarms. */
+void store_fault_set (store_t *self, int commits);
+/* Injected faults not yet spent. */
+int store_fault_left (store_t *self);
+
 /* Transactions. parent may be NULL; a child must be a write txn. */
 int store_begin (store_t *self, store_txn_t *txn, store_txn_t *parent, bool write, dt_err_t *err);
 int store_commit (store_txn_t *txn, dt_err_t *err);
