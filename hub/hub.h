@@ -28,8 +28,20 @@ hub_t *hub_new (const hub_config_t *config, dt_err_t *err);
 void hub_destroy (hub_t **self_p);
 /* The endpoint actually bound (ephemeral port resolved). */
 const char *hub_endpoint (hub_t *self);
-/* Serve until SIGINT/SIGTERM (zsys_interrupted) or hub_stop. */
+/* Serve until SIGINT/SIGTERM (zsys_interrupted). */
 void hub_run (hub_t *self);
+/* One round of the loop: wait up to timeout_ms for requests, serve every
+   request waiting in one batch, pump the replication sessions. For tests
+   and for hub_run. */
+void hub_step (hub_t *self, int timeout_ms);
+
+/* Counters of the request loop since hub_new (tests, figures). */
+typedef struct {
+    uint64_t requests;          /* requests served (replied to) */
+    uint64_t batches;           /* batches served */
+    uint64_t commits;           /* batch transactions committed (group commits) */
+} hub_stats_t;
+void hub_stats (hub_t *self, hub_stats_t *out);
 
 /* Runtime view of a node's replication session, for node.list. */
 typedef struct {
