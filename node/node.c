@@ -20,18 +20,9 @@ struct _node_server_t {
     zactor_t *auth;             /* zauth ZAP handler */
     node_keys_t *keys;          /* the keys of local clients */
     node_sync_t *sync;
-    node_outbox_t *outbox;
-    zlistx_t *waiters;          /* s_waiter_t: callers of forwarded writes */
+    node_outbox_t *outbox;      /* forwarded writes and the callers waiting for them */
     char endpoint [256];
 };
-
-/* A caller waiting for the hub's answer to a forwarded write. */
-typedef struct {
-    uint64_t ticket;
-    zframe_t *peer;
-    uint64_t id;                /* the caller's request id */
-    int64_t deadline;           /* mono ms; then the caller hears "pending" */
-} s_waiter_t;
 
 /* The membership writes a node forwards, with their argument specs so that
    a typo fails at once, hub or no hub. */
@@ -87,16 +78,6 @@ s_check_hub_keys (node_server_t *self, dt_err_t *err)
     return 0;
 }
 
-static void
-s_waiter_destroy (s_waiter_t **self_p)
-{
-    if (*self_p) {
-        zframe_destroy (&(*self_p)->peer);
-        free (*self_p);
-        *self_p = NULL;
-    }
-}
-
 node_server_t *
 node_new (const node_config_t *config, dt_err_t *err)
 {
@@ -118,8 +99,6 @@ node_new (const node_config_t *config, dt_err_t *err)
                                        .key_file = self->config.key_file,
                                        .server_key = self->config.hub_key,
                                        .insecure = self->config.insecure };
-    self->waiters = zlistx_new ();
-    zlistx_set_destructor (self->waiters, (zlistx_destructor_fn *) s_waiter_destroy);
     if (s_check_hub_keys (self, err))
         goto failed;
     self->store = store_new (self->config.datadir, self->config.mapsize_mb, err);
@@ -143,7 +122,8 @@ node_new (const node_config_t *config, dt_err_t *err)
                                 err);
     if (!self->router)
         goto failed;
-    self->outbox = node_outbox_new (self->store, self->config.id, &self->hub_opts, err);
+    self->outbox = node_outbox_new (self->store, self->config.id, &self->hub_opts,
+                                    self->router, err);
     if (!self->outbox)
         goto failed;
     self->sync = node_sync_new (self->store, self->config.id, &self->hub_opts);
@@ -163,7 +143,6 @@ node_destroy (node_server_t **self_p)
     if (self) {
         node_sync_destroy (&self->sync);
         node_outbox_destroy (&self->outbox);
-        zlistx_destroy (&self->waiters);
         zsock_destroy (&self->router);
         node_keys_destroy (&self->keys);
         zactor_destroy (&self->auth);
@@ -277,40 +256,16 @@ s_call (node_server_t *self, const op_t *op, proto_req_t *req, const dt_key_t *k
 }
 
 /* Queue a membership write for the hub, to be judged there in the scope of
-   the key that asked (`as`, when the hub knows it). The caller is answered
-   later: with the hub's reply, or with "pending" (s_waiters_*). Returns -1
-   with err when it is refused at once. */
+   the key that asked (`as`, when the hub knows it). The outbox answers the
+   caller later: with the hub's reply, or with "pending". Returns -1 with err
+   when it is refused at once. */
 static int
 s_forward (node_server_t *self, const char *spec, proto_req_t *req, const dt_key_t *key,
            const char *as, zframe_t **peer_p, dt_err_t *err)
 {
     if (proto_args_check (req->args, spec, err))
         return -1;
-    uint64_t ticket;
-    int rc = node_outbox_append (self->outbox, req->op, req->args, key->name, as, req->rid,
-                                 &ticket, err);
-    if (rc < 0)
-        return -1;
-    //  A client rid seen before: its outcome if settled, else wait for it
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init (&body);
-    if (rc == 1 && node_outbox_reply (self->outbox, ticket, req->id, &body, err) == 0)
-        s_send (self, peer_p, &body);
-    else {
-        s_waiter_t *waiter = (s_waiter_t *) zmalloc (sizeof (s_waiter_t));
-        waiter->ticket = ticket;
-        waiter->peer = *peer_p;
-        *peer_p = NULL;
-        waiter->id = req->id;
-        waiter->deadline = zclock_mono () + NODE_OUTBOX_PENDING_MS;
-        zlistx_add_end (self->waiters, waiter);
-        node_outbox_pump (self->outbox);
-    }
-    msgpack_sbuffer_destroy (&body);
-    //  The request is queued: a failure to read an outcome above only means
-    //  the caller waits for it instead
-    dt_err_reset (err);
-    return 0;
+    return node_outbox_forward (self->outbox, req, key->name, as, peer_p, err);
 }
 
 static bool
@@ -392,84 +347,6 @@ s_serve (node_server_t *self, zmsg_t *msg)
     zframe_destroy (&body);
 }
 
-//  Callers of forwarded writes
-
-/* Answer a waiting caller with a reply body and forget it. The list cursor
-   has moved past it already, so deleting it does not disturb a walk. */
-static void
-s_waiter_answer (node_server_t *self, void *handle, const msgpack_sbuffer *body)
-{
-    s_waiter_t *waiter = zlistx_handle_item (handle);
-    s_send (self, &waiter->peer, body);
-    zlistx_delete (self->waiters, handle);
-}
-
-/* The hub decided ticket: its reply goes to whoever still waits for it. */
-static void
-s_waiters_settle (node_server_t *self, uint64_t ticket)
-{
-    dt_err_t err;
-    dt_err_init (&err);
-    s_waiter_t *waiter = zlistx_first (self->waiters);
-    while (waiter) {
-        void *handle = zlistx_cursor (self->waiters);
-        msgpack_sbuffer body;
-        msgpack_sbuffer_init (&body);
-        bool answer = waiter->ticket == ticket
-                   && node_outbox_reply (self->outbox, ticket, waiter->id, &body, &err) == 0;
-        waiter = zlistx_next (self->waiters);
-        if (answer)
-            s_waiter_answer (self, handle, &body);
-        msgpack_sbuffer_destroy (&body);
-    }
-    dt_err_reset (&err);
-}
-
-/* Callers that waited long enough hear { state: "pending", ticket }. */
-static void
-s_waiters_expire (node_server_t *self)
-{
-    int64_t now = zclock_mono ();
-    s_waiter_t *waiter = zlistx_first (self->waiters);
-    while (waiter) {
-        void *handle = zlistx_cursor (self->waiters);
-        msgpack_sbuffer result, body;
-        msgpack_sbuffer_init (&result);
-        msgpack_sbuffer_init (&body);
-        bool due = now >= waiter->deadline;
-        if (due) {
-            msgpack_packer pk;
-            msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
-            msgpack_pack_map (&pk, 2);
-            proto_pack_key (&pk, "state");
-            proto_pack_str (&pk, "pending");
-            proto_pack_key (&pk, "ticket");
-            msgpack_pack_uint64 (&pk, waiter->ticket);
-            proto_reply_encode (&body, waiter->id, &result, NULL);
-        }
-        waiter = zlistx_next (self->waiters);
-        if (due)
-            s_waiter_answer (self, handle, &body);
-        msgpack_sbuffer_destroy (&result);
-        msgpack_sbuffer_destroy (&body);
-    }
-}
-
-/* Milliseconds until the first caller is due "pending" (-1: none waits). */
-static int
-s_waiters_wait_ms (node_server_t *self)
-{
-    int64_t first = INT64_MAX;
-    for (s_waiter_t *waiter = zlistx_first (self->waiters); waiter;
-         waiter = zlistx_next (self->waiters))
-        if (waiter->deadline < first)
-            first = waiter->deadline;
-    if (first == INT64_MAX)
-        return -1;
-    int64_t left = first - zclock_mono ();
-    return left > 0? (int) left: 0;
-}
-
 //  The loop
 
 /* The replica's keys or branches changed: admit the keys they now name. A
@@ -503,7 +380,6 @@ node_step (node_server_t *self, int timeout_ms)
         items [count++] = (zmq_pollitem_t) { zsock_resolve (sync), 0, ZMQ_POLLIN, 0 };
     if (outbox)
         items [count++] = (zmq_pollitem_t) { zsock_resolve (outbox), 0, ZMQ_POLLIN, 0 };
-    timeout_ms = s_min_wait (timeout_ms, s_waiters_wait_ms (self));
     timeout_ms = s_min_wait (timeout_ms, node_outbox_wait_ms (self->outbox));
     if (zmq_poll (items, count, timeout_ms) > 0) {
         //  A bounded number of client requests per round: the hub's pushes
@@ -521,16 +397,12 @@ node_step (node_server_t *self, int timeout_ms)
         outbox = node_outbox_sock (self->outbox);
         uint64_t ticket;
         while (outbox && (zsock_events (outbox) & ZMQ_POLLIN)) {
-            if (node_outbox_recv (self->outbox, &ticket) == 1) {
-                s_waiters_settle (self, ticket);
-                node_outbox_pump (self->outbox);
-            }
+            node_outbox_recv (self->outbox, &ticket);
             outbox = node_outbox_sock (self->outbox);
         }
     }
     node_sync_tick (self->sync);
     node_outbox_pump (self->outbox);
-    s_waiters_expire (self);
 }
 
 void

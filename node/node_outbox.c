@@ -1,26 +1,54 @@
-/* node_outbox.c -- durable outbox of forwarded membership writes, delivered in order. */
+/* node_outbox.c -- a node's forwarding: the durable outbox of membership
+   writes, delivered in order, their outcomes and the callers waiting for them. */
 #include "node_outbox.h"
+#include "server.h"
+
+/* A caller waiting for the hub's answer to a forwarded write. */
+typedef struct {
+    uint64_t ticket;
+    zframe_t *peer;
+    uint64_t id;                /* the caller's request id */
+    int64_t deadline;           /* mono ms; then the caller hears "pending" */
+} s_waiter_t;
 
 struct _node_outbox_t {
     store_t *store;                 /* borrowed */
     dt_id_t node;
     const client_opts_t *opts;      /* borrowed; NULL = no network */
+    zsock_t *router;                /* borrowed: where callers are answered */
     client_t *hub;
     uint64_t epoch;                 /* when this replica was made: part of every rid */
     uint64_t inflight;              /* ticket awaiting the hub's reply; 0 = idle */
     int64_t resend_at;              /* mono ms */
     int backoff_ms;
-    msgpack_sbuffer request;        /* the encoded request in flight */
+    msgpack_sbuffer request;        /* the stored request in flight, as stored */
+    zlistx_t *waiters;              /* s_waiter_t */
 };
 
+static int s_upgrade (node_outbox_t *self, store_txn_t *txn, dt_err_t *err);
+
+static void
+s_waiter_destroy (s_waiter_t **self_p)
+{
+    if (*self_p) {
+        zframe_destroy (&(*self_p)->peer);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
 node_outbox_t *
-node_outbox_new (store_t *store, const char *node, const client_opts_t *hub, dt_err_t *err)
+node_outbox_new (store_t *store, const char *node, const client_opts_t *hub,
+                 zsock_t *router, dt_err_t *err)
 {
     node_outbox_t *self = (node_outbox_t *) zmalloc (sizeof (node_outbox_t));
     self->store = store;
     self->opts = hub;
+    self->router = router;
     snprintf (self->node, sizeof (self->node), "%s", node);
     msgpack_sbuffer_init (&self->request);
+    self->waiters = zlistx_new ();
+    zlistx_set_destructor (self->waiters, (zlistx_destructor_fn *) s_waiter_destroy);
     //  A replica made afresh (a wiped data directory) numbers its outbox from
     //  1 again; the epoch keeps its rids apart from the ones the hub recorded
     //  for the replica before.
@@ -34,6 +62,10 @@ node_outbox_new (store_t *store, const char *node, const client_opts_t *hub, dt_
             store_abort (&txn);
             goto failed;
         }
+    }
+    if (s_upgrade (self, &txn, err)) {
+        store_abort (&txn);
+        goto failed;
     }
     if (store_commit (&txn, err))
         goto failed;
@@ -51,13 +83,15 @@ node_outbox_destroy (node_outbox_t **self_p)
     if (self) {
         client_destroy (&self->hub);
         msgpack_sbuffer_destroy (&self->request);
+        zlistx_destroy (&self->waiters);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  The outbox in the store: TBL_OUTBOX seq -> { op, args, actor, ts, as? },
-//  TBL_OUTCOME seq -> the hub's reply, TBL_RID "actor/rid" -> seq
+//  The outbox in the store: TBL_OUTBOX seq -> the request exactly as the hub
+//  gets it (id = seq, rid = NODE:SEQ@EPOCH, as), TBL_OUTCOME seq -> the hub's
+//  reply, TBL_RID "actor/rid" -> seq
 
 static size_t
 s_rid_key (const char *actor, const char *rid, char *out, size_t size)
@@ -66,29 +100,79 @@ s_rid_key (const char *actor, const char *rid, char *out, size_t size)
     return len < (int) size? (size_t) len: size - 1;
 }
 
+/* The request that delivers entry seq: made once, when it is queued, and
+   sent as stored however often it goes out. */
 static void
-s_entry_encode (msgpack_sbuffer *out, const char *op, const msgpack_object *args,
-                const char *actor, const char *as)
+s_entry_encode (node_outbox_t *self, msgpack_sbuffer *out, uint64_t seq, const char *op,
+                const msgpack_object *args, const char *as)
 {
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-    bool has_as = as && *as;
-    msgpack_pack_map (&pk, 4 + has_as);
-    proto_pack_key (&pk, "op");
-    proto_pack_str (&pk, op);
-    proto_pack_key (&pk, "args");
-    if (args)
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    if (args) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
         msgpack_pack_object (&pk, *args);
-    else
-        msgpack_pack_map (&pk, 0);
-    proto_pack_key (&pk, "actor");
-    proto_pack_str (&pk, actor);
-    proto_pack_key (&pk, "ts");
-    msgpack_pack_int64 (&pk, dt_now_ms ());
-    if (has_as) {
-        proto_pack_key (&pk, "as");
-        proto_pack_str (&pk, as);
     }
+    char rid [DT_ID_MAX * 2];
+    snprintf (rid, sizeof (rid), "%s:%" PRIu64 "@%" PRIx64, self->node, seq, self->epoch);
+    proto_req_encode_as (out, seq, op, args? &packed: NULL, rid, as);
+    msgpack_sbuffer_destroy (&packed);
+}
+
+typedef struct {
+    zlistx_t *seqs;             /* entries in the format before: seq keys (8 bytes) */
+    node_outbox_t *self;
+} s_old_t;
+
+static int
+s_find_old (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    s_old_t *old = arg;
+    msgpack_unpacked entry;
+    msgpack_unpacked_init (&entry);
+    if (key_size == 8
+    &&  msgpack_unpack_next (&entry, val, val_size, NULL) == MSGPACK_UNPACK_SUCCESS
+    &&  !proto_map_get (&entry.data, "v") && proto_map_get (&entry.data, "actor"))
+        zlistx_add_end (old->seqs, (void *) (uintptr_t) store_seq_from_key (key));
+    msgpack_unpacked_destroy (&entry);
+    return 0;
+}
+
+/* Entries queued by a node before entries were stored as requests
+   ({ op, args, actor, ts, as? }) are rewritten once, in the txn that opens
+   the outbox; one that cannot be read is left to fail when its turn comes. */
+static int
+s_upgrade (node_outbox_t *self, store_txn_t *txn, dt_err_t *err)
+{
+    s_old_t old = { zlistx_new (), self };
+    int rc = store_scan (txn, TBL_OUTBOX, NULL, 0, NULL, 0, s_find_old, &old, err);
+    for (void *item = zlistx_first (old.seqs); item && rc == 0; item = zlistx_next (old.seqs)) {
+        uint64_t seq = (uint64_t) (uintptr_t) item;
+        uint8_t key [8];
+        store_seq_key (seq, key);
+        const void *val = NULL;
+        size_t size = 0;
+        if (store_get (txn, TBL_OUTBOX, key, 8, &val, &size, err) != 0)
+            continue;
+        msgpack_unpacked entry;
+        msgpack_unpacked_init (&entry);
+        char op [48];
+        dt_id_t as = "";
+        const msgpack_object *args = NULL, *asker = NULL;
+        if (msgpack_unpack_next (&entry, val, size, NULL) == MSGPACK_UNPACK_SUCCESS
+        &&  proto_obj_str (proto_map_get (&entry.data, "op"), op, sizeof (op) - 1)
+        &&  (args = proto_map_get (&entry.data, "args"))
+        &&  (!(asker = proto_map_get (&entry.data, "as")) || proto_obj_str (asker, as, DT_ID_MAX))) {
+            msgpack_sbuffer request;
+            msgpack_sbuffer_init (&request);
+            s_entry_encode (self, &request, seq, op, args, as);
+            rc = store_put (txn, TBL_OUTBOX, key, 8, request.data, request.size, err);
+            msgpack_sbuffer_destroy (&request);
+        }
+        msgpack_unpacked_destroy (&entry);
+    }
+    zlistx_destroy (&old.seqs);
+    return rc;
 }
 
 int
@@ -116,7 +200,7 @@ node_outbox_append (node_outbox_t *self, const char *op, const msgpack_object *a
     store_seq_key (seq, seq_key);
     msgpack_sbuffer entry;
     msgpack_sbuffer_init (&entry);
-    s_entry_encode (&entry, op, args, actor, as);
+    s_entry_encode (self, &entry, seq, op, args, as);
     int rc = store_put (&txn, TBL_OUTBOX, seq_key, 8, entry.data, entry.size, err)
           || store_meta_set_uint (&txn, "outbox_seq", seq, err)
           || (key_size && store_put (&txn, TBL_RID, key, key_size, seq_key, 8, err))? -1: 0;
@@ -260,41 +344,28 @@ typedef struct {
     bool damaged;
 } s_next_t;
 
-/* Encode the first queued entry as the request in flight: id = ticket,
-   rid = NODE:SEQ@EPOCH, as = the key that asked (when the hub knows it). */
+/* Copy the first queued entry, as stored, into the request in flight. It is
+   read (not rewritten) to make sure the hub can tell which entry a reply
+   answers: one that does not carry its own ticket as request id would never
+   settle. */
 static int
-s_encode_first (const void *key, size_t key_size, const void *val, size_t val_size,
-                void *arg)
+s_copy_first (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
     s_next_t *next = arg;
-    node_outbox_t *self = next->self;
     if (key_size != 8)
         return 1;
     next->ticket = store_seq_from_key (key);
-    msgpack_unpacked entry;
-    msgpack_unpacked_init (&entry);
-    char op [48];
-    dt_id_t as = "";
-    const msgpack_object *args = NULL, *asker = NULL;
-    next->damaged = msgpack_unpack_next (&entry, val, val_size, NULL) != MSGPACK_UNPACK_SUCCESS
-                 || !proto_obj_str (proto_map_get (&entry.data, "op"), op, sizeof (op) - 1)
-                 || !(args = proto_map_get (&entry.data, "args"))
-                 || ((asker = proto_map_get (&entry.data, "as"))
-                     && !proto_obj_str (asker, as, DT_ID_MAX));
-    if (!next->damaged) {
-        msgpack_sbuffer packed;
-        msgpack_sbuffer_init (&packed);
-        msgpack_packer pk;
-        msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
-        msgpack_pack_object (&pk, *args);
-        char rid [DT_ID_MAX * 2];
-        snprintf (rid, sizeof (rid), "%s:%" PRIu64 "@%" PRIx64, self->node, next->ticket,
-                  self->epoch);
-        msgpack_sbuffer_clear (&self->request);
-        proto_req_encode_as (&self->request, next->ticket, op, &packed, rid, as);
-        msgpack_sbuffer_destroy (&packed);
-    }
-    msgpack_unpacked_destroy (&entry);
+    proto_req_t req;
+    memset (&req, 0, sizeof (req));
+    msgpack_unpacked_init (&req.unpacked);
+    dt_err_t err;
+    dt_err_init (&err);
+    next->damaged = proto_req_decode (&req, val, val_size, &err) != 0 || req.id != next->ticket;
+    proto_req_release (&req);
+    dt_err_reset (&err);
+    msgpack_sbuffer_clear (&next->self->request);
+    if (!next->damaged)
+        msgpack_sbuffer_write (&next->self->request, val, val_size);
     return 1;
 }
 
@@ -309,7 +380,7 @@ s_take_next (node_outbox_t *self)
     s_next_t next = { self, 0, false };
     store_txn_t txn;
     if (store_begin (self->store, &txn, NULL, false, &err) == 0) {
-        store_scan (&txn, TBL_OUTBOX, NULL, 0, NULL, 0, s_encode_first, &next, &err);
+        store_scan (&txn, TBL_OUTBOX, NULL, 0, NULL, 0, s_copy_first, &next, &err);
         store_abort (&txn);
     }
     if (next.ticket && next.damaged) {
@@ -348,8 +419,9 @@ s_send (node_outbox_t *self)
     }
 }
 
-void
-node_outbox_pump (node_outbox_t *self)
+/* Send the next entry when idle, resend the one in flight when its time is up. */
+static void
+s_deliver (node_outbox_t *self)
 {
     if (!self->opts)
         return;
@@ -372,20 +444,129 @@ node_outbox_pump (node_outbox_t *self)
     s_send (self);
 }
 
+//  Callers of forwarded writes
+
+/* Answer a waiting caller with a reply body and forget it. The list cursor
+   has moved past it already, so deleting it does not disturb a walk. */
+static void
+s_waiter_answer (node_outbox_t *self, void *handle, const msgpack_sbuffer *body)
+{
+    s_waiter_t *waiter = zlistx_handle_item (handle);
+    server_reply (self->router, &waiter->peer, body->data, body->size);
+    zlistx_delete (self->waiters, handle);
+}
+
+/* The hub decided ticket: its reply goes to whoever still waits for it. */
+static void
+s_waiters_settle (node_outbox_t *self, uint64_t ticket)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    s_waiter_t *waiter = zlistx_first (self->waiters);
+    while (waiter) {
+        void *handle = zlistx_cursor (self->waiters);
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        bool answer = waiter->ticket == ticket
+                   && node_outbox_reply (self, ticket, waiter->id, &body, &err) == 0;
+        waiter = zlistx_next (self->waiters);
+        if (answer)
+            s_waiter_answer (self, handle, &body);
+        msgpack_sbuffer_destroy (&body);
+    }
+    dt_err_reset (&err);
+}
+
+/* Callers that waited long enough hear { state: "pending", ticket }. */
+static void
+s_waiters_expire (node_outbox_t *self)
+{
+    int64_t now = zclock_mono ();
+    s_waiter_t *waiter = zlistx_first (self->waiters);
+    while (waiter) {
+        void *handle = zlistx_cursor (self->waiters);
+        msgpack_sbuffer result, body;
+        msgpack_sbuffer_init (&result);
+        msgpack_sbuffer_init (&body);
+        bool due = now >= waiter->deadline;
+        if (due) {
+            msgpack_packer pk;
+            msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
+            msgpack_pack_map (&pk, 2);
+            proto_pack_key (&pk, "state");
+            proto_pack_str (&pk, "pending");
+            proto_pack_key (&pk, "ticket");
+            msgpack_pack_uint64 (&pk, waiter->ticket);
+            proto_reply_encode (&body, waiter->id, &result, NULL);
+        }
+        waiter = zlistx_next (self->waiters);
+        if (due)
+            s_waiter_answer (self, handle, &body);
+        msgpack_sbuffer_destroy (&result);
+        msgpack_sbuffer_destroy (&body);
+    }
+}
+
+int
+node_outbox_forward (node_outbox_t *self, const proto_req_t *req, const char *actor,
+                     const char *as, zframe_t **peer_p, dt_err_t *err)
+{
+    assert (self->router);
+    uint64_t ticket;
+    int rc = node_outbox_append (self, req->op, req->args, actor, as, req->rid, &ticket, err);
+    if (rc < 0)
+        return -1;
+    //  A client rid seen before: its outcome if settled, else wait for it
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    if (rc == 1 && node_outbox_reply (self, ticket, req->id, &body, err) == 0)
+        server_reply (self->router, peer_p, body.data, body.size);
+    else {
+        s_waiter_t *waiter = (s_waiter_t *) zmalloc (sizeof (s_waiter_t));
+        waiter->ticket = ticket;
+        waiter->peer = *peer_p;
+        *peer_p = NULL;
+        waiter->id = req->id;
+        waiter->deadline = zclock_mono () + NODE_OUTBOX_PENDING_MS;
+        zlistx_add_end (self->waiters, waiter);
+        s_deliver (self);
+    }
+    msgpack_sbuffer_destroy (&body);
+    //  The request is queued: a failure to read an outcome above only means
+    //  the caller waits for it instead
+    dt_err_reset (err);
+    return 0;
+}
+
+size_t
+node_outbox_waiting (node_outbox_t *self)
+{
+    return zlistx_size (self->waiters);
+}
+
+//  The loop
+
+void
+node_outbox_pump (node_outbox_t *self)
+{
+    s_deliver (self);
+    s_waiters_expire (self);
+}
+
 int
 node_outbox_wait_ms (node_outbox_t *self)
 {
-    if (!self->opts || !self->inflight)
+    int64_t first = INT64_MAX;
+    if (self->opts && self->inflight)
+        first = self->resend_at;
+    for (s_waiter_t *waiter = zlistx_first (self->waiters); waiter;
+         waiter = zlistx_next (self->waiters))
+        if (waiter->deadline < first)
+            first = waiter->deadline;
+    if (first == INT64_MAX)
         return -1;
-    int64_t left = self->resend_at - zclock_mono ();
+    int64_t left = first - zclock_mono ();
     return left > 0? (int) left: 0;
-}
-
-/* True if the hub changed nothing and may well do it later. */
-static bool
-s_transient (const proto_reply_t *reply)
-{
-    return !reply->ok && (streq (reply->code, "BUSY") || streq (reply->code, "INTERNAL"));
 }
 
 int
@@ -399,9 +580,11 @@ node_outbox_recv (node_outbox_t *self, uint64_t *ticket)
     int settled = 0;
     if (client_recv (self->hub, 0, &reply, &err) == 0 && !*reply.push
     &&  self->inflight && reply.id == self->inflight) {
-        if (s_transient (&reply))
-            zsys_warning ("node %s: the hub answered ticket %" PRIu64 " with %s, retrying",
-                          self->node, self->inflight, reply.code);
+        //  The hub decided nothing: the same request (same rid) goes again
+        //  at its resend time; any other answer is the outcome
+        if (!reply.ok && dt_err_retryable (reply.code))
+            zsys_warning ("node %s: the hub answered ticket %" PRIu64 " with %s (%s), "
+                          "retrying", self->node, self->inflight, reply.code, reply.message);
         else {
             msgpack_sbuffer body;
             msgpack_sbuffer_init (&body);
@@ -421,6 +604,11 @@ node_outbox_recv (node_outbox_t *self, uint64_t *ticket)
     }
     proto_reply_release (&reply);
     dt_err_reset (&err);
+    if (settled) {
+        if (self->router)
+            s_waiters_settle (self, *ticket);
+        s_deliver (self);
+    }
     return settled;
 }
 
@@ -481,24 +669,54 @@ s_test_status (store_t *store, uint64_t ticket, char *state, char *detail)
     return rc;
 }
 
-/* Receive one forwarded request at the fake hub; returns its peer. */
+/* Receive one forwarded request at the fake hub; returns its peer. The body
+   goes into `body`. */
 static zframe_t *
-s_test_hub_take (zsock_t *hub, proto_req_t *req)
+s_test_hub_take (zsock_t *hub, proto_req_t *req, msgpack_sbuffer *body)
 {
     zmsg_t *msg = zmsg_recv (hub);
     assert (msg && zmsg_size (msg) == 3);
     zframe_t *peer = zmsg_pop (msg);
     zframe_t *empty = zmsg_pop (msg);
-    zframe_t *body = zmsg_pop (msg);
+    zframe_t *frame = zmsg_pop (msg);
+    msgpack_sbuffer_clear (body);
+    msgpack_sbuffer_write (body, (const char *) zframe_data (frame), zframe_size (frame));
     dt_err_t err;
     dt_err_init (&err);
-    assert (proto_req_decode (req, zframe_data (body), zframe_size (body), &err) == 0);
-    //  args point into the body, which goes now: callers use id, op and rid
-    //  only (copied into req)
+    msgpack_unpacked_init (&req->unpacked);
+    assert (proto_req_decode (req, body->data, body->size, &err) == 0);
     zframe_destroy (&empty);
-    zframe_destroy (&body);
+    zframe_destroy (&frame);
     zmsg_destroy (&msg);
     return peer;
+}
+
+/* The stored outbox entry of ticket, byte for byte. */
+static bool
+s_test_stored_is (store_t *store, uint64_t ticket, const msgpack_sbuffer *body)
+{
+    store_txn_t txn;
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    uint8_t key [8];
+    store_seq_key (ticket, key);
+    const void *val = NULL;
+    size_t size = 0;
+    bool same = store_get (&txn, TBL_OUTBOX, key, 8, &val, &size, &err) == 0
+             && size == body->size && memcmp (val, body->data, size) == 0;
+    store_abort (&txn);
+    return same;
+}
+
+/* Wait for the outbox's socket and take what came; returns what recv did. */
+static int
+s_test_outbox_recv (node_outbox_t *outbox, uint64_t *settled)
+{
+    zpoller_t *poller = zpoller_new (node_outbox_sock (outbox), NULL);
+    assert (zpoller_wait (poller, 2000));
+    zpoller_destroy (&poller);
+    return node_outbox_recv (outbox, settled);
 }
 
 static void
@@ -519,7 +737,7 @@ s_test_delivery (store_t *store)
     zsock_t *hub = zsock_new_router ("inproc://node-outbox-test");
     assert (hub);
     client_opts_t opts = { .endpoint = "inproc://node-outbox-test", .insecure = true };
-    node_outbox_t *outbox = node_outbox_new (store, "n1", &opts, &err);
+    node_outbox_t *outbox = node_outbox_new (store, "n1", &opts, NULL, &err);
     assert (outbox);
     uint64_t ticket;
     msgpack_sbuffer args;
@@ -531,14 +749,17 @@ s_test_delivery (store_t *store)
             == MSGPACK_UNPACK_SUCCESS);
     assert (node_outbox_append (outbox, "member.join", &unpacked.data, "admin", "admin",
                                 NULL, &ticket, &err) == 0);
-    //  The queue is delivered in order, one at a time, each under its rid
+    //  The queue is delivered in order, one at a time, each under its rid,
+    //  each as it was stored
     uint64_t first = ticket - 1;
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
     for (uint64_t expect = first; expect <= ticket; expect++) {
         node_outbox_pump (outbox);
         assert (node_outbox_sock (outbox) && node_outbox_wait_ms (outbox) >= 0);
         proto_req_t req;
-        zframe_t *peer = s_test_hub_take (hub, &req);
-        assert (req.id == expect);
+        zframe_t *peer = s_test_hub_take (hub, &req, &body);
+        assert (req.id == expect && s_test_stored_is (store, expect, &body));
         char rid [DT_ID_MAX * 2];
         snprintf (rid, sizeof (rid), "n1:%" PRIu64 "@", expect);
         assert (strncmp (req.rid, rid, strlen (rid)) == 0);
@@ -550,19 +771,55 @@ s_test_delivery (store_t *store)
         assert (!(zsock_events (hub) & ZMQ_POLLIN));
         msgpack_sbuffer reply;
         msgpack_sbuffer_init (&reply);
+        uint64_t settled = 0;
+        if (expect == ticket) {
+            //  A storage failure at the hub decides nothing: no outcome,
+            //  and the same request goes again at its resend time
+            s_test_reply (&reply, expect, NULL, "INTERNAL");
+            s_test_hub_answer (hub, &peer, &reply);
+            assert (s_test_outbox_recv (outbox, &settled) == 0);
+            assert (node_outbox_depth (outbox) == 1);
+            msgpack_sbuffer first_body;
+            msgpack_sbuffer_init (&first_body);
+            msgpack_sbuffer_write (&first_body, body.data, body.size);
+            proto_req_release (&req);
+            for (int round = 0; round < 400 && !(zsock_events (hub) & ZMQ_POLLIN); round++) {
+                zclock_sleep (10);
+                node_outbox_pump (outbox);
+            }
+            peer = s_test_hub_take (hub, &req, &body);
+            assert (body.size == first_body.size
+                 && memcmp (body.data, first_body.data, body.size) == 0);
+            msgpack_sbuffer_destroy (&first_body);
+            msgpack_sbuffer_clear (&reply);
+        }
         s_test_reply (&reply, expect, "id=m-9", NULL);
         s_test_hub_answer (hub, &peer, &reply);
         msgpack_sbuffer_destroy (&reply);
         proto_req_release (&req);
-        uint64_t settled = 0;
-        zpoller_t *poller = zpoller_new (node_outbox_sock (outbox), NULL);
-        assert (zpoller_wait (poller, 2000));
-        zpoller_destroy (&poller);
-        assert (node_outbox_recv (outbox, &settled) == 1 && settled == expect);
+        assert (s_test_outbox_recv (outbox, &settled) == 1 && settled == expect);
     }
     assert (node_outbox_depth (outbox) == 0 && node_outbox_wait_ms (outbox) == -1);
     char state [16], detail [64];
     assert (s_test_status (store, ticket, state, detail) == 0 && streq (state, "done"));
+    //  A final refusal is the outcome
+    assert (node_outbox_append (outbox, "member.join", &unpacked.data, "admin", NULL,
+                                NULL, &ticket, &err) == 0);
+    node_outbox_pump (outbox);
+    proto_req_t req;
+    zframe_t *peer = s_test_hub_take (hub, &req, &body);
+    assert (req.id == ticket && streq (req.as, ""));
+    proto_req_release (&req);
+    msgpack_sbuffer reply;
+    msgpack_sbuffer_init (&reply);
+    s_test_reply (&reply, ticket, NULL, "FULL");
+    s_test_hub_answer (hub, &peer, &reply);
+    msgpack_sbuffer_destroy (&reply);
+    uint64_t settled = 0;
+    assert (s_test_outbox_recv (outbox, &settled) == 1 && settled == ticket);
+    assert (s_test_status (store, ticket, state, detail) == 0);
+    assert (streq (state, "failed") && streq (detail, "FULL"));
+    msgpack_sbuffer_destroy (&body);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&args);
     node_outbox_destroy (&outbox);
@@ -580,7 +837,7 @@ node_outbox_test (bool verbose)
     dt_err_init (&err);
     store_t *store = store_new (dir, 64, &err);
     assert (store);
-    node_outbox_t *outbox = node_outbox_new (store, "n1", NULL, &err);
+    node_outbox_t *outbox = node_outbox_new (store, "n1", NULL, NULL, &err);
     assert (outbox && node_outbox_sock (outbox) == NULL);
 
     //  Appends are numbered; a repeated client rid queues nothing new
@@ -605,7 +862,7 @@ node_outbox_test (bool verbose)
 
     //  The outbox survives a restart (the same store opened again)
     node_outbox_destroy (&outbox);
-    outbox = node_outbox_new (store, "n1", NULL, &err);
+    outbox = node_outbox_new (store, "n1", NULL, NULL, &err);
     assert (node_outbox_depth (outbox) == 2);
 
     //  Settling moves an entry to its outcome, in one transaction
@@ -650,6 +907,36 @@ node_outbox_test (bool verbose)
                                 &ticket, &err) == 0 && ticket == 3);
     node_outbox_destroy (&outbox);
     s_test_delivery (store);
+
+    //  An entry queued in the format before ({ op, args, actor, ts, as }) is
+    //  rewritten, once, as the request that delivers it
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    uint8_t key [8];
+    store_seq_key (50, key);
+    msgpack_sbuffer entry;
+    msgpack_sbuffer_init (&entry);
+    assert (op_args_text ("op=member.leave args={id=m-7} actor=zhang ts:=1 as=zhang",
+                          &entry) == 0);
+    assert (store_put (&txn, TBL_OUTBOX, key, 8, entry.data, entry.size, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    outbox = node_outbox_new (store, "n1", NULL, NULL, &err);
+    assert (outbox);
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    const void *val = NULL;
+    size_t size = 0;
+    assert (store_get (&txn, TBL_OUTBOX, key, 8, &val, &size, &err) == 0);
+    proto_req_t req;
+    msgpack_unpacked_init (&req.unpacked);
+    assert (proto_req_decode (&req, val, size, &err) == 0);
+    assert (req.id == 50 && streq (req.op, "member.leave") && streq (req.as, "zhang"));
+    assert (strncmp (req.rid, "n1:50@", 6) == 0);
+    char member [DT_ID_MAX + 1];
+    assert (proto_arg_id (req.args, "id", true, member, &err) == 1 && streq (member, "m-7"));
+    proto_req_release (&req);
+    store_abort (&txn);
+    msgpack_sbuffer_destroy (&entry);
+    node_outbox_destroy (&outbox);
 
     store_destroy (&store);
     store_remove (dir);

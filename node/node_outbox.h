@@ -1,7 +1,11 @@
-/* node_outbox.h -- membership writes asked of a node, kept in its LMDB outbox
-   and delivered to the hub one at a time, in order, each under the request id
-   NODE:SEQ@EPOCH so that the hub applies it once however often it is sent
-   (PROTOCOL.md 7.3). The hub's reply becomes the entry's outcome. */
+/* node_outbox.h -- a node's forwarding, in one place: membership writes asked
+   of the node, kept in its LMDB outbox and delivered to the hub one at a time,
+   in order, each under the request id NODE:SEQ@EPOCH so that the hub applies
+   it once however often it is sent (PROTOCOL.md 7.3); the hub's reply becomes
+   the entry's outcome; and the callers waiting for it, who hear that outcome,
+   or "pending" with a ticket when the hub takes too long. A retryable answer
+   (dt_err_retryable: BUSY, UNAVAILABLE, INTERNAL) is no outcome: the entry is
+   sent again. Each entry is stored as the very request the hub gets. */
 #ifndef NODE_OUTBOX_H_INCLUDED
 #define NODE_OUTBOX_H_INCLUDED
 
@@ -17,11 +21,25 @@
 
 typedef struct _node_outbox_t node_outbox_t;
 
-/* hub NULL: no network (bookkeeping only, for tests). Borrows store and
-   options. NULL with err when the store cannot be read. */
+/* hub NULL: no network (bookkeeping only, for tests); router: the node's
+   socket, where waiting callers are answered (NULL: no callers, tests).
+   Borrows store, options and router. NULL with err when the store cannot be
+   read. */
 node_outbox_t *node_outbox_new (store_t *store, const char *node, const client_opts_t *hub,
-                                dt_err_t *err);
+                                zsock_t *router, dt_err_t *err);
 void node_outbox_destroy (node_outbox_t **self_p);
+
+/* Forward a membership write (arguments already checked) asked by key
+   `actor`, for the hub's key named `as` (NULL: under the node key's scope
+   alone), for the caller at *peer_p: queue it, then answer the caller on the
+   router with the hub's reply to it, or with { state: "pending", ticket }
+   after NODE_OUTBOX_PENDING_MS. A client rid queued before queues nothing:
+   the caller gets that entry's outcome, or waits for it. Takes *peer_p and
+   returns 0; -1 with err (the caller keeps *peer_p) when it cannot be queued. */
+int node_outbox_forward (node_outbox_t *self, const proto_req_t *req, const char *actor,
+                         const char *as, zframe_t **peer_p, dt_err_t *err);
+/* Callers waiting for an outcome. */
+size_t node_outbox_waiting (node_outbox_t *self);
 
 /* Durably queue a request (op, args map or NULL) asked by key `actor`, to be
    forwarded "as" the hub's key named `as` (NULL: under the node key's scope
@@ -54,12 +72,14 @@ int node_outbox_readdress (const void *reply, size_t size, uint64_t id,
 
 /* The socket to poll (NULL without network). */
 zsock_t *node_outbox_sock (node_outbox_t *self);
-/* Send the next entry when idle, resend the one in flight when its time is up. */
+/* Send the next entry when idle, resend the one in flight when its time is
+   up; tell callers who waited long enough "pending". */
 void node_outbox_pump (node_outbox_t *self);
 /* Milliseconds until node_outbox_pump has something to do (-1: nothing). */
 int node_outbox_wait_ms (node_outbox_t *self);
 /* Take one body off the socket. Returns 1 when it settled an entry: *ticket
-   is set and its outcome stored; 0 when nothing was settled. */
+   is set, its outcome stored and sent to its waiting callers, and the next
+   entry is on its way; 0 when nothing was settled. */
 int node_outbox_recv (node_outbox_t *self, uint64_t *ticket);
 
 void node_outbox_test (bool verbose);
