@@ -13,6 +13,7 @@ import time
 
 import zmq
 
+import harness  # noqa: E402
 from harness import Client, Cluster, run, test, wait_for  # noqa: E402
 
 
@@ -233,6 +234,38 @@ def writes_wait_in_the_outbox_while_the_hub_is_down():
         assert hub.result("member.show", {"id": "m-off"})["member"]["group"] == "h-1"
         assert audit_count(hub, "member.add", "m-off") == 1
         assert audit_count(hub, "member.join", "m-off") == 1
+        converged(hub, node)
+    finally:
+        cluster.close()
+
+
+@test
+def a_storage_fault_at_the_hub_delays_a_forwarded_write():
+    cluster, hub_proc, hub, node_proc, node = start()
+    try:
+        converged(hub, node)
+        hub.result("member.add", {"id": "m-disk", "name": "磁盘"})
+        # The hub comes back with its next 5 write commits failing, as on a
+        # failing disk: each try of the forwarded write hears INTERNAL
+        hub_proc.stop()
+        harness.ENV["DUOTANG_FAULT_COMMITS"] = "5"
+        try:
+            hub_proc.start()
+        finally:
+            del harness.ENV["DUOTANG_FAULT_COMMITS"]
+        hub = Client(hub_proc.endpoint)
+        first = node.result("member.join", {"id": "m-disk", "hall": "h-1"})
+        assert first["state"] == "pending", first
+        # INTERNAL decided nothing: the node tries the same rid again, and
+        # once the fault has cleared the write is applied, once
+        done = settle(node, first["ticket"])
+        assert done["state"] == "done" and done["result"]["group"] == "h-1", done
+        assert "with INTERNAL" in node_proc.tail(), node_proc.tail()
+        assert hub.result("member.show", {"id": "m-disk"})["member"]["group"] == "h-1"
+        assert audit_count(hub, "member.join", "m-disk") == 1
+        # Nothing is pinned: the next write goes straight through
+        left = node.result("member.leave", {"id": "m-disk"})
+        assert left.get("state") != "pending" and left["seat"] == "none", left
         converged(hub, node)
     finally:
         cluster.close()
