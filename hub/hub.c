@@ -849,7 +849,8 @@ void
 hub_test (bool verbose)
 {
     (void) verbose;
-    s_rig_t rig = { NULL };
+    s_rig_t rig;
+    memset (&rig, 0, sizeof (rig));
     snprintf (rig.dir, sizeof (rig.dir), "/tmp/duotang-hub-test-XXXXXX");
     assert (mkdtemp (rig.dir));
     dt_err_t err;
