@@ -63,6 +63,19 @@ keys_load_public (const char *path_or_z85, dt_err_t *err)
     return cert;
 }
 
+void
+keys_name (zcert_t *cert, const char *path_or_z85, char *name, size_t size)
+{
+    const char *meta = zcert_meta (cert, "name");
+    if (meta && dt_id_valid (meta, strlen (meta))) {
+        snprintf (name, size, "%s", meta);
+        return;
+    }
+    const char *slash = strrchr (path_or_z85, '/');
+    snprintf (name, size, "%s", slash? slash + 1: path_or_z85);
+    name [strcspn (name, ".")] = 0;
+}
+
 zcert_t *
 keys_ensure (const char *dir, const char *name, dt_err_t *err)
 {
@@ -114,6 +127,14 @@ keys_test (bool verbose)
     snprintf (path, sizeof (path), "%s.pub", prefix);
     zcert_t *public = keys_load_public (path, &err);
     assert (public && streq (zcert_public_txt (public), zcert_public_txt (secret)));
+    //  A key is named by its metadata, else by its file
+    char name [DT_ID_MAX + 1];
+    keys_name (public, "/x/other.pub", name, sizeof (name));
+    assert (streq (name, zcert_meta (public, "name")));
+    zcert_destroy (&public);
+    public = keys_load_public (zcert_public_txt (secret), &err);     /* no metadata */
+    keys_name (public, "/x/other.v2.pub", name, sizeof (name));
+    assert (streq (name, "other"));
     zcert_destroy (&public);
     public = keys_load_public (zcert_public_txt (secret), &err);
     assert (public && streq (zcert_public_txt (public), zcert_public_txt (secret)));

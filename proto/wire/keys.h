@@ -18,6 +18,12 @@ zcert_t *keys_load_secret (const char *path, dt_err_t *err);
 /* Load a public key: a public or secret key file, or a 40-character Z85 text. */
 zcert_t *keys_load_public (const char *path_or_z85, dt_err_t *err);
 
+/* The name of a key loaded from path_or_z85 (PROTOCOL.md 3, "Key files"):
+   its "name" metadata when that is an id, else the file's base name up to
+   its first '.' (hq.pub -> hq). Into name (size DT_ID_MAX + 1); may be an
+   invalid id, which the caller refuses. Hub and node name --admin keys so. */
+void keys_name (zcert_t *cert, const char *path_or_z85, char *name, size_t size);
+
 /* Load DIR/NAME.key, creating DIR/NAME.key and DIR/NAME.pub when absent
    (servers: the hub's and each node's own key pair). */
 zcert_t *keys_ensure (const char *dir, const char *name, dt_err_t *err);
