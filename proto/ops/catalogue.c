@@ -24,10 +24,10 @@ const catalogue_op_t catalogue_ops [] = {
     { "hall.rename",     "id name",                                OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND" },
     { "hall.set_cap",    "id cap",                                 OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND FULL" },
     { "hall.move",       "id to",                                  OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND FULL RULE" },
-    { "hall.merge",      "id into",                                OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND FULL RULE" },
+    { "hall.merge",      "id into",                                OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND FULL" },
     { "hall.split",      "id new_id new_name leader members",      OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND EXISTS FULL RULE" },
     { "hall.handover",   "id to",                                  OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND RULE" },
-    { "hall.dissolve",   "id into? release?",                      OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND NOT_EMPTY FULL RULE" },
+    { "hall.dissolve",   "id into? release?",                      OP_HUB | OP_WRITE,            "6.4", "NOT_FOUND NOT_EMPTY FULL" },
     { "hall.list",       "branch?",                                S_REPLICA,                    "6.4", "NOT_FOUND" },
     { "hall.show",       "id",                                     S_REPLICA,                    "6.4", "NOT_FOUND" },
     { "member.add",      "id name referrer? tags?",                S_MEMBERSHIP,                 "6.5", "EXISTS NOT_FOUND" },
@@ -45,7 +45,7 @@ const catalogue_op_t catalogue_ops [] = {
     { "audit.list",      "since? limit?",                          OP_HUB | OP_HQ,               "6.8", "" },
     { "audit.verify",    "",                                       OP_HUB | OP_HQ,               "6.8", "" },
     { "key.allow",       "name public_key role node? branches?",   OP_HUB | OP_WRITE | OP_HQ,    "6.9", "EXISTS NOT_FOUND" },
-    { "key.revoke",      "name",                                   OP_HUB | OP_WRITE | OP_HQ,    "6.9", "NOT_FOUND" },
+    { "key.revoke",      "name",                                   OP_HUB | OP_WRITE | OP_HQ,    "6.9", "NOT_FOUND RULE" },
     { "key.list",        "",                                       OP_HUB | OP_HQ,               "6.9", "" },
     { "node.add",        "id",                                     OP_HUB | OP_WRITE | OP_HQ,    "6.9", "EXISTS" },
     { "node.list",       "",                                       OP_HUB | OP_HQ,               "6.9", "" },
@@ -454,13 +454,13 @@ catalogue_test (bool verbose)
     const char *sample =
         "### 6.4 Halls\n\n"
         "| op | args | result | errors |\n|---|---|---|---|\n"
-        "| `hall.merge` | `id: ID, into: ID (hall)` | `{ \"a\": 1 }` | `NOT_FOUND`, `FULL`, `RULE` |\n";
+        "| `hall.merge` | `id: ID, into: ID (hall)` | `{ \"a\": 1 }` | `NOT_FOUND`, `FULL` |\n";
     assert (catalogue_check_protocol (sample, &err) == -1);
     assert (strstr (err.message, "not in an op table"));        /* the others are missing */
     const char *wrong =
         "### 6.4 Halls\n\n"
         "| op | args | result | errors |\n|---|---|---|---|\n"
-        "| `hall.merge` | `id: ID, onto: ID` | x | `NOT_FOUND`, `FULL`, `RULE` |\n";
+        "| `hall.merge` | `id: ID, onto: ID` | x | `NOT_FOUND`, `FULL` |\n";
     assert (catalogue_check_protocol (wrong, &err) == -1 && strstr (err.message, "onto"));
     const char *codes =
         "### 6.4 Halls\n\n"
@@ -470,7 +470,7 @@ catalogue_test (bool verbose)
     const char *elsewhere =
         "### 6.3 Branches\n\n"
         "| op | args | result | errors |\n|---|---|---|---|\n"
-        "| `hall.merge` | `id: ID, into: ID` | x | `NOT_FOUND`, `FULL`, `RULE` |\n";
+        "| `hall.merge` | `id: ID, into: ID` | x | `NOT_FOUND`, `FULL` |\n";
     assert (catalogue_check_protocol (elsewhere, &err) == -1 && strstr (err.message, "6.3"));
     const char *unknown =
         "### 6.4 Halls\n\n| op | args | result | errors |\n|---|---|---|---|\n"
