@@ -27,16 +27,8 @@ hub_keys_new (store_t *store, const char *datadir, bool insecure, dt_err_t *err)
     zhashx_set_destructor (self->by_public, (zhashx_destructor_fn *) zstr_free);
     self->by_name = zhashx_new ();
     snprintf (self->certdir, sizeof (self->certdir), "%s/certs", datadir);
-    if (!insecure) {
-        self->cert = keys_ensure (datadir, "hub", err);
-        if (!self->cert)
-            goto failed;
-        self->auth = zactor_new (zauth, NULL);
-        if (!self->auth) {
-            dt_err_set (err, "INTERNAL", "starting the ZAP handler failed");
-            goto failed;
-        }
-    }
+    if (!insecure && keys_server (datadir, "hub", &self->cert, &self->auth, err))
+        goto failed;
     if (s_reload (self, err))
         goto failed;
     return self;

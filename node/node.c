@@ -103,16 +103,9 @@ node_new (const node_config_t *config, dt_err_t *err)
     self->store = store_new (self->config.datadir, self->config.mapsize_mb, err);
     if (!self->store)
         goto failed;
-    if (!self->config.insecure) {
-        self->cert = keys_ensure (self->config.datadir, "node", err);
-        if (!self->cert)
-            goto failed;
-        self->auth = zactor_new (zauth, NULL);
-        if (!self->auth) {
-            dt_err_set (err, "INTERNAL", "starting the ZAP handler failed");
-            goto failed;
-        }
-    }
+    if (!self->config.insecure
+    &&  keys_server (self->config.datadir, "node", &self->cert, &self->auth, err))
+        goto failed;
     self->keys = node_keys_new (self->store, &self->config, self->auth, err);
     if (!self->keys)
         goto failed;

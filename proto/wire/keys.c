@@ -87,6 +87,19 @@ keys_ensure (const char *dir, const char *name, dt_err_t *err)
     return keys_load_secret (sec, err);
 }
 
+int
+keys_server (const char *dir, const char *name, zcert_t **cert, zactor_t **auth,
+             dt_err_t *err)
+{
+    *cert = keys_ensure (dir, name, err);
+    *auth = *cert? zactor_new (zauth, NULL): NULL;
+    if (*cert && !*auth) {
+        zcert_destroy (cert);
+        dt_err_set (err, "INTERNAL", "starting the ZAP handler failed");
+    }
+    return *auth? 0: -1;
+}
+
 bool
 keys_endpoint_is_local (const char *endpoint)
 {
@@ -148,6 +161,15 @@ keys_test (bool verbose)
     //  Servers create their key pair once and reuse it
     zcert_t *first = keys_ensure (dir, "hub", &err), *again = keys_ensure (dir, "hub", &err);
     assert (first && again && streq (zcert_public_txt (first), zcert_public_txt (again)));
+    //  ... and run on it with a ZAP handler
+    zcert_t *cert = NULL;
+    zactor_t *auth = NULL;
+    assert (keys_server (dir, "hub", &cert, &auth, &err) == 0 && cert && auth);
+    assert (streq (zcert_public_txt (cert), zcert_public_txt (first)));
+    zactor_destroy (&auth);
+    zcert_destroy (&cert);
+    assert (keys_server ("/nonexistent/dir", "hub", &cert, &auth, &err) == -1);
+    assert (!cert && !auth);
     zcert_destroy (&first);
     zcert_destroy (&again);
     assert (keys_endpoint_is_local ("tcp://127.0.0.1:7700"));

@@ -28,6 +28,12 @@ void keys_name (zcert_t *cert, const char *path_or_z85, char *name, size_t size)
    (servers: the hub's and each node's own key pair). */
 zcert_t *keys_ensure (const char *dir, const char *name, dt_err_t *err);
 
+/* What a CURVE server (hub or node) runs on: its key pair DIR/NAME.key (as
+   keys_ensure) and a started ZAP handler (zauth) in *auth. 0, or -1 with
+   err and nothing left in *cert and *auth. */
+int keys_server (const char *dir, const char *name, zcert_t **cert, zactor_t **auth,
+                 dt_err_t *err);
+
 /* True if a tcp/ipc/inproc endpoint only reaches this machine:
    tcp://127.x.x.x, tcp://localhost, tcp://[::1], ipc://, inproc://. */
 bool keys_endpoint_is_local (const char *endpoint);
