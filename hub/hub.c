@@ -3,7 +3,6 @@
 #include "hub_ops.h"
 #include "hub_keys.h"
 #include "hub_sync.h"
-#include "query.h"
 #include "keys.h"
 #include "server.h"
 
@@ -39,7 +38,6 @@ typedef struct {
     uint32_t count;             /* requests in it */
     int64_t last_seen;
 } s_peer_t;
-
 
 //  Configuration
 
