@@ -108,6 +108,8 @@ catalogue_refuse (const catalogue_op_t *op, const char *name, int server,
 {
     if (!op)
         return dt_err_set (err, "UNKNOWN_OP", "unknown operation %s", name);
+    if (op->flags & server)         /* served here, but bound to no handler */
+        return dt_err_set (err, "INTERNAL", "op %s has no handler at this server", op->name);
     if (server == OP_NODE)
         return dt_err_set (err, "DENIED", "op %s is served by the hub, not by node %s",
                            op->name, server_name);
@@ -446,6 +448,10 @@ catalogue_test (bool verbose)
     assert (catalogue_route (NULL, OP_HUB) == CATALOGUE_UNKNOWN);
     assert (catalogue_refuse (merge, "hall.merge", OP_NODE, "n1", &err) == -1);
     assert (streq (err.code, "DENIED") && strstr (err.message, "served by the hub"));
+    assert (catalogue_refuse (merge, "hall.merge", OP_HUB, "hub", &err) == -1);
+    assert (streq (err.code, "INTERNAL"));
+    assert (catalogue_refuse (status, "request.status", OP_HUB, "hub", &err) == -1);
+    assert (streq (err.code, "DENIED") && strstr (err.message, "served by a node"));
     assert (catalogue_refuse (NULL, "x.y", OP_HUB, "hub", &err) == -1);
     assert (streq (err.code, "UNKNOWN_OP"));
     assert (catalogue_code ("INTERNAL")->retry && !catalogue_code ("FULL")->retry);

@@ -51,7 +51,8 @@ typedef enum {
 catalogue_route_t catalogue_route (const catalogue_op_t *op, int server);
 
 /* Set err to the refusal of op at server (DENIED naming who answers it;
-   UNKNOWN_OP when op is NULL, for name). Returns -1. */
+   UNKNOWN_OP when op is NULL, for name; INTERNAL when server answers op but
+   has no handler for it). Returns -1. */
 int catalogue_refuse (const catalogue_op_t *op, const char *name, int server,
                       const char *server_name, dt_err_t *err);
 

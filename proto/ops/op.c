@@ -421,6 +421,47 @@ op_test (bool verbose)
     assert (op_run (store, s_test_ops, &node, "branch.show", "id=b-1", &out, &err) == -1);
     assert (strstr (err.message, "node n1"));
 
+    //  hello: the versions asked for must include ours
+    store_txn_t hello_txn;
+    assert (store_begin (store, &hello_txn, NULL, false, &err) == 0);
+    msgpack_sbuffer_clear (&out);
+    msgpack_packer hello_pk;
+    msgpack_packer_init (&hello_pk, &out, msgpack_sbuffer_write);
+    op_ctx_t hello = { .txn = &hello_txn, .key = op_admin_key (), .pk = &hello_pk, .err = &err };
+    zlistx_t *none = zlistx_new ();
+    //  { versions: [2, 3] } none spoken here, [2, 1] fine, ["1"] not a version, none given fine
+    for (int ask_case = 0; ask_case < 4; ask_case++) {
+        msgpack_sbuffer ask;
+        msgpack_sbuffer_init (&ask);
+        msgpack_packer ask_pk;
+        msgpack_packer_init (&ask_pk, &ask, msgpack_sbuffer_write);
+        msgpack_pack_map (&ask_pk, ask_case < 3? 1: 0);
+        if (ask_case < 3) {
+            proto_pack_key (&ask_pk, "versions");
+            msgpack_pack_array (&ask_pk, ask_case < 2? 2: 1);
+            if (ask_case < 2) {
+                msgpack_pack_uint32 (&ask_pk, 2);
+                msgpack_pack_uint32 (&ask_pk, ask_case == 0? 3: 1);
+            }
+            else
+                proto_pack_str (&ask_pk, "1");
+        }
+        msgpack_unpacked_init (&unpacked);
+        assert (msgpack_unpack_next (&unpacked, ask.data, ask.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+        int rc = op_hello (&hello, ask_case < 3? &unpacked.data: NULL, "test", NULL, none, 0);
+        if (ask_case == 0)
+            assert (rc == -1 && streq (err.code, "VERSION") && strstr (err.message, "supported: 1"));
+        if (ask_case == 2)
+            assert (rc == -1 && streq (err.code, "BAD_ARGS"));
+        if (ask_case == 1 || ask_case == 3)
+            assert (rc == 0);
+        msgpack_unpacked_destroy (&unpacked);
+        msgpack_sbuffer_destroy (&ask);
+    }
+    zlistx_destroy (&none);
+    store_abort (&hello_txn);
+    msgpack_sbuffer_clear (&out);
+
     //  Bindings against the catalogue: a missing handler, a double one, an
     //  unknown name are each found
     const op_t *const few [] = { s_test_ops, NULL };
