@@ -3,7 +3,6 @@
 #include "hub_ops.h"
 #include "hub_keys.h"
 #include "hub_sync.h"
-#include "query.h"
 #include "keys.h"
 #include "server.h"
 #include "client.h"
@@ -13,7 +12,8 @@ typedef struct {
     zframe_t *peer;
     zframe_t *body;
     proto_req_t req;
-    const op_t *op;
+    const catalogue_op_t *info; /* the operation, NULL if there is none of that name */
+    const op_t *op;             /* its handler here */
     const dt_key_t *key;        /* the connection's key: rate, rid */
     const dt_key_t *acting;     /* whose scope applies: key, or the key named by "as" */
     const dt_key_t *via;        /* the node key that forwarded for acting, or NULL */
@@ -40,11 +40,6 @@ typedef struct {
     uint32_t count;             /* requests in it */
     int64_t last_seen;
 } s_peer_t;
-
-
-static const op_t *s_tables [] = {
-    hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops
-};
 
 //  Configuration
 
@@ -198,7 +193,7 @@ s_request_as (hub_t *self, s_request_t *r)
         return dt_err_set (&r->err, "DENIED", "only a node key may forward a request "
                            "\"as\" another key; %s is a %s key", r->key->name,
                            record_key_role_name (r->key->role));
-    if (!(r->op->flags & OP_MEMBERSHIP))
+    if (!(r->info->flags & OP_FORWARD))
         return dt_err_set (&r->err, "DENIED", "a node forwards membership writes only, "
                            "not %s", r->op->name);
     const dt_key_t *asker = hub_keys_find_name (self->keys, r->req.as);
@@ -229,18 +224,19 @@ s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
     if (!r->key)
         return;
     snprintf (r->actor, sizeof (r->actor), "%s", r->key->name);
+    r->info = catalogue_find (r->req.op);
     //  The replication stream is paced by credit, not by the request limit:
     //  a refused ack would take credit away and stall the node
-    bool sync = strncmp (r->req.op, "sync.", 5) == 0;
+    bool sync = r->info && (r->info->flags & OP_SYNC);
     if (!sync && !s_rate_ok (self, r->peer, now)) {
         dt_err_set (&r->err, "BUSY", "more than %d requests per second on this connection",
                     DT_RATE_MAX);
         return;
     }
-    for (size_t i = 0; i < sizeof (s_tables) / sizeof (s_tables [0]) && !r->op; i++)
-        r->op = op_find (s_tables [i], r->req.op);
+    if (catalogue_route (r->info, OP_HUB) == CATALOGUE_SERVE)
+        r->op = op_bind (hub_bindings, r->req.op);
     if (!r->op)
-        dt_err_set (&r->err, "UNKNOWN_OP", "unknown operation %s", r->req.op);
+        catalogue_refuse (r->info, r->req.op, OP_HUB, "hub", &r->err);
     else
     if (*r->req.as)
         s_request_as (self, r);
@@ -249,7 +245,7 @@ s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
 static bool
 s_is_write (const s_request_t *r)
 {
-    return r->op && !dt_err_is_set (&r->err) && (r->op->flags & OP_WRITE);
+    return r->op && !dt_err_is_set (&r->err) && (r->info->flags & OP_WRITE);
 }
 
 /* The rid key of a request: "KEYNAME/RID" so keys cannot replay each other's. */

@@ -3,7 +3,7 @@
 #include "hub_keys.h"
 #include "hub_sync.h"
 
-/* Pack the branch ids served by a node. */
+/* Collect the branch ids served by a node. */
 typedef struct {
     const char *node;
     zlistx_t *ids;
@@ -35,28 +35,21 @@ s_pack_node_branches (op_ctx_t *ctx, const char *node)
 static int
 s_hello (op_ctx_t *ctx, const msgpack_object *args)
 {
-    (void) args;
+    //  The key's branches: a node key's are those assigned to its node
     const dt_key_t *key = ctx->key;
-    msgpack_pack_map (ctx->pk, 6);
-    proto_pack_key (ctx->pk, "version");
-    msgpack_pack_uint32 (ctx->pk, DT_PROTO_VERSION);
-    proto_pack_key (ctx->pk, "server");
-    proto_pack_str (ctx->pk, "duotang-hub " DT_VERSION);
-    proto_pack_key (ctx->pk, "role");
-    proto_pack_str (ctx->pk, record_key_role_name (key->role));
-    proto_pack_key (ctx->pk, "key");
-    proto_pack_str (ctx->pk, key->name);
-    proto_pack_key (ctx->pk, "node");
-    proto_pack_str_or_nil (ctx->pk, key->node);
-    proto_pack_key (ctx->pk, "branches");
+    s_node_branches_t walk = { key->node, zlistx_new () };
+    zlistx_set_duplicator (walk.ids, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (walk.ids, (zlistx_destructor_fn *) zstr_free);
+    int rc = 0;
     if (key->role == KEY_NODE)
-        s_pack_node_branches (ctx, key->node);
-    else {
-        msgpack_pack_array (ctx->pk, key->nbranches);
+        rc = tree_branch_visit (ctx->txn, s_collect_node_branch, &walk, ctx->err);
+    else
         for (uint32_t i = 0; i < key->nbranches; i++)
-            proto_pack_str (ctx->pk, key->branches [i]);
-    }
-    return 0;
+            zlistx_add_end (walk.ids, (void *) key->branches [i]);
+    if (rc == 0)
+        rc = op_hello (ctx, args, "duotang-hub " DT_VERSION, key->node, walk.ids, 0);
+    zlistx_destroy (&walk.ids);
+    return rc;
 }
 
 //  Keys
@@ -351,13 +344,13 @@ s_sync_ack (op_ctx_t *ctx, const msgpack_object *args)
 }
 
 const op_t hub_admin_ops [] = {
-    { "hello",      "versions?",                              s_hello,      OP_READ },
-    { "key.allow",  "name public_key role node? branches?",   s_key_allow,  OP_WRITE | OP_HQ },
-    { "key.revoke", "name",                                   s_key_revoke, OP_WRITE | OP_HQ },
-    { "key.list",   "",                                       s_key_list,   OP_READ | OP_HQ },
-    { "node.add",   "id",                                     s_node_add,   OP_WRITE | OP_HQ },
-    { "node.list",  "",                                       s_node_list,  OP_READ | OP_HQ },
-    { "sync.hello", "node from credit",                       s_sync_hello, OP_READ },
-    { "sync.ack",   "applied credit ts outbox?",              s_sync_ack,   OP_READ },
-    { NULL, NULL, NULL, 0 }
+    { "hello", s_hello },
+    { "key.allow", s_key_allow },
+    { "key.revoke", s_key_revoke },
+    { "key.list", s_key_list },
+    { "node.add", s_node_add },
+    { "node.list", s_node_list },
+    { "sync.hello", s_sync_hello },
+    { "sync.ack", s_sync_ack },
+    { NULL, NULL }
 };

@@ -27,16 +27,8 @@ hub_keys_new (store_t *store, const char *datadir, bool insecure, dt_err_t *err)
     zhashx_set_destructor (self->by_public, (zhashx_destructor_fn *) zstr_free);
     self->by_name = zhashx_new ();
     snprintf (self->certdir, sizeof (self->certdir), "%s/certs", datadir);
-    if (!insecure) {
-        self->cert = keys_ensure (datadir, "hub", err);
-        if (!self->cert)
-            goto failed;
-        self->auth = zactor_new (zauth, NULL);
-        if (!self->auth) {
-            dt_err_set (err, "INTERNAL", "starting the ZAP handler failed");
-            goto failed;
-        }
-    }
+    if (!insecure && keys_server (datadir, "hub", &self->cert, &self->auth, err))
+        goto failed;
     if (s_reload (self, err))
         goto failed;
     return self;
@@ -178,15 +170,7 @@ hub_keys_bootstrap (hub_keys_t *self, const char *pub_path, dt_err_t *err)
         return -1;
     dt_key_t key = { .role = KEY_HQ_ADMIN, .created = dt_now_ms () };
     snprintf (key.public_key, sizeof (key.public_key), "%s", zcert_public_txt (cert));
-    const char *name = zcert_meta (cert, "name");
-    char base [DT_ID_MAX + 1];
-    if (!name || !dt_id_valid (name, strlen (name))) {
-        const char *slash = strrchr (pub_path, '/');
-        snprintf (base, sizeof (base), "%s", slash? slash + 1: pub_path);
-        base [strcspn (base, ".")] = 0;
-        name = base;
-    }
-    snprintf (key.name, sizeof (key.name), "%s", name);
+    keys_name (cert, pub_path, key.name, sizeof (key.name));
     zcert_destroy (&cert);
     if (hub_keys_find (self, key.public_key))
         return 0;

@@ -488,12 +488,17 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
     return rc;
 }
 
-#define S_OP(name, args, handler) { name, args, handler, OP_WRITE | OP_MEMBERSHIP },
 const op_t hub_member_ops [] = {
-    OP_MEMBERSHIP_WRITES (S_OP)
-    { NULL, NULL, NULL, 0 }
+    { "member.add", s_member_add },
+    { "member.join", s_member_join },
+    { "member.leave", s_member_leave },
+    { "member.transfer", s_member_transfer },
+    { "member.promote", s_member_promote },
+    { "member.demote", s_member_demote },
+    { "member.role", s_member_role },
+    { "import.members", s_import_members },
+    { NULL, NULL }
 };
-#undef S_OP
 
 //  Self-test
 

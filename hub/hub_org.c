@@ -651,22 +651,22 @@ s_hall_dissolve (op_ctx_t *ctx, const msgpack_object *args)
 }
 
 const op_t hub_org_ops [] = {
-    { "officer.add",     "id name",                    s_officer_add,     OP_WRITE | OP_HQ },
-    { "branch.create",   "id name leader cap?",        s_branch_create,   OP_WRITE | OP_HQ },
-    { "branch.rename",   "id name",                    s_branch_rename,   OP_WRITE },
-    { "branch.set_cap",  "id cap",                     s_branch_set_cap,  OP_WRITE },
-    { "branch.handover", "id to",                      s_branch_handover, OP_WRITE | OP_HQ },
-    { "branch.dissolve", "id into? release?",          s_branch_dissolve, OP_WRITE | OP_HQ },
-    { "branch.assign",   "id node",                    s_branch_assign,   OP_WRITE | OP_HQ },
-    { "hall.create",     "id name branch leader cap?", s_hall_create,     OP_WRITE },
-    { "hall.rename",     "id name",                    s_hall_rename,     OP_WRITE },
-    { "hall.set_cap",    "id cap",                     s_hall_set_cap,    OP_WRITE },
-    { "hall.move",       "id to",                      s_hall_move,       OP_WRITE },
-    { "hall.merge",      "id into",                    s_hall_merge,      OP_WRITE },
-    { "hall.split",      "id new_id new_name leader members", s_hall_split, OP_WRITE },
-    { "hall.handover",   "id to",                      s_hall_handover,   OP_WRITE },
-    { "hall.dissolve",   "id into? release?",          s_hall_dissolve,   OP_WRITE },
-    { NULL, NULL, NULL, 0 }
+    { "officer.add", s_officer_add },
+    { "branch.create", s_branch_create },
+    { "branch.rename", s_branch_rename },
+    { "branch.set_cap", s_branch_set_cap },
+    { "branch.handover", s_branch_handover },
+    { "branch.dissolve", s_branch_dissolve },
+    { "branch.assign", s_branch_assign },
+    { "hall.create", s_hall_create },
+    { "hall.rename", s_hall_rename },
+    { "hall.set_cap", s_hall_set_cap },
+    { "hall.move", s_hall_move },
+    { "hall.merge", s_hall_merge },
+    { "hall.split", s_hall_split },
+    { "hall.handover", s_hall_handover },
+    { "hall.dissolve", s_hall_dissolve },
+    { NULL, NULL }
 };
 
 //  Self-test

@@ -73,8 +73,8 @@ s_policy_set (op_ctx_t *ctx, const msgpack_object *args)
 }
 
 const op_t hub_policy_ops [] = {
-    { "policy.set", "changes", s_policy_set, OP_WRITE | OP_HQ },
-    { NULL, NULL, NULL, 0 }
+    { "policy.set", s_policy_set },
+    { NULL, NULL }
 };
 
 //  Self-test

@@ -24,27 +24,6 @@ struct _node_server_t {
     char endpoint [256];
 };
 
-/* The membership writes a node forwards, with their argument specs so that
-   a typo fails at once, hub or no hub. */
-#define S_FORWARDED(name, args, handler) { name, args },
-static const struct {
-    const char *name;
-    const char *args;
-} s_forwarded [] = {
-    OP_MEMBERSHIP_WRITES (S_FORWARDED)
-    { NULL, NULL }
-};
-#undef S_FORWARDED
-
-/* Writes and admin operations only the hub serves (PROTOCOL.md 6); the reads
-   it alone serves are the query ops without OP_NODE_READ. */
-static const char *s_hub_only [] = {
-    "officer.add", "branch.create", "branch.rename", "branch.set_cap", "branch.handover",
-    "branch.dissolve", "branch.assign", "hall.create", "hall.rename", "hall.set_cap",
-    "hall.move", "hall.merge", "hall.split", "hall.handover", "hall.dissolve",
-    "key.allow", "key.revoke", "key.list", "node.add", "node.list", "policy.set",
-    "sync.hello", "sync.ack", NULL
-};
 
 void
 node_config_defaults (node_config_t *config)
@@ -104,16 +83,9 @@ node_new (const node_config_t *config, dt_err_t *err)
     self->store = store_new (self->config.datadir, self->config.mapsize_mb, err);
     if (!self->store)
         goto failed;
-    if (!self->config.insecure) {
-        self->cert = keys_ensure (self->config.datadir, "node", err);
-        if (!self->cert)
-            goto failed;
-        self->auth = zactor_new (zauth, NULL);
-        if (!self->auth) {
-            dt_err_set (err, "INTERNAL", "starting the ZAP handler failed");
-            goto failed;
-        }
-    }
+    if (!self->config.insecure
+    &&  keys_server (self->config.datadir, "node", &self->cert, &self->auth, err))
+        goto failed;
     self->keys = node_keys_new (self->store, &self->config, self->auth, err);
     if (!self->keys)
         goto failed;
@@ -179,7 +151,6 @@ s_collect_branch_id (const branch_t *branch, void *arg)
 static int
 s_hello (op_ctx_t *ctx, const msgpack_object *args)
 {
-    (void) args;
     node_server_t *self = ctx->server;
     //  The branches this node serves that the key may see
     zlistx_t *ids = zlistx_new ();
@@ -187,28 +158,14 @@ s_hello (op_ctx_t *ctx, const msgpack_object *args)
     zlistx_set_destructor (ids, (zlistx_destructor_fn *) zstr_free);
     s_branch_ids_t walk = { ctx, ids };
     int rc = tree_branch_visit (ctx->txn, s_collect_branch_id, &walk, ctx->err);
+    if (rc == 0)
+        rc = op_hello (ctx, args, "duotang-node " DT_VERSION, self->config.id, ids, 1);
     if (rc == 0) {
-        msgpack_packer *pk = ctx->pk;
-        msgpack_pack_map (pk, 7);
-        proto_pack_key (pk, "version");
-        msgpack_pack_uint32 (pk, DT_PROTO_VERSION);
-        proto_pack_key (pk, "server");
-        proto_pack_str (pk, "duotang-node " DT_VERSION);
-        proto_pack_key (pk, "role");
-        proto_pack_str (pk, record_key_role_name (ctx->key->role));
-        proto_pack_key (pk, "key");
-        proto_pack_str (pk, ctx->key->name);
-        proto_pack_key (pk, "node");
-        proto_pack_str (pk, self->config.id);
-        proto_pack_key (pk, "branches");
-        msgpack_pack_array (pk, zlistx_size (ids));
-        for (char *id = zlistx_first (ids); id; id = zlistx_next (ids))
-            proto_pack_str (pk, id);
-        proto_pack_key (pk, "hub_connected");
+        proto_pack_key (ctx->pk, "hub_connected");
         if (node_sync_connected (self->sync))
-            msgpack_pack_true (pk);
+            msgpack_pack_true (ctx->pk);
         else
-            msgpack_pack_false (pk);
+            msgpack_pack_false (ctx->pk);
     }
     zlistx_destroy (&ids);
     return rc;
@@ -225,10 +182,15 @@ s_request_status (op_ctx_t *ctx, const msgpack_object *args)
 }
 
 static const op_t s_node_ops [] = {
-    { "hello",          "versions?", s_hello,          OP_READ },
-    { "request.status", "ticket",    s_request_status, OP_READ },
-    { NULL, NULL, NULL, 0 }
+    { "hello", s_hello },
+    { "request.status", s_request_status },
+    { NULL, NULL }
 };
+
+/* What a node binds: its own operations and the reads of its replica. The
+   catalogue says which it answers (OP_NODE); query_ops' hub-only reads stay
+   unused here. */
+static const op_t *const s_bindings [] = { s_node_ops, query_ops, NULL };
 
 //  Requests
 
@@ -260,24 +222,13 @@ s_call (node_server_t *self, const op_t *op, proto_req_t *req, const dt_key_t *k
    caller later: with the hub's reply, or with "pending". Returns -1 with err
    when it is refused at once. */
 static int
-s_forward (node_server_t *self, const char *spec, proto_req_t *req, const dt_key_t *key,
-           const char *as, zframe_t **peer_p, dt_err_t *err)
+s_forward (node_server_t *self, const catalogue_op_t *info, proto_req_t *req,
+           const dt_key_t *key, const char *as, zframe_t **peer_p, dt_err_t *err)
 {
-    if (proto_args_check (req->args, spec, err))
+    //  A typo fails at once, hub or no hub
+    if (catalogue_args_check (info, req->args, err))
         return -1;
     return node_outbox_forward (self->outbox, req, key->name, as, peer_p, err);
-}
-
-static bool
-s_hub_only_op (const char *name)
-{
-    const op_t *query = op_find (query_ops, name);
-    if (query)
-        return !(query->flags & OP_NODE_READ);
-    for (const char **hub_op = s_hub_only; *hub_op; hub_op++)
-        if (streq (*hub_op, name))
-            return true;
-    return false;
 }
 
 /* Serve a decoded request from key (known at the hub as `as`, or NULL). The
@@ -292,26 +243,19 @@ s_dispatch (node_server_t *self, proto_req_t *req, const dt_key_t *key, const ch
                     "clients of node %s", self->config.id);
         return;
     }
-    const op_t *op = op_find (s_node_ops, req->op);
-    if (!op) {
-        op = op_find (query_ops, req->op);
-        if (op && !(op->flags & OP_NODE_READ))
-            op = NULL;
+    //  Answer here, forward to the hub or refuse naming it: the catalogue's
+    //  flags decide (PROTOCOL.md 6.10)
+    const catalogue_op_t *info = catalogue_find (req->op);
+    switch (catalogue_route (info, OP_NODE)) {
+        case CATALOGUE_SERVE:
+            s_call (self, op_bind (s_bindings, req->op), req, key, *peer_p, result, err);
+            break;
+        case CATALOGUE_FORWARD:
+            s_forward (self, info, req, key, as, peer_p, err);
+            break;
+        default:
+            catalogue_refuse (info, req->op, OP_NODE, self->config.id, err);
     }
-    if (op) {
-        s_call (self, op, req, key, *peer_p, result, err);
-        return;
-    }
-    for (int i = 0; s_forwarded [i].name; i++)
-        if (streq (s_forwarded [i].name, req->op)) {
-            s_forward (self, s_forwarded [i].args, req, key, as, peer_p, err);
-            return;
-        }
-    if (s_hub_only_op (req->op))
-        dt_err_set (err, "DENIED", "op %s is served by the hub, not by node %s",
-                    req->op, self->config.id);
-    else
-        dt_err_set (err, "UNKNOWN_OP", "unknown operation %s", req->op);
 }
 
 /* One message from a local client: [peer, "", body]. */
@@ -656,6 +600,9 @@ node_test (bool verbose)
     s_test_start (&rig, dir, "inproc://node-test");
     proto_reply_t reply;
     char text [DT_ID_MAX + 1];
+
+    //  The node binds a handler to every operation the catalogue says it answers
+    assert (op_bindings_check (s_bindings, OP_NODE, &err) == 0);
 
     //  Before any push: a node with an empty replica, not yet heard from the hub
     s_test_call (&rig, "hello", "", &reply);

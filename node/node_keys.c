@@ -19,20 +19,6 @@ struct _node_keys_t {
     bool written;                   /* certdir holds the live keys of by_public */
 };
 
-/* The key's name: its "name" metadata, else the file's base name. */
-static void
-s_key_name (zcert_t *cert, const char *path, char name [DT_ID_MAX + 1])
-{
-    const char *meta = zcert_meta (cert, "name");
-    if (meta && dt_id_valid (meta, strlen (meta))) {
-        snprintf (name, DT_ID_MAX + 1, "%s", meta);
-        return;
-    }
-    const char *slash = strrchr (path, '/');
-    snprintf (name, DT_ID_MAX + 1, "%s", slash? slash + 1: path);
-    name [strcspn (name, ".")] = 0;
-}
-
 static int
 s_load_admins (node_keys_t *self, const node_config_t *config, dt_err_t *err)
 {
@@ -43,7 +29,7 @@ s_load_admins (node_keys_t *self, const node_config_t *config, dt_err_t *err)
         dt_key_t *key = (dt_key_t *) zmalloc (sizeof (dt_key_t));
         key->role = KEY_HQ_ADMIN;
         snprintf (key->public_key, sizeof (key->public_key), "%s", zcert_public_txt (cert));
-        s_key_name (cert, config->admin_pub [i], key->name);
+        keys_name (cert, config->admin_pub [i], key->name, sizeof (key->name));
         zcert_destroy (&cert);
         zlistx_add_end (self->admins, key);
     }

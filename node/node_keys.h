@@ -2,7 +2,15 @@
    6.10): the --admin keys it was started with (hq-admin at this node) and the
    hub's keys it replicates (TBL_KEY): hq-admin keys, and leader keys naming a
    branch this node serves. Keeps the certificate directory its ZAP handler
-   admits and names the key behind each request. */
+   admits and names the key behind each request.
+   Shared with the hub's registry (hub_keys.h): key files, key names and the
+   server's key pair with its ZAP handler (keys.h), the certificate directory
+   (certdir.h), key records (record.h) and scopes (op.h). What stays apart is
+   who is admitted, which is not the same logic: the hub admits every key
+   record it holds and finds keys by name for a forwarded "as"; a node admits
+   its --admin files and, of the replicated records, hq-admin keys and leader
+   keys of a branch it serves (never node keys), and remembers which of them
+   the hub knows, to name them in what it forwards. */
 #ifndef NODE_KEYS_H_INCLUDED
 #define NODE_KEYS_H_INCLUDED
 

@@ -2,6 +2,8 @@
 #include "ctl.h"
 #include "ctl_json.h"
 #include "ctl_print.h"
+#include "ctl_fake.h"
+#include "catalogue.h"
 #include <getopt.h>
 
 static const ctl_cmd_t *s_groups [] = {
@@ -324,8 +326,25 @@ ctl_request (ctl_t *self, const char *op, ctl_args_t *args, proto_reply_t *reply
     if (args && args->count)
         ctl_args_finish (args, &packed);
     int rc = CTL_OK;
-    if (!self->client)
+    //  Every operation the CLI sends is one of the catalogue's, with its
+    //  arguments (ctl_test sends every command)
+    const catalogue_op_t *info = catalogue_find (op);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    if (packed.size)
+        msgpack_unpack_next (&unpacked, packed.data, packed.size, NULL);
+    if (!info)
+        rc = ctl_fail (self, "operation %s is not in the catalogue", op);
+    else
+    if (catalogue_args_check (info, packed.size? &unpacked.data: NULL, &err))
+        rc = ctl_fail (self, "%s: %s (the catalogue's arguments: %s)", op, err.message,
+                       info->args);
+    msgpack_unpacked_destroy (&unpacked);
+    if (rc == CTL_OK && !self->client)
         self->client = client_new (&self->opts, &err);
+    if (rc != CTL_OK)
+        ;
+    else
     if (!self->client)
         rc = ctl_fail (self, "%s", err.message);
     else
@@ -428,6 +447,94 @@ s_expect (const char *cmdline, int code, const char *out, const char *err)
     free (got_err);
 }
 
+/* Every command of the table sends an operation of the catalogue, with the
+   catalogue's arguments (ctl_request refuses anything else): each command
+   runs once against a fake server, with "1" for every argument and every
+   option it cannot do without, or with the sample line below. */
+static void
+s_test_catalogue (void)
+{
+    char csv [] = "/tmp/ctl-catalogue-XXXXXX";
+    int fd = mkstemp (csv);
+    assert (fd >= 0);
+    assert (write (fd, "id,name,referrer,group\nm-1,A,,\n", 31) == 31);
+    close (fd);
+    zcert_t *cert = zcert_new ();
+    char import [64], allow [128];
+    snprintf (import, sizeof (import), "import members %s", csv);
+    snprintf (allow, sizeof (allow), "key allow k-1 --role hq-admin --public %s",
+              zcert_public_txt (cert));
+    const char *samples [][2] = {
+        { "import members", import }, { "key allow", allow },
+        { "policy set", "policy set hall_cap=3" }, { "member role", "member role m-1 admin" },
+        { "key new", NULL }             /* local: writes a key pair, sends nothing */
+    };
+    ctl_fake_t *fake = ctl_fake_new ();
+    ctl_fake_result_text (fake, "");
+    size_t sent = 0;
+    for (const ctl_cmd_t **group = s_groups; *group; group++)
+        for (const ctl_cmd_t *cmd = *group; cmd->noun; cmd++) {
+            char name [64], cmdline [512];
+            snprintf (name, sizeof (name), "%s%s%s", cmd->noun, *cmd->verb? " ": "", cmd->verb);
+            snprintf (cmdline, sizeof (cmdline), "%s --json", name);
+            bool local = false;
+            for (size_t i = 0; i < sizeof (samples) / sizeof (samples [0]); i++)
+                if (streq (samples [i][0], name)) {
+                    local = !samples [i][1];
+                    if (samples [i][1])
+                        snprintf (cmdline, sizeof (cmdline), "%s --json", samples [i][1]);
+                }
+            if (local)
+                continue;
+            if (streq (cmdline + strlen (name), " --json"))
+                for (int i = 0; i < cmd->min_args; i++)
+                    strcat (cmdline, " 1");
+            //  Add each option the parser says is missing, until it runs
+            int rc = CTL_USAGE;
+            for (int round = 0; round < 4 && rc == CTL_USAGE; round++) {
+                rc = ctl_fake_run (fake, cmdline);
+                const char *missing = strstr (ctl_fake_err (fake), "missing --");
+                if (rc == CTL_USAGE && missing) {
+                    size_t len = strcspn (missing + 10, " \n");
+                    snprintf (cmdline + strlen (cmdline), sizeof (cmdline) - strlen (cmdline),
+                              " --%.*s 1", (int) len, missing + 10);
+                }
+            }
+            char op [64];
+            snprintf (op, sizeof (op), "%s", ctl_fake_request (fake));
+            op [strcspn (op, " ")] = 0;
+            //  (a command may fail on the fake's empty result: what it sent counts)
+            if (rc == CTL_USAGE || !catalogue_find (op))
+                fprintf (stderr, "\n%s: exit %d, sent [%s]: %s\n", cmdline, rc,
+                         ctl_fake_request (fake), ctl_fake_err (fake));
+            assert (rc != CTL_USAGE && catalogue_find (op));
+            sent++;
+        }
+    assert (sent > 40);
+    //  An operation or an argument the catalogue does not know is not sent
+    ctl_t ctl;
+    ctl_init (&ctl);
+    size_t size;
+    char *text = NULL;
+    ctl.err = open_memstream (&text, &size);
+    proto_reply_t reply;
+    assert (ctl_request (&ctl, "hall.paint", NULL, &reply) == CTL_FAIL);
+    ctl_args_t args;
+    ctl_args_init (&args);
+    ctl_args_str (&args, "id", "h-1");
+    ctl_args_str (&args, "colour", "red");
+    assert (ctl_request (&ctl, "hall.show", &args, &reply) == CTL_FAIL);
+    ctl_args_destroy (&args);
+    ctl_destroy (&ctl);
+    fclose (ctl.err);
+    assert (strstr (text, "hall.paint is not in the catalogue"));
+    assert (strstr (text, "unknown argument \"colour\""));
+    free (text);
+    ctl_fake_destroy (&fake);
+    zcert_destroy (&cert);
+    unlink (csv);
+}
+
 void
 ctl_test (bool verbose)
 {
@@ -470,4 +577,6 @@ ctl_test (bool verbose)
     //  A well-formed command with nobody listening: one line, exit 1
     s_expect ("hall merge h-1 --into h-2", CTL_FAIL, "",
               "duotangctl: no answer from inproc://ctl-test-nobody: is the hub running?\n");
+
+    s_test_catalogue ();
 }

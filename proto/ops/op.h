@@ -1,19 +1,11 @@
-/* op.h -- operations: the handler table, the call context, key scopes and a
-   text form of arguments for tests. Shared by hub (all ops) and node (reads). */
+/* op.h -- operations: handlers bound to catalogue names, the call context,
+   key scopes and a text form of arguments for tests. Shared by hub and node. */
 #ifndef OP_H_INCLUDED
 #define OP_H_INCLUDED
 
 #include "tree.h"
 #include "proto.h"
-
-/* What an operation is, for dispatch and for scope checks. */
-enum {
-    OP_READ       = 0,
-    OP_WRITE      = 1 << 0,     /* changes the store: runs in the group commit */
-    OP_HQ         = 1 << 1,     /* hq-admin keys only */
-    OP_MEMBERSHIP = 1 << 2,     /* a node forwards it to the hub (PROTOCOL 7.3) */
-    OP_NODE_READ  = 1 << 3      /* a node answers it from its replica */
-};
+#include "catalogue.h"
 
 /* The context of one call. The handler packs its result (exactly one msgpack
    object) with pk, or returns -1 with err set and packs nothing. */
@@ -31,32 +23,28 @@ typedef struct {
 
 typedef int (op_fn) (op_ctx_t *ctx, const msgpack_object *args);
 
+/* A binding: the handler a server attaches to a catalogue operation. What
+   the operation takes, who may call it and what it may answer is the
+   catalogue's (catalogue.h), never repeated here. */
 typedef struct {
-    const char *name;           /* "hall.merge" */
-    const char *args;           /* proto_args_check spec: "id into" */
+    const char *name;           /* "hall.merge", a catalogue name */
     op_fn *handler;
-    int flags;
 } op_t;
-
-/* The membership writes (PROTOCOL.md 6.5, 6.6): the hub runs them, a node
-   forwards them. One list, so that both agree on names and argument specs:
-   X (name, args, handler) for each; the handler is only named, never used,
-   by code that does not define it. */
-#define OP_MEMBERSHIP_WRITES(X) \
-    X ("member.add",      "id name referrer? tags?", s_member_add) \
-    X ("member.join",     "id hall? branch?",        s_member_join) \
-    X ("member.leave",    "id",                      s_member_leave) \
-    X ("member.transfer", "id hall? branch?",        s_member_transfer) \
-    X ("member.promote",  "id",                      s_member_promote) \
-    X ("member.demote",   "id hall",                 s_member_demote) \
-    X ("member.role",     "id role",                 s_member_role) \
-    X ("import.members",  "rows",                    s_import_members)
 
 /* Find an op by name in a NULL-name-terminated table; NULL if none. */
 const op_t *op_find (const op_t *table, const char *name);
+/* Find an op in the first of a NULL-terminated list of tables that binds it. */
+const op_t *op_bind (const op_t *const *tables, const char *name);
 
-/* Check the args against the spec and the key's role (OP_HQ), then run the
-   handler. Returns 0 or -1 with ctx->err set. */
+/* Check a server's bindings against the catalogue: every operation the
+   server answers (server = OP_HUB or OP_NODE, catalogue_route SERVE) has a
+   handler, no operation has two, and every handler names a catalogue
+   operation. 0, or -1 with err naming the first problem. */
+int op_bindings_check (const op_t *const *tables, int server, dt_err_t *err);
+
+/* Check the args against the catalogue's spec and the key's role (OP_HQ),
+   then run the handler. Returns 0 or -1 with ctx->err set (UNKNOWN_OP if
+   op is not a catalogue operation). */
 int op_call (const op_t *op, op_ctx_t *ctx, const msgpack_object *args);
 
 /* Scopes (PROTOCOL.md section 3). True if the key (and the node key it came
@@ -69,6 +57,14 @@ int op_allow_hq (op_ctx_t *ctx, const char *what);
 /* A key that is hq-admin, for insecure mode and tests. */
 const dt_key_t *op_admin_key (void);
 
+/* The hello of hub and node (PROTOCOL.md 6.1): refuse with VERSION when the
+   client's `versions` lists none this server speaks, else pack a map of
+   6 + extra keys, the first six { version, server, role, key, node (NULL or
+   "" = nil), branches (a list of ids) }; the caller packs its extra keys
+   after them. 0 or -1 with ctx->err. */
+int op_hello (op_ctx_t *ctx, const msgpack_object *args, const char *server,
+              const char *node, zlistx_t *branches, uint32_t extra);
+
 /* Arguments in a text form, for tests and the demo: space separated
      key=string   key:=123 | key:=true | key:=false   key=[a,b,c]   key={k=v,k2:=7}
    Strings may not contain spaces, commas or brackets. Packs a map into out.
@@ -77,7 +73,8 @@ int op_args_text (const char *text, msgpack_sbuffer *out);
 
 /* Run one op against a store the way the hub does (write ops in a logged,
    audited transaction that commits only on success). For self-tests. The
-   result, when not NULL, receives the packed result. Returns 0 or -1 with err. */
+   result, when not NULL, receives the packed result. Returns 0 or -1 with err;
+   asserts that the catalogue lists the code of a failure for the op. */
 int op_run (store_t *store, const op_t *table, const dt_key_t *key, const char *name,
             const char *args_text, msgpack_sbuffer *result, dt_err_t *err);
 /* As op_run, and assert the outcome: code NULL = success, else that error code. */

@@ -692,19 +692,19 @@ s_policy_show (op_ctx_t *ctx, const msgpack_object *args)
 }
 
 const op_t query_ops [] = {
-    { "officer.list",   "",              s_officer_list,   OP_READ | OP_HQ },
-    { "branch.list",    "",              s_branch_list,    OP_READ | OP_NODE_READ },
-    { "branch.show",    "id",            s_branch_show,    OP_READ | OP_NODE_READ },
-    { "hall.list",      "branch?",       s_hall_list,      OP_READ | OP_NODE_READ },
-    { "hall.show",      "id",            s_hall_show,      OP_READ | OP_NODE_READ },
-    { "member.show",    "id",            s_member_show,    OP_READ | OP_NODE_READ },
-    { "member.list",    "hall? branch?", s_member_list,    OP_READ | OP_NODE_READ },
-    { "tree",           "branch?",       s_tree,           OP_READ | OP_NODE_READ },
-    { "export.members", "branch?",       s_export_members, OP_READ | OP_NODE_READ },
-    { "audit.list",     "since? limit?", s_audit_list,     OP_READ | OP_HQ },
-    { "audit.verify",   "",              s_audit_verify,   OP_READ | OP_HQ },
-    { "policy.show",    "",              s_policy_show,    OP_READ | OP_NODE_READ },
-    { NULL, NULL, NULL, 0 }
+    { "officer.list", s_officer_list },
+    { "branch.list", s_branch_list },
+    { "branch.show", s_branch_show },
+    { "hall.list", s_hall_list },
+    { "hall.show", s_hall_show },
+    { "member.show", s_member_show },
+    { "member.list", s_member_list },
+    { "tree", s_tree },
+    { "export.members", s_export_members },
+    { "audit.list", s_audit_list },
+    { "audit.verify", s_audit_verify },
+    { "policy.show", s_policy_show },
+    { NULL, NULL }
 };
 
 //  --------------------------------------------------------------------------

@@ -5,8 +5,8 @@
 
 #include "op.h"
 
-/* officer.list, branch.list|show, hall.list|show, member.show|list, tree,
-   export.members, audit.list|verify, policy.show. Results are filtered to the key's scope
+/* The handlers of the reads (bound to catalogue names; the hub serves them
+   all, a node those the catalogue marks OP_NODE). Results are filtered to the key's scope
    (op_covers); a show outside it is DENIED. On failure a handler may have
    packed part of a list: the caller drops the result (proto_reply_encode). */
 extern const op_t query_ops [];

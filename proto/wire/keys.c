@@ -63,6 +63,19 @@ keys_load_public (const char *path_or_z85, dt_err_t *err)
     return cert;
 }
 
+void
+keys_name (zcert_t *cert, const char *path_or_z85, char *name, size_t size)
+{
+    const char *meta = zcert_meta (cert, "name");
+    if (meta && dt_id_valid (meta, strlen (meta))) {
+        snprintf (name, size, "%s", meta);
+        return;
+    }
+    const char *slash = strrchr (path_or_z85, '/');
+    snprintf (name, size, "%s", slash? slash + 1: path_or_z85);
+    name [strcspn (name, ".")] = 0;
+}
+
 zcert_t *
 keys_ensure (const char *dir, const char *name, dt_err_t *err)
 {
@@ -72,6 +85,19 @@ keys_ensure (const char *dir, const char *name, dt_err_t *err)
     if (!zsys_file_exists (sec) && keys_create (prefix, name, err))
         return NULL;
     return keys_load_secret (sec, err);
+}
+
+int
+keys_server (const char *dir, const char *name, zcert_t **cert, zactor_t **auth,
+             dt_err_t *err)
+{
+    *cert = keys_ensure (dir, name, err);
+    *auth = *cert? zactor_new (zauth, NULL): NULL;
+    if (*cert && !*auth) {
+        zcert_destroy (cert);
+        dt_err_set (err, "INTERNAL", "starting the ZAP handler failed");
+    }
+    return *auth? 0: -1;
 }
 
 bool
@@ -114,6 +140,14 @@ keys_test (bool verbose)
     snprintf (path, sizeof (path), "%s.pub", prefix);
     zcert_t *public = keys_load_public (path, &err);
     assert (public && streq (zcert_public_txt (public), zcert_public_txt (secret)));
+    //  A key is named by its metadata, else by its file
+    char name [DT_ID_MAX + 1];
+    keys_name (public, "/x/other.pub", name, sizeof (name));
+    assert (streq (name, zcert_meta (public, "name")));
+    zcert_destroy (&public);
+    public = keys_load_public (zcert_public_txt (secret), &err);     /* no metadata */
+    keys_name (public, "/x/other.v2.pub", name, sizeof (name));
+    assert (streq (name, "other"));
     zcert_destroy (&public);
     public = keys_load_public (zcert_public_txt (secret), &err);
     assert (public && streq (zcert_public_txt (public), zcert_public_txt (secret)));
@@ -127,6 +161,15 @@ keys_test (bool verbose)
     //  Servers create their key pair once and reuse it
     zcert_t *first = keys_ensure (dir, "hub", &err), *again = keys_ensure (dir, "hub", &err);
     assert (first && again && streq (zcert_public_txt (first), zcert_public_txt (again)));
+    //  ... and run on it with a ZAP handler
+    zcert_t *cert = NULL;
+    zactor_t *auth = NULL;
+    assert (keys_server (dir, "hub", &cert, &auth, &err) == 0 && cert && auth);
+    assert (streq (zcert_public_txt (cert), zcert_public_txt (first)));
+    zactor_destroy (&auth);
+    zcert_destroy (&cert);
+    assert (keys_server ("/nonexistent/dir", "hub", &cert, &auth, &err) == -1);
+    assert (!cert && !auth);
     zcert_destroy (&first);
     zcert_destroy (&again);
     assert (keys_endpoint_is_local ("tcp://127.0.0.1:7700"));

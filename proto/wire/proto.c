@@ -11,56 +11,80 @@ s_be (const uint8_t *p, int width)
     return value;
 }
 
-/* Walk one object at *cursor, never past end. Returns 0, or -1 with err set. */
+/* Read the header of one object at p: the number of objects it contains
+   (*count, both keys and values of a map) and of payload bytes after the
+   header (*skip). Returns the header's size, 0 when truncated, or -1 for a
+   type DTP does not use. Never reads at or past end. */
 static int
-s_walk (const uint8_t **cursor, const uint8_t *end, int depth, dt_err_t *err)
+s_head (const uint8_t *p, const uint8_t *end, uint64_t *count, uint64_t *skip, bool *container)
 {
-    const uint8_t *p = *cursor;
-    uint64_t count = 0;         /* container elements to walk */
-    uint64_t skip = 0;          /* payload bytes to skip */
-    if (depth > DT_DEPTH_MAX)
-        return dt_err_set (err, "MALFORMED", "nesting deeper than %d", DT_DEPTH_MAX);
+    *count = *skip = 0;
+    *container = false;
     if (p >= end)
-        goto truncated;
-    uint8_t tag = *p++;
+        return 0;
+    uint8_t tag = *p;
     int width = 0;
     if (tag <= 0x7f || tag >= 0xe0 || tag == 0xc0 || tag == 0xc2 || tag == 0xc3)
-        ;                                                   /* fixint, nil, bool */
-    else
-    if (tag >= 0x80 && tag <= 0x8f)
-        count = 2 * (uint64_t) (tag & 0x0f);
-    else
-    if (tag >= 0x90 && tag <= 0x9f)
-        count = tag & 0x0f;
-    else
-    if (tag >= 0xa0 && tag <= 0xbf)
-        skip = tag & 0x1f;
-    else
+        return 1;                                           /* fixint, nil, bool */
+    if (tag >= 0x80 && tag <= 0x8f) {
+        *count = 2 * (uint64_t) (tag & 0x0f);
+        *container = true;
+        return 1;
+    }
+    if (tag >= 0x90 && tag <= 0x9f) {
+        *count = tag & 0x0f;
+        *container = true;
+        return 1;
+    }
+    if (tag >= 0xa0 && tag <= 0xbf) {
+        *skip = tag & 0x1f;
+        return 1;
+    }
     switch (tag) {
         case 0xc4: case 0xd9: width = 1; break;             /* bin8, str8 */
         case 0xc5: case 0xda: width = 2; break;
         case 0xc6: case 0xdb: width = 4; break;
-        case 0xca: skip = 4; break;                         /* float32 */
-        case 0xcb: skip = 8; break;
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
+        case 0xca: *skip = 4; return 1;                     /* float32 */
+        case 0xcb: *skip = 8; return 1;
+        case 0xcc: case 0xd0: *skip = 1; return 1;
+        case 0xcd: case 0xd1: *skip = 2; return 1;
+        case 0xce: case 0xd2: *skip = 4; return 1;
+        case 0xcf: case 0xd3: *skip = 8; return 1;
         case 0xdc: case 0xde: width = 2; break;             /* array16, map16 */
         case 0xdd: case 0xdf: width = 4; break;
         default:
-            return dt_err_set (err, "MALFORMED", "unsupported msgpack type 0x%02x", tag);
+            return -1;
     }
-    if (width) {
-        if ((size_t) (end - p) < (size_t) width)
-            goto truncated;
-        uint64_t length = s_be (p, width);
-        p += width;
-        if (tag >= 0xdc)
-            count = (tag == 0xde || tag == 0xdf)? 2 * length: length;
-        else
-            skip = length;
+    if ((size_t) (end - p - 1) < (size_t) width)
+        return 0;
+    uint64_t length = s_be (p + 1, width);
+    if (tag >= 0xdc) {
+        *count = (tag == 0xde || tag == 0xdf)? 2 * length: length;
+        *container = true;
     }
+    else
+        *skip = length;
+    return 1 + width;
+}
+
+/* Walk one object at *cursor, never past end. The request map is level 1: a
+   container at level DT_DEPTH_MAX + 1 (depth DT_DEPTH_MAX) is refused.
+   Returns 0, or -1 with err set. */
+static int
+s_walk (const uint8_t **cursor, const uint8_t *end, int depth, dt_err_t *err)
+{
+    const uint8_t *p = *cursor;
+    uint64_t count, skip;
+    bool container;
+    int size = s_head (p, end, &count, &skip, &container);
+    if (size == 0)
+        goto truncated;
+    if (size < 0)
+        return dt_err_set (err, "MALFORMED", "unsupported msgpack type 0x%02x", *p);
+    p += size;
+    if (container && depth >= DT_DEPTH_MAX)
+        return dt_err_set (err, "MALFORMED", "nesting deeper than %d levels (the request "
+                           "map is the first)", DT_DEPTH_MAX);
     if (count > 2 * (uint64_t) DT_LIST_MAX)
         return dt_err_set (err, "TOO_LARGE", "list of %" PRIu64 " elements exceeds %d",
                            count, DT_LIST_MAX);
@@ -74,6 +98,54 @@ s_walk (const uint8_t **cursor, const uint8_t *end, int depth, dt_err_t *err)
     return 0;
 truncated:
     return dt_err_set (err, "MALFORMED", "truncated message");
+}
+
+/* Skip one object however deep, without recursion. Returns the byte after
+   it, or NULL when the bytes end first or hold a type DTP does not use. */
+static const uint8_t *
+s_skip (const uint8_t *p, const uint8_t *end)
+{
+    uint64_t pending = 1;
+    while (pending) {
+        uint64_t count, skip;
+        bool container;
+        int size = s_head (p, end, &count, &skip, &container);
+        if (size <= 0 || skip > (uint64_t) (end - p - size))
+            return NULL;
+        p += size + skip;
+        pending += count - 1;
+        if (pending > (uint64_t) (end - p) + 1)
+            return NULL;        /* more objects claimed than bytes left */
+    }
+    return p;
+}
+
+/* The "id" of a request body that failed its checks, if it can be read: a
+   map whose "id" (an unsigned) comes before whatever is wrong. 0 if not. */
+static uint64_t
+s_peek_id (const void *data, size_t size)
+{
+    const uint8_t *p = data, *end = p + size;
+    uint64_t count, skip;
+    bool container;
+    int head = s_head (p, end, &count, &skip, &container);
+    if (head <= 0 || !container || (*p & 0xf0) == 0x90 || *p == 0xdc || *p == 0xdd)
+        return 0;               /* not a map */
+    p += head;
+    for (uint64_t pair = 0; pair < count / 2 && p; pair++) {
+        bool is_id = end - p >= 3 && p [0] == 0xa2 && p [1] == 'i' && p [2] == 'd';
+        p = s_skip (p, end);
+        if (p && is_id) {
+            if (p < end && *p <= 0x7f)
+                return *p;
+            int width = p < end? (*p == 0xcc? 1: *p == 0xcd? 2: *p == 0xce? 4: *p == 0xcf? 8: 0): 0;
+            if (width && end - p > width)
+                return s_be (p + 1, width);
+            return 0;
+        }
+        p = p? s_skip (p, end): NULL;
+    }
+    return 0;
 }
 
 int
@@ -141,8 +213,11 @@ int
 proto_req_decode (proto_req_t *self, const void *data, size_t size, dt_err_t *err)
 {
     memset (self, 0, sizeof (*self) - sizeof (self->unpacked));
-    if (s_unpack_map (&self->unpacked, data, size, err))
+    if (s_unpack_map (&self->unpacked, data, size, err)) {
+        //  A pipelining client matches replies by id: echo it if it can be read
+        self->id = s_peek_id (data, size);
         return -1;
+    }
     const msgpack_object *root = &self->unpacked.data;
     const msgpack_object *id = proto_map_get (root, "id");
     if (!id || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -163,9 +238,9 @@ proto_req_decode (proto_req_t *self, const void *data, size_t size, dt_err_t *er
     if (self->args && self->args->type != MSGPACK_OBJECT_MAP)
         return dt_err_set (err, "MALFORMED", "\"args\" is not a map");
     const msgpack_object *rid = proto_map_get (root, "rid");
-    if (rid && !proto_obj_str (rid, self->rid, sizeof (self->rid) - 1))
-        return dt_err_set (err, "MALFORMED", "\"rid\" is not a string of at most %zu bytes",
-                           sizeof (self->rid) - 1);
+    if (rid && (!proto_obj_str (rid, self->rid, PROTO_RID_MAX) || !*self->rid))
+        return dt_err_set (err, "MALFORMED", "\"rid\" is not a string of 1..%d bytes",
+                           PROTO_RID_MAX);
     const msgpack_object *as = proto_map_get (root, "as");
     if (as && (!proto_obj_str (as, self->as, sizeof (self->as) - 1)
            ||  !dt_id_valid (self->as, strlen (self->as))))
@@ -400,13 +475,11 @@ int
 proto_arg_id (const msgpack_object *args, const char *key, bool required,
               char out [DT_ID_MAX + 1], dt_err_t *err)
 {
+    //  Longer than 64 bytes is TOO_LARGE, as for every string (PROTOCOL.md 4)
     int rc = proto_arg_str (args, key, required, out, DT_ID_MAX, err);
     if (rc == 1 && !dt_id_valid (out, strlen (out)))
         return dt_err_set (err, "BAD_ARGS", "argument \"%s\" is not a valid id "
                            "(1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric)", key);
-    if (rc == -1 && streq (err->code, "TOO_LARGE"))
-        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" is longer than %d bytes",
-                           key, DT_ID_MAX);
     return rc;
 }
 
@@ -567,6 +640,73 @@ proto_test (bool verbose)
     s_expect_malformed ("\x84\xa1v\x01\xa2id\x01\xa2op\xa1x\xa2" "as\xa3-no", 20, "MALFORMED");
     s_expect_malformed ("\x84\xa1v\x01\xa2id\x01\xa2op\xa1x\xa2" "as\x07", 17, "MALFORMED");
     s_expect_malformed ("\x84\xa1v\x01\xa2id\x01\xa2op\xa1x\xa2" "as\xa0", 17, "MALFORMED");
+
+    //  rid is 1..128 bytes: empty and 129 bytes are malformed, 128 is fine
+    char long_rid [PROTO_RID_MAX + 2];
+    memset (long_rid, 'r', sizeof (long_rid) - 1);
+    long_rid [PROTO_RID_MAX + 1] = 0;
+    msgpack_sbuffer_clear (&body);
+    proto_req_encode (&body, 44, "tree", NULL, long_rid);
+    assert (proto_req_decode (&req, body.data, body.size, &err) == -1);
+    assert (streq (err.code, "MALFORMED") && strstr (err.message, "1..128") && req.id == 44);
+    proto_req_release (&req);
+    long_rid [PROTO_RID_MAX] = 0;
+    msgpack_sbuffer_clear (&body);
+    proto_req_encode (&body, 45, "tree", NULL, long_rid);
+    assert (proto_req_decode (&req, body.data, body.size, &err) == 0);
+    assert (strlen (req.rid) == PROTO_RID_MAX);
+    proto_req_release (&req);
+    s_expect_malformed ("\x84\xa1v\x01\xa2id\x01\xa2op\xa1x\xa3rid\xa0", 18, "MALFORMED");
+
+    //  Nesting: the request map is level 1, level 8 is the deepest allowed;
+    //  the id of a refused request is echoed whenever it can be read
+    uint8_t nest [64];
+    size_t at = 0;
+    static const char head [] = "\x84\xa1v\x01\xa2id\x07\xa2op\xa1x\xa4" "args";
+    memcpy (nest, head, sizeof (head) - 1);
+    at = sizeof (head) - 1;
+    nest [at++] = 0x81;                                     /* args, level 2 */
+    nest [at++] = 0xa1;
+    nest [at++] = 'k';
+    for (int level = 3; level <= 8; level++)
+        nest [at++] = 0x91;                                 /* levels 3..8 */
+    nest [at++] = 0x01;
+    assert (proto_req_decode (&req, nest, at, &err) == 0 && req.id == 7);
+    proto_req_release (&req);
+    nest [at - 1] = 0x91;                                   /* level 9 */
+    nest [at++] = 0x01;
+    assert (proto_req_decode (&req, nest, at, &err) == -1);
+    assert (streq (err.code, "MALFORMED") && strstr (err.message, "nesting deeper than 8"));
+    assert (req.id == 7);
+    proto_req_release (&req);
+    //  ... and after a body cut short or a list too long, if "id" came first
+    assert (proto_req_decode (&req, "\x83\xa2id\xcd\x01\x02\xa1v\x01\xa2op\xdd\xff", 16,
+                              &err) == -1 && req.id == 258);
+    proto_req_release (&req);
+    assert (proto_req_decode (&req, "\x83\xa1v\xdd\xff\xff\xff\xff\xa2id\x05", 12, &err) == -1);
+    assert (streq (err.code, "TOO_LARGE") && req.id == 0);
+    proto_req_release (&req);
+    assert (proto_req_decode (&req, "\x82\xa2id\x09\xa1v\xdd\xff\xff\xff\xff", 12, &err) == -1);
+    assert (streq (err.code, "TOO_LARGE") && req.id == 9);
+    proto_req_release (&req);
+
+    //  An id or a name over its limit is TOO_LARGE; an id of the wrong form BAD_ARGS
+    msgpack_sbuffer_clear (&args);
+    msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 2);
+    proto_pack_key (&pk, "long");
+    char long_id [DT_ID_MAX + 2];
+    memset (long_id, 'a', DT_ID_MAX + 1);
+    long_id [DT_ID_MAX + 1] = 0;
+    proto_pack_str (&pk, long_id);
+    proto_pack_key (&pk, "bad");
+    proto_pack_str (&pk, "-x");
+    msgpack_unpacked loose;
+    msgpack_unpacked_init (&loose);
+    assert (msgpack_unpack_next (&loose, args.data, args.size, NULL) == MSGPACK_UNPACK_SUCCESS);
+    assert (proto_arg_id (&loose.data, "long", true, id, &err) == -1 && streq (err.code, "TOO_LARGE"));
+    assert (proto_arg_id (&loose.data, "bad", true, id, &err) == -1 && streq (err.code, "BAD_ARGS"));
+    msgpack_unpacked_destroy (&loose);
 
     //  Replies: ok and error with details
     msgpack_sbuffer_clear (&body);

@@ -5,12 +5,15 @@
 #include "dt.h"
 #include "dt_err.h"
 
+/* A request's rid is 1..128 bytes (PROTOCOL.md 5.1). */
+#define PROTO_RID_MAX 128
+
 /* A decoded request. Strings point into `unpacked` and live as long as it. */
 typedef struct {
     uint64_t id;
     char op [48];
     const msgpack_object *args;     /* a map, or NULL when absent */
-    char rid [DT_ID_MAX * 2 + 2];   /* "" when absent */
+    char rid [PROTO_RID_MAX + 1];   /* "" when absent */
     char as [DT_ID_MAX + 1];        /* key a node forwards for; "" when absent */
     msgpack_unpacked unpacked;      /* owns every object above */
 } proto_req_t;

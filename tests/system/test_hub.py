@@ -155,6 +155,72 @@ def malformed_messages_get_errors_and_change_nothing():
 
 
 @test
+def the_hub_does_what_protocol_md_says_at_its_edges():
+    """PROTOCOL.md 4, 5 and 6 where a client had to guess: rid lengths, the id
+    of a refused body, nesting counted from the request map, one rule for
+    over-long values, hello's versions, a node's operation at the hub."""
+    cluster = Cluster()
+    try:
+        hub = cluster.hub()
+        client = Client(hub.endpoint)
+        seed(client, halls=1)
+        before = client.result("audit.verify")["entries"]
+        member = {"id": "m-r", "name": "x"}
+        for rid in ("", "r" * 129):
+            body = msgpack.packb({"v": 1, "id": 41, "op": "member.add", "args": member, "rid": rid})
+            client.send_raw(b"", body)
+            reply = client.recv()
+            assert reply["error"]["code"] == "MALFORMED" and reply["id"] == 41, reply
+            assert "1..128" in reply["error"]["message"], reply
+        assert client.result("member.add", member, rid="r" * 128)["id"] == "m-r"
+        # The request map is level 1 of 8; the id comes back even when refused
+        def nested(levels):
+            value = 1
+            for _ in range(levels - 2):
+                value = [value]
+            return {"v": 1, "id": 42, "op": "tree", "args": {"branch": value}}
+        client.send_raw(b"", msgpack.packb(nested(8)))
+        reply = client.recv()
+        assert reply["id"] == 42 and reply["error"]["code"] == "BAD_ARGS", reply
+        client.send_raw(b"", msgpack.packb(nested(9)))
+        reply = client.recv()
+        assert reply["id"] == 42 and reply["error"]["code"] == "MALFORMED", reply
+        assert "nesting" in reply["error"]["message"], reply
+        # Over its limit is TOO_LARGE, ids as names; of the wrong form BAD_ARGS
+        assert client.error("member.add", {"id": "m" * 65, "name": "x"})[0] == "TOO_LARGE"
+        assert client.error("member.add", {"id": "m-x", "name": "x" * 201})[0] == "TOO_LARGE"
+        assert client.error("member.add", {"id": "-m", "name": "x"})[0] == "BAD_ARGS"
+        # A missing v is MALFORMED, another v VERSION; hello honours versions
+        client.send_raw(b"", msgpack.packb({"id": 43, "op": "tree"}))
+        reply = client.recv()
+        assert reply["id"] == 43 and reply["error"]["code"] == "MALFORMED", reply
+        assert client.error("hello", {"versions": [2, 3]})[0] == "VERSION"
+        assert client.result("hello", {"versions": [2, 1]})["version"] == 1
+        # An operation only a node answers is refused naming who does
+        code, message = client.error("request.status", {"ticket": 1})
+        assert code == "DENIED" and "served by a node" in message, message
+        # member.role leader is RULE; hall.set_cap below the seats is FULL
+        client.result("member.add", {"id": "m-s", "name": "x"})
+        client.result("member.join", {"id": "m-s", "hall": "h-0"})
+        assert client.error("member.role", {"id": "m-s", "role": "leader"})[0] == "RULE"
+        assert client.error("hall.set_cap", {"id": "h-0", "cap": 0})[0] == "BAD_ARGS"
+        client.result("member.add", {"id": "m-t", "name": "y"})
+        client.result("member.join", {"id": "m-t", "hall": "h-0"})
+        assert client.error("hall.set_cap", {"id": "h-0", "cap": 1})[0] == "FULL"
+        assert client.error("member.promote", {"id": "lead"})[0] == "RULE"
+        assert client.error("member.transfer", {"id": "m-r", "branch": "b-1"})[0] == "RULE"
+        # export: unplaced members with "" for group and referrer, lines from 1
+        rows = client.result("export.members")["rows"]
+        assert [row["line"] for row in rows] == list(range(1, len(rows) + 1)), rows
+        unplaced = [row for row in rows if row["id"] == "m-r"]
+        assert unplaced == [{"line": unplaced[0]["line"], "id": "m-r", "name": "x",
+                             "referrer": "", "group": ""}], rows
+        assert client.result("audit.verify")["entries"] == before + 5
+    finally:
+        cluster.close()
+
+
+@test
 def fuzz_corpus_and_mutations_never_stop_the_hub():
     import random
     cluster = Cluster()

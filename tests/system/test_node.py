@@ -103,6 +103,13 @@ def replica_follows_the_hub():
         assert [b["id"] for b in node.result("branch.list")["branches"]] == ["b-1"]
         assert node.error("member.show", {"id": "far"})[0] == "NOT_FOUND"
         assert node.error("branch.show", {"id": "b-2"})[0] == "NOT_FOUND"
+        # ... whatever is asked about it: one code, NOT_FOUND (PROTOCOL.md 6.10)
+        for op in ("tree", "hall.list", "member.list", "export.members"):
+            assert node.error(op, {"branch": "b-2"})[0] == "NOT_FOUND", op
+        # hello honours versions at a node too; sync.* is the hub's
+        assert node.error("hello", {"versions": [7]})[0] == "VERSION"
+        code, message = node.error("sync.ack", {"applied": 0, "credit": 1, "ts": 0})
+        assert code == "DENIED" and "served by the hub" in message, message
         members = node.result("member.list", {"hall": "h-1"})["members"]
         assert sorted(m["id"] for m in members) == ["m-%d" % i for i in range(5)]
         assert node.result("export.members", {"branch": "b-1"}) == \
