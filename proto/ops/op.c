@@ -1,5 +1,7 @@
 /* op.c -- dispatch of operations, key scopes, and the text form of arguments. */
 #include "op.h"
+#include "check.h"
+#include "scratch.h"
 
 const op_t *
 op_find (const op_t *table, const char *name)
@@ -237,6 +239,9 @@ op_run (store_t *store, const op_t *table, const dt_key_t *key, const char *name
     op_ctx_t ctx = { .txn = &txn, .key = key? key: op_admin_key (), .pk = &pk,
                      .err = err, .now = dt_now_ms () };
     rc = op_call (op, &ctx, unpacked.data.via.map.size? &unpacked.data: NULL);
+    //  Every write a self-test makes leaves the tree's invariants true
+    if (rc == 0 && (op->flags & OP_WRITE))
+        check_assert_txn (&txn);
     if (rc == 0 && (op->flags & OP_WRITE))
         rc = store_audit_append (&txn, ctx.key->name, name, args.data, args.size, err);
     if (rc == 0 && (op->flags & OP_WRITE))
@@ -287,12 +292,9 @@ void
 op_test (bool verbose)
 {
     (void) verbose;
-    char dir [] = "/tmp/duotang-op-test-XXXXXX";
-    assert (mkdtemp (dir));
+    store_t *store = scratch_new ("op-test", 16);
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 16, &err);
-    assert (store);
 
     //  Text arguments of every form
     msgpack_sbuffer out;
@@ -356,6 +358,5 @@ op_test (bool verbose)
 
     msgpack_sbuffer_destroy (&out);
     dt_err_reset (&err);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }

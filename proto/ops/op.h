@@ -76,8 +76,10 @@ const dt_key_t *op_admin_key (void);
 int op_args_text (const char *text, msgpack_sbuffer *out);
 
 /* Run one op against a store the way the hub does (write ops in a logged,
-   audited transaction that commits only on success). For self-tests. The
-   result, when not NULL, receives the packed result. Returns 0 or -1 with err. */
+   audited transaction that commits only on success). For self-tests: a
+   successful write must leave the tree's invariants true (check.h), or this
+   asserts. The result, when not NULL, receives the packed result. Returns 0
+   or -1 with err. */
 int op_run (store_t *store, const op_t *table, const dt_key_t *key, const char *name,
             const char *args_text, msgpack_sbuffer *result, dt_err_t *err);
 /* As op_run, and assert the outcome: code NULL = success, else that error code. */
