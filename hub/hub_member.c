@@ -3,6 +3,7 @@
    decision is the rules module's (rules.h). */
 #include "hub_ops.h"
 #include "rules.h"
+#include "args.h"
 #include "check.h"
 #include "scratch.h"
 
@@ -534,15 +535,7 @@ static void
 s_refused (store_t *store, const dt_key_t *key, const char *name, const char *args,
            const char *code, const char *text)
 {
-    dt_err_t err;
-    dt_err_init (&err);
-    int rc = op_run (store, hub_member_ops, key, name, args, NULL, &err);
-    bool as_expected = rc == -1 && streq (err.code, code) && strstr (err.message, text);
-    if (!as_expected)
-        fprintf (stderr, "\n%s %s: expected %s \"%s\", got %s: %s\n", name, args, code, text,
-                 rc? err.code: "success", err.message);
-    assert (as_expected);
-    dt_err_reset (&err);
+    op_refused (store, hub_member_ops, key, name, args, code, text);
 }
 
 /* Pack a row given as "line|id|name|referrer|group"; fewer fields leave
@@ -576,55 +569,36 @@ s_pack_row (msgpack_packer *pk, const char *text)
     }
 }
 
-/* Run import.members the way op_run does (its text form has no maps in
+/* Run import.members with op_run_packed (the text form has no maps in
    arrays). The rows come from s_pack_row, or from make (i) when rows is NULL. */
 typedef const char *(s_row_fn) (size_t index, char *buf, size_t size);
 static int
 s_import (store_t *store, const dt_key_t *key, const char **rows, s_row_fn *make,
           size_t count, uint32_t *imported, uint32_t *seated, dt_err_t *err)
 {
-    msgpack_sbuffer args, result;
-    msgpack_sbuffer_init (&args);
-    msgpack_sbuffer_init (&result);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    proto_pack_key (&pk, "rows");
-    msgpack_pack_array (&pk, count);
+    args_t args;
+    args_init (&args);
+    msgpack_packer *pk = args_key (&args, "rows");
+    msgpack_pack_array (pk, count);
     for (size_t index = 0; index < count; index++) {
         char buf [256];
-        s_pack_row (&pk, rows? rows [index]: make (index, buf, sizeof (buf)));
+        s_pack_row (pk, rows? rows [index]: make (index, buf, sizeof (buf)));
     }
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    assert (msgpack_unpack_next (&unpacked, args.data, args.size, NULL)
-            == MSGPACK_UNPACK_SUCCESS);
-    store_txn_t txn;
-    assert (store_begin (store, &txn, NULL, true, err) == 0);
-    txn.log = txn.audit = true;
-    msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
-    op_ctx_t ctx = { .txn = &txn, .key = key? key: op_admin_key (), .pk = &pk, .err = err,
-                     .now = dt_now_ms () };
-    int rc = op_call (op_find (hub_member_ops, "import.members"), &ctx, &unpacked.data);
-    if (rc == 0)
-        check_assert_txn (&txn);
-    if (rc == 0)
-        rc = store_audit_append (&txn, ctx.key->name, "import.members", args.data, args.size,
-                                 err);
-    if (rc == 0)
-        rc = store_commit (&txn, err);
-    else
-        store_abort (&txn);
-    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    int rc = op_run_packed (store, hub_member_ops, key, "import.members", args_map (&args),
+                            &result, err);
     if (rc == 0) {
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
         assert (msgpack_unpack_next (&unpacked, result.data, result.size, NULL)
                 == MSGPACK_UNPACK_SUCCESS);
         *imported = (uint32_t) proto_map_get (&unpacked.data, "imported")->via.u64;
         *seated = (uint32_t) proto_map_get (&unpacked.data, "seated")->via.u64;
         msgpack_unpacked_destroy (&unpacked);
     }
-    msgpack_sbuffer_destroy (&args);
     msgpack_sbuffer_destroy (&result);
+    args_destroy (&args);
     return rc;
 }
 

@@ -206,7 +206,7 @@ ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *w
     unsigned long long value = strtoull (text, &end, 10);
     if (!isdigit ((unsigned char) *text) || *end || errno)
         return ctl_usage (line, "%s must be a number, not '%s'", what, text);
-    ctl_args_uint (&line->req, key, value);
+    args_uint (&line->req, key, value);
     return CTL_OK;
 }
 
@@ -216,7 +216,7 @@ ctl_put_list (ctl_line_t *line, const char *key, const char *name)
     const char **values = calloc (line->ngiven + 1, sizeof (char *));
     assert (values);
     size_t count = ctl_opt_all (line, name, values, line->ngiven);
-    ctl_args_list (&line->req, key, values, count);
+    args_list (&line->req, key, values, count);
     free (values);
 }
 
@@ -257,7 +257,7 @@ ctl_run (ctl_t *self, int argc, char **argv)
     ctl_line_t line;
     memset (&line, 0, sizeof (line));
     line.cmd = cmd;
-    ctl_args_init (&line.req);
+    args_init (&line.req);
     int rc = s_parse (self, &line, argc, argv);
     if (rc == CTL_OK)
         rc = cmd->handler (self, &line);
@@ -266,7 +266,7 @@ ctl_run (ctl_t *self, int argc, char **argv)
         s_usage_line (self->err, cmd);
     }
     free (line.given);
-    ctl_args_destroy (&line.req);
+    args_destroy (&line.req);
     return rc == -1? CTL_OK: rc;
 }
 
@@ -315,14 +315,14 @@ s_server_error (ctl_t *self, proto_reply_t *reply)
 }
 
 int
-ctl_request (ctl_t *self, const char *op, ctl_args_t *args, proto_reply_t *reply)
+ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply)
 {
     dt_err_t err;
     dt_err_init (&err);
     msgpack_sbuffer packed;
     msgpack_sbuffer_init (&packed);
     if (args && args->count)
-        ctl_args_finish (args, &packed);
+        args_finish (args, &packed);
     int rc = CTL_OK;
     if (!self->client)
         self->client = client_new (&self->opts, &err);
