@@ -456,6 +456,10 @@ s_dissolve (op_ctx_t *ctx, const msgpack_object *args, seat_kind_t kind)
 }
 
 //  Branches
+//  (Each operation has its handler for the table to bind; the branch and the
+//  hall forms of rename, set_cap, handover and dissolve are one function
+//  above. The creates stay apart: a branch is led by an officer and needs
+//  hq-admin, a hall by a seated member within a branch's scope.)
 
 /* BRANCH CREATE id name leader [cap] */
 static int
