@@ -1,8 +1,11 @@
 /* fuzz_proto.c -- libFuzzer harness: any body a peer can send goes through the
    decoder and, when it decodes, through dispatch and the op's handler on a
-   sample store, in a transaction that is then thrown away.
+   sample store, in a transaction that is then thrown away. A write that
+   succeeds must leave the tree's invariants true (check.h).
    Short run: make check. Long run: make fuzz FUZZ_SECONDS=3600. */
 #include "op.h"
+#include "check.h"
+#include "scratch.h"
 #include "query.h"
 #include "hub_ops.h"
 
@@ -16,12 +19,7 @@ static const op_t *s_tables [] = {
 static void
 s_setup (void)
 {
-    char dir [] = "/tmp/duotang-fuzz-XXXXXX";
-    assert (mkdtemp (dir));
-    dt_err_t err;
-    dt_err_init (&err);
-    s_store = store_new (dir, 256, &err);
-    assert (s_store);
+    s_store = scratch_new ("fuzz", 256);
     static const char *setup [][2] = {
         { "officer.add", "id=o-1 name=张三" },
         { "node.add", "id=n1" },
@@ -69,6 +67,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             int rc = op_call (op, &ctx, req.args);
             //  A handler either fails with a code or packs exactly one object
             assert (rc == 0? result.size > 0: dt_err_is_set (&err));
+            if (rc == 0 && (op->flags & OP_WRITE))
+                check_assert_txn (&txn);
             msgpack_sbuffer_destroy (&result);
             store_abort (&txn);
         }
