@@ -1,7 +1,11 @@
 /* hub_member.c -- member writes: add, join, leave, transfer, promote, demote,
-   role, and the all-or-nothing member import. */
-#include "hub_rules.h"
+   role, and the all-or-nothing member import. Every FULL / LOCKED / RULE
+   decision is the rules module's (rules.h). */
 #include "hub_ops.h"
+#include "rules.h"
+#include "args.h"
+#include "check.h"
+#include "scratch.h"
 
 //  Shared pieces
 
@@ -29,14 +33,6 @@ s_member_load (op_ctx_t *ctx, const msgpack_object *args, member_t *member)
     if (proto_arg_id (args, "id", true, id, ctx->err) < 0)
         return -1;
     return tree_member_need (ctx->txn, id, member, ctx->err);
-}
-
-/* Where a seat is, for messages: "hall h-1" or "a core seat of branch b-1". */
-static const char *
-s_seat_text (seat_kind_t kind, const char *group, char *out, size_t size)
-{
-    snprintf (out, size, kind == SEAT_HALL? "hall %s": "a core seat of branch %s", group);
-    return out;
 }
 
 /* The seat a request names with exactly one of "hall" and "branch". */
@@ -153,8 +149,8 @@ s_member_join (op_ctx_t *ctx, const msgpack_object *args)
     s_target_t target;
     if (s_member_load (ctx, args, &member)
     ||  s_target_read (ctx, args, &target)
-    ||  hub_rules_unlocked (&member, ctx->err)
-    ||  hub_rules_seat (ctx->txn, &member, target.kind, target.group, ctx->err))
+    ||  rules_unlocked (&member, ctx->err)
+    ||  rules_seat (ctx->txn, &member, target.kind, target.group, ctx->err))
         return -1;
     return s_pack (ctx, &member);
 }
@@ -164,13 +160,11 @@ static int
 s_member_leave (op_ctx_t *ctx, const msgpack_object *args)
 {
     member_t member;
-    if (s_member_load (ctx, args, &member))
-        return -1;
-    if (member.seat == SEAT_NONE)
-        return dt_err_set (ctx->err, "RULE", "member %s holds no seat", member.id);
-    if (op_allow (ctx, member.branch)
-    ||  hub_rules_not_leading (ctx->txn, &member, "leave", ctx->err)
-    ||  hub_rules_seat (ctx->txn, &member, SEAT_NONE, "", ctx->err))
+    if (s_member_load (ctx, args, &member)
+    ||  rules_seated (&member, "", ctx->err)
+    ||  op_allow (ctx, member.branch)
+    ||  rules_not_leading (ctx->txn, &member, "leave", ctx->err)
+    ||  rules_seat (ctx->txn, &member, SEAT_NONE, "", ctx->err))
         return -1;
     return s_pack (ctx, &member);
 }
@@ -182,24 +176,19 @@ s_member_transfer (op_ctx_t *ctx, const msgpack_object *args)
 {
     member_t member;
     s_target_t target;
-    if (s_member_load (ctx, args, &member))
+    if (s_member_load (ctx, args, &member)
+    ||  rules_seated (&member, ": use member.join", ctx->err)
+    ||  op_allow (ctx, member.branch)
+    ||  s_target_read (ctx, args, &target)
+    ||  rules_moves (&member, target.kind, target.group, ctx->err))
         return -1;
-    if (member.seat == SEAT_NONE)
-        return dt_err_set (ctx->err, "RULE", "member %s holds no seat: use member.join",
-                           member.id);
-    if (op_allow (ctx, member.branch)
-    ||  s_target_read (ctx, args, &target))
-        return -1;
-    char seat [DT_ID_MAX + 32], doing [DT_ID_MAX + 48];
-    if (member.seat == target.kind && streq (member.group, target.group))
-        return dt_err_set (ctx->err, "RULE", "member %s already holds %s", member.id,
-                           s_seat_text (target.kind, target.group, seat, sizeof (seat)));
+    char doing [DT_ID_MAX + 48];
     if (streq (member.branch, target.branch))
         snprintf (doing, sizeof (doing), "give up the core seat of branch %s", member.branch);
     else
         snprintf (doing, sizeof (doing), "transfer out of branch %s", member.branch);
-    if (hub_rules_not_leading (ctx->txn, &member, doing, ctx->err)
-    ||  hub_rules_seat (ctx->txn, &member, target.kind, target.group, ctx->err))
+    if (rules_not_leading (ctx->txn, &member, doing, ctx->err)
+    ||  rules_seat (ctx->txn, &member, target.kind, target.group, ctx->err))
         return -1;
     return s_pack (ctx, &member);
 }
@@ -209,15 +198,13 @@ static int
 s_member_promote (op_ctx_t *ctx, const msgpack_object *args)
 {
     member_t member;
-    if (s_member_load (ctx, args, &member))
+    if (s_member_load (ctx, args, &member)
+    ||  rules_holds (&member, SEAT_HALL, "promote", ctx->err))
         return -1;
-    if (member.seat != SEAT_HALL)
-        return dt_err_set (ctx->err, "RULE", "member %s holds no hall seat to promote from",
-                           member.id);
     dt_id_t branch;
     strcpy (branch, member.branch);
     if (op_allow (ctx, branch)
-    ||  hub_rules_seat (ctx->txn, &member, SEAT_CORE, branch, ctx->err))
+    ||  rules_seat (ctx->txn, &member, SEAT_CORE, branch, ctx->err))
         return -1;
     return s_pack (ctx, &member);
 }
@@ -230,20 +217,13 @@ s_member_demote (op_ctx_t *ctx, const msgpack_object *args)
     hall_t hall;
     dt_id_t hall_id;
     if (s_member_load (ctx, args, &member)
-    ||  proto_arg_id (args, "hall", true, hall_id, ctx->err) < 0)
-        return -1;
-    if (member.seat != SEAT_CORE)
-        return dt_err_set (ctx->err, "RULE", "member %s holds no core seat to demote from",
-                           member.id);
-    if (op_allow (ctx, member.branch)
-    ||  tree_hall_need (ctx->txn, hall_id, &hall, ctx->err))
-        return -1;
-    if (!streq (hall.branch, member.branch))
-        return dt_err_set (ctx->err, "RULE", "hall %s is in branch %s, not in member %s's "
-                           "branch %s: use member.transfer", hall.id, hall.branch, member.id,
-                           member.branch);
-    if (hub_rules_not_leading (ctx->txn, &member, "be demoted", ctx->err)
-    ||  hub_rules_seat (ctx->txn, &member, SEAT_HALL, hall.id, ctx->err))
+    ||  proto_arg_id (args, "hall", true, hall_id, ctx->err) < 0
+    ||  rules_holds (&member, SEAT_CORE, "demote", ctx->err)
+    ||  op_allow (ctx, member.branch)
+    ||  tree_hall_need (ctx->txn, hall_id, &hall, ctx->err)
+    ||  rules_demotes_to (&member, &hall, ctx->err)
+    ||  rules_not_leading (ctx->txn, &member, "be demoted", ctx->err)
+    ||  rules_seat (ctx->txn, &member, SEAT_HALL, hall.id, ctx->err))
         return -1;
     return s_pack (ctx, &member);
 }
@@ -260,14 +240,13 @@ s_member_role (op_ctx_t *ctx, const msgpack_object *args)
     ||  (record_role_parse (name, &role) && dt_err_set (ctx->err, "BAD_ARGS",
          "argument \"role\" must be one of admin, lecturer, kol, member")))
         return -1;
-    if (role == ROLE_LEADER)
-        return dt_err_set (ctx->err, "RULE", "role leader is given only by hall.handover");
-    if (s_member_load (ctx, args, &member)
+    if (rules_role_given (role, ctx->err)
+    ||  s_member_load (ctx, args, &member)
     ||  (member.seat != SEAT_NONE && op_allow (ctx, member.branch)))
         return -1;
     char doing [DT_ID_MAX + 16];
     snprintf (doing, sizeof (doing), "change role to %s", name);
-    if (hub_rules_not_leading (ctx->txn, &member, doing, ctx->err))
+    if (rules_not_leading (ctx->txn, &member, doing, ctx->err))
         return -1;
     if (member.role != role) {
         member.role = role;
@@ -358,13 +337,14 @@ s_group_find (s_import_t *self, const char *id, dt_err_t *err)
         dt_err_set (err, "BAD_ARGS", "group %s names both a hall and a branch", id);
         return NULL;
     }
+    seat_kind_t kind = is_hall == 0? SEAT_HALL: SEAT_CORE;
+    uint32_t room;
+    if (rules_free (self->ctx->txn, kind, id, &room, err))
+        return NULL;
     group = (s_group_t *) zmalloc (sizeof (s_group_t));
-    uint32_t cap = is_hall == 0? tree_hall_cap (self->ctx->txn, &hall)
-                             : tree_branch_cap (self->ctx->txn, &branch);
-    uint32_t seats = is_hall == 0? hall.seats: branch.core_seats;
-    group->kind = is_hall == 0? SEAT_HALL: SEAT_CORE;
+    group->kind = kind;
     strcpy (group->branch, is_hall == 0? hall.branch: id);
-    group->free = seats < cap? cap - seats: 0;
+    group->free = room;
     zhash_insert (self->groups, id, group);
     zhash_freefn (self->groups, id, free);
     return group;
@@ -401,7 +381,7 @@ s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
     if (op_allow (&scoped, group->branch))
         return -1;
     if (group->pending >= group->free)
-        return hub_rules_room (txn, group->kind, row->group, group->pending + 1, err);
+        return rules_room (txn, group->kind, row->group, group->pending + 1, err);
     group->pending++;
     return 0;
 }
@@ -456,7 +436,7 @@ s_import_apply (s_import_t *self, const msgpack_object *rows)
         s_group_t *group = *row.group? (s_group_t *) zhash_lookup (self->groups, row.group): NULL;
         seat_kind_t kind = group? group->kind: SEAT_NONE;
         //  Seating a member that is not stored yet creates it
-        if (hub_rules_seat (ctx->txn, &member, kind, row.group, ctx->err))
+        if (rules_seat (ctx->txn, &member, kind, row.group, ctx->err))
             return -1;
         seated += kind != SEAT_NONE;
     }
@@ -501,89 +481,6 @@ const op_t hub_member_ops [] = {
 };
 
 //  Self-test
-
-/* Counts for s_check: counters summed, members found through the seat index. */
-typedef struct {
-    store_txn_t *txn;
-    uint64_t counted;
-    uint64_t listed;
-    seat_kind_t kind;
-    const char *group;
-} s_check_t;
-
-static int
-s_check_member (const member_t *member, void *arg)
-{
-    s_check_t *self = (s_check_t *) arg;
-    assert (member->seat == self->kind && streq (member->group, self->group));
-    self->listed++;
-    return 0;
-}
-
-/* Visit the members of one group and compare with its counter. */
-static void
-s_check_group (s_check_t *self, seat_kind_t kind, const char *group, uint32_t counter,
-               uint32_t cap)
-{
-    dt_err_t err;
-    dt_err_init (&err);
-    uint64_t before = self->listed;
-    self->kind = kind;
-    self->group = group;
-    assert (tree_seat_visit (self->txn, kind, group, s_check_member, self, &err) == 0);
-    if (self->listed - before != counter)
-        fprintf (stderr, "\n%s: counter %u, seated %u\n", group, counter,
-                 (uint32_t) (self->listed - before));
-    assert (self->listed - before == counter && counter <= cap);
-    self->counted += counter;
-}
-
-static int
-s_check_hall (const hall_t *hall, void *arg)
-{
-    s_check_t *self = (s_check_t *) arg;
-    s_check_group (self, SEAT_HALL, hall->id, hall->seats, tree_hall_cap (self->txn, hall));
-    return 0;
-}
-
-static int
-s_check_branch (const branch_t *branch, void *arg)
-{
-    s_check_t *self = (s_check_t *) arg;
-    dt_err_t err;
-    dt_err_init (&err);
-    s_check_group (self, SEAT_CORE, branch->id, branch->core_seats,
-                   tree_branch_cap (self->txn, branch));
-    assert (tree_hall_visit (self->txn, branch->id, s_check_hall, self, &err) == 0);
-    return 0;
-}
-
-static int
-s_count_seated (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
-{
-    (void) key, (void) key_size;
-    member_t member;
-    assert (record_member_decode (&member, val, val_size) == 0);
-    *(uint64_t *) arg += member.seat != SEAT_NONE;
-    return 0;
-}
-
-/* Every seat counter equals the members seated in its group, and every
-   seated member is counted once. */
-static void
-s_check (store_t *store)
-{
-    dt_err_t err;
-    dt_err_init (&err);
-    store_txn_t txn;
-    assert (store_begin (store, &txn, NULL, false, &err) == 0);
-    s_check_t self = { .txn = &txn };
-    assert (tree_branch_visit (&txn, s_check_branch, &self, &err) == 0);
-    uint64_t seated = 0;
-    assert (store_scan (&txn, TBL_MEMBER, NULL, 0, NULL, 0, s_count_seated, &seated, &err) == 0);
-    assert (self.counted == self.listed && self.listed == seated);
-    store_abort (&txn);
-}
 
 /* Seats now counted in a group. */
 static uint32_t
@@ -643,15 +540,7 @@ static void
 s_refused (store_t *store, const dt_key_t *key, const char *name, const char *args,
            const char *code, const char *text)
 {
-    dt_err_t err;
-    dt_err_init (&err);
-    int rc = op_run (store, hub_member_ops, key, name, args, NULL, &err);
-    bool as_expected = rc == -1 && streq (err.code, code) && strstr (err.message, text);
-    if (!as_expected)
-        fprintf (stderr, "\n%s %s: expected %s \"%s\", got %s: %s\n", name, args, code, text,
-                 rc? err.code: "success", err.message);
-    assert (as_expected);
-    dt_err_reset (&err);
+    op_refused (store, hub_member_ops, key, name, args, code, text);
 }
 
 /* Pack a row given as "line|id|name|referrer|group"; fewer fields leave
@@ -685,53 +574,36 @@ s_pack_row (msgpack_packer *pk, const char *text)
     }
 }
 
-/* Run import.members the way op_run does (its text form has no maps in
+/* Run import.members with op_run_packed (the text form has no maps in
    arrays). The rows come from s_pack_row, or from make (i) when rows is NULL. */
 typedef const char *(s_row_fn) (size_t index, char *buf, size_t size);
 static int
 s_import (store_t *store, const dt_key_t *key, const char **rows, s_row_fn *make,
           size_t count, uint32_t *imported, uint32_t *seated, dt_err_t *err)
 {
-    msgpack_sbuffer args, result;
-    msgpack_sbuffer_init (&args);
-    msgpack_sbuffer_init (&result);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 1);
-    proto_pack_key (&pk, "rows");
-    msgpack_pack_array (&pk, count);
+    args_t args;
+    args_init (&args);
+    msgpack_packer *pk = args_key (&args, "rows");
+    msgpack_pack_array (pk, count);
     for (size_t index = 0; index < count; index++) {
         char buf [256];
-        s_pack_row (&pk, rows? rows [index]: make (index, buf, sizeof (buf)));
+        s_pack_row (pk, rows? rows [index]: make (index, buf, sizeof (buf)));
     }
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    assert (msgpack_unpack_next (&unpacked, args.data, args.size, NULL)
-            == MSGPACK_UNPACK_SUCCESS);
-    store_txn_t txn;
-    assert (store_begin (store, &txn, NULL, true, err) == 0);
-    txn.log = txn.audit = true;
-    msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
-    op_ctx_t ctx = { .txn = &txn, .key = key? key: op_admin_key (), .pk = &pk, .err = err,
-                     .now = dt_now_ms () };
-    int rc = op_call (op_find (hub_member_ops, "import.members"), &ctx, &unpacked.data);
-    if (rc == 0)
-        rc = store_audit_append (&txn, ctx.key->name, "import.members", args.data, args.size,
-                                 err);
-    if (rc == 0)
-        rc = store_commit (&txn, err);
-    else
-        store_abort (&txn);
-    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    int rc = op_run_packed (store, hub_member_ops, key, "import.members", args_map (&args),
+                            &result, err);
     if (rc == 0) {
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
         assert (msgpack_unpack_next (&unpacked, result.data, result.size, NULL)
                 == MSGPACK_UNPACK_SUCCESS);
         *imported = (uint32_t) proto_map_get (&unpacked.data, "imported")->via.u64;
         *seated = (uint32_t) proto_map_get (&unpacked.data, "seated")->via.u64;
         msgpack_unpacked_destroy (&unpacked);
     }
-    msgpack_sbuffer_destroy (&args);
     msgpack_sbuffer_destroy (&result);
+    args_destroy (&args);
     return rc;
 }
 
@@ -782,8 +654,8 @@ s_setup (store_t *store)
         assert (tree_branch_put (&txn, &branches [i], &err) == 0);
     member_t lead = { .id = "m-lead", .name = "堂主", .role = ROLE_LEADER };
     member_t lead2 = { .id = "m-lead2", .name = "堂主二", .role = ROLE_LEADER };
-    assert (hub_rules_seat (&txn, &lead, SEAT_CORE, "b-1", &err) == 0);
-    assert (hub_rules_seat (&txn, &lead2, SEAT_CORE, "b-2", &err) == 0);
+    assert (rules_seat (&txn, &lead, SEAT_CORE, "b-1", &err) == 0);
+    assert (rules_seat (&txn, &lead2, SEAT_CORE, "b-2", &err) == 0);
     hall_t halls [] = {
         { .id = "h-1", .name = "青羊堂口", .branch = "b-1", .leader = "m-lead" },
         { .id = "h-2", .name = "锦江堂口", .branch = "b-1", .leader = "m-lead", .cap = 3 },
@@ -845,7 +717,7 @@ s_test_add (store_t *store)
     assert (member.ntags == 2 && strlen (member.tags [0].value) == DT_TAG_VAL_MAX);
     assert (!*member.tags [1].value);
     assert (!s_exists (store, "m-9"));
-    s_check (store);
+    check_assert (store);
 }
 
 static void
@@ -867,7 +739,7 @@ s_test_join_leave (store_t *store, const dt_key_t *leader_b1)
     s_refused (store, NULL, "member.join", "id=m-2 branch=b-1", "LOCKED",
                "core seat of branch b-1");
     assert (s_seats (store, SEAT_CORE, "b-1") == 2);
-    s_check (store);
+    check_assert (store);
 
     //  Hall h-1 fills at its cap of 30, and says so with the count
     for (int i = 1; i <= 30; i++) {
@@ -882,7 +754,7 @@ s_test_join_leave (store_t *store, const dt_key_t *leader_b1)
                        "hall h-1 is full: 30/30 seats");
     }
     assert (s_seats (store, SEAT_HALL, "h-1") == 30);
-    s_check (store);
+    check_assert (store);
 
     //  A leader key acts only in its branches
     s_refused (store, leader_b1, "member.join", "id=m-f30 hall=h-3", "DENIED",
@@ -896,7 +768,7 @@ s_test_join_leave (store_t *store, const dt_key_t *leader_b1)
     s_refused (store, NULL, "member.leave", "id=m-1", "RULE", "member m-1 holds no seat");
     s_refused (store, NULL, "member.leave", "id=m-lead", "RULE", "leads hall h-1");
     assert (s_seats (store, SEAT_HALL, "h-1") == 29);
-    s_check (store);
+    check_assert (store);
 }
 
 static void
@@ -912,7 +784,7 @@ s_test_transfer (store_t *store, const dt_key_t *leader_b1, const dt_key_t *lead
     assert (streq (member.group, "h-2") && streq (member.branch, "b-1"));
     assert (streq (member.referrer, "m-1") && streq (member.first_hall, "h-3"));
     assert (s_seats (store, SEAT_HALL, "h-3") == 0 && s_seats (store, SEAT_HALL, "h-2") == 2);
-    s_check (store);
+    check_assert (store);
     s_refused (store, NULL, "member.transfer", "id=m-1 hall=h-1", "RULE",
                "holds no seat: use member.join");
     s_refused (store, NULL, "member.transfer", "id=m-2 hall=h-2", "RULE",
@@ -929,7 +801,7 @@ s_test_transfer (store_t *store, const dt_key_t *leader_b1, const dt_key_t *lead
     s_refused (store, leader_b2, "member.transfer", "id=m-f2 hall=h-3", "DENIED", "b-1");
     s_refused (store, leader_b2, "member.leave", "id=m-f2", "DENIED", "b-1");
     assert (s_seats (store, SEAT_HALL, "h-1") == 28 && s_seats (store, SEAT_HALL, "h-2") == 3);
-    s_check (store);
+    check_assert (store);
 }
 
 static void
@@ -950,7 +822,7 @@ s_test_promote_demote (store_t *store)
     op_expect (store, hub_member_ops, "member.join", "id=m-c3 branch=b-2", NULL);
     s_refused (store, NULL, "member.promote", "id=m-c1", "FULL",
                "branch b-2 is full: 3/3 core seats");
-    s_check (store);
+    check_assert (store);
 
     s_refused (store, NULL, "member.demote", "id=m-f1 hall=h-3", "RULE",
                "hall h-3 is in branch b-2");
@@ -963,7 +835,7 @@ s_test_promote_demote (store_t *store)
     s_refused (store, NULL, "member.demote", "id=m-c3 hall=h-3", "FULL",
                "hall h-3 is full: 2/2 seats");
     assert (s_seats (store, SEAT_CORE, "b-2") == 2 && s_seats (store, SEAT_HALL, "h-1") == 29);
-    s_check (store);
+    check_assert (store);
 }
 
 static void
@@ -979,7 +851,7 @@ s_test_role (store_t *store)
                "leads hall h-1 (and others) and cannot change role to admin");
     s_member_op (store, NULL, "member.role", "id=m-1 role=lecturer", &member);
     assert (member.role == ROLE_LECTURER && member.seat == SEAT_NONE);
-    s_check (store);
+    check_assert (store);
 }
 
 static void
@@ -997,7 +869,7 @@ s_test_import (store_t *store, const dt_key_t *leader_b1, bool verbose)
     s_member_op (store, NULL, "member.promote", "id=i-4", &member);
     assert (streq (member.referrer, "i-2") && streq (member.first_hall, "h-4"));
     assert (s_seats (store, SEAT_HALL, "h-1") == 30 && s_seats (store, SEAT_HALL, "h-4") == 0);
-    s_check (store);
+    check_assert (store);
 
     //  Bad rows: duplicate id (3), unknown group (4), unknown referrer (5),
     //  h-4 (cap 2) overflowing by earlier rows (7), bad id (8), full hall (12),
@@ -1009,7 +881,7 @@ s_test_import (store_t *store, const dt_key_t *leader_b1, bool verbose)
     s_import_rejected (store, NULL, bad, 12, bad_lines, 7, "already on line 2");
     assert (!s_exists (store, "j-1") && !s_exists (store, "j-8"));
     assert (s_seats (store, SEAT_HALL, "h-4") == 0);
-    s_check (store);
+    check_assert (store);
     s_import_rejected (store, NULL, bad + 5, 1, bad_lines + 3, 1, "j-1 is neither");
     const char *overflow [] = { "2|j-1|A||h-4", "3|j-2|B||h-4", "4|j-3|C||h-4" };
     const uint32_t overflow_lines [] = { 4 };
@@ -1040,21 +912,16 @@ s_test_import (store_t *store, const dt_key_t *leader_b1, bool verbose)
     assert (s_seats (store, SEAT_CORE, "b-big") == 5000);
     s_member_op (store, NULL, "member.leave", "id=s-9998", &member);
     assert (streq (member.referrer, "s-9997"));
-    s_check (store);
+    check_assert (store);
     dt_err_reset (&err);
 }
 
 void
 hub_member_test (bool verbose)
 {
-    char dir [] = "/tmp/duotang-member-test-XXXXXX";
-    assert (mkdtemp (dir));
-    dt_err_t err;
-    dt_err_init (&err);
-    store_t *store = store_new (dir, 256, &err);
-    assert (store);
+    store_t *store = scratch_new ("member-test", 256);
     s_setup (store);
-    s_check (store);
+    check_assert (store);
     dt_key_t leader_b1 = { .name = "lk1", .role = KEY_LEADER, .branches = { "b-1" },
                            .nbranches = 1 };
     dt_key_t leader_b2 = { .name = "lk2", .role = KEY_LEADER, .branches = { "b-2" },
@@ -1065,6 +932,5 @@ hub_member_test (bool verbose)
     s_test_promote_demote (store);
     s_test_role (store);
     s_test_import (store, &leader_b1, verbose);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }

@@ -3,58 +3,12 @@
 #include "hub_ops.h"
 #include "policy.h"
 #include "query.h"
+#include "rules.h"
+#include "scratch.h"
 
-//  A lower default cap must not leave a group over it
-
-typedef struct {
-    store_txn_t *txn;
-    const policy_t *policy;
-    bool branches;              /* branch_cap was lowered */
-    bool halls;                 /* hall_cap was lowered */
-    dt_err_t *err;
-} s_caps_t;
-
-static int
-s_hall_within (const hall_t *hall, void *arg)
-{
-    s_caps_t *self = arg;
-    uint32_t cap = self->policy->hall_cap;
-    if (hall->cap || hall->seats <= cap)
-        return 0;
-    return dt_err_set (self->err, "FULL", "hall %s has %u seats, over the new default hall_cap "
-                       "%u by %u: give it a cap of its own or move members first",
-                       hall->id, hall->seats, cap, hall->seats - cap);
-}
-
-static int
-s_branch_within (const branch_t *branch, void *arg)
-{
-    s_caps_t *self = arg;
-    uint32_t cap = self->policy->branch_cap;
-    if (self->branches && !branch->cap && branch->core_seats > cap)
-        return dt_err_set (self->err, "FULL", "branch %s has %u core seats, over the new "
-                           "default branch_cap %u by %u: give it a cap of its own or move "
-                           "members first", branch->id, branch->core_seats, cap,
-                           branch->core_seats - cap);
-    if (self->halls)
-        return tree_hall_visit (self->txn, branch->id, s_hall_within, self, self->err);
-    return 0;
-}
-
-/* 0 if every group without a cap of its own fits the new default caps, else
-   FULL naming the first that does not. Walks the tree only for a cap that
-   went down. */
-static int
-s_caps_hold (store_txn_t *txn, const policy_t *old, const policy_t *new, dt_err_t *err)
-{
-    s_caps_t self = { txn, new, new->branch_cap < old->branch_cap,
-                      new->hall_cap < old->hall_cap, err };
-    if (!self.branches && !self.halls)
-        return 0;
-    return tree_branch_visit (txn, s_branch_within, &self, err);
-}
-
-/* POLICY SET changes */
+/* POLICY SET changes
+   A lower default cap must not leave a group without a cap of its own over
+   it (rules_default_caps). */
 static int
 s_policy_set (op_ctx_t *ctx, const msgpack_object *args)
 {
@@ -63,7 +17,7 @@ s_policy_set (op_ctx_t *ctx, const msgpack_object *args)
         return -1;
     policy = old;
     if (policy_set (&policy, proto_map_get (args, "changes"), ctx->err)
-    ||  s_caps_hold (ctx->txn, &old, &policy, ctx->err))
+    ||  rules_default_caps (ctx->txn, &old, &policy, ctx->err))
         return -1;
     policy.version = old.version + 1;
     if (policy_put (ctx->txn, &policy, ctx->err))
@@ -107,11 +61,7 @@ static void
 s_test_refused (s_test_t *self, const op_t *table, const char *op, const char *args,
                 const char *code, const char *message)
 {
-    bool refused = s_test_run (self, table, NULL, op, args) == NULL;
-    if (!refused || !streq (self->err.code, code) || !strstr (self->err.message, message))
-        fprintf (stderr, "\n%s %s: expected %s \"%s\", got %s \"%s\"\n", op, args, code,
-                 message, refused? self->err.code: "success", self->err.message);
-    assert (refused && streq (self->err.code, code) && strstr (self->err.message, message));
+    op_refused (self->store, table, NULL, op, args, code, message);
 }
 
 static uint64_t
@@ -248,14 +198,11 @@ void
 hub_policy_test (bool verbose)
 {
     (void) verbose;
-    char dir [] = "/tmp/duotang-policy-hub-test-XXXXXX";
-    assert (mkdtemp (dir));
     s_test_t self;
     dt_err_init (&self.err);
     msgpack_sbuffer_init (&self.result);
     msgpack_unpacked_init (&self.unpacked);
-    self.store = store_new (dir, 64, &self.err);
-    assert (self.store);
+    self.store = scratch_new ("policy-hub-test", 64);
     s_test_tree (self.store);
 
     //  Before any change: the defaults, version 0
@@ -268,6 +215,5 @@ hub_policy_test (bool verbose)
     msgpack_unpacked_destroy (&self.unpacked);
     msgpack_sbuffer_destroy (&self.result);
     dt_err_reset (&self.err);
-    store_destroy (&self.store);
-    store_remove (dir);
+    scratch_destroy (&self.store);
 }

@@ -5,6 +5,7 @@
    Starts duotang-hub and duotang-node from BINDIR as child processes with
    their data under WORKDIR, and writes the ids of the live ones to
    WORKDIR/pids so that bench.sh can kill them if this program dies. */
+#include "args.h"
 #include "client.h"
 #include "tree.h"
 #include <pthread.h>
@@ -308,39 +309,6 @@ s_node_start (s_server_t *self, const char *hub)
 
 //  Requests
 
-typedef struct {
-    msgpack_sbuffer buf;
-    msgpack_packer pk;
-} s_args_t;
-
-static void
-s_args_init (s_args_t *self, uint32_t pairs)
-{
-    msgpack_sbuffer_init (&self->buf);
-    msgpack_packer_init (&self->pk, &self->buf, msgpack_sbuffer_write);
-    msgpack_pack_map (&self->pk, pairs);
-}
-
-static void
-s_args_str (s_args_t *self, const char *key, const char *value)
-{
-    proto_pack_key (&self->pk, key);
-    proto_pack_str (&self->pk, value);
-}
-
-static void
-s_args_uint (s_args_t *self, const char *key, uint64_t value)
-{
-    proto_pack_key (&self->pk, key);
-    msgpack_pack_uint64 (&self->pk, value);
-}
-
-static void
-s_args_destroy (s_args_t *self)
-{
-    msgpack_sbuffer_destroy (&self->buf);
-}
-
 static client_t *
 s_connect (const char *endpoint, int timeout_ms)
 {
@@ -357,15 +325,15 @@ s_connect (const char *endpoint, int timeout_ms)
 /* Call op; the reply must be ok. On 0 with reply not NULL the caller
    releases *reply. -1 with s_why set otherwise. */
 static int
-s_call (client_t *client, const char *op, s_args_t *args, proto_reply_t *reply)
+s_call (client_t *client, const char *op, args_t *args, proto_reply_t *reply)
 {
     proto_reply_t local;
     proto_reply_t *r = reply? reply: &local;
     dt_err_t err;
     dt_err_init (&err);
-    int rc = client_call (client, op, args? &args->buf: NULL, NULL, r, &err);
+    int rc = client_call (client, op, args? args_map (args): NULL, NULL, r, &err);
     if (args)
-        s_args_destroy (args);
+        args_destroy (args);
     if (rc)
         s_fail ("%s: %s", op, err.message);
     else
@@ -387,7 +355,7 @@ s_id (char out [DT_ID_MAX + 1], const char *prefix, size_t index)
 }
 
 /* Build request `index` of a pipeline: its op and packed args. */
-typedef const char *(s_make_fn) (size_t index, s_args_t *args, void *arg);
+typedef const char *(s_make_fn) (size_t index, args_t *args, void *arg);
 
 /* Send count requests over one connection with up to window in flight; every
    reply must be ok. A BUSY reply (the per-connection rate limit) is retried
@@ -403,13 +371,13 @@ s_pipeline (client_t *client, size_t count, int window, s_make_fn *make, void *a
     int rc = 0;
     while (rc == 0 && (next < count || inflight)) {
         while (next < count && inflight < (size_t) window) {
-            s_args_t args;
+            args_t args;
             const char *op = make (next, &args, arg);
             size_t slot = (head + inflight) % window;
-            ids [slot] = client_send (client, op, &args.buf);
+            ids [slot] = client_send (client, op, args_map (&args));
             index [slot] = next++;
             inflight++;
-            s_args_destroy (&args);
+            args_destroy (&args);
         }
         proto_reply_t reply;
         dt_err_t err;
@@ -425,12 +393,12 @@ s_pipeline (client_t *client, size_t count, int window, s_make_fn *make, void *a
             //  Resend the same request behind the ones in flight
             (*busy)++;
             usleep (2000);
-            s_args_t args;
+            args_t args;
             const char *op = make (index [head], &args, arg);
             size_t slot = (head + inflight) % window;
-            ids [slot] = client_send (client, op, &args.buf);
+            ids [slot] = client_send (client, op, args_map (&args));
             index [slot] = index [head];
-            s_args_destroy (&args);
+            args_destroy (&args);
             head = (head + 1) % window;
         }
         else
@@ -480,20 +448,19 @@ s_import (client_t *client, const char *prefix, size_t count, const char *group)
 {
     for (size_t first = 0; first < count; first += 5000) {
         size_t rows = count - first < 5000? count - first: 5000;
-        s_args_t args;
-        s_args_init (&args, 1);
-        proto_pack_key (&args.pk, "rows");
-        msgpack_pack_array (&args.pk, rows);
+        args_t args;
+        args_init (&args);
+        msgpack_packer *pk = args_key (&args, "rows");
+        msgpack_pack_array (pk, rows);
         for (size_t i = 0; i < rows; i++) {
             char id [DT_ID_MAX + 1];
             s_id (id, prefix, first + i);
-            msgpack_pack_map (&args.pk, 5);
-            proto_pack_key (&args.pk, "line");
-            msgpack_pack_uint64 (&args.pk, i + 1);
-            s_args_str (&args, "id", id);
-            s_args_str (&args, "name", id);
-            s_args_str (&args, "referrer", "");
-            s_args_str (&args, "group", group);
+            const char *fields [] = { "id", id, "name", id, "referrer", "", "group", group };
+            msgpack_pack_map (pk, 5);
+            proto_pack_key (pk, "line");
+            msgpack_pack_uint64 (pk, i + 1);
+            for (size_t f = 0; f < 8; f++)
+                proto_pack_str (pk, fields [f]);
         }
         if (s_call (client, "import.members", &args, NULL))
             return -1;
@@ -502,17 +469,17 @@ s_import (client_t *client, const char *prefix, size_t count, const char *group)
 }
 
 static const char *
-s_make_hall (size_t index, s_args_t *args, void *arg)
+s_make_hall (size_t index, args_t *args, void *arg)
 {
     s_group_t *group = arg;
     char id [DT_ID_MAX + 1], leader [DT_ID_MAX + 1];
     s_id (id, group->halls, index);
     s_id (leader, group->leaders, index);
-    s_args_init (args, 4);
-    s_args_str (args, "id", id);
-    s_args_str (args, "name", id);
-    s_args_str (args, "branch", group->branch);
-    s_args_str (args, "leader", leader);
+    args_init (args);
+    args_str (args, "id", id);
+    args_str (args, "name", id);
+    args_str (args, "branch", group->branch);
+    args_str (args, "leader", leader);
     return "hall.create";
 }
 
@@ -531,17 +498,17 @@ s_group_create (client_t *client, s_group_t *self)
 static int
 s_branch_create (client_t *client, const char *branch)
 {
-    s_args_t args;
-    s_args_init (&args, 2);
-    s_args_str (&args, "id", "o-1");
-    s_args_str (&args, "name", "officer one");
+    args_t args;
+    args_init (&args);
+    args_str (&args, "id", "o-1");
+    args_str (&args, "name", "officer one");
     if (s_call (client, "officer.add", &args, NULL))
         return -1;
-    s_args_init (&args, 4);
-    s_args_str (&args, "id", branch);
-    s_args_str (&args, "name", branch);
-    s_args_str (&args, "leader", "o-1");
-    s_args_uint (&args, "cap", DT_CAP_MAX);
+    args_init (&args);
+    args_str (&args, "id", branch);
+    args_str (&args, "name", branch);
+    args_str (&args, "leader", "o-1");
+    args_uint (&args, "cap", DT_CAP_MAX);
     return s_call (client, "branch.create", &args, NULL);
 }
 
@@ -551,16 +518,16 @@ typedef struct {
 } s_join_t;
 
 static const char *
-s_make_join (size_t index, s_args_t *args, void *arg)
+s_make_join (size_t index, args_t *args, void *arg)
 {
     s_join_t *self = arg;
     size_t member = self->first + index;
     char id [DT_ID_MAX + 1], hall [DT_ID_MAX + 1];
     s_id (id, self->group->tag, member);
     s_id (hall, self->group->halls, member / HALL_SEATS);
-    s_args_init (args, 2);
-    s_args_str (args, "id", id);
-    s_args_str (args, "hall", hall);
+    args_init (args);
+    args_str (args, "id", id);
+    args_str (args, "hall", hall);
     return "member.join";
 }
 
@@ -823,13 +790,13 @@ s_zmq_rtt (int64_t *p50, int64_t *p99)
     pthread_t thread;
     pthread_create (&thread, NULL, s_echo_run, &echo);
     //  A request body of the size the probes send
-    s_args_t args;
-    s_args_init (&args, 1);
-    s_args_str (&args, "id", "p-000000");
+    args_t args;
+    args_init (&args);
+    args_str (&args, "id", "p-000000");
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
-    proto_req_encode (&body, 1, "member.show", &args.buf, NULL);
-    s_args_destroy (&args);
+    proto_req_encode (&body, 1, "member.show", args_map (&args), NULL);
+    args_destroy (&args);
     int64_t *samples = calloc (RTT_ROUNDS, sizeof (int64_t));
     int rc = 0;
     for (int i = -200; i < RTT_ROUNDS && rc == 0; i++) {
@@ -926,7 +893,7 @@ s_node_wait_head (client_t *client, int64_t started, int poll_ms, int deadline_m
 static int
 s_repl_setup (s_repl_t *self)
 {
-    s_args_t args;
+    args_t args;
     s_group_init (&self->stream, "b-n", "s", STREAM_RATE * (PROBE_SPAN_US / 1000000 + 3));
     s_group_init (&self->probes, "b-n", "p", PROBES);
     s_group_init (&self->churn, "b-n", "c", CHURN_MEMBERS);
@@ -937,13 +904,13 @@ s_repl_setup (s_repl_t *self)
     self->client = s_connect (self->hub.endpoint, 60000);
     if (!self->client || s_branch_create (self->client, "b-n"))
         return -1;
-    s_args_init (&args, 1);
-    s_args_str (&args, "id", "n1");
+    args_init (&args);
+    args_str (&args, "id", "n1");
     if (s_call (self->client, "node.add", &args, NULL))
         return -1;
-    s_args_init (&args, 2);
-    s_args_str (&args, "id", "b-n");
-    s_args_str (&args, "node", "n1");
+    args_init (&args);
+    args_str (&args, "id", "b-n");
+    args_str (&args, "node", "n1");
     if (s_call (self->client, "branch.assign", &args, NULL)
     ||  s_group_create (self->client, &self->stream)
     ||  s_group_create (self->client, &self->probes)
@@ -988,7 +955,7 @@ s_stream_run (void *arg)
     int64_t started = s_now_us ();
     while (self->rc == 0 && !self->stop && self->done < self->group->members) {
         s_sleep_until (started + (int64_t) self->done * 1000000 / STREAM_RATE);
-        s_args_t args;
+        args_t args;
         const char *op = s_make_join (self->done, &args, &join);
         self->rc = s_call (client, op, &args, NULL);
         self->done++;
@@ -1003,9 +970,9 @@ s_stream_run (void *arg)
 static bool
 s_has_seat (client_t *server, const char *id)
 {
-    s_args_t args;
-    s_args_init (&args, 1);
-    s_args_str (&args, "id", id);
+    args_t args;
+    args_init (&args);
+    args_str (&args, "id", id);
     proto_reply_t reply;
     if (s_call (server, "member.show", &args, &reply))
         return false;
@@ -1029,7 +996,7 @@ s_probe_lags (s_repl_t *self, int64_t *lags)
     unsigned polls = 0;
     for (size_t k = 0; k < PROBES && rc == 0; k++) {
         s_sleep_until (started + (int64_t) k * PROBE_SPAN_US / PROBES);
-        s_args_t args;
+        args_t args;
         const char *op = s_make_join (k, &args, &join);
         char id [DT_ID_MAX + 1];
         s_id (id, self->probes.tag, k);

@@ -208,7 +208,7 @@ ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *w
     unsigned long long value = strtoull (text, &end, 10);
     if (!isdigit ((unsigned char) *text) || *end || errno)
         return ctl_usage (line, "%s must be a number, not '%s'", what, text);
-    ctl_args_uint (&line->req, key, value);
+    args_uint (&line->req, key, value);
     return CTL_OK;
 }
 
@@ -218,7 +218,7 @@ ctl_put_list (ctl_line_t *line, const char *key, const char *name)
     const char **values = calloc (line->ngiven + 1, sizeof (char *));
     assert (values);
     size_t count = ctl_opt_all (line, name, values, line->ngiven);
-    ctl_args_list (&line->req, key, values, count);
+    args_list (&line->req, key, values, count);
     free (values);
 }
 
@@ -259,7 +259,7 @@ ctl_run (ctl_t *self, int argc, char **argv)
     ctl_line_t line;
     memset (&line, 0, sizeof (line));
     line.cmd = cmd;
-    ctl_args_init (&line.req);
+    args_init (&line.req);
     int rc = s_parse (self, &line, argc, argv);
     if (rc == CTL_OK)
         rc = cmd->handler (self, &line);
@@ -268,7 +268,7 @@ ctl_run (ctl_t *self, int argc, char **argv)
         s_usage_line (self->err, cmd);
     }
     free (line.given);
-    ctl_args_destroy (&line.req);
+    args_destroy (&line.req);
     return rc == -1? CTL_OK: rc;
 }
 
@@ -317,14 +317,14 @@ s_server_error (ctl_t *self, proto_reply_t *reply)
 }
 
 int
-ctl_request (ctl_t *self, const char *op, ctl_args_t *args, proto_reply_t *reply)
+ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply)
 {
     dt_err_t err;
     dt_err_init (&err);
     msgpack_sbuffer packed;
     msgpack_sbuffer_init (&packed);
     if (args && args->count)
-        ctl_args_finish (args, &packed);
+        args_finish (args, &packed);
     int rc = CTL_OK;
     //  Every operation the CLI sends is one of the catalogue's, with its
     //  arguments (ctl_test sends every command)
@@ -519,12 +519,12 @@ s_test_catalogue (void)
     ctl.err = open_memstream (&text, &size);
     proto_reply_t reply;
     assert (ctl_request (&ctl, "hall.paint", NULL, &reply) == CTL_FAIL);
-    ctl_args_t args;
-    ctl_args_init (&args);
-    ctl_args_str (&args, "id", "h-1");
-    ctl_args_str (&args, "colour", "red");
+    args_t args;
+    args_init (&args);
+    args_str (&args, "id", "h-1");
+    args_str (&args, "colour", "red");
     assert (ctl_request (&ctl, "hall.show", &args, &reply) == CTL_FAIL);
-    ctl_args_destroy (&args);
+    args_destroy (&args);
     ctl_destroy (&ctl);
     fclose (ctl.err);
     assert (strstr (text, "hall.paint is not in the catalogue"));

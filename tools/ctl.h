@@ -6,7 +6,7 @@
 #define CTL_H_INCLUDED
 
 #include "client.h"
-#include "ctl_args.h"
+#include "args.h"
 
 #define CTL_OK     0
 #define CTL_FAIL   1
@@ -54,7 +54,7 @@ struct _ctl_line_t {
     const ctl_cmd_t *cmd;
     char **argv;                /* positional arguments */
     int argc;
-    ctl_args_t req;             /* the request's args, built by the handler */
+    args_t req;             /* the request's args, built by the handler */
     struct {
         char name [24];
         bool value, required, repeat;
@@ -101,7 +101,7 @@ void ctl_put_list (ctl_line_t *line, const char *key, const char *name);
 int ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show);
 /* The request alone: on CTL_OK the caller reads reply->result and releases
    the reply; on CTL_FAIL the error is printed and nothing is left to release. */
-int ctl_request (ctl_t *self, const char *op, ctl_args_t *args, proto_reply_t *reply);
+int ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply);
 /* Print a result as JSON or with show. */
 void ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show);
 /* Print "duotangctl: message" on the error stream; returns CTL_FAIL. */

@@ -75,7 +75,7 @@ s_show_public (ctl_t *ctl, const msgpack_object *result)
 static int
 s_hello (ctl_t *ctl, ctl_line_t *line)
 {
-    msgpack_packer *pk = ctl_args_key (&line->req, "versions");
+    msgpack_packer *pk = args_key (&line->req, "versions");
     msgpack_pack_array (pk, 1);
     msgpack_pack_uint32 (pk, DT_PROTO_VERSION);
     return ctl_call (ctl, line, "hello", s_show_hello);
@@ -101,14 +101,14 @@ s_key_new (ctl_t *ctl, ctl_line_t *line)
     int rc = cert? CTL_OK: ctl_fail (ctl, "%s", err.message);
     if (cert) {
         //  The result has the same shape in both output modes
-        ctl_args_str (&line->req, "name", name);
-        ctl_args_str (&line->req, "public_key", zcert_public_txt (cert));
-        ctl_args_str (&line->req, "public_file", path);
+        args_str (&line->req, "name", name);
+        args_str (&line->req, "public_key", zcert_public_txt (cert));
+        args_str (&line->req, "public_file", path);
         snprintf (path, sizeof (path), "%s.key", prefix);
-        ctl_args_str (&line->req, "secret_file", path);
+        args_str (&line->req, "secret_file", path);
         msgpack_sbuffer packed;
         msgpack_sbuffer_init (&packed);
-        ctl_args_finish (&line->req, &packed);
+        args_finish (&line->req, &packed);
         msgpack_unpacked unpacked;
         msgpack_unpacked_init (&unpacked);
         msgpack_unpack_next (&unpacked, packed.data, packed.size, NULL);
@@ -133,10 +133,10 @@ s_key_allow (ctl_t *ctl, ctl_line_t *line)
         dt_err_reset (&err);
         return CTL_FAIL;
     }
-    ctl_args_str (&line->req, "name", line->argv [0]);
-    ctl_args_str (&line->req, "public_key", zcert_public_txt (cert));
-    ctl_args_str (&line->req, "role", ctl_opt (line, "role"));
-    ctl_args_str (&line->req, "node", ctl_opt (line, "node"));
+    args_str (&line->req, "name", line->argv [0]);
+    args_str (&line->req, "public_key", zcert_public_txt (cert));
+    args_str (&line->req, "role", ctl_opt (line, "role"));
+    args_str (&line->req, "node", ctl_opt (line, "node"));
     if (ctl_opt (line, "branch"))
         ctl_put_list (line, "branches", "branch");
     zcert_destroy (&cert);
@@ -147,7 +147,7 @@ s_key_allow (ctl_t *ctl, ctl_line_t *line)
 static int
 s_key_revoke (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "name", line->argv [0]);
+    args_str (&line->req, "name", line->argv [0]);
     return ctl_call (ctl, line, "key.revoke", s_show_key);
 }
 
@@ -162,7 +162,7 @@ s_key_list (ctl_t *ctl, ctl_line_t *line)
 static int
 s_node_add (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "id", line->argv [0]);
     return ctl_call (ctl, line, "node.add", s_show_node);
 }
 

@@ -49,7 +49,7 @@ s_show_export (ctl_t *ctl, const msgpack_object *result)
 static int
 s_id (ctl_t *ctl, ctl_line_t *line, const char *op, ctl_show_fn *show)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "id", line->argv [0]);
     return ctl_call (ctl, line, op, show);
 }
 
@@ -59,8 +59,8 @@ s_group (ctl_line_t *line, const char *a, const char *b)
 {
     if (ctl_one_of (line, a, b, true))
         return CTL_USAGE;
-    ctl_args_str (&line->req, "hall", ctl_opt (line, a));
-    ctl_args_str (&line->req, "branch", ctl_opt (line, b));
+    args_str (&line->req, "hall", ctl_opt (line, a));
+    args_str (&line->req, "branch", ctl_opt (line, b));
     return CTL_OK;
 }
 
@@ -68,16 +68,16 @@ s_group (ctl_line_t *line, const char *a, const char *b)
 static int
 s_member_add (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "name", line->argv [1]);
-    ctl_args_str (&line->req, "referrer", ctl_opt (line, "referrer"));
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "name", line->argv [1]);
+    args_str (&line->req, "referrer", ctl_opt (line, "referrer"));
     const char *tags [64];
     size_t ntags = ctl_opt_all (line, "tag", tags, 64);
     if (ntags == 64)
         return ctl_usage (line, "too many --tag options (at most %d tags)", DT_TAGS_MAX);
     dt_err_t err;
     dt_err_init (&err);
-    if (ntags && ctl_args_tags (&line->req, "tags", tags, ntags, &err))
+    if (ntags && args_tags (&line->req, "tags", tags, ntags, &err))
         return ctl_usage (line, "%s", err.message);
     return ctl_call (ctl, line, "member.add", s_show_member);
 }
@@ -86,7 +86,7 @@ s_member_add (ctl_t *ctl, ctl_line_t *line)
 static int
 s_member_join (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "id", line->argv [0]);
     if (s_group (line, "hall", "branch"))
         return CTL_USAGE;
     return ctl_call (ctl, line, "member.join", s_show_member);
@@ -103,7 +103,7 @@ s_member_leave (ctl_t *ctl, ctl_line_t *line)
 static int
 s_member_transfer (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "id", line->argv [0]);
     if (s_group (line, "to-hall", "to-branch"))
         return CTL_USAGE;
     return ctl_call (ctl, line, "member.transfer", s_show_member);
@@ -120,8 +120,8 @@ s_member_promote (ctl_t *ctl, ctl_line_t *line)
 static int
 s_member_demote (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "hall", ctl_opt (line, "hall"));
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "hall", ctl_opt (line, "hall"));
     return ctl_call (ctl, line, "member.demote", s_show_member);
 }
 
@@ -129,8 +129,8 @@ s_member_demote (ctl_t *ctl, ctl_line_t *line)
 static int
 s_member_role (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "role", line->argv [1]);
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "role", line->argv [1]);
     return ctl_call (ctl, line, "member.role", s_show_member);
 }
 
@@ -179,7 +179,7 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
 static int
 s_export_members (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "branch", ctl_opt (line, "branch"));
+    args_str (&line->req, "branch", ctl_opt (line, "branch"));
     return ctl_call (ctl, line, "export.members", s_show_export);
 }
 

@@ -108,15 +108,15 @@ s_show_hall_detail (ctl_t *ctl, const msgpack_object *result)
 static int
 s_id_name (ctl_t *ctl, ctl_line_t *line, const char *op, ctl_show_fn *show)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "name", line->argv [1]);
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "name", line->argv [1]);
     return ctl_call (ctl, line, op, show);
 }
 
 static int
 s_set_cap (ctl_t *ctl, ctl_line_t *line, const char *op, ctl_show_fn *show)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "id", line->argv [0]);
     if (ctl_put_uint (line, "cap", line->argv [1], "cap"))
         return CTL_USAGE;
     return ctl_call (ctl, line, op, show);
@@ -127,10 +127,10 @@ s_dissolve (ctl_t *ctl, ctl_line_t *line, const char *op, ctl_show_fn *show)
 {
     if (ctl_one_of (line, "into", "release", false))
         return CTL_USAGE;
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "into", ctl_opt (line, "into"));
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "into", ctl_opt (line, "into"));
     if (ctl_opt (line, "release"))
-        ctl_args_bool (&line->req, "release", true);
+        args_bool (&line->req, "release", true);
     return ctl_call (ctl, line, op, show);
 }
 
@@ -139,8 +139,8 @@ static int
 s_id_opt (ctl_t *ctl, ctl_line_t *line, const char *key, const char *option, const char *op,
           ctl_show_fn *show)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, key, ctl_opt (line, option));
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, key, ctl_opt (line, option));
     return ctl_call (ctl, line, op, show);
 }
 
@@ -166,9 +166,9 @@ s_officer_list (ctl_t *ctl, ctl_line_t *line)
 static int
 s_branch_create (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "name", line->argv [1]);
-    ctl_args_str (&line->req, "leader", ctl_opt (line, "leader"));
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "name", line->argv [1]);
+    args_str (&line->req, "leader", ctl_opt (line, "leader"));
     if (ctl_put_uint (line, "cap", ctl_opt (line, "cap"), "--cap"))
         return CTL_USAGE;
     return ctl_call (ctl, line, "branch.create", s_show_branch);
@@ -220,7 +220,7 @@ s_branch_list (ctl_t *ctl, ctl_line_t *line)
 static int
 s_branch_show (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "id", line->argv [0]);
     return ctl_call (ctl, line, "branch.show", s_show_branch_detail);
 }
 
@@ -230,10 +230,10 @@ s_branch_show (ctl_t *ctl, ctl_line_t *line)
 static int
 s_hall_create (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "name", line->argv [1]);
-    ctl_args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    ctl_args_str (&line->req, "leader", ctl_opt (line, "leader"));
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "name", line->argv [1]);
+    args_str (&line->req, "branch", ctl_opt (line, "branch"));
+    args_str (&line->req, "leader", ctl_opt (line, "leader"));
     if (ctl_put_uint (line, "cap", ctl_opt (line, "cap"), "--cap"))
         return CTL_USAGE;
     return ctl_call (ctl, line, "hall.create", s_show_hall);
@@ -271,10 +271,10 @@ s_hall_merge (ctl_t *ctl, ctl_line_t *line)
 static int
 s_hall_split (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
-    ctl_args_str (&line->req, "new_id", ctl_opt (line, "new"));
-    ctl_args_str (&line->req, "new_name", line->argv [1]);
-    ctl_args_str (&line->req, "leader", ctl_opt (line, "leader"));
+    args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "new_id", ctl_opt (line, "new"));
+    args_str (&line->req, "new_name", line->argv [1]);
+    args_str (&line->req, "leader", ctl_opt (line, "leader"));
     ctl_put_list (line, "members", "members");
     return ctl_call (ctl, line, "hall.split", s_show_split);
 }
@@ -297,7 +297,7 @@ s_hall_dissolve (ctl_t *ctl, ctl_line_t *line)
 static int
 s_hall_list (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "branch", ctl_opt (line, "branch"));
+    args_str (&line->req, "branch", ctl_opt (line, "branch"));
     return ctl_call (ctl, line, "hall.list", s_show_halls);
 }
 
@@ -305,7 +305,7 @@ s_hall_list (ctl_t *ctl, ctl_line_t *line)
 static int
 s_hall_show (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "id", line->argv [0]);
+    args_str (&line->req, "id", line->argv [0]);
     return ctl_call (ctl, line, "hall.show", s_show_hall_detail);
 }
 

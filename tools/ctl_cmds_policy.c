@@ -37,7 +37,7 @@ s_field_len (const char *text)
    comma-separated list, or text. A field this CLI does not know goes as a
    number if it is one, else as text: the hub judges it. */
 static int
-s_change (ctl_line_t *line, ctl_args_t *changes, const char *text)
+s_change (ctl_line_t *line, args_t *changes, const char *text)
 {
     size_t len = s_field_len (text);
     if (len == 0 || len > 63)
@@ -50,17 +50,17 @@ s_change (ctl_line_t *line, ctl_args_t *changes, const char *text)
     if (type == POLICY_FIELD_UINT && !number)
         return ctl_usage (line, "%s takes a number, not '%s'", field, value);
     if (type == POLICY_FIELD_LIST)
-        ctl_args_list (changes, field, &value, 1);
+        args_list (changes, field, &value, 1);
     else
     if (type == POLICY_FIELD_UINT || (type == POLICY_FIELD_NONE && number)) {
         errno = 0;
         unsigned long long n = strtoull (value, NULL, 10);
         if (errno)
             return ctl_usage (line, "%s takes a number, not '%s'", field, value);
-        ctl_args_uint (changes, field, n);
+        args_uint (changes, field, n);
     }
     else
-        ctl_args_str (changes, field, value);
+        args_str (changes, field, value);
     return CTL_OK;
 }
 
@@ -75,20 +75,20 @@ s_policy_set (ctl_t *ctl, ctl_line_t *line)
             &&  memcmp (line->argv [i], line->argv [j], len) == 0)
                 return ctl_usage (line, "%.*s given twice", (int) len, line->argv [i]);
         }
-    ctl_args_t changes;
-    ctl_args_init (&changes);
+    args_t changes;
+    args_init (&changes);
     int rc = CTL_OK;
     for (int i = 0; i < line->argc && rc == CTL_OK; i++)
         rc = s_change (line, &changes, line->argv [i]);
     if (rc == CTL_OK) {
         msgpack_sbuffer packed;
         msgpack_sbuffer_init (&packed);
-        ctl_args_finish (&changes, &packed);
-        msgpack_packer *pk = ctl_args_key (&line->req, "changes");
+        args_finish (&changes, &packed);
+        msgpack_packer *pk = args_key (&line->req, "changes");
         pk->callback (pk->data, packed.data, packed.size);
         msgpack_sbuffer_destroy (&packed);
     }
-    ctl_args_destroy (&changes);
+    args_destroy (&changes);
     return rc == CTL_OK? ctl_call (ctl, line, "policy.set", s_show_policy): rc;
 }
 

@@ -74,7 +74,7 @@ s_show_audit (ctl_t *ctl, const msgpack_object *result)
 static int
 s_tree (ctl_t *ctl, ctl_line_t *line)
 {
-    ctl_args_str (&line->req, "branch", ctl_opt (line, "branch"));
+    args_str (&line->req, "branch", ctl_opt (line, "branch"));
     return ctl_call (ctl, line, "tree", s_show_tree);
 }
 
@@ -88,7 +88,7 @@ s_audit (ctl_t *ctl, ctl_line_t *line)
         return ctl_usage (line, "--since takes a date (2026-11-23), a time "
                           "(2026-11-23T10:00) or milliseconds since 1970, not '%s'", since);
     if (since)
-        ctl_args_int (&line->req, "since", ms);
+        args_int (&line->req, "since", ms);
     if (ctl_put_uint (line, "limit", ctl_opt (line, "limit"), "--limit"))
         return CTL_USAGE;
     return ctl_call (ctl, line, "audit.list", s_show_audit);

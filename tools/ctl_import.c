@@ -94,7 +94,7 @@ s_row (msgpack_packer *pk, ctl_csv_t *csv, const int *column, size_t line)
 }
 
 int
-ctl_import_rows (const char *data, size_t size, ctl_args_t *args, size_t *count,
+ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
                  dt_err_t *err)
 {
     ctl_csv_t *csv = ctl_csv_new (data, size);
@@ -128,7 +128,7 @@ ctl_import_rows (const char *data, size_t size, ctl_args_t *args, size_t *count,
             s_row (&pk, csv, column, line);
     }
     if (rc == 0) {
-        msgpack_pack_array (ctl_args_key (args, "rows"), *count);
+        msgpack_pack_array (args_key (args, "rows"), *count);
         msgpack_sbuffer_write (&args->body, rows.data, rows.size);
     }
     msgpack_sbuffer_destroy (&rows);
@@ -160,15 +160,15 @@ s_import (const char *text, size_t *count)
 {
     dt_err_t err;
     dt_err_init (&err);
-    ctl_args_t args;
-    ctl_args_init (&args);
+    args_t args;
+    args_init (&args);
     char *result = NULL;
     size_t size = 0;
     FILE *out = open_memstream (&result, &size);
     if (ctl_import_rows (text, strlen (text), &args, count, &err) == 0) {
         msgpack_sbuffer packed;
         msgpack_sbuffer_init (&packed);
-        ctl_args_finish (&args, &packed);
+        args_finish (&args, &packed);
         msgpack_unpacked unpacked;
         msgpack_unpacked_init (&unpacked);
         assert (msgpack_unpack_next (&unpacked, packed.data, packed.size, NULL)
@@ -182,7 +182,7 @@ s_import (const char *text, size_t *count)
         fprintf (out, "ERROR %s", err.message);
     }
     fclose (out);
-    ctl_args_destroy (&args);
+    args_destroy (&args);
     dt_err_reset (&err);
     return result;
 }
@@ -238,12 +238,12 @@ ctl_import_test (bool verbose)
     assert (count == 2);
     msgpack_sbuffer packed;
     msgpack_sbuffer_init (&packed);
-    ctl_args_t args;
-    ctl_args_init (&args);
+    args_t args;
+    args_init (&args);
     dt_err_t err;
     dt_err_init (&err);
     assert (ctl_import_rows (text, strlen (text), &args, &count, &err) == 0);
-    ctl_args_finish (&args, &packed);
+    args_finish (&args, &packed);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     assert (msgpack_unpack_next (&unpacked, packed.data, packed.size, NULL)
@@ -262,6 +262,6 @@ ctl_import_test (bool verbose)
     ctl_print_release ();
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&packed);
-    ctl_args_destroy (&args);
+    args_destroy (&args);
     dt_err_reset (&err);
 }

@@ -4,7 +4,7 @@
 #ifndef CTL_IMPORT_H_INCLUDED
 #define CTL_IMPORT_H_INCLUDED
 
-#include "ctl_args.h"
+#include "args.h"
 
 /* Read a whole file ("-" = stdin) into *data (caller frees). 0 or -1 with err. */
 int ctl_import_read (const char *path, char **data, size_t *size, dt_err_t *err);
@@ -12,7 +12,7 @@ int ctl_import_read (const char *path, char **data, size_t *size, dt_err_t *err)
 /* Add "rows": [ { line, id, name, referrer, group } ] to args from CSV text.
    Every syntax error (quoting, field count, header) fails with err naming the
    line, and then nothing is added. *count receives the number of rows. */
-int ctl_import_rows (const char *data, size_t size, ctl_args_t *args, size_t *count,
+int ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
                      dt_err_t *err);
 
 /* Write rows (an array of row maps) as CSV with the header. */

@@ -9,7 +9,7 @@ ctl_json_string (FILE *out, const char *s, size_t len)
     fputc ('"', out);
     while (len) {
         uint32_t cp;
-        size_t seq = ctl_text_utf8 (s, len, &cp);
+        size_t seq = dt_utf8_decode (s, len, &cp);
         if (seq == 0) {
             fputs ("\\ufffd", out);
             seq = 1;

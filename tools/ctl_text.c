@@ -1,30 +1,6 @@
 /* ctl_text.c -- terminal widths of UTF-8 text and aligned tables. */
 #include "ctl_text.h"
 
-size_t
-ctl_text_utf8 (const char *s, size_t left, uint32_t *cp)
-{
-    const unsigned char *p = (const unsigned char *) s;
-    *cp = p [0];
-    size_t need = p [0] < 0x80? 1: (p [0] & 0xE0) == 0xC0? 2:
-                  (p [0] & 0xF0) == 0xE0? 3: (p [0] & 0xF8) == 0xF0? 4: 0;
-    if (need == 0 || need > left)
-        return 0;
-    if (need == 1)
-        return 1;
-    uint32_t value = p [0] & (0x7F >> need);
-    for (size_t i = 1; i < need; i++) {
-        if ((p [i] & 0xC0) != 0x80)
-            return 0;
-        value = (value << 6) | (p [i] & 0x3F);
-    }
-    static const uint32_t min_for [5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (value < min_for [need] || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
-        return 0;
-    *cp = value;
-    return need;
-}
-
 typedef struct {
     uint32_t first, last;
 } s_range_t;
@@ -72,7 +48,7 @@ ctl_text_width (const char *s)
     size_t width = 0, left = strlen (s);
     while (left) {
         uint32_t cp;
-        size_t len = ctl_text_utf8 (s, left, &cp);
+        size_t len = dt_utf8_decode (s, left, &cp);
         width += len? ctl_text_cp_width (cp): 1;
         len = len? len: 1;
         s += len;
@@ -258,10 +234,8 @@ ctl_text_test (bool verbose)
     assert (ctl_text_width ("\xe4\xbd") == 2);              /* truncated sequence */
     assert (ctl_text_width ("🍶") == 2);
     assert (ctl_text_width ("é") == 1);
-    uint32_t cp;
-    assert (ctl_text_utf8 ("\xc0\xaf", 2, &cp) == 0);        /* overlong */
-    assert (ctl_text_utf8 ("\xed\xa0\x80", 3, &cp) == 0);    /* surrogate */
-    assert (ctl_text_utf8 ("舵", 3, &cp) == 3 && cp == 0x8235);
+    //  Bytes that are not UTF-8 (dt_utf8_decode says which) take a column each
+    assert (ctl_text_width ("\xc0\xaf") == 2 && ctl_text_width ("\xed\xa0\x80") == 3);
 
     //  Padding counts columns, not bytes
     char *text = NULL;

@@ -1,13 +1,10 @@
 /* ctl_text.h -- display widths of UTF-8 text (CJK counts two columns, no
-   locale needed) and aligned tables for the CLI's human output. */
+   locale needed) and aligned tables for the CLI's human output. Decoding is
+   dt_utf8_decode's (proto/base/dt.h). */
 #ifndef CTL_TEXT_H_INCLUDED
 #define CTL_TEXT_H_INCLUDED
 
 #include "dt.h"
-
-/* Decode the UTF-8 sequence at s (at most left bytes) into *cp. Returns its
-   length, or 0 when the bytes are not valid UTF-8 (then *cp = the byte). */
-size_t ctl_text_utf8 (const char *s, size_t left, uint32_t *cp);
 
 /* Columns a code point takes on a terminal: 0 (control, combining), 1, or 2
    (East Asian Wide / Fullwidth, emoji). */

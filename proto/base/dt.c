@@ -23,32 +23,27 @@ dt_id_valid (const char *s, size_t len)
     return true;
 }
 
-/* Length of the UTF-8 sequence at s (validating), 0 if invalid. */
-static size_t
-s_utf8_seq (const unsigned char *s, size_t left)
+size_t
+dt_utf8_decode (const char *s, size_t left, uint32_t *cp)
 {
-    size_t need;
-    uint32_t cp;
-    if (s [0] < 0x80)
+    const unsigned char *p = (const unsigned char *) s;
+    *cp = p [0];
+    size_t need = p [0] < 0x80? 1: (p [0] & 0xE0) == 0xC0? 2:
+                  (p [0] & 0xF0) == 0xE0? 3: (p [0] & 0xF8) == 0xF0? 4: 0;
+    if (need == 0 || need > left)
+        return 0;
+    if (need == 1)
         return 1;
-    else
-    if ((s [0] & 0xE0) == 0xC0) { need = 2; cp = s [0] & 0x1F; }
-    else
-    if ((s [0] & 0xF0) == 0xE0) { need = 3; cp = s [0] & 0x0F; }
-    else
-    if ((s [0] & 0xF8) == 0xF0) { need = 4; cp = s [0] & 0x07; }
-    else
-        return 0;
-    if (need > left)
-        return 0;
+    uint32_t value = p [0] & (0x7F >> need);
     for (size_t i = 1; i < need; i++) {
-        if ((s [i] & 0xC0) != 0x80)
+        if ((p [i] & 0xC0) != 0x80)
             return 0;
-        cp = (cp << 6) | (s [i] & 0x3F);
+        value = (value << 6) | (p [i] & 0x3F);
     }
     static const uint32_t min_for [5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (cp < min_for [need] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    if (value < min_for [need] || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
         return 0;
+    *cp = value;
     return need;
 }
 
@@ -62,7 +57,8 @@ dt_name_valid (const char *s, size_t len, size_t max)
     while (at < len) {
         if (p [at] < 0x20 || p [at] == 0x7F)
             return false;
-        size_t seq = s_utf8_seq (p + at, len - at);
+        uint32_t cp;
+        size_t seq = dt_utf8_decode (s + at, len - at, &cp);
         if (seq == 0)
             return false;
         at += seq;
@@ -75,11 +71,40 @@ dt_utf8_sanitize (char *s)
 {
     size_t len = strlen (s), at = 0;
     while (at < len) {
-        size_t seq = s_utf8_seq ((unsigned char *) s + at, len - at);
+        uint32_t cp;
+        size_t seq = dt_utf8_decode (s + at, len - at, &cp);
         if (seq == 0 || (unsigned char) s [at] < 0x20) {
             s [at++] = '?';
             continue;
         }
         at += seq;
     }
+}
+
+//  Self-test
+
+void
+dt_test (bool verbose)
+{
+    (void) verbose;
+    uint32_t cp;
+    assert (dt_utf8_decode ("a", 1, &cp) == 1 && cp == 'a');
+    assert (dt_utf8_decode ("\xc3\xa9", 2, &cp) == 2 && cp == 0xE9);
+    assert (dt_utf8_decode ("舵", 3, &cp) == 3 && cp == 0x8235);
+    assert (dt_utf8_decode ("\xf0\x9f\x8e\x89", 4, &cp) == 4 && cp == 0x1F389);
+    assert (dt_utf8_decode ("\xc0\xaf", 2, &cp) == 0 && cp == 0xC0);     /* overlong */
+    assert (dt_utf8_decode ("\xed\xa0\x80", 3, &cp) == 0);                /* surrogate */
+    assert (dt_utf8_decode ("\xf4\x90\x80\x80", 4, &cp) == 0);           /* > U+10FFFF */
+    assert (dt_utf8_decode ("\xe8\x88", 2, &cp) == 0);                     /* truncated */
+    assert (dt_utf8_decode ("\xe8\x41\x41", 3, &cp) == 0);                /* bad continuation */
+    assert (dt_utf8_decode ("\xff", 1, &cp) == 0 && cp == 0xFF);
+
+    assert (dt_name_valid ("成都分舵", strlen ("成都分舵"), DT_NAME_MAX));
+    assert (!dt_name_valid ("a\tb", 3, DT_NAME_MAX));
+    assert (!dt_name_valid ("\xed\xa0\x80", 3, DT_NAME_MAX));
+    assert (!dt_name_valid ("abc", 3, 2) && !dt_name_valid ("", 0, 2));
+    char text [] = "ok\xff\x01舵\xe8";
+    dt_utf8_sanitize (text);
+    assert (streq (text, "ok??舵?"));
+    assert (dt_id_valid ("b-1.x_y", 7) && !dt_id_valid ("-b", 2) && !dt_id_valid ("a b", 3));
 }

@@ -33,11 +33,19 @@ int64_t dt_now_ms (void);
 /* True if s is a valid id: 1..64 of [A-Za-z0-9._-], first alphanumeric. */
 bool dt_id_valid (const char *s, size_t len);
 
+/* Decode the UTF-8 sequence at s (at most left bytes, left >= 1) into *cp.
+   Returns its length (1..4), or 0 when the bytes are not valid UTF-8
+   (truncated, overlong, a surrogate, beyond U+10FFFF): then *cp is the first
+   byte. The one decoder: validation, sanitizing and display widths use it. */
+size_t dt_utf8_decode (const char *s, size_t left, uint32_t *cp);
+
 /* True if s is valid UTF-8 of 1..max bytes without control characters. */
 bool dt_name_valid (const char *s, size_t len, size_t max);
 
 /* Replace each byte that does not start a valid UTF-8 sequence (and each
    control character) with '?', in place: messages echo peer input. */
 void dt_utf8_sanitize (char *s);
+
+void dt_test (bool verbose);
 
 #endif

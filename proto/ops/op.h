@@ -72,14 +72,24 @@ int op_hello (op_ctx_t *ctx, const msgpack_object *args, const char *server,
 int op_args_text (const char *text, msgpack_sbuffer *out);
 
 /* Run one op against a store the way the hub does (write ops in a logged,
-   audited transaction that commits only on success). For self-tests. The
-   result, when not NULL, receives the packed result. Returns 0 or -1 with err;
-   asserts that the catalogue lists the code of a failure for the op. */
+   audited transaction that commits only on success). For self-tests: a
+   successful write must leave the tree's invariants true (check.h), or this
+   asserts; so does a failure whose code the catalogue does not list for the
+   op. The result, when not NULL, receives the packed result. Returns 0 or -1
+   with err. */
 int op_run (store_t *store, const op_t *table, const dt_key_t *key, const char *name,
             const char *args_text, msgpack_sbuffer *result, dt_err_t *err);
+/* As op_run, with the arguments packed (a map: args.h builds one), for what
+   the text form cannot say (maps in arrays, thousands of rows). */
+int op_run_packed (store_t *store, const op_t *table, const dt_key_t *key, const char *name,
+                   const msgpack_sbuffer *args, msgpack_sbuffer *result, dt_err_t *err);
 /* As op_run, and assert the outcome: code NULL = success, else that error code. */
 void op_expect (store_t *store, const op_t *table, const char *name, const char *args_text,
                 const char *code);
+/* Run an op as key (NULL = hq-admin) and assert that it fails with code and
+   a message containing text (the self-tests' check of a refusal's words). */
+void op_refused (store_t *store, const op_t *table, const dt_key_t *key, const char *name,
+                 const char *args_text, const char *code, const char *text);
 
 void op_test (bool verbose);
 

@@ -2,6 +2,7 @@
    streamed from the store into the result within the key's scope. */
 #include "query.h"
 #include "policy.h"
+#include "scratch.h"
 
 #define QUERY_AUDIT_LIMIT_DEFAULT 100
 #define QUERY_AUDIT_LIMIT_MAX     10000
@@ -1169,15 +1170,12 @@ void
 query_test (bool verbose)
 {
     (void) verbose;
-    char dir [] = "/tmp/duotang-query-test-XXXXXX", rdir [] = "/tmp/duotang-query-rep-XXXXXX";
-    assert (mkdtemp (dir) && mkdtemp (rdir));
     s_test_t self;
     dt_err_init (&self.err);
     msgpack_sbuffer_init (&self.buf);
     msgpack_unpacked_init (&self.unpacked);
-    self.store = store_new (dir, 64, &self.err);
-    store_t *replica = store_new (rdir, 64, &self.err);
-    assert (self.store && replica);
+    self.store = scratch_new ("query-test", 64);
+    store_t *replica = scratch_new ("query-rep", 64);
     s_test_build (self.store);
     s_test_replica (self.store, replica);
 
@@ -1205,8 +1203,6 @@ query_test (bool verbose)
     msgpack_unpacked_destroy (&self.unpacked);
     msgpack_sbuffer_destroy (&self.buf);
     dt_err_reset (&self.err);
-    store_destroy (&self.store);
-    store_destroy (&replica);
-    store_remove (dir);
-    store_remove (rdir);
+    scratch_destroy (&self.store);
+    scratch_destroy (&replica);
 }

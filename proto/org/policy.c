@@ -1,6 +1,7 @@
 /* policy.c -- the organisation's policy record: defaults, checks, storage. */
 #include "policy.h"
 #include "proto.h"
+#include "scratch.h"
 #include <stddef.h>
 
 //  The fields: one table drives checking, packing and decoding
@@ -658,12 +659,9 @@ s_test_round_trip (policy_t *policy, s_changes_t *changes)
 static void
 s_test_store (void)
 {
-    char dir [] = "/tmp/duotang-policy-test-XXXXXX";
-    assert (mkdtemp (dir));
+    store_t *store = scratch_new ("policy-test", 16);
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 16, &err);
-    assert (store);
     store_txn_t txn;
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
     txn.log = true;
@@ -689,8 +687,7 @@ s_test_store (void)
     assert (policy_get (&txn, &stored, &err) == -1 && streq (err.code, "INTERNAL"));
     assert (stored.hall_cap == 30);
     store_abort (&txn);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }
 
 void

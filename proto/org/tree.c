@@ -2,6 +2,7 @@
 #include "tree.h"
 #include "policy.h"
 #include "proto.h"
+#include "scratch.h"
 
 /* The policy in force; a damaged record gives the built-in defaults, which
    is what policy_get leaves in out then. */
@@ -779,11 +780,8 @@ tree_test (bool verbose)
         printf ("\n");
     dt_err_t err;
     dt_err_init (&err);
-    char dir [] = "/tmp/duotang-tree-test-XXXXXX", rdir [] = "/tmp/duotang-tree-replica-XXXXXX";
-    assert (mkdtemp (dir) && mkdtemp (rdir));
-    store_t *store = store_new (dir, 64, &err);
-    store_t *replica = store_new (rdir, 64, &err);
-    assert (store && replica);
+    store_t *store = scratch_new ("tree-test", 64);
+    store_t *replica = scratch_new ("tree-replica", 64);
     store_txn_t txn;
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
     txn.log = true;
@@ -880,8 +878,6 @@ tree_test (bool verbose)
     //  Every change was logged
     assert (store_log_head (&txn) > 10);
     store_abort (&txn);
-    store_destroy (&store);
-    store_destroy (&replica);
-    store_remove (dir);
-    store_remove (rdir);
+    scratch_destroy (&store);
+    scratch_destroy (&replica);
 }

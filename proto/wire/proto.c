@@ -429,6 +429,11 @@ proto_args_check (const msgpack_object *args, const char *spec, dt_err_t *err)
     uint32_t size = args? args->via.map.size: 0;
     for (uint32_t i = 0; i < size; i++) {
         const msgpack_object *key = &args->via.map.ptr [i].key;
+        //  Only a string key has a name to compare (the union holds no
+        //  string for the others)
+        if (key->type != MSGPACK_OBJECT_STR)
+            return dt_err_set (err, "BAD_ARGS", "argument %u has a key that is not a string",
+                               i + 1);
         bool known = false;
         for (int j = 0; j < count && !known; j++)
             known = key->via.str.size == strlen (names [j])

@@ -1,53 +1,62 @@
-/* ctl_args.c -- a request's args map built from command-line values. */
-#include "ctl_args.h"
+/* args.c -- a request's args map built key by key. */
+#include "args.h"
 #include "proto.h"
 
 void
-ctl_args_init (ctl_args_t *self)
+args_init (args_t *self)
 {
     msgpack_sbuffer_init (&self->body);
+    msgpack_sbuffer_init (&self->map);
     msgpack_packer_init (&self->pk, &self->body, msgpack_sbuffer_write);
     self->count = 0;
 }
 
 void
-ctl_args_destroy (ctl_args_t *self)
+args_destroy (args_t *self)
 {
     msgpack_sbuffer_destroy (&self->body);
+    msgpack_sbuffer_destroy (&self->map);
     self->count = 0;
 }
 
 msgpack_packer *
-ctl_args_key (ctl_args_t *self, const char *key)
+args_key (args_t *self, const char *key)
 {
-    proto_pack_key (&self->pk, key);
+    return args_key_len (self, key, strlen (key));
+}
+
+msgpack_packer *
+args_key_len (args_t *self, const char *key, size_t len)
+{
+    msgpack_pack_str (&self->pk, len);
+    msgpack_pack_str_body (&self->pk, key, len);
     self->count++;
     return &self->pk;
 }
 
 void
-ctl_args_str (ctl_args_t *self, const char *key, const char *value)
+args_str (args_t *self, const char *key, const char *value)
 {
     if (value)
-        proto_pack_str (ctl_args_key (self, key), value);
+        proto_pack_str (args_key (self, key), value);
 }
 
 void
-ctl_args_uint (ctl_args_t *self, const char *key, uint64_t value)
+args_uint (args_t *self, const char *key, uint64_t value)
 {
-    msgpack_pack_uint64 (ctl_args_key (self, key), value);
+    msgpack_pack_uint64 (args_key (self, key), value);
 }
 
 void
-ctl_args_int (ctl_args_t *self, const char *key, int64_t value)
+args_int (args_t *self, const char *key, int64_t value)
 {
-    msgpack_pack_int64 (ctl_args_key (self, key), value);
+    msgpack_pack_int64 (args_key (self, key), value);
 }
 
 void
-ctl_args_bool (ctl_args_t *self, const char *key, bool value)
+args_bool (args_t *self, const char *key, bool value)
 {
-    msgpack_packer *pk = ctl_args_key (self, key);
+    msgpack_packer *pk = args_key (self, key);
     if (value)
         msgpack_pack_true (pk);
     else
@@ -60,7 +69,13 @@ typedef struct {
 } s_span_t;
 
 void
-ctl_args_list (ctl_args_t *self, const char *key, const char **values, size_t count)
+args_list (args_t *self, const char *key, const char **values, size_t count)
+{
+    args_pack_list (args_key (self, key), values, count);
+}
+
+void
+args_pack_list (msgpack_packer *pk, const char **values, size_t count)
 {
     size_t nitems = 0, max = 0;
     s_span_t *items = NULL;
@@ -77,7 +92,6 @@ ctl_args_list (ctl_args_t *self, const char *key, const char **values, size_t co
             }
             p += len + (p [len] == ',');
         }
-    msgpack_packer *pk = ctl_args_key (self, key);
     msgpack_pack_array (pk, nitems);
     for (size_t i = 0; i < nitems; i++) {
         msgpack_pack_str (pk, items [i].len);
@@ -87,7 +101,7 @@ ctl_args_list (ctl_args_t *self, const char *key, const char **values, size_t co
 }
 
 int
-ctl_args_tags (ctl_args_t *self, const char *key, const char **values, size_t count,
+args_tags (args_t *self, const char *key, const char **values, size_t count,
                dt_err_t *err)
 {
     s_span_t *keys = calloc (count + 1, sizeof (s_span_t));
@@ -110,7 +124,7 @@ ctl_args_tags (ctl_args_t *self, const char *key, const char **values, size_t co
         ntags += at == ntags;
     }
     if (rc == 0) {
-        msgpack_packer *pk = ctl_args_key (self, key);
+        msgpack_packer *pk = args_key (self, key);
         msgpack_pack_map (pk, ntags);
         for (size_t i = 0; i < ntags; i++) {
             msgpack_pack_str (pk, keys [i].len);
@@ -124,7 +138,7 @@ ctl_args_tags (ctl_args_t *self, const char *key, const char **values, size_t co
 }
 
 void
-ctl_args_finish (ctl_args_t *self, msgpack_sbuffer *out)
+args_finish (args_t *self, msgpack_sbuffer *out)
 {
     msgpack_packer pk;
     msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
@@ -132,34 +146,42 @@ ctl_args_finish (ctl_args_t *self, msgpack_sbuffer *out)
     msgpack_sbuffer_write (out, self->body.data, self->body.size);
 }
 
+const msgpack_sbuffer *
+args_map (args_t *self)
+{
+    msgpack_sbuffer_clear (&self->map);
+    args_finish (self, &self->map);
+    return &self->map;
+}
+
 //  Self-test
 
 void
-ctl_args_test (bool verbose)
+args_test (bool verbose)
 {
     (void) verbose;
     dt_err_t err;
     dt_err_init (&err);
-    ctl_args_t args;
-    ctl_args_init (&args);
-    ctl_args_str (&args, "id", "h-1");
-    ctl_args_str (&args, "into", NULL);
-    ctl_args_uint (&args, "cap", 30);
-    ctl_args_int (&args, "since", -5);
-    ctl_args_bool (&args, "release", true);
+    args_t args;
+    args_init (&args);
+    args_str (&args, "id", "h-1");
+    args_str (&args, "into", NULL);
+    args_uint (&args, "cap", 30);
+    args_int (&args, "since", -5);
+    args_bool (&args, "release", true);
     const char *members [] = { "m-1,m-2", ",m-3,,", "m-4" };
-    ctl_args_list (&args, "members", members, 3);
-    ctl_args_list (&args, "branches", NULL, 0);
+    args_list (&args, "members", members, 3);
+    args_list (&args, "branches", NULL, 0);
     const char *tags [] = { "city=成都", "age=30", "city=重庆", "note=" };
-    assert (ctl_args_tags (&args, "tags", tags, 4, &err) == 0);
+    assert (args_tags (&args, "tags", tags, 4, &err) == 0);
     const char *bad [] = { "ok=1", "=x" };
-    assert (ctl_args_tags (&args, "tags", bad, 2, &err) == -1);
+    assert (args_tags (&args, "tags", bad, 2, &err) == -1);
     assert (streq (err.code, "BAD_ARGS") && strstr (err.message, "=x"));
-    assert (ctl_args_tags (&args, "tags", (const char *[]) { "novalue" }, 1, &err) == -1);
+    assert (args_tags (&args, "tags", (const char *[]) { "novalue" }, 1, &err) == -1);
 
     msgpack_sbuffer out;
     msgpack_sbuffer_init (&out);
-    ctl_args_finish (&args, &out);
+    args_finish (&args, &out);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     assert (msgpack_unpack_next (&unpacked, out.data, out.size, NULL) == MSGPACK_UNPACK_SUCCESS);
@@ -185,8 +207,21 @@ ctl_args_test (bool verbose)
             && streq (text, "重庆"));
     assert (proto_obj_str (proto_map_get (tagmap, "note"), text, sizeof (text) - 1)
             && streq (text, ""));
+    //  The map the builder holds is the same; a key of given length
+    const msgpack_sbuffer *map_buf = args_map (&args);
+    assert (map_buf->size == out.size && memcmp (map_buf->data, out.data, out.size) == 0);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&out);
-    ctl_args_destroy (&args);
+    args_destroy (&args);
+    args_init (&args);
+    msgpack_pack_true (args_key_len (&args, "flag=1", 4));
+    map_buf = args_map (&args);
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, map_buf->data, map_buf->size, NULL)
+            == MSGPACK_UNPACK_SUCCESS);
+    assert (unpacked.data.via.map.size == 1 && proto_map_get (&unpacked.data, "flag")
+            && proto_map_get (&unpacked.data, "flag")->via.boolean);
+    msgpack_unpacked_destroy (&unpacked);
+    args_destroy (&args);
     dt_err_reset (&err);
 }
