@@ -246,15 +246,8 @@ s_lag_ms (op_ctx_t *ctx, uint64_t applied, uint64_t head)
     dt_err_init (&err);
     if (store_get (ctx->txn, TBL_LOG, key, 8, &val, &size, &err))
         return 0;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    int64_t ts = ctx->now;
-    if (msgpack_unpack_next (&unpacked, val, size, NULL) == MSGPACK_UNPACK_SUCCESS) {
-        const msgpack_object *obj = proto_map_get (&unpacked.data, "ts");
-        if (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            ts = (int64_t) obj->via.u64;
-    }
-    msgpack_unpacked_destroy (&unpacked);
+    stream_change_t change;
+    int64_t ts = stream_change_decode (&change, val, size, NULL, &err) == 0? change.ts: ctx->now;
     return ctx->now > ts? (uint64_t) (ctx->now - ts): 0;
 }
 

@@ -786,8 +786,19 @@ node_sync_test (bool verbose)
     assert (node_sync_admission_changed (sync));
     assert (s_test_seats (store, SEAT_CORE, "b-1") == 0);
     assert (s_test_seats (store, SEAT_CORE, "b-3") == 1);
-    //  snapshot_end without a snapshot is refused; a heartbeat is acked
-    assert (s_test_push_run (&end, sync, &ack, &credit) == -1);
+    //  snapshot_end or snapshot entries without a snapshot are refused, and
+    //  end the session; changes in the middle of a snapshot too
+    assert (node_sync_connected (sync));
+    assert (s_test_push_run (&end, sync, &ack, &credit) == -1 && !ack);
+    assert (!node_sync_connected (sync));
+    assert (s_test_push_run (&records, sync, &ack, &credit) == -1);
+    assert (s_test_push_run (&begin, sync, &ack, &credit) == 0 && node_sync_connected (sync));
+    s_test_push_t late;
+    s_test_push_begin (&late, STREAM_CHANGES, 0, 200);
+    assert (s_test_push_run (&late, sync, &ack, &credit) == -1);
+    assert (node_sync_applied (sync) == 100);
+    s_test_push_end (&late);
+    //  A heartbeat is acked
     s_test_push_end (&begin);
     s_test_push_end (&records);
     s_test_push_end (&end);

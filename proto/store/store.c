@@ -33,10 +33,13 @@ store_table_by_name (const char *name)
 size_t
 store_rid_key (const char *key_name, const char *rid, char *out, size_t size)
 {
-    if (!rid || !*rid)
+    size_t name_len = strlen (key_name), rid_len = rid? strlen (rid): 0;
+    if (rid_len == 0 || name_len + 1 + rid_len >= size)
         return 0;
-    int len = snprintf (out, size, "%s/%s", key_name, rid);
-    return len > 0 && (size_t) len < size? (size_t) len: 0;
+    memcpy (out, key_name, name_len);
+    out [name_len] = '/';
+    memcpy (out + name_len + 1, rid, rid_len + 1);
+    return name_len + 1 + rid_len;
 }
 
 static int

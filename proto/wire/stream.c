@@ -680,7 +680,7 @@ stream_test (bool verbose)
     assert (stream_change_decode (&change, wide, sizeof (wide) - 1, NULL, &err) == -1);
     //  Wrong types: seq a string, value a string, table an integer, nodes a map
     const char *wrong [] = {
-        "\x84\xa3seq\xa1" "1\xa5table\xa1t\xa3key\xa1k\xa5value\xc0",
+        ("\x84\xa3seq\xa1" "1\xa5table\xa1t\xa3key\xa1k\xa5value\xc0"),
         "\x84\xa3seq\x01\xa5table\xa1t\xa3key\xa1k\xa5value\xa1v",
         "\x84\xa3seq\x01\xa5table\x01\xa3key\xa1k\xa5value\xc0",
         "\x85\xa3seq\x01\xa5table\xa1t\xa3key\xa1k\xa5value\xc0\xa5nodes\x80",
