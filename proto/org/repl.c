@@ -53,6 +53,29 @@ s_policy_read (const char *key, const void *val, size_t size, char branch [DT_ID
     return !streq (key, POLICY_KEY) || policy_decode (&record, val, size)? -1: 0;
 }
 
+int
+repl_read_branch (const char *key, const void *val, size_t size, char branch [DT_ID_MAX + 1])
+{
+    (void) key;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (proto_check (val, size, &err))
+        return -1;
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    int rc = -1;
+    if (msgpack_unpack_next (&unpacked, val, size, NULL) == MSGPACK_UNPACK_SUCCESS
+    &&  unpacked.data.type == MSGPACK_OBJECT_MAP) {
+        const msgpack_object *field = proto_map_get (&unpacked.data, "branch");
+        branch [0] = 0;
+        rc = !field || field->type == MSGPACK_OBJECT_NIL
+          || (proto_obj_str (field, branch, DT_ID_MAX)
+          &&  (!*branch || dt_id_valid (branch, strlen (branch))))? 0: -1;
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return rc;
+}
+
 /* A branch record is kept when it names this node; naming another node (or
    deleted), the branch goes with everything in it. */
 static int
@@ -393,6 +416,28 @@ s_test_count (store_table_t table, const char *key, const void *val, size_t size
     return 0;
 }
 
+typedef struct {
+    msgpack_sbuffer entries;
+    uint32_t count;
+} s_test_log_t;
+
+/* Collect the log entries meant for n1, as the hub's session does. */
+static int
+s_test_log_for_n1 (const void *key, size_t key_size, const void *val, size_t size, void *arg)
+{
+    (void) key; (void) key_size;
+    s_test_log_t *self = arg;
+    stream_change_t change;
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (stream_change_decode (&change, val, size, NULL, &err) == 0);
+    if (stream_change_for (&change, "n1")) {
+        msgpack_sbuffer_write (&self->entries, val, size);
+        self->count++;
+    }
+    return 0;
+}
+
 void
 repl_test (bool verbose)
 {
@@ -406,6 +451,16 @@ repl_test (bool verbose)
         assert (!reg->index == (reg->index_table == TBL_COUNT));
     }
     assert (repl_table ("log") == NULL && repl_table ("outbox") == NULL);
+    //  The reader of records that name their branch in a "branch" field
+    char branch [DT_ID_MAX + 1];
+#define S_READ(bytes) repl_read_branch ("p-1", bytes, sizeof (bytes) - 1, branch)
+    assert (S_READ ("\x82\xa2id\xa3p-1\xa6" "branch\xa3" "b-1") == 0 && streq (branch, "b-1"));
+    assert (S_READ ("\x81\xa2id\xa3p-1") == 0 && !*branch);
+    assert (S_READ ("\x81\xa6" "branch\x01") == -1);
+    assert (S_READ ("\x81\xa6" "branch\xa2-x") == -1);
+    assert (S_READ ("\x81\xa6" "branch") == -1);
+    assert (S_READ ("\x91\x01") == -1);
+#undef S_READ
 
     char dir [] = "/tmp/duotang-repl-test-XXXXXX";
     assert (mkdtemp (dir));
@@ -452,6 +507,42 @@ repl_test (bool verbose)
     memset (counts, 0, sizeof (counts));
     assert (repl_snapshot (&txn, "n2", s_test_count, counts, &err) == 0);
     assert (counts [TBL_BRANCH] == 1 && counts [TBL_HALL] == 0);
+
+    //  What the hub logs, pushed as the hub pushes it and decoded as the node
+    //  decodes it, makes n1's replica: b-1 with its hall and member, no b-2
+    char rdir [] = "/tmp/duotang-repl-replica-XXXXXX";
+    assert (mkdtemp (rdir));
+    store_t *replica = store_new (rdir, 16, &err);
+    assert (replica);
+    s_test_log_t log;
+    msgpack_sbuffer_init (&log.entries);
+    log.count = 0;
+    assert (store_scan (&txn, TBL_LOG, NULL, 0, NULL, 0, s_test_log_for_n1, &log, &err) == 0);
+    stream_push_t push = { .kind = STREAM_CHANGES, .upto = store_log_head (&txn),
+                           .entries = log.entries.data, .entries_size = log.entries.size,
+                           .nentries = log.count }, pushed;
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    stream_push_encode (&body, &push);
+    msgpack_sbuffer_destroy (&log.entries);
+    assert (stream_push_decode (&pushed, body.data, body.size, &err) == 0);
+    assert (pushed.kind == STREAM_CHANGES && pushed.nentries == log.count && log.count > 3);
+    store_txn_t rtxn;
+    assert (store_begin (replica, &rtxn, NULL, true, &err) == 0);
+    size_t offset = 0;
+    while (stream_entries_next (pushed.entries, pushed.entries_size, &offset, &change, &err) == 1)
+        assert (repl_apply (&rtxn, "n1", change.table, change.key, change.value,
+                            change.value_size, &err) == 0);
+    msgpack_sbuffer_destroy (&body);
+    branch_t copy;
+    assert (tree_branch_get (&rtxn, "b-1", &copy, &err) == 0);
+    assert (tree_branch_get (&rtxn, "b-2", &copy, &err) == 1);
+    assert (tree_hall_get (&rtxn, "h-1", &hall, &err) == 0 && streq (hall.branch, "b-1"));
+    assert (tree_member_get (&rtxn, "m-1", &member, &err) == 0);
+    assert (store_count (&rtxn, TBL_BRANCH_HALL) == 1 && store_count (&rtxn, TBL_SEAT) == 1);
+    store_abort (&rtxn);
+    store_destroy (&replica);
+    store_remove (rdir);
 
     //  The replica's wipe takes the indexes along
     assert (store_count (&txn, TBL_BRANCH_HALL) == 1 && store_count (&txn, TBL_SEAT) == 1);

@@ -29,6 +29,10 @@ typedef int (repl_apply_fn) (store_txn_t *txn, const char *node, const char *key
 typedef int (repl_records_fn) (store_txn_t *txn, const char *branch,
                                tree_record_fn *visit, void *arg, dt_err_t *err);
 
+/* The read function of records that carry their branch in a "branch" field
+   of their msgpack map (absent or nil: none), as content records do. */
+repl_read_fn repl_read_branch;
+
 typedef struct {
     store_table_t table;        /* its name on the wire is store_table_name (table) */
     repl_scope_t scope;
