@@ -65,6 +65,7 @@ static const struct {
     s_action_fn *actions [3];
     s_state_t then;
 } s_machine [] = {
+    //  in                 on                  do                                 then
     { IN (S_START),        E_HELLO_IN_LOG,     { NULL },                          S_STREAMING },
     { IN (S_START),        E_HELLO_OUT_OF_LOG, { NULL },                          S_SNAPSHOT_DUE },
     { IN (S_SNAPSHOT_DUE), E_PUMP,   { s_send_snapshot, s_send_changes, s_send_heartbeat },

@@ -78,6 +78,7 @@ static const struct {
     s_action_fn *actions [3];
     int then;                       /* s_state_t, or S_SAME */
 } s_machine [] = {
+    //  in                 on                do                               then
     { IN (S_IDLE),         E_START,          { s_connect },                   S_HELLO_SENT },
     { S_ANY,               E_SILENCE,        { s_warn_silence, s_connect },   S_HELLO_SENT },
     { S_NOT_SNAP,          E_REPLY_OK,       { s_log_replicating },           S_STREAMING },
