@@ -133,6 +133,19 @@ s_write (store_txn_t *txn, store_table_t table, const char *id, const void *reco
     return rc;
 }
 
+/* Write a record of a replicated table: its scope comes from the registry. */
+static int
+s_write_replicated (store_txn_t *txn, store_table_t table, const char *id,
+                    const void *record, s_encode_fn *encode, dt_err_t *err)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    encode (record, &buf);
+    int rc = repl_record_put (txn, table, id, buf.data, buf.size, err);
+    msgpack_sbuffer_destroy (&buf);
+    return rc;
+}
+
 int
 tree_officer_put (store_txn_t *txn, const officer_t *officer, dt_err_t *err)
 {
@@ -190,11 +203,8 @@ s_group_adjust (store_txn_t *txn, seat_kind_t kind, const char *group, int delta
     if (tree_hall_need (txn, group, &hall, err))
         return -1;
     hall.seats += delta;
-    char node [DT_ID_MAX + 1];
-    tree_branch_node (txn, hall.branch, node);
-    store_scope_t scope = { .branch = hall.branch, .nodes = { node }, .nnodes = 1 };
-    return s_write (txn, TBL_HALL, hall.id, &hall, (s_encode_fn *) record_hall_encode,
-                    &scope, err);
+    return s_write_replicated (txn, TBL_HALL, hall.id, &hall,
+                               (s_encode_fn *) record_hall_encode, err);
 }
 
 static int
@@ -225,12 +235,8 @@ tree_hall_put (store_txn_t *txn, const hall_t *hall, dt_err_t *err)
         ||  s_branch_halls_adjust (txn, hall->branch, +1, err))
             return -1;
     }
-    char old_node [DT_ID_MAX + 1], new_node [DT_ID_MAX + 1];
-    tree_branch_node (txn, found == 0? old.branch: "", old_node);
-    tree_branch_node (txn, hall->branch, new_node);
-    store_scope_t scope = { .branch = hall->branch, .nodes = { old_node, new_node }, .nnodes = 2 };
-    if (s_write (txn, TBL_HALL, hall->id, &updated, (s_encode_fn *) record_hall_encode,
-                 &scope, err))
+    if (s_write_replicated (txn, TBL_HALL, hall->id, &updated,
+                            (s_encode_fn *) record_hall_encode, err))
         return -1;
     if (!moved || found == 1)
         return 0;
@@ -260,10 +266,7 @@ tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err)
     if (s_index_set (txn, TBL_BRANCH_HALL, 0, old.branch, id, false, err)
     ||  s_branch_halls_adjust (txn, old.branch, -1, err))
         return -1;
-    char node [DT_ID_MAX + 1];
-    tree_branch_node (txn, old.branch, node);
-    store_scope_t scope = { .branch = "", .nodes = { node }, .nnodes = 1 };
-    return store_record_put (txn, TBL_HALL, id, NULL, 0, &scope, err);
+    return repl_record_put (txn, TBL_HALL, id, NULL, 0, err);
 }
 
 int
@@ -302,24 +305,15 @@ tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
                      updated.id, true, err)
     ||  s_group_adjust (txn, updated.seat, updated.group, +1, err)))
         return -1;
-    char old_node [DT_ID_MAX + 1], new_node [DT_ID_MAX + 1];
-    tree_branch_node (txn, found == 0? old.branch: "", old_node);
-    tree_branch_node (txn, updated.branch, new_node);
-    store_scope_t scope = { .branch = updated.branch,
-                            .nodes = { old_node, new_node }, .nnodes = 2 };
-    return s_write (txn, TBL_MEMBER, updated.id, &updated,
-                    (s_encode_fn *) record_member_encode, &scope, err);
+    return s_write_replicated (txn, TBL_MEMBER, updated.id, &updated,
+                               (s_encode_fn *) record_member_encode, err);
 }
 
 int
 tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err)
 {
-    msgpack_sbuffer buf;
-    msgpack_sbuffer_init (&buf);
-    record_key_encode (key, &buf);
-    int rc = repl_record_put (txn, TBL_KEY, key->name, buf.data, buf.size, err);
-    msgpack_sbuffer_destroy (&buf);
-    return rc;
+    return s_write_replicated (txn, TBL_KEY, key->name, key,
+                               (s_encode_fn *) record_key_encode, err);
 }
 
 //  Visiting
