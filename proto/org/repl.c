@@ -205,11 +205,11 @@ repl_record_put (store_txn_t *txn, store_table_t table, const char *key,
         //  The nodes of the branch it leaves and of the branch it joins
         const void *old = NULL;
         size_t old_size = 0;
-        if (store_get (txn, table, key, strlen (key), &old, &old_size, err) == 0)
-            reg->read (key, old, old_size, old_branch);
-        else
-        if (dt_err_is_set (err))
+        int found = store_get (txn, table, key, strlen (key), &old, &old_size, err);
+        if (found == -1)
             return -1;
+        if (found == 0)
+            reg->read (key, old, old_size, old_branch);
         tree_branch_node (txn, old_branch, old_node);
         tree_branch_node (txn, new_branch, new_node);
         scope = (store_scope_t) { .branch = new_branch, .nodes = { old_node, new_node },

@@ -1,4 +1,4 @@
-/* tree.c -- typed tree records with indexes, seat counters and change scope. */
+/* tree.c -- typed tree records with indexes and seat counters. */
 #include "tree.h"
 #include "policy.h"
 #include "proto.h"

@@ -1,7 +1,7 @@
 /* tree.h -- typed access to the organisation tree in the store: officers,
-   branches, halls and members, with their indexes, seat counts and the
-   replication scope of every change. Shared by hub (authority) and node
-   (replica). */
+   branches, halls and members, with their indexes and seat counts; their
+   changes are logged through the registry of replicated tables (repl.h).
+   Shared by hub (authority) and node (replica). */
 #ifndef TREE_H_INCLUDED
 #define TREE_H_INCLUDED
 

@@ -59,8 +59,9 @@ struct _store_txn_t {
 };
 
 /* Which branch a replicated record belongs to, and which nodes must see the
-   change (computed by the tree layer). The node name STORE_NODES_ALL ("*")
-   sends a change to every node (key records: PROTOCOL.md 7.1). */
+   change (computed from the registry of replicated tables, proto/org/repl.c).
+   The node name STORE_NODES_ALL ("*") sends a change to every node (key
+   records: PROTOCOL.md 7.1). */
 #define STORE_SCOPE_NODES STREAM_NODES_MAX
 #define STORE_NODES_ALL   STREAM_NODES_ALL
 typedef struct {
