@@ -248,11 +248,11 @@ s_is_write (const s_request_t *r)
     return r->op && !dt_err_is_set (&r->err) && (r->info->flags & OP_WRITE);
 }
 
-/* The rid key of a request: "KEYNAME/RID" so keys cannot replay each other's. */
+/* The rid key of a request (store_rid_key): of the connection's key. */
 static size_t
 s_rid_key (const s_request_t *r, char *out, size_t size)
 {
-    return snprintf (out, size, "%s/%s", r->key->name, r->req.rid);
+    return store_rid_key (r->key->name, r->req.rid, out, size);
 }
 
 /* The reply recorded for the request's rid, re-addressed to this request id. */

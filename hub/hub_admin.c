@@ -239,15 +239,8 @@ s_lag_ms (op_ctx_t *ctx, uint64_t applied, uint64_t head)
     dt_err_init (&err);
     if (store_get (ctx->txn, TBL_LOG, key, 8, &val, &size, &err))
         return 0;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    int64_t ts = ctx->now;
-    if (msgpack_unpack_next (&unpacked, val, size, NULL) == MSGPACK_UNPACK_SUCCESS) {
-        const msgpack_object *obj = proto_map_get (&unpacked.data, "ts");
-        if (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            ts = (int64_t) obj->via.u64;
-    }
-    msgpack_unpacked_destroy (&unpacked);
+    stream_change_t change;
+    int64_t ts = stream_change_decode (&change, val, size, NULL, &err) == 0? change.ts: ctx->now;
     return ctx->now > ts? (uint64_t) (ctx->now - ts): 0;
 }
 
@@ -305,12 +298,10 @@ s_node_list (op_ctx_t *ctx, const msgpack_object *args)
 static int
 s_sync_hello (op_ctx_t *ctx, const msgpack_object *args)
 {
-    dt_id_t node;
-    uint64_t from, credit;
-    if (proto_arg_id (args, "node", true, node, ctx->err) < 0
-    ||  proto_arg_uint (args, "from", true, &from, ctx->err) < 0
-    ||  proto_arg_uint (args, "credit", true, &credit, ctx->err) < 0)
+    stream_hello_t hello;
+    if (stream_hello_decode (&hello, args, ctx->err))
         return -1;
+    const char *node = hello.node;
     if (ctx->key->role == KEY_LEADER
     || (ctx->key->role == KEY_NODE && !streq (ctx->key->node, node)))
         return dt_err_set (ctx->err, "DENIED", "key %s may not sync as node %s",
@@ -322,23 +313,19 @@ s_sync_hello (op_ctx_t *ctx, const msgpack_object *args)
                dt_err_set (ctx->err, "NOT_FOUND", "unknown node %s", node);
     if (!ctx->server || !ctx->peer)
         return dt_err_set (ctx->err, "BAD_ARGS", "sync.hello needs a connection");
-    return hub_sync_hello (hub_sync (ctx->server), ctx->peer, ctx->key->public_key, node,
-                           from, credit, ctx->txn, ctx->pk, ctx->err);
+    return hub_sync_hello (hub_sync (ctx->server), ctx->peer, ctx->key->public_key, &hello,
+                           ctx->txn, ctx->pk, ctx->err);
 }
 
 /* SYNC ACK applied credit ts [outbox] */
 static int
 s_sync_ack (op_ctx_t *ctx, const msgpack_object *args)
 {
-    uint64_t applied, credit, outbox = 0;
-    int64_t ts;
-    if (proto_arg_uint (args, "applied", true, &applied, ctx->err) < 0
-    ||  proto_arg_uint (args, "credit", true, &credit, ctx->err) < 0
-    ||  proto_arg_int (args, "ts", true, &ts, ctx->err) < 0
-    ||  proto_arg_uint (args, "outbox", false, &outbox, ctx->err) < 0)
+    stream_ack_t ack;
+    if (stream_ack_decode (&ack, args, ctx->err))
         return -1;
     if (ctx->server && ctx->peer)
-        hub_sync_ack (hub_sync (ctx->server), ctx->peer, applied, credit, outbox);
+        hub_sync_ack (hub_sync (ctx->server), ctx->peer, &ack);
     msgpack_pack_nil (ctx->pk);
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "rules.h"
 #include "check.h"
 #include "scratch.h"
+#include "repl.h"
 
 //  Arguments
 
@@ -524,7 +525,7 @@ s_branch_assign (op_ctx_t *ctx, const msgpack_object *args)
     //  The branch record's scope tells the old node to let go; the new node
     //  has none of the branch yet, so it receives it whole.
     if (tree_branch_put (ctx->txn, &branch, ctx->err)
-    ||  tree_branch_resend (ctx->txn, id, branch.node, ctx->err))
+    ||  repl_branch_resend (ctx->txn, id, branch.node, ctx->err))
         return -1;
     return s_reply_branch (ctx, id);
 }

@@ -1,14 +1,47 @@
 /* hub_sync.c -- replication sessions: credit-based push of the change log to nodes. */
 #include "hub_sync.h"
 #include "policy.h"
+#include "repl.h"
+
+//  A session is a small state machine (in the manner of Malamute's server
+//  models): each event a node or the clock gives runs the actions of one row
+//  of s_machine and moves the session to that row's next state. An action
+//  may raise one more event, taken at once in the new state.
+
+typedef enum {
+    S_START,                        /* just said hello */
+    S_SNAPSHOT_DUE,                 /* owes the node a snapshot before the log */
+    S_STREAMING,                    /* sends the log as far as the credit goes */
+    S_STALLED,                      /* credit spent: only heartbeats until an ack */
+    S_ENDED                         /* to be deleted */
+} s_state_t;
+
+typedef enum {
+    E_NONE,
+    E_HELLO_IN_LOG,                 /* sync.hello from a seq the log still holds */
+    E_HELLO_OUT_OF_LOG,             /* ... from before the log, or past its head */
+    E_PUMP,                         /* a commit, or the timer */
+    E_BEHIND_LOG,                   /* the log was trimmed past what was sent */
+    E_CREDIT_SPENT,                 /* raised by s_send_changes */
+    E_ACK,                          /* sync.ack: credit granted */
+    E_SILENT,                       /* no ack for HUB_SYNC_EXPIRY_MS */
+    E_REPLACED,                     /* a new sync.hello of the same node */
+    E_REVOKED                       /* the session's key was revoked */
+} s_event_t;
+
+static const char *s_state_names [] = {
+    "start", "snapshot-due", "streaming", "stalled", "ended"
+};
 
 typedef struct {
     zframe_t *peer;                 /* routing id */
     char key_z85 [41];
     dt_id_t node;
+    s_state_t state;
+    s_event_t raised;               /* by an action, taken next */
     uint64_t sent_upto;             /* highest log seq the node has been sent */
     uint64_t credit;                /* entries the node still accepts */
-    bool owes_snapshot;
+    uint64_t granted;               /* E_ACK: credit the ack adds */
     int64_t last_seen;
     int64_t last_push;
 } s_session_t;
@@ -19,6 +52,54 @@ struct _hub_sync_t {
     zhashx_t *sessions;             /* peer hex -> s_session_t */
     zhashx_t *nodes;                /* node id -> hub_node_state_t */
 };
+
+typedef void (s_action_fn) (hub_sync_t *self, s_session_t *session, store_txn_t *txn);
+static s_action_fn s_send_snapshot, s_send_changes, s_send_heartbeat, s_take_credit;
+
+#define IN(state) (1 << (state))
+#define S_LIVE    (IN (S_SNAPSHOT_DUE) | IN (S_STREAMING) | IN (S_STALLED))
+
+static const struct {
+    int in;                         /* states the row applies in */
+    s_event_t on;
+    s_action_fn *actions [3];
+    s_state_t then;
+} s_machine [] = {
+    //  in                 on                  do                                 then
+    { IN (S_START),        E_HELLO_IN_LOG,     { NULL },                          S_STREAMING },
+    { IN (S_START),        E_HELLO_OUT_OF_LOG, { NULL },                          S_SNAPSHOT_DUE },
+    { IN (S_SNAPSHOT_DUE), E_PUMP,   { s_send_snapshot, s_send_changes, s_send_heartbeat },
+                                                                                  S_STREAMING },
+    { IN (S_STREAMING),    E_PUMP,   { s_send_changes, s_send_heartbeat },        S_STREAMING },
+    { IN (S_STALLED),      E_PUMP,   { s_send_heartbeat },                        S_STALLED },
+    { IN (S_STREAMING) | IN (S_STALLED), E_BEHIND_LOG, { NULL },                  S_SNAPSHOT_DUE },
+    { IN (S_STREAMING),    E_CREDIT_SPENT,     { NULL },                          S_STALLED },
+    { IN (S_STREAMING) | IN (S_STALLED), E_ACK, { s_take_credit },                S_STREAMING },
+    { IN (S_SNAPSHOT_DUE), E_ACK,              { s_take_credit },                 S_SNAPSHOT_DUE },
+    { S_LIVE,              E_SILENT,           { NULL },                          S_ENDED },
+    { S_LIVE,              E_REPLACED,         { NULL },                          S_ENDED },
+    { S_LIVE,              E_REVOKED,          { NULL },                          S_ENDED },
+};
+
+/* Take an event in the session's state, then whatever its actions raised.
+   An event with no row in the state changes nothing. */
+static void
+s_execute (hub_sync_t *self, s_session_t *session, s_event_t event, store_txn_t *txn)
+{
+    while (event != E_NONE) {
+        size_t row = 0;
+        while (row < sizeof (s_machine) / sizeof (s_machine [0])
+           && (!(s_machine [row].in & IN (session->state)) || s_machine [row].on != event))
+            row++;
+        if (row == sizeof (s_machine) / sizeof (s_machine [0]))
+            return;
+        session->raised = E_NONE;
+        for (int i = 0; i < 3 && s_machine [row].actions [i]; i++)
+            s_machine [row].actions [i] (self, session, txn);
+        session->state = s_machine [row].then;
+        event = session->raised;
+    }
+}
 
 static void
 s_session_destroy (s_session_t **self_p)
@@ -70,62 +151,18 @@ s_node_state (hub_sync_t *self, const char *node)
 //  Sending
 
 static void
-s_send (hub_sync_t *self, s_session_t *session, msgpack_sbuffer *body)
+s_send (hub_sync_t *self, s_session_t *session, const stream_push_t *push)
 {
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    stream_push_encode (&body, push);
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *) { zframe_dup (session->peer) });
     zmsg_addmem (msg, NULL, 0);
-    zmsg_addmem (msg, body->data, body->size);
+    zmsg_addmem (msg, body.data, body.size);
     zmsg_send (&msg, self->router);
+    msgpack_sbuffer_destroy (&body);
     session->last_push = dt_now_ms ();
-}
-
-/* Start a push body: { v, push, <extra keys follow> } with nkeys more keys. */
-static void
-s_push_begin (msgpack_packer *pk, const char *push, int nkeys)
-{
-    msgpack_pack_map (pk, 2 + nkeys);
-    proto_pack_key (pk, "v");
-    msgpack_pack_uint32 (pk, DT_PROTO_VERSION);
-    proto_pack_key (pk, "push");
-    proto_pack_str (pk, push);
-}
-
-/* Send a push carrying `count` entries (their raw bytes in entries), with
-   "upto" when upto > 0. */
-static void
-s_send_entries (hub_sync_t *self, s_session_t *session, const char *push,
-                msgpack_sbuffer *entries, uint32_t count, uint64_t upto)
-{
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init (&body);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-    s_push_begin (&pk, push, upto? 2: 1);
-    proto_pack_key (&pk, "entries");
-    msgpack_pack_array (&pk, count);
-    msgpack_sbuffer_write (&body, entries->data, entries->size);
-    if (upto) {
-        proto_pack_key (&pk, "upto");
-        msgpack_pack_uint64 (&pk, upto);
-    }
-    s_send (self, session, &body);
-    msgpack_sbuffer_destroy (&body);
-}
-
-static void
-s_send_marker (hub_sync_t *self, s_session_t *session, const char *push, const char *key,
-               uint64_t value)
-{
-    msgpack_sbuffer body;
-    msgpack_sbuffer_init (&body);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-    s_push_begin (&pk, push, 1);
-    proto_pack_key (&pk, key);
-    msgpack_pack_uint64 (&pk, value);
-    s_send (self, session, &body);
-    msgpack_sbuffer_destroy (&body);
 }
 
 //  The log stream
@@ -137,37 +174,7 @@ typedef struct {
     uint64_t upto;                  /* last seq looked at */
     uint32_t scanned, scan_limit;
     bool at_end;                    /* the last entry looked at ends a hub commit */
-    msgpack_unpacked unpacked;
 } s_batch_t;
-
-/* True if the msgpack str obj is the string s. */
-static bool
-s_str_is (const msgpack_object *obj, const char *s)
-{
-    size_t len = strlen (s);
-    return obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == len
-        && memcmp (obj->via.str.ptr, s, len) == 0;
-}
-
-/* True if a change names node, or every node ("*"), in its "nodes" array.
-   Notes whether it is the last change of a hub commit. */
-static bool
-s_meant_for (s_batch_t *batch, const void *val, size_t size)
-{
-    batch->at_end = false;
-    if (msgpack_unpack_next (&batch->unpacked, val, size, NULL) != MSGPACK_UNPACK_SUCCESS)
-        return false;
-    const msgpack_object *end = proto_map_get (&batch->unpacked.data, "end");
-    batch->at_end = end && end->type == MSGPACK_OBJECT_BOOLEAN && end->via.boolean;
-    const msgpack_object *nodes = proto_map_get (&batch->unpacked.data, "nodes");
-    if (!nodes || nodes->type != MSGPACK_OBJECT_ARRAY)
-        return false;
-    for (uint32_t i = 0; i < nodes->via.array.size; i++)
-        if (s_str_is (&nodes->via.array.ptr [i], batch->node)
-        ||  s_str_is (&nodes->via.array.ptr [i], STORE_NODES_ALL))
-            return true;
-    return false;
-}
 
 static int
 s_collect (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
@@ -182,14 +189,19 @@ s_collect (const void *key, size_t key_size, const void *val, size_t val_size, v
         return 1;
     batch->scanned++;
     batch->upto = store_seq_from_key (key);
-    if (s_meant_for (batch, val, val_size)) {
+    stream_change_t change;
+    dt_err_t err;
+    dt_err_init (&err);
+    bool readable = stream_change_decode (&change, val, val_size, NULL, &err) == 0;
+    batch->at_end = readable && change.end;
+    if (readable && stream_change_for (&change, batch->node)) {
         msgpack_sbuffer_write (&batch->entries, val, val_size);
         batch->count++;
     }
     return 0;
 }
 
-/* Send one push of log entries if credit allows; true if something was sent. */
+/* Send one push of log entries; true if another one may follow. */
 static bool
 s_pump_log (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
 {
@@ -201,20 +213,52 @@ s_pump_log (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
                                  HUB_SYNC_BATCH,
                         .scan_limit = 20 * HUB_SYNC_BATCH };
     msgpack_sbuffer_init (&batch.entries);
-    msgpack_unpacked_init (&batch.unpacked);
     uint8_t from [8];
     store_seq_key (session->sent_upto + 1, from);
     dt_err_t err;
     dt_err_init (&err);
     store_scan (txn, TBL_LOG, NULL, 0, from, 8, s_collect, &batch, &err);
     if (batch.upto > session->sent_upto) {
-        s_send_entries (self, session, "changes", &batch.entries, batch.count, batch.upto);
+        stream_push_t push = { .kind = STREAM_CHANGES, .upto = batch.upto,
+                               .entries = batch.entries.data,
+                               .entries_size = batch.entries.size, .nentries = batch.count };
+        s_send (self, session, &push);
         session->sent_upto = batch.upto;
         session->credit -= batch.count < session->credit? batch.count: session->credit;
     }
-    msgpack_unpacked_destroy (&batch.unpacked);
     msgpack_sbuffer_destroy (&batch.entries);
     return batch.count > 0 || batch.upto < head;
+}
+
+/* ACTION: send changes as far as the credit goes, a few pushes per session
+   per round so that no node starves the others. Raises E_CREDIT_SPENT. */
+static void
+s_send_changes (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+{
+    for (int round = 0; round < 4 && s_pump_log (self, session, txn); round++)
+        ;
+    if (session->credit == 0)
+        session->raised = E_CREDIT_SPENT;
+}
+
+/* ACTION: a heartbeat when nothing was pushed for HUB_SYNC_HEARTBEAT_MS. */
+static void
+s_send_heartbeat (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+{
+    if (dt_now_ms () - session->last_push >= HUB_SYNC_HEARTBEAT_MS) {
+        stream_push_t push = { .kind = STREAM_HEARTBEAT, .head = store_log_head (txn) };
+        s_send (self, session, &push);
+    }
+}
+
+/* ACTION: the credit of an ack (capped: a node cannot make us buffer more). */
+static void
+s_take_credit (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+{
+    (void) self; (void) txn;
+    session->credit += session->granted;
+    if (session->credit > 1000000)
+        session->credit = 1000000;
 }
 
 //  Snapshots
@@ -232,7 +276,9 @@ s_snapshot_flush (s_snapshot_t *snap)
 {
     if (snap->count == 0)
         return;
-    s_send_entries (snap->self, snap->session, "snapshot", &snap->entries, snap->count, 0);
+    stream_push_t push = { .kind = STREAM_SNAPSHOT, .entries = snap->entries.data,
+                           .entries_size = snap->entries.size, .nentries = snap->count };
+    s_send (snap->self, snap->session, &push);
     msgpack_sbuffer_clear (&snap->entries);
     snap->count = 0;
 }
@@ -242,146 +288,97 @@ s_snapshot_record (store_table_t table, const char *key, const void *val, size_t
                    void *arg)
 {
     s_snapshot_t *snap = arg;
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &snap->entries, msgpack_sbuffer_write);
-    const char *nodes [1] = { snap->session->node };
-    store_change_pack (&pk, snap->upto, dt_now_ms (), store_table_name (table), key, val,
-                       val_size, "", nodes, 1);
+    stream_change_t change = { .seq = snap->upto, .ts = dt_now_ms (), .value = val,
+                               .value_size = val_size, .nnodes = 1 };
+    snprintf (change.table, sizeof (change.table), "%s", store_table_name (table));
+    snprintf (change.key, sizeof (change.key), "%s", key);
+    snprintf (change.nodes [0], sizeof (change.nodes [0]), "%s", snap->session->node);
+    stream_change_encode (&snap->entries, &change);
     if (++snap->count == HUB_SYNC_BATCH)
         s_snapshot_flush (snap);
     return 0;
 }
 
-typedef struct {
-    s_snapshot_t *snap;
-    store_txn_t *txn;
-    dt_err_t *err;
-} s_branch_walk_t;
-
-static int
-s_snapshot_branch (const branch_t *branch, void *arg)
-{
-    s_branch_walk_t *walk = arg;
-    if (!streq (branch->node, walk->snap->session->node))
-        return 0;
-    return tree_branch_records (walk->txn, branch->id, s_snapshot_record, walk->snap, walk->err);
-}
-
-/* Every node holds every key record: it admits its local clients by them. */
-static int
-s_snapshot_key (const void *key, size_t key_size, const void *val, size_t val_size,
-                void *arg)
-{
-    char name [DT_ID_MAX + 1];
-    if (key_size > DT_ID_MAX)
-        return 0;
-    memcpy (name, key, key_size);
-    name [key_size] = 0;
-    return s_snapshot_record (TBL_KEY, name, val, val_size, arg);
-}
-
-/* The policy too, when one was ever set: every node holds it, whatever
-   branches it serves. */
-static int
-s_snapshot_policy (s_snapshot_t *snap, store_txn_t *txn, dt_err_t *err)
-{
-    const void *val = NULL;
-    size_t size = 0;
-    int rc = store_get (txn, TBL_POLICY, POLICY_KEY, strlen (POLICY_KEY), &val, &size, err);
-    if (rc)
-        return rc == 1? 0: -1;
-    return s_snapshot_record (TBL_POLICY, POLICY_KEY, val, size, snap);
-}
-
-/* Send every record of the node's branches, every key and the policy, then
-   go on from the log head. */
+/* ACTION: every record the node holds (repl_snapshot), between markers;
+   the log goes on from the head. */
 static void
-s_pump_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+s_send_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
 {
     s_snapshot_t snap = { .self = self, .session = session, .upto = store_log_head (txn) };
     msgpack_sbuffer_init (&snap.entries);
     dt_err_t err;
     dt_err_init (&err);
-    s_send_marker (self, session, "snapshot_begin", "upto", snap.upto);
-    s_branch_walk_t walk = { &snap, txn, &err };
-    tree_branch_visit (txn, s_snapshot_branch, &walk, &err);
-    store_scan (txn, TBL_KEY, NULL, 0, NULL, 0, s_snapshot_key, &snap, &err);
-    s_snapshot_policy (&snap, txn, &err);
+    s_send (self, session, &(stream_push_t) { .kind = STREAM_SNAPSHOT_BEGIN, .upto = snap.upto });
+    repl_snapshot (txn, session->node, s_snapshot_record, &snap, &err);
     s_snapshot_flush (&snap);
-    s_send_marker (self, session, "snapshot_end", "upto", snap.upto);
+    s_send (self, session, &(stream_push_t) { .kind = STREAM_SNAPSHOT_END, .upto = snap.upto });
     msgpack_sbuffer_destroy (&snap.entries);
     session->sent_upto = snap.upto;
-    session->owes_snapshot = false;
 }
 
 //  Sessions
 
-/* End the sessions of a node, or of a key (collected first: no deletes while
-   iterating). */
+/* Take an event in every session of a node, or of a key, and delete those
+   it ends (collected first: no deletes while iterating). */
 static void
-s_drop_where (hub_sync_t *self, const char *node, const char *key_z85)
+s_end_where (hub_sync_t *self, const char *node, const char *key_z85, s_event_t event)
 {
     zlist_t *gone = zlist_new ();
     for (s_session_t *session = zhashx_first (self->sessions); session;
          session = zhashx_next (self->sessions))
         if ((node && streq (session->node, node))
-        ||  (key_z85 && streq (session->key_z85, key_z85)))
-            zlist_append (gone, (void *) zhashx_cursor (self->sessions));
+        ||  (key_z85 && streq (session->key_z85, key_z85))) {
+            s_execute (self, session, event, NULL);
+            if (session->state == S_ENDED)
+                zlist_append (gone, (void *) zhashx_cursor (self->sessions));
+        }
     for (const char *key = zlist_first (gone); key; key = zlist_next (gone))
         zhashx_delete (self->sessions, key);
     zlist_destroy (&gone);
 }
 
 int
-hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85, const char *node,
-                uint64_t from, uint64_t credit, store_txn_t *txn, msgpack_packer *pk,
+hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85,
+                const stream_hello_t *hello, store_txn_t *txn, msgpack_packer *pk,
                 dt_err_t *err)
 {
     //  A node has one session: a reconnect replaces the old one
-    s_drop_where (self, node, NULL);
+    s_end_where (self, hello->node, NULL, E_REPLACED);
     char *hex = zframe_strhex (peer);
     s_session_t *session = (s_session_t *) zmalloc (sizeof (s_session_t));
     session->peer = zframe_dup (peer);
     snprintf (session->key_z85, sizeof (session->key_z85), "%s", key_z85);
-    snprintf (session->node, sizeof (session->node), "%s", node);
+    snprintf (session->node, sizeof (session->node), "%s", hello->node);
     uint64_t head = store_log_head (txn), first = store_log_first (txn);
-    session->owes_snapshot = from > head || (first > 0 && from + 1 < first);
-    session->sent_upto = session->owes_snapshot? 0: from;
-    session->credit = credit;
+    bool in_log = hello->from <= head && (first == 0 || hello->from + 1 >= first);
+    session->sent_upto = in_log? hello->from: 0;
+    session->credit = hello->credit;
     session->last_seen = dt_now_ms ();
+    s_execute (self, session, in_log? E_HELLO_IN_LOG: E_HELLO_OUT_OF_LOG, txn);
     zhashx_update (self->sessions, hex, session);
     free (hex);
-    hub_node_state_t *state = s_node_state (self, node);
-    state->applied = from;
+    hub_node_state_t *state = s_node_state (self, hello->node);
+    state->applied = hello->from;
     state->last_seen = session->last_seen;
-    msgpack_pack_map (pk, 2);
-    proto_pack_key (pk, "head");
-    msgpack_pack_uint64 (pk, head);
-    proto_pack_key (pk, "snapshot");
-    if (session->owes_snapshot)
-        msgpack_pack_true (pk);
-    else
-        msgpack_pack_false (pk);
+    stream_hello_ok_pack (pk, &(stream_hello_ok_t) { .head = head, .snapshot = !in_log });
     (void) err;
     return 0;
 }
 
 void
-hub_sync_ack (hub_sync_t *self, zframe_t *peer, uint64_t applied, uint64_t credit,
-              uint64_t outbox)
+hub_sync_ack (hub_sync_t *self, zframe_t *peer, const stream_ack_t *ack)
 {
     char *hex = zframe_strhex (peer);
     s_session_t *session = zhashx_lookup (self->sessions, hex);
     free (hex);
     if (!session)
         return;
-    session->credit += credit;
-    if (session->credit > 1000000)
-        session->credit = 1000000;
+    session->granted = ack->credit;
     session->last_seen = dt_now_ms ();
+    s_execute (self, session, E_ACK, NULL);
     hub_node_state_t *state = s_node_state (self, session->node);
-    state->applied = applied;
-    state->outbox = outbox;
+    state->applied = ack->applied;
+    state->outbox = ack->outbox;
     state->last_seen = session->last_seen;
 }
 
@@ -396,34 +393,30 @@ hub_sync_pump (hub_sync_t *self)
     if (store_begin (self->store, &txn, NULL, false, &err))
         return;
     int64_t now = dt_now_ms ();
-    zlist_t *expired = zlist_new ();
+    uint64_t first = store_log_first (&txn);
+    zlist_t *ended = zlist_new ();
     for (s_session_t *session = zhashx_first (self->sessions); session;
          session = zhashx_next (self->sessions)) {
-        if (now - session->last_seen > HUB_SYNC_EXPIRY_MS) {
-            zlist_append (expired, (void *) zhashx_cursor (self->sessions));
-            continue;
+        if (now - session->last_seen > HUB_SYNC_EXPIRY_MS)
+            s_execute (self, session, E_SILENT, &txn);
+        else {
+            if (first > 0 && session->sent_upto + 1 < first)
+                s_execute (self, session, E_BEHIND_LOG, &txn);
+            s_execute (self, session, E_PUMP, &txn);
         }
-        uint64_t first = store_log_first (&txn);
-        if (!session->owes_snapshot && first > 0 && session->sent_upto + 1 < first)
-            session->owes_snapshot = true;       /* fell behind the retained log */
-        if (session->owes_snapshot)
-            s_pump_snapshot (self, session, &txn);
-        //  A few pushes per session per round, so no node starves the others
-        for (int round = 0; round < 4 && s_pump_log (self, session, &txn); round++)
-            ;
-        if (now - session->last_push >= HUB_SYNC_HEARTBEAT_MS)
-            s_send_marker (self, session, "heartbeat", "head", store_log_head (&txn));
+        if (session->state == S_ENDED)
+            zlist_append (ended, (void *) zhashx_cursor (self->sessions));
     }
-    for (const char *key = zlist_first (expired); key; key = zlist_next (expired))
+    for (const char *key = zlist_first (ended); key; key = zlist_next (ended))
         zhashx_delete (self->sessions, key);
-    zlist_destroy (&expired);
+    zlist_destroy (&ended);
     store_abort (&txn);
 }
 
 void
 hub_sync_revoke (hub_sync_t *self, const char *key_z85)
 {
-    s_drop_where (self, NULL, key_z85);
+    s_end_where (self, NULL, key_z85, E_REVOKED);
 }
 
 void
@@ -440,12 +433,23 @@ hub_sync_state (hub_sync_t *self, const char *node, hub_node_state_t *out)
             out->connected = dt_now_ms () - session->last_seen <= HUB_SYNC_EXPIRY_MS;
 }
 
+/* The state of a node's session, by name ("" when it has none): tests. */
+static const char *
+s_session_state (hub_sync_t *self, const char *node)
+{
+    for (s_session_t *session = zhashx_first (self->sessions); session;
+         session = zhashx_next (self->sessions))
+        if (streq (session->node, node))
+            return s_state_names [session->state];
+    return "";
+}
+
 //  Self-test
 
-/* Receive one push on the node side. The push's strings point into the
-   message, which *kept holds until the next receive. */
+/* Receive one push on the node side, decoded as the node decodes it. Its
+   entries point into the message, which *kept holds until the next receive. */
 static void
-s_test_recv (zsock_t *node, proto_reply_t *push, zmsg_t **kept)
+s_test_recv (zsock_t *node, stream_push_t *push, zmsg_t **kept)
 {
     dt_err_t err;
     dt_err_init (&err);
@@ -453,23 +457,7 @@ s_test_recv (zsock_t *node, proto_reply_t *push, zmsg_t **kept)
     *kept = zmsg_recv (node);
     assert (*kept && zmsg_size (*kept) == 2);
     zframe_t *body = zmsg_last (*kept);
-    assert (proto_reply_decode (push, zframe_data (body), zframe_size (body), &err) == 0);
-}
-
-static uint64_t
-s_test_uint (const proto_reply_t *push, const char *key)
-{
-    const msgpack_object *obj = proto_map_get (push->result, key);
-    assert (obj && obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER);
-    return obj->via.u64;
-}
-
-static uint32_t
-s_test_entries (const proto_reply_t *push)
-{
-    const msgpack_object *entries = proto_map_get (push->result, "entries");
-    assert (entries && entries->type == MSGPACK_OBJECT_ARRAY);
-    return entries->via.array.size;
+    assert (stream_push_decode (push, zframe_data (body), zframe_size (body), &err) == 0);
 }
 
 /* One commit of `count` hall changes meant for node, marked at its end. */
@@ -502,7 +490,8 @@ s_test_hello (hub_sync_t *sync, store_t *store, zframe_t *peer, uint64_t from,
     msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
     store_txn_t txn;
     assert (store_begin (store, &txn, NULL, false, &err) == 0);
-    assert (hub_sync_hello (sync, peer, "", "n1", from, credit, &txn, &pk, &err) == 0);
+    stream_hello_t hello = { .node = "n1", .from = from, .credit = credit };
+    assert (hub_sync_hello (sync, peer, "", &hello, &txn, &pk, &err) == 0);
     store_abort (&txn);
     msgpack_sbuffer_destroy (&result);
 }
@@ -532,24 +521,23 @@ hub_sync_test (bool verbose)
 
     //  Credit 2, but a push ends where the commit ends: all five, upto 5
     hub_sync_pump (sync);
-    proto_reply_t push;
+    stream_push_t push;
     zmsg_t *kept = NULL;
     s_test_recv (node, &push, &kept);
-    assert (streq (push.push, "changes") && s_test_entries (&push) == 5);
-    assert (s_test_uint (&push, "upto") == 5);
-    proto_reply_release (&push);
+    assert (push.kind == STREAM_CHANGES && push.nentries == 5 && push.upto == 5);
     //  No credit left: nothing more until the node acks
+    assert (streq (s_session_state (sync, "n1"), "stalled"));
     hub_sync_pump (sync);
     assert (!(zsock_events (node) & ZMQ_POLLIN));
     hub_node_state_t state;
-    hub_sync_ack (sync, peer, 5, 10, 3);
+    hub_sync_ack (sync, peer, &(stream_ack_t) { .applied = 5, .credit = 10, .outbox = 3 });
+    assert (streq (s_session_state (sync, "n1"), "streaming"));
     hub_sync_state (sync, "n1", &state);
     assert (state.connected && state.applied == 5 && state.outbox == 3);
     //  n2's commit is skipped but still advances upto
     hub_sync_pump (sync);
     s_test_recv (node, &push, &kept);
-    assert (s_test_entries (&push) == 0 && s_test_uint (&push, "upto") == 7);
-    proto_reply_release (&push);
+    assert (push.kind == STREAM_CHANGES && push.nentries == 0 && push.upto == 7);
 
     //  A node behind the retained log gets a snapshot, then goes on from upto
     store_txn_t txn;
@@ -563,24 +551,45 @@ hub_sync_test (bool verbose)
     assert (store_log_trim (&txn, 2, &err) == 0);
     assert (store_commit (&txn, &err) == 0);
     s_test_hello (sync, store, peer, 1, 100);
+    assert (streq (s_session_state (sync, "n1"), "snapshot-due"));
     hub_sync_pump (sync);
-    const char *expect [] = { "snapshot_begin", "snapshot", "snapshot_end" };
+    stream_kind_t expect [] = { STREAM_SNAPSHOT_BEGIN, STREAM_SNAPSHOT, STREAM_SNAPSHOT_END };
     for (int i = 0; i < 3; i++) {
         s_test_recv (node, &push, &kept);
-        assert (streq (push.push, expect [i]));
+        assert (push.kind == expect [i]);
         //  The branch, then the policy
         if (i == 1) {
-            assert (s_test_entries (&push) == 2);
-            const msgpack_object *entries = proto_map_get (push.result, "entries");
-            const msgpack_object *last = &entries->via.array.ptr [1];
-            char table [16];
-            assert (proto_obj_str (proto_map_get (last, "table"), table, sizeof (table) - 1)
-                    && streq (table, "policy"));
+            assert (push.nentries == 2);
+            stream_change_t change;
+            size_t offset = 0;
+            assert (stream_entries_next (push.entries, push.entries_size, &offset, &change,
+                                         &err) == 1 && streq (change.table, "branch"));
+            assert (stream_entries_next (push.entries, push.entries_size, &offset, &change,
+                                         &err) == 1 && streq (change.table, "policy"));
         }
-        proto_reply_release (&push);
+        else
+            assert (push.upto == 7);
     }
-    //  Revoking the session's key ends it
+    assert (streq (s_session_state (sync, "n1"), "streaming"));
+    //  A log trimmed past what was sent owes the node a snapshot again
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    for (int i = 0; i < 3; i++)
+        assert (tree_branch_put (&txn, &branch, &err) == 0);
+    assert (store_log_trim (&txn, 1, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    hub_sync_pump (sync);
+    s_test_recv (node, &push, &kept);
+    assert (push.kind == STREAM_SNAPSHOT_BEGIN && push.upto == 10);
+    s_test_recv (node, &push, &kept);
+    s_test_recv (node, &push, &kept);
+    assert (push.kind == STREAM_SNAPSHOT_END);
+    //  A new hello of the same node replaces the session; revoking the
+    //  session's key ends it
+    s_test_hello (sync, store, peer, 10, 100);
+    assert (zhashx_size (sync->sessions) == 1);
     hub_sync_revoke (sync, "");
+    assert (streq (s_session_state (sync, "n1"), ""));
     hub_sync_state (sync, "n1", &state);
     assert (!state.connected);
 

@@ -5,6 +5,7 @@
 #define HUB_SYNC_H_INCLUDED
 
 #include "hub.h"
+#include "stream.h"
 
 /* Entries per push, and how long a silent session stays connected. */
 #define HUB_SYNC_BATCH        512
@@ -20,12 +21,11 @@ void hub_sync_destroy (hub_sync_t **self_p);
 /* Start (or restart) the session of a node on a connection. peer is the
    routing id (copied); key_z85 the connection's public key ("" insecure).
    Packs the sync.hello result { head, snapshot }. */
-int hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85, const char *node,
-                    uint64_t from, uint64_t credit, store_txn_t *txn, msgpack_packer *pk,
+int hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85,
+                    const stream_hello_t *hello, store_txn_t *txn, msgpack_packer *pk,
                     dt_err_t *err);
-/* A node applied everything up to `applied` and grants `credit` more entries. */
-void hub_sync_ack (hub_sync_t *self, zframe_t *peer, uint64_t applied, uint64_t credit,
-                   uint64_t outbox);
+/* A node applied everything up to ack->applied and grants ack->credit more. */
+void hub_sync_ack (hub_sync_t *self, zframe_t *peer, const stream_ack_t *ack);
 /* Send what each session's credit allows, heartbeats, and expire silent
    sessions. Call after every commit and on a timer. */
 void hub_sync_pump (hub_sync_t *self);

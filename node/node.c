@@ -496,18 +496,10 @@ s_test_hub_push (s_rig_t *rig, zframe_t *peer)
     msgpack_sbuffer_init (&body);
     assert (store_scan (&txn, TBL_LOG, NULL, 0, NULL, 0, s_test_collect_log, &entries,
                         &err) == 0);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
-    proto_pack_key (&pk, "v");
-    msgpack_pack_uint32 (&pk, 1);
-    proto_pack_key (&pk, "push");
-    proto_pack_str (&pk, "changes");
-    proto_pack_key (&pk, "entries");
-    msgpack_pack_array (&pk, store_count (&txn, TBL_LOG));
-    msgpack_sbuffer_write (&body, entries.data, entries.size);
-    proto_pack_key (&pk, "upto");
-    msgpack_pack_uint64 (&pk, store_log_head (&txn));
+    stream_push_t push = { .kind = STREAM_CHANGES, .upto = store_log_head (&txn),
+                           .entries = entries.data, .entries_size = entries.size,
+                           .nentries = (uint32_t) store_count (&txn, TBL_LOG) };
+    stream_push_encode (&body, &push);
     store_abort (&txn);
     s_test_hub_send (rig, peer, &body);
     msgpack_sbuffer_destroy (&entries);

@@ -2,6 +2,7 @@
 #include "node_keys.h"
 #include "keys.h"
 #include "certdir.h"
+#include "repl.h"
 
 /* An admitted key, and whether the hub knows it (then forwarded writes name it). */
 typedef struct {
@@ -215,7 +216,7 @@ s_test_key (store_txn_t *txn, const char *name, key_role_t role, const char *bra
     record_key_encode (&key, &record);
     dt_err_t err;
     dt_err_init (&err);
-    assert (tree_apply (txn, "n1", "key", name, record.data, record.size, &err) == 0);
+    assert (repl_apply (txn, "n1", "key", name, record.data, record.size, &err) == 0);
     msgpack_sbuffer_destroy (&record);
 }
 
@@ -271,7 +272,7 @@ node_keys_test (bool verbose)
     msgpack_sbuffer record;
     msgpack_sbuffer_init (&record);
     record_branch_encode (&b1, &record);
-    assert (tree_apply (&txn, "n1", "branch", "b-1", record.data, record.size, &err) == 0);
+    assert (repl_apply (&txn, "n1", "branch", "b-1", record.data, record.size, &err) == 0);
     msgpack_sbuffer_destroy (&record);
     char boss [41], lead [41], far [41], node [41], old [41];
     s_test_key (&txn, "boss", KEY_HQ_ADMIN, "", false, boss);
@@ -302,7 +303,7 @@ node_keys_test (bool verbose)
     snprintf (revoked.public_key, sizeof (revoked.public_key), "%s", zcert_public_txt (local));
     msgpack_sbuffer_init (&record);
     record_key_encode (&revoked, &record);
-    assert (tree_apply (&txn, "n1", "key", "local", record.data, record.size, &err) == 0);
+    assert (repl_apply (&txn, "n1", "key", "local", record.data, record.size, &err) == 0);
     msgpack_sbuffer_destroy (&record);
     assert (store_commit (&txn, &err) == 0);
     assert (node_keys_reload (keys, &err) == 0);

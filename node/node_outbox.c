@@ -91,14 +91,7 @@ node_outbox_destroy (node_outbox_t **self_p)
 
 //  The outbox in the store: TBL_OUTBOX seq -> the request exactly as the hub
 //  gets it (id = seq, rid = NODE:SEQ@EPOCH, as), TBL_OUTCOME seq -> the hub's
-//  reply, TBL_RID "actor/rid" -> seq
-
-static size_t
-s_rid_key (const char *actor, const char *rid, char *out, size_t size)
-{
-    int len = snprintf (out, size, "%s/%s", actor, rid);
-    return len < (int) size? (size_t) len: size - 1;
-}
+//  reply, TBL_TICKET store_rid_key -> seq
 
 /* The request that delivers entry seq: made once, when it is queued, and
    sent as stored however often it goes out. */
@@ -184,10 +177,10 @@ node_outbox_append (node_outbox_t *self, const char *op, const msgpack_object *a
     if (store_begin (self->store, &txn, NULL, true, err))
         return -1;
     char key [DT_ID_MAX * 4];
-    size_t key_size = rid && *rid? s_rid_key (actor, rid, key, sizeof (key)): 0;
+    size_t key_size = store_rid_key (actor, rid, key, sizeof (key));
     const void *val = NULL;
     size_t size = 0;
-    int found = key_size? store_get (&txn, TBL_RID, key, key_size, &val, &size, err): 1;
+    int found = key_size? store_get (&txn, TBL_TICKET, key, key_size, &val, &size, err): 1;
     if (found <= 0) {
         if (found == 0 && size == 8)
             *ticket = store_seq_from_key (val);
@@ -203,7 +196,7 @@ node_outbox_append (node_outbox_t *self, const char *op, const msgpack_object *a
     s_entry_encode (self, &entry, seq, op, args, as);
     int rc = store_put (&txn, TBL_OUTBOX, seq_key, 8, entry.data, entry.size, err)
           || store_meta_set_uint (&txn, "outbox_seq", seq, err)
-          || (key_size && store_put (&txn, TBL_RID, key, key_size, seq_key, 8, err))? -1: 0;
+          || (key_size && store_put (&txn, TBL_TICKET, key, key_size, seq_key, 8, err))? -1: 0;
     msgpack_sbuffer_destroy (&entry);
     if (rc) {
         store_abort (&txn);

@@ -1,30 +1,127 @@
 /* node_sync.c -- replication session of a node: pushes applied exactly once. */
 #include "node_sync.h"
 #include "policy.h"
+#include "repl.h"
+
+//  The session is a small state machine (in the manner of Malamute's server
+//  models): each body from the hub, and the silence timer, is an event; the
+//  row of s_machine for the state and the event runs its actions and gives
+//  the next state. An action that fails raises E_FAILED, which ends the
+//  session; the silence timer starts it again from what the replica holds.
+
+typedef enum {
+    S_IDLE,                         /* no session: waiting out the pause */
+    S_HELLO_SENT,                   /* sync.hello sent, nothing heard yet */
+    S_STREAMING,                    /* the hub talks to us */
+    S_SNAPSHOTTING                  /* between snapshot_begin and snapshot_end */
+} s_state_t;
+
+typedef enum {
+    E_NONE,
+    E_START,                        /* the node starts */
+    E_SILENCE,                      /* nothing heard for NODE_SYNC_SILENCE_MS */
+    E_REPLY_OK,                     /* to sync.hello or sync.ack */
+    E_REFUSED,                      /* an error reply */
+    E_CHANGES,                      /* the pushes of PROTOCOL.md 7.2 */
+    E_HEARTBEAT,
+    E_SNAPSHOT_BEGIN,
+    E_SNAPSHOT,
+    E_SNAPSHOT_END,
+    E_NEWER_PUSH,                   /* a push of a newer protocol: ignored */
+    E_FAILED                        /* a push that cannot be applied */
+} s_event_t;
+
+static const char *s_event_names [] = {
+    "", "start", "silence", "reply", "refusal", "changes", "heartbeat", "snapshot_begin",
+    "snapshot", "snapshot_end", "newer push", "failure"
+};
 
 struct _node_sync_t {
     store_t *store;                 /* borrowed */
     dt_id_t node;
     const client_opts_t *opts;      /* borrowed; NULL = no network */
     client_t *hub;
+    s_state_t state;
     uint64_t applied;               /* cached TBL_META "applied" */
     int64_t last_heard;             /* mono ms of the last body from the hub */
-    bool connected;
     bool warned;                    /* the hub's silence was logged */
     char last_error [DT_ERR_MSG_MAX + 32];
+    //  The body being taken, and what it leaves to do
+    stream_push_t push;
+    const proto_reply_t *reply;
+    bool ack_due;
+    uint64_t credit_due;
+    dt_err_t err;                   /* set by a failed action */
     //  A snapshot arrives in several pushes and is applied whole at its end,
     //  so that no write transaction stays open across messages (the outbox
     //  needs to commit in between).
-    bool in_snapshot;
-    msgpack_sbuffer snapshot;       /* packed change maps, back to back */
-    uint32_t snapshot_count;
+    msgpack_sbuffer snapshot;       /* change maps, back to back */
     //  Key and branch records decide which keys the node admits: a push
     //  that changed them is reported once (node_sync_admission_changed)
     bool admission_applying;        /* in the push being applied */
     bool admission_changed;         /* in a committed push, not yet reported */
 };
 
-static void s_connect (node_sync_t *self);
+typedef void (s_action_fn) (node_sync_t *self);
+static s_action_fn s_connect, s_warn_silence, s_log_replicating, s_log_refusal,
+                   s_log_failure, s_disconnect, s_apply_changes, s_ack,
+                   s_snapshot_start, s_snapshot_keep, s_snapshot_apply;
+
+#define IN(state)     (1 << (state))
+#define S_ANY         (IN (S_IDLE) | IN (S_HELLO_SENT) | IN (S_STREAMING) | IN (S_SNAPSHOTTING))
+#define S_NOT_SNAP    (IN (S_IDLE) | IN (S_HELLO_SENT) | IN (S_STREAMING))
+#define S_SAME        (-1)
+
+static const struct {
+    int in;                         /* states the row applies in */
+    s_event_t on;
+    s_action_fn *actions [3];
+    int then;                       /* s_state_t, or S_SAME */
+} s_machine [] = {
+    //  in                 on                do                               then
+    { IN (S_IDLE),         E_START,          { s_connect },                   S_HELLO_SENT },
+    { S_ANY,               E_SILENCE,        { s_warn_silence, s_connect },   S_HELLO_SENT },
+    { S_NOT_SNAP,          E_REPLY_OK,       { s_log_replicating },           S_STREAMING },
+    { IN (S_SNAPSHOTTING), E_REPLY_OK,       { NULL },                        S_SAME },
+    { S_ANY,               E_REFUSED,        { s_log_refusal, s_disconnect }, S_IDLE },
+    { S_NOT_SNAP,          E_CHANGES,   { s_apply_changes, s_ack, s_log_replicating },
+                                                                              S_STREAMING },
+    { S_NOT_SNAP,          E_HEARTBEAT,      { s_ack, s_log_replicating },    S_STREAMING },
+    { IN (S_SNAPSHOTTING), E_HEARTBEAT,      { s_ack },                       S_SAME },
+    { S_ANY,               E_SNAPSHOT_BEGIN, { s_snapshot_start, s_log_replicating },
+                                                                              S_SNAPSHOTTING },
+    { IN (S_SNAPSHOTTING), E_SNAPSHOT,       { s_snapshot_keep },             S_SAME },
+    { IN (S_SNAPSHOTTING), E_SNAPSHOT_END,   { s_snapshot_apply, s_ack },     S_STREAMING },
+    { S_ANY,               E_NEWER_PUSH,     { NULL },                        S_SAME },
+    { S_ANY,               E_FAILED,         { s_log_failure, s_disconnect }, S_IDLE },
+};
+
+/* Take an event in the current state. An event without a row here is a push
+   out of order (snapshot entries outside a snapshot): it fails the session.
+   Actions after a failed one are skipped; the failure is taken next. */
+static void
+s_execute (node_sync_t *self, s_event_t event)
+{
+    while (event != E_NONE) {
+        size_t row = 0;
+        while (row < sizeof (s_machine) / sizeof (s_machine [0])
+           && (!(s_machine [row].in & IN (self->state)) || s_machine [row].on != event))
+            row++;
+        if (row == sizeof (s_machine) / sizeof (s_machine [0])) {
+            dt_err_set (&self->err, "MALFORMED", "%s push out of order",
+                        s_event_names [event]);
+            event = E_FAILED;
+            continue;
+        }
+        bool failed = dt_err_is_set (&self->err);
+        for (int i = 0; i < 3 && s_machine [row].actions [i]; i++)
+            if (failed || !dt_err_is_set (&self->err))
+                s_machine [row].actions [i] (self);
+        if (s_machine [row].then != S_SAME)
+            self->state = (s_state_t) s_machine [row].then;
+        event = !failed && dt_err_is_set (&self->err)? E_FAILED: E_NONE;
+    }
+}
 
 node_sync_t *
 node_sync_new (store_t *store, const char *node, const client_opts_t *hub)
@@ -34,16 +131,15 @@ node_sync_new (store_t *store, const char *node, const client_opts_t *hub)
     self->opts = hub;
     snprintf (self->node, sizeof (self->node), "%s", node);
     msgpack_sbuffer_init (&self->snapshot);
+    dt_err_init (&self->err);
     store_txn_t txn;
-    dt_err_t err;
-    dt_err_init (&err);
-    if (store_begin (store, &txn, NULL, false, &err) == 0) {
+    if (store_begin (store, &txn, NULL, false, &self->err) == 0) {
         self->applied = store_meta_uint (&txn, "applied");
         store_abort (&txn);
     }
-    dt_err_reset (&err);
+    dt_err_reset (&self->err);
     if (hub)
-        s_connect (self);
+        s_execute (self, E_START);
     return self;
 }
 
@@ -55,6 +151,7 @@ node_sync_destroy (node_sync_t **self_p)
     if (self) {
         client_destroy (&self->hub);
         msgpack_sbuffer_destroy (&self->snapshot);
+        dt_err_reset (&self->err);
         free (self);
         *self_p = NULL;
     }
@@ -75,7 +172,7 @@ node_sync_sock (node_sync_t *self)
 bool
 node_sync_connected (node_sync_t *self)
 {
-    return self->connected;
+    return self->state == S_STREAMING || self->state == S_SNAPSHOTTING;
 }
 
 bool
@@ -88,35 +185,18 @@ node_sync_admission_changed (node_sync_t *self)
 
 //  Applying pushes
 
-static bool
-s_uint (const msgpack_object *map, const char *key, uint64_t *out)
-{
-    const msgpack_object *obj = proto_map_get (map, key);
-    if (!obj || obj->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-        return false;
-    *out = obj->via.u64;
-    return true;
-}
-
-/* Apply one change map to the replica in txn. */
+/* Apply one change to the replica in txn; tables a newer hub replicates
+   that this node does not know yet are passed over. */
 static int
-s_apply_change (node_sync_t *self, store_txn_t *txn, const msgpack_object *change,
+s_apply_change (node_sync_t *self, store_txn_t *txn, const stream_change_t *change,
                 dt_err_t *err)
 {
-    char table [16], key [DT_ID_MAX + 1];
-    const msgpack_object *value = proto_map_get (change, "value");
-    if (!proto_obj_str (proto_map_get (change, "table"), table, sizeof (table) - 1)
-    ||  !proto_obj_str (proto_map_get (change, "key"), key, sizeof (key) - 1)
-    ||  !value || (value->type != MSGPACK_OBJECT_BIN && value->type != MSGPACK_OBJECT_NIL))
-        return dt_err_set (err, "MALFORMED", "a change needs table, key and value");
-    //  Tables a newer hub replicates that this node does not know yet
-    if (!streq (table, "branch") && !streq (table, "hall") && !streq (table, "member")
-    &&  !streq (table, "key") && !streq (table, "policy"))
+    const repl_table_t *table = repl_table (change->table);
+    if (!table)
         return 0;
-    self->admission_applying |= streq (table, "key") || streq (table, "branch");
-    bool present = value->type == MSGPACK_OBJECT_BIN;
-    return tree_apply (txn, self->node, table, key, present? value->via.bin.ptr: NULL,
-                       present? value->via.bin.size: 0, err);
+    self->admission_applying |= table->admission;
+    return repl_apply (txn, self->node, change->table, change->key, change->value,
+                       change->value_size, err);
 }
 
 /* Commit txn with applied = upto; the cached value follows only a commit. */
@@ -134,97 +214,21 @@ s_commit_upto (node_sync_t *self, store_txn_t *txn, uint64_t upto, dt_err_t *err
     return 0;
 }
 
-/* PUSH changes entries upto: entries at or below applied were applied
-   before (a redelivery after a reconnect) and are skipped. */
+/* Apply a run of change maps (with seq above `after`) and commit up to upto;
+   wipe the replica first for a snapshot. */
 static int
-s_push_changes (node_sync_t *self, const msgpack_object *push, uint64_t *credit,
-                dt_err_t *err)
-{
-    const msgpack_object *entries = proto_map_get (push, "entries");
-    uint64_t upto;
-    if (!entries || entries->type != MSGPACK_OBJECT_ARRAY || !s_uint (push, "upto", &upto))
-        return dt_err_set (err, "MALFORMED", "a changes push needs entries and upto");
-    //  The hub took this many entries off our credit: give them back
-    *credit = entries->via.array.size;
-    if (upto <= self->applied)
-        return 0;
-    store_txn_t txn;
-    if (store_begin (self->store, &txn, NULL, true, err))
-        return -1;
-    self->admission_applying = false;
-    for (uint32_t i = 0; i < entries->via.array.size; i++) {
-        const msgpack_object *change = &entries->via.array.ptr [i];
-        uint64_t seq;
-        if (!s_uint (change, "seq", &seq)) {
-            store_abort (&txn);
-            return dt_err_set (err, "MALFORMED", "a change has no seq");
-        }
-        if (seq > self->applied && s_apply_change (self, &txn, change, err)) {
-            store_abort (&txn);
-            return -1;
-        }
-    }
-    return s_commit_upto (self, &txn, upto, err);
-}
-
-static int
-s_collect_key (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
-{
-    (void) val; (void) val_size;
-    zlistx_add_end ((zlistx_t *) arg, zchunk_new (key, key_size));
-    return 0;
-}
-
-/* Delete every entry of a table (keys collected first: no deletes under an
-   open cursor). */
-static int
-s_table_clear (store_txn_t *txn, store_table_t table, dt_err_t *err)
-{
-    zlistx_t *keys = zlistx_new ();
-    zlistx_set_destructor (keys, (zlistx_destructor_fn *) zchunk_destroy);
-    int rc = store_scan (txn, table, NULL, 0, NULL, 0, s_collect_key, keys, err);
-    for (zchunk_t *key = zlistx_first (keys); key && rc == 0; key = zlistx_next (keys))
-        rc = store_del (txn, table, zchunk_data (key), zchunk_size (key), err);
-    zlistx_destroy (&keys);
-    return rc;
-}
-
-/* A snapshot replaces the whole tree of the replica, its keys and its
-   policy: records of branches since taken away, any stray hall or member,
-   and keys since deleted go with the rest; a snapshot without a policy
-   means the defaults. */
-static int
-s_replica_wipe (store_txn_t *txn, dt_err_t *err)
-{
-    static const store_table_t tables [] = {
-        TBL_BRANCH, TBL_HALL, TBL_MEMBER, TBL_SEAT, TBL_BRANCH_HALL, TBL_KEY, TBL_POLICY
-    };
-    for (size_t i = 0; i < sizeof (tables) / sizeof (tables [0]); i++)
-        if (s_table_clear (txn, tables [i], err))
-            return -1;
-    return 0;
-}
-
-/* PUSH snapshot_end upto: wipe, apply every buffered record, advance. */
-static int
-s_snapshot_apply (node_sync_t *self, uint64_t upto, dt_err_t *err)
+s_apply_entries (node_sync_t *self, const void *entries, size_t size, uint64_t after,
+                 uint64_t upto, bool wipe, dt_err_t *err)
 {
     store_txn_t txn;
     if (store_begin (self->store, &txn, NULL, true, err))
         return -1;
-    int rc = s_replica_wipe (&txn, err);
-    self->admission_applying = true;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
+    self->admission_applying = wipe;
+    int rc = wipe? repl_wipe (&txn, err): 0;
     size_t offset = 0;
-    for (uint32_t i = 0; i < self->snapshot_count && rc == 0; i++) {
-        if (msgpack_unpack_next (&unpacked, self->snapshot.data, self->snapshot.size,
-                                 &offset) != MSGPACK_UNPACK_SUCCESS)
-            rc = dt_err_set (err, "INTERNAL", "snapshot buffer is damaged");
-        else
-            rc = s_apply_change (self, &txn, &unpacked.data, err);
-    }
-    msgpack_unpacked_destroy (&unpacked);
+    stream_change_t change;
+    while (rc == 0 && (rc = stream_entries_next (entries, size, &offset, &change, err)) == 1)
+        rc = change.seq > after? s_apply_change (self, &txn, &change, err): 0;
     if (rc) {
         store_abort (&txn);
         return -1;
@@ -232,75 +236,97 @@ s_snapshot_apply (node_sync_t *self, uint64_t upto, dt_err_t *err)
     return s_commit_upto (self, &txn, upto, err);
 }
 
+/* ACTION: PUSH changes entries upto. Entries at or below applied were
+   applied before (a redelivery after a reconnect) and are skipped. The hub
+   took the entries off our credit: they are given back. */
 static void
-s_snapshot_reset (node_sync_t *self)
+s_apply_changes (node_sync_t *self)
 {
-    self->in_snapshot = false;
-    msgpack_sbuffer_clear (&self->snapshot);
-    self->snapshot_count = 0;
+    self->credit_due += self->push.nentries;
+    if (self->push.upto > self->applied)
+        s_apply_entries (self, self->push.entries, self->push.entries_size, self->applied,
+                         self->push.upto, false, &self->err);
 }
 
-/* PUSH snapshot entries: keep the records until the snapshot ends. */
-static int
-s_push_snapshot (node_sync_t *self, const msgpack_object *push, dt_err_t *err)
+/* ACTION: PUSH snapshot_begin upto */
+static void
+s_snapshot_start (node_sync_t *self)
 {
-    const msgpack_object *entries = proto_map_get (push, "entries");
-    if (!entries || entries->type != MSGPACK_OBJECT_ARRAY)
-        return dt_err_set (err, "MALFORMED", "a snapshot push needs entries");
-    if (!self->in_snapshot)
-        return dt_err_set (err, "MALFORMED", "snapshot entries outside a snapshot");
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &self->snapshot, msgpack_sbuffer_write);
-    for (uint32_t i = 0; i < entries->via.array.size; i++)
-        msgpack_pack_object (&pk, entries->via.array.ptr [i]);
-    self->snapshot_count += entries->via.array.size;
-    return 0;
+    msgpack_sbuffer_clear (&self->snapshot);
+}
+
+/* ACTION: PUSH snapshot entries: kept until the snapshot ends. */
+static void
+s_snapshot_keep (node_sync_t *self)
+{
+    msgpack_sbuffer_write (&self->snapshot, self->push.entries, self->push.entries_size);
+}
+
+/* ACTION: PUSH snapshot_end upto: the snapshot replaces the whole replica
+   (records of branches since taken away, any stray record, keys since
+   deleted go; no policy means the defaults), in one transaction. */
+static void
+s_snapshot_apply (node_sync_t *self)
+{
+    s_apply_entries (self, self->snapshot.data, self->snapshot.size, 0, self->push.upto,
+                     true, &self->err);
+    msgpack_sbuffer_clear (&self->snapshot);
+}
+
+/* ACTION: the hub hears of this body in the next ack. */
+static void
+s_ack (node_sync_t *self)
+{
+    self->ack_due = true;
+}
+
+static s_event_t
+s_push_event (stream_kind_t kind)
+{
+    switch (kind) {
+        case STREAM_CHANGES:        return E_CHANGES;
+        case STREAM_HEARTBEAT:      return E_HEARTBEAT;
+        case STREAM_SNAPSHOT_BEGIN: return E_SNAPSHOT_BEGIN;
+        case STREAM_SNAPSHOT:       return E_SNAPSHOT;
+        case STREAM_SNAPSHOT_END:   return E_SNAPSHOT_END;
+        default:                    return E_NEWER_PUSH;
+    }
+}
+
+/* Take one decoded push (decode_rc: its decoding) and report the ack and
+   credit it leaves to send. 0, or -1 with self->err. */
+static int
+s_take_push (node_sync_t *self, int decode_rc, bool *ack, uint64_t *credit)
+{
+    self->ack_due = false;
+    self->credit_due = 0;
+    s_execute (self, decode_rc? E_FAILED: s_push_event (self->push.kind));
+    *ack = self->ack_due;
+    *credit = self->credit_due;
+    return dt_err_is_set (&self->err)? -1: 0;
 }
 
 int
-node_sync_push (node_sync_t *self, const msgpack_object *push, bool *ack,
+node_sync_push (node_sync_t *self, const void *data, size_t size, bool *ack,
                 uint64_t *credit, dt_err_t *err)
 {
-    char kind [24];
-    uint64_t upto = 0;
-    *ack = true;
-    *credit = 0;
-    if (!proto_obj_str (proto_map_get (push, "push"), kind, sizeof (kind) - 1))
-        return dt_err_set (err, "MALFORMED", "not a push");
-    if (streq (kind, "changes"))
-        return s_push_changes (self, push, credit, err);
-    if (streq (kind, "heartbeat"))
+    dt_err_reset (&self->err);
+    int rc = stream_push_decode (&self->push, data, size, &self->err);
+    if (rc == 0 && self->push.kind == STREAM_NONE)
+        rc = dt_err_set (&self->err, "MALFORMED", "not a push");
+    if (s_take_push (self, rc, ack, credit) == 0)
         return 0;
-    *ack = false;
-    if (streq (kind, "snapshot"))
-        return s_push_snapshot (self, push, err);
-    if (!s_uint (push, "upto", &upto))
-        return dt_err_set (err, "MALFORMED", "push %s needs upto", kind);
-    if (streq (kind, "snapshot_begin")) {
-        s_snapshot_reset (self);
-        self->in_snapshot = true;
-        return 0;
-    }
-    if (streq (kind, "snapshot_end")) {
-        if (!self->in_snapshot)
-            return dt_err_set (err, "MALFORMED", "snapshot_end without snapshot_begin");
-        int rc = s_snapshot_apply (self, upto, err);
-        s_snapshot_reset (self);
-        *ack = rc == 0;
-        return rc;
-    }
-    *ack = false;
-    return 0;                   /* a push of a newer protocol: ignored */
+    return dt_err_set (err, self->err.code, "%s", self->err.message);
 }
 
 //  The session
 
-/* (Re)build the socket and say hello from what the replica holds. */
+/* ACTION: (re)build the socket and say hello from what the replica holds. */
 static void
 s_connect (node_sync_t *self)
 {
     client_destroy (&self->hub);
-    s_snapshot_reset (self);
+    msgpack_sbuffer_clear (&self->snapshot);
     self->last_heard = zclock_mono ();
     dt_err_t err;
     dt_err_init (&err);
@@ -312,75 +338,127 @@ s_connect (node_sync_t *self)
     }
     msgpack_sbuffer args;
     msgpack_sbuffer_init (&args);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 3);
-    proto_pack_key (&pk, "node");
-    proto_pack_str (&pk, self->node);
-    proto_pack_key (&pk, "from");
-    msgpack_pack_uint64 (&pk, self->applied);
-    proto_pack_key (&pk, "credit");
-    msgpack_pack_uint64 (&pk, NODE_SYNC_CREDIT);
+    stream_hello_t hello = { .from = self->applied, .credit = NODE_SYNC_CREDIT };
+    snprintf (hello.node, sizeof (hello.node), "%s", self->node);
+    stream_hello_encode (&args, &hello);
     client_send (self->hub, "sync.hello", &args);
     msgpack_sbuffer_destroy (&args);
 }
 
+/* ACTION: say why the session is rebuilt: once while the hub never answers. */
+static void
+s_warn_silence (node_sync_t *self)
+{
+    if (!self->opts)
+        return;
+    if (node_sync_connected (self))
+        zsys_warning ("node %s: no word from the hub for %d ms, reconnecting", self->node,
+                      NODE_SYNC_SILENCE_MS);
+    else
+    if (!self->warned)
+        zsys_warning ("node %s: no answer from the hub at %s yet, retrying (is it up, and "
+                      "this node's key allowed there?)", self->node, self->opts->endpoint);
+    self->warned = true;
+}
+
+/* ACTION: say that replication (re)started, on the first body of a session. */
+static void
+s_log_replicating (node_sync_t *self)
+{
+    if (self->opts && !node_sync_connected (self))
+        zsys_info ("node %s: replicating from the hub at %s (applied %" PRIu64 ")",
+                   self->node, self->opts->endpoint, self->applied);
+}
+
+/* ACTION: a refusal ends the session (a lost ack would leak its credit); it
+   starts again after the usual pause. Each refusal is logged once, not at
+   every new attempt. */
+static void
+s_log_refusal (node_sync_t *self)
+{
+    char text [DT_ERR_MSG_MAX + 32];
+    snprintf (text, sizeof (text), "%s: %s", self->reply->code, self->reply->message);
+    if (!streq (text, self->last_error))
+        zsys_error ("node %s: the hub refused the session: %s", self->node, text);
+    snprintf (self->last_error, sizeof (self->last_error), "%s", text);
+}
+
+static void
+s_log_failure (node_sync_t *self)
+{
+    if (self->opts)
+        zsys_error ("node %s: replication stopped: %s", self->node, self->err.message);
+}
+
+/* ACTION: start over from what the replica durably holds, after the usual
+   pause: a push that cannot be applied would come again. */
+static void
+s_disconnect (node_sync_t *self)
+{
+    client_destroy (&self->hub);
+}
+
 /* SYNC ACK applied credit ts outbox */
 static void
-s_ack (node_sync_t *self, uint64_t credit)
+s_send_ack (node_sync_t *self, uint64_t credit)
 {
     msgpack_sbuffer args;
     msgpack_sbuffer_init (&args);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
-    proto_pack_key (&pk, "applied");
-    msgpack_pack_uint64 (&pk, self->applied);
-    proto_pack_key (&pk, "credit");
-    msgpack_pack_uint64 (&pk, credit);
-    proto_pack_key (&pk, "ts");
-    msgpack_pack_int64 (&pk, dt_now_ms ());
-    proto_pack_key (&pk, "outbox");
-    msgpack_pack_uint64 (&pk, store_size (self->store, TBL_OUTBOX));
+    stream_ack_t ack = { .applied = self->applied, .credit = credit, .ts = dt_now_ms (),
+                         .outbox = store_size (self->store, TBL_OUTBOX) };
+    stream_ack_encode (&args, &ack);
     client_send (self->hub, "sync.ack", &args);
     msgpack_sbuffer_destroy (&args);
 }
 
-/* A reply: to sync.hello, or nil to sync.ack. A refusal ends the session
-   (a lost ack would leak its credit); it starts again after the usual
-   pause. Each refusal is logged once, not at every new attempt. */
-static int
-s_reply (node_sync_t *self, const proto_reply_t *reply)
+/* One body from the hub, as delimiter + body: a push, or a reply. A body
+   that is not DTP at all is logged and passed over. */
+static void
+s_body (node_sync_t *self, zmsg_t *msg, bool *ack, uint64_t *credit)
 {
-    if (reply->ok) {
-        self->last_error [0] = 0;
-        return 0;
+    zframe_t *delimiter = zmsg_first (msg);
+    zframe_t *body = zmsg_next (msg);
+    if (zmsg_size (msg) != 2 || zframe_size (delimiter) != 0) {
+        zsys_warning ("node %s: bad body from the hub: not delimiter + body", self->node);
+        return;
     }
-    char text [DT_ERR_MSG_MAX + 32];
-    snprintf (text, sizeof (text), "%s: %s", reply->code, reply->message);
-    if (!streq (text, self->last_error))
-        zsys_error ("node %s: the hub refused the session: %s", self->node, text);
-    snprintf (self->last_error, sizeof (self->last_error), "%s", text);
-    return -1;
-}
-
-/* One body from the hub: 0, or -1 when the session must end. */
-static int
-s_body (node_sync_t *self, proto_reply_t *body, bool *ack, uint64_t *credit)
-{
-    if (!*body->push)
-        return s_reply (self, body);
-    bool due = false;
-    uint64_t granted = 0;
     dt_err_t err;
     dt_err_init (&err);
-    int rc = node_sync_push (self, body->result, &due, &granted, &err);
-    if (rc)
-        zsys_error ("node %s: replication stopped: %s", self->node, err.message);
+    dt_err_reset (&self->err);
+    int rc = stream_push_decode (&self->push, zframe_data (body), zframe_size (body),
+                                 &self->err);
+    if (rc == 0 && self->push.kind == STREAM_NONE) {
+        proto_reply_t reply;
+        if (proto_reply_decode (&reply, zframe_data (body), zframe_size (body), &err) == 0) {
+            self->reply = &reply;
+            if (reply.ok)
+                self->last_error [0] = 0;
+            s_execute (self, reply.ok? E_REPLY_OK: E_REFUSED);
+            self->reply = NULL;
+        }
+        else
+            zsys_warning ("node %s: bad body from the hub: %s", self->node, err.message);
+        proto_reply_release (&reply);
+    }
+    else
+    //  A push that does not decode ends the session; bytes that are not
+    //  msgpack at all are passed over
+    if (rc == 0 || proto_check (zframe_data (body), zframe_size (body), &err) == 0) {
+        bool due;
+        uint64_t granted;
+        s_take_push (self, rc, &due, &granted);
+        *ack |= due;
+        *credit += granted;
+    }
+    else {
+        zsys_warning ("node %s: bad body from the hub: %s", self->node, err.message);
+        dt_err_reset (&err);
+        return;
+    }
     dt_err_reset (&err);
-    *ack |= due;
-    *credit += granted;
-    return rc;
+    //  Stamped after the durable apply: a slow disk is not a silent hub
+    self->last_heard = zclock_mono ();
+    self->warned &= !node_sync_connected (self);
 }
 
 void
@@ -389,107 +467,58 @@ node_sync_recv (node_sync_t *self)
     //  One ack for every push taken in this round: fewer requests at the hub
     bool ack = false;
     uint64_t credit = 0;
-    dt_err_t err;
-    dt_err_init (&err);
     while (self->hub && (zsock_events (client_sock (self->hub)) & ZMQ_POLLIN)) {
-        proto_reply_t body;
-        int rc = client_recv (self->hub, 0, &body, &err);
-        if (rc == 0) {
-            rc = s_body (self, &body, &ack, &credit);
-            //  Stamped after the durable apply: a slow disk is not a silent hub
-            self->last_heard = zclock_mono ();
-            if (rc == 0 && !self->connected)
-                zsys_info ("node %s: replicating from the hub at %s (applied %" PRIu64 ")",
-                           self->node, self->opts->endpoint, self->applied);
-            self->connected = rc == 0;
-            self->warned &= rc != 0;
-        }
-        else {
-            zsys_warning ("node %s: bad body from the hub: %s", self->node, err.message);
-            dt_err_reset (&err);
-            rc = 0;
-        }
-        proto_reply_release (&body);
-        if (rc) {
-            //  Start over from what the replica durably holds, after the
-            //  usual pause: a push that cannot be applied would come again
-            client_destroy (&self->hub);
-            return;
-        }
+        zmsg_t *msg = zmsg_recv (client_sock (self->hub));
+        if (!msg)
+            break;
+        s_body (self, msg, &ack, &credit);
+        zmsg_destroy (&msg);
     }
     if (ack && self->hub)
-        s_ack (self, credit);
+        s_send_ack (self, credit);
 }
 
 void
 node_sync_tick (node_sync_t *self)
 {
-    if (!self->opts || zclock_mono () - self->last_heard < NODE_SYNC_SILENCE_MS)
-        return;
-    if (self->connected)
-        zsys_warning ("node %s: no word from the hub for %d ms, reconnecting", self->node,
-                      NODE_SYNC_SILENCE_MS);
-    else
-    if (!self->warned)
-        zsys_warning ("node %s: no answer from the hub at %s yet, retrying (is it up, and "
-                      "this node's key allowed there?)", self->node, self->opts->endpoint);
-    self->warned = true;
-    self->connected = false;
-    s_connect (self);
+    if (self->opts && zclock_mono () - self->last_heard >= NODE_SYNC_SILENCE_MS) {
+        dt_err_reset (&self->err);
+        s_execute (self, E_SILENCE);
+    }
 }
 
-//  Self-test: pushes built by hand, applied to a replica store
+//  Self-test: pushes encoded as the hub encodes them, applied to a replica
 
-/* Pack one change map into pk; record NULL packs a deletion. */
+/* Add one change to the push's entries; record NULL is a deletion. */
 static void
-s_test_change (msgpack_packer *pk, uint64_t seq, const char *table, const char *key,
+s_test_change (msgpack_sbuffer *entries, uint64_t seq, const char *table, const char *key,
                const msgpack_sbuffer *record)
 {
-    msgpack_pack_map (pk, 5);
-    proto_pack_key (pk, "seq");
-    msgpack_pack_uint64 (pk, seq);
-    proto_pack_key (pk, "table");
-    proto_pack_str (pk, table);
-    proto_pack_key (pk, "key");
-    proto_pack_str (pk, key);
-    proto_pack_key (pk, "value");
+    stream_change_t change = { .seq = seq, .nnodes = 1, .nodes = { "n1" } };
+    snprintf (change.table, sizeof (change.table), "%s", table);
+    snprintf (change.key, sizeof (change.key), "%s", key);
     if (record) {
-        msgpack_pack_bin (pk, record->size);
-        msgpack_pack_bin_body (pk, record->data, record->size);
+        change.value = record->data;
+        change.value_size = record->size;
     }
-    else
-        msgpack_pack_nil (pk);
-    proto_pack_key (pk, "nodes");
-    msgpack_pack_array (pk, 1);
-    proto_pack_str (pk, "n1");
+    stream_change_encode (entries, &change);
 }
 
 typedef struct {
+    stream_push_t push;
+    msgpack_sbuffer entries;
     msgpack_sbuffer body;
-    msgpack_packer pk;
     msgpack_sbuffer records [8];
     int nrecords;
 } s_test_push_t;
 
 static void
-s_test_push_begin (s_test_push_t *self, const char *kind, uint32_t entries, uint64_t upto)
+s_test_push_begin (s_test_push_t *self, stream_kind_t kind, uint32_t entries, uint64_t upto)
 {
     memset (self, 0, sizeof (*self));
+    self->push = (stream_push_t) { .kind = kind, .upto = upto, .nentries = entries };
+    msgpack_sbuffer_init (&self->entries);
     msgpack_sbuffer_init (&self->body);
-    msgpack_packer_init (&self->pk, &self->body, msgpack_sbuffer_write);
-    msgpack_pack_map (&self->pk, 2 + (entries != UINT32_MAX) + (upto > 0));
-    proto_pack_key (&self->pk, "v");
-    msgpack_pack_uint32 (&self->pk, 1);
-    proto_pack_key (&self->pk, "push");
-    proto_pack_str (&self->pk, kind);
-    if (upto) {
-        proto_pack_key (&self->pk, "upto");
-        msgpack_pack_uint64 (&self->pk, upto);
-    }
-    if (entries != UINT32_MAX) {
-        proto_pack_key (&self->pk, "entries");
-        msgpack_pack_array (&self->pk, entries);
-    }
 }
 
 static msgpack_sbuffer *
@@ -512,7 +541,7 @@ s_test_branch (s_test_push_t *self, uint64_t seq, const char *id, const char *no
     snprintf (branch.node, sizeof (branch.node), "%s", node);
     msgpack_sbuffer *record = s_test_record (self);
     record_branch_encode (&branch, record);
-    s_test_change (&self->pk, seq, "branch", id, record);
+    s_test_change (&self->entries, seq, "branch", id, record);
 }
 
 static void
@@ -526,7 +555,7 @@ s_test_hall (s_test_push_t *self, uint64_t seq, const char *id, const char *bran
     snprintf (hall.leader, sizeof (hall.leader), "m-lead");
     msgpack_sbuffer *record = s_test_record (self);
     record_hall_encode (&hall, record);
-    s_test_change (&self->pk, seq, "hall", id, record);
+    s_test_change (&self->entries, seq, "hall", id, record);
 }
 
 static void
@@ -540,7 +569,7 @@ s_test_member (s_test_push_t *self, uint64_t seq, const char *id, seat_kind_t se
     snprintf (member.branch, sizeof (member.branch), "%s", branch);
     msgpack_sbuffer *record = s_test_record (self);
     record_member_encode (&member, record);
-    s_test_change (&self->pk, seq, "member", id, record);
+    s_test_change (&self->entries, seq, "member", id, record);
 }
 
 static void
@@ -552,7 +581,7 @@ s_test_key (s_test_push_t *self, uint64_t seq, const char *name)
               "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
     msgpack_sbuffer *record = s_test_record (self);
     record_key_encode (&key, record);
-    s_test_change (&self->pk, seq, "key", name, record);
+    s_test_change (&self->entries, seq, "key", name, record);
 }
 
 static void
@@ -564,7 +593,7 @@ s_test_policy (s_test_push_t *self, uint64_t seq, uint64_t version, uint32_t hal
     policy.hall_cap = hall_cap;
     msgpack_sbuffer *record = s_test_record (self);
     policy_encode (&policy, record);
-    s_test_change (&self->pk, seq, "policy", POLICY_KEY, record);
+    s_test_change (&self->entries, seq, "policy", POLICY_KEY, record);
 }
 
 /* The version of the policy the replica holds (0: none, the defaults). */
@@ -585,14 +614,13 @@ s_test_policy_version (store_t *store)
 static int
 s_test_push_run (s_test_push_t *self, node_sync_t *sync, bool *ack, uint64_t *credit)
 {
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    assert (msgpack_unpack_next (&unpacked, self->body.data, self->body.size, NULL)
-            == MSGPACK_UNPACK_SUCCESS);
+    self->push.entries = self->entries.data;
+    self->push.entries_size = self->entries.size;
+    msgpack_sbuffer_clear (&self->body);
+    stream_push_encode (&self->body, &self->push);
     dt_err_t err;
     dt_err_init (&err);
-    int rc = node_sync_push (sync, &unpacked.data, ack, credit, &err);
-    msgpack_unpacked_destroy (&unpacked);
+    int rc = node_sync_push (sync, self->body.data, self->body.size, ack, credit, &err);
     dt_err_reset (&err);
     return rc;
 }
@@ -602,6 +630,7 @@ s_test_push_end (s_test_push_t *self)
 {
     for (int i = 0; i < self->nrecords; i++)
         msgpack_sbuffer_destroy (&self->records [i]);
+    msgpack_sbuffer_destroy (&self->entries);
     msgpack_sbuffer_destroy (&self->body);
 }
 
@@ -665,7 +694,7 @@ node_sync_test (bool verbose)
     //  A changes push: our branch with a hall and members, another node's
     //  branch with a member; entries not meant for us are skipped by upto
     s_test_push_t push;
-    s_test_push_begin (&push, "changes", 6, 20);
+    s_test_push_begin (&push, STREAM_CHANGES, 6, 20);
     s_test_branch (&push, 3, "b-1", "n1", 1, 1);
     s_test_member (&push, 4, "m-lead", SEAT_CORE, "b-1", "b-1");
     s_test_hall (&push, 5, "h-1", "b-1", 2);
@@ -683,7 +712,7 @@ node_sync_test (bool verbose)
 
     //  m-1 leaves: the member is deleted from the replica
     s_test_push_t leave;
-    s_test_push_begin (&leave, "changes", 2, 22);
+    s_test_push_begin (&leave, STREAM_CHANGES, 2, 22);
     s_test_member (&leave, 21, "m-1", SEAT_NONE, "", "");
     s_test_hall (&leave, 22, "h-1", "b-1", 0);
     assert (s_test_push_run (&leave, sync, &ack, &credit) == 0 && credit == 2);
@@ -694,7 +723,7 @@ node_sync_test (bool verbose)
     //  Key records are kept whole, and change who may connect; so is the
     //  policy, whatever branches the node serves
     s_test_push_t keys;
-    s_test_push_begin (&keys, "changes", 2, 24);
+    s_test_push_begin (&keys, STREAM_CHANGES, 2, 24);
     s_test_key (&keys, 23, "lk");
     s_test_policy (&keys, 24, 5, 2);
     assert (s_test_push_run (&keys, sync, &ack, &credit) == 0 && credit == 2);
@@ -711,7 +740,7 @@ node_sync_test (bool verbose)
 
     //  A push overlapping what was applied applies only the new entries
     s_test_push_t overlap;
-    s_test_push_begin (&overlap, "changes", 2, 30);
+    s_test_push_begin (&overlap, STREAM_CHANGES, 2, 30);
     s_test_member (&overlap, 21, "m-1", SEAT_HALL, "h-1", "b-1");
     s_test_member (&overlap, 25, "m-3", SEAT_CORE, "b-1", "b-1");
     assert (s_test_push_run (&overlap, sync, &ack, &credit) == 0);
@@ -722,11 +751,9 @@ node_sync_test (bool verbose)
 
     //  A damaged change fails the whole push: nothing applied, applied kept
     s_test_push_t bad;
-    s_test_push_begin (&bad, "changes", 2, 40);
+    s_test_push_begin (&bad, STREAM_CHANGES, 2, 40);
     s_test_member (&bad, 31, "m-4", SEAT_CORE, "b-1", "b-1");
-    msgpack_pack_map (&bad.pk, 1);
-    proto_pack_key (&bad.pk, "seq");
-    msgpack_pack_uint64 (&bad.pk, 32);
+    msgpack_sbuffer_write (&bad.entries, "\x81\xa3seq\x20", 6);     /* no table, key, value */
     assert (s_test_push_run (&bad, sync, &ack, &credit) == -1);
     s_test_expect (store, "member", "m-4", "0");
     assert (node_sync_applied (sync) == 30);
@@ -739,16 +766,16 @@ node_sync_test (bool verbose)
     assert (store_put (&txn, TBL_MEMBER, "stray", 5, "\x80", 1, &err) == 0);
     assert (store_commit (&txn, &err) == 0);
     s_test_push_t begin, records, end;
-    s_test_push_begin (&begin, "snapshot_begin", UINT32_MAX, 100);
+    s_test_push_begin (&begin, STREAM_SNAPSHOT_BEGIN, 0, 100);
     assert (s_test_push_run (&begin, sync, &ack, &credit) == 0 && !ack);
-    s_test_push_begin (&records, "snapshot", 3, 0);
+    s_test_push_begin (&records, STREAM_SNAPSHOT, 3, 0);
     s_test_branch (&records, 100, "b-3", "n1", 1, 1);
     s_test_hall (&records, 100, "h-3", "b-3", 0);
     s_test_member (&records, 100, "m-5", SEAT_CORE, "b-3", "b-3");
     assert (s_test_push_run (&records, sync, &ack, &credit) == 0 && !ack);
     //  Nothing shows before the snapshot ends
     s_test_expect (store, "branch", "b-1 b-3", "10");
-    s_test_push_begin (&end, "snapshot_end", UINT32_MAX, 100);
+    s_test_push_begin (&end, STREAM_SNAPSHOT_END, 0, 100);
     assert (s_test_push_run (&end, sync, &ack, &credit) == 0 && ack && credit == 0);
     assert (node_sync_applied (sync) == 100);
     s_test_expect (store, "branch", "b-1 b-2 b-3", "001");
@@ -760,13 +787,24 @@ node_sync_test (bool verbose)
     assert (node_sync_admission_changed (sync));
     assert (s_test_seats (store, SEAT_CORE, "b-1") == 0);
     assert (s_test_seats (store, SEAT_CORE, "b-3") == 1);
-    //  snapshot_end without a snapshot is refused; a heartbeat is acked
-    assert (s_test_push_run (&end, sync, &ack, &credit) == -1);
+    //  snapshot_end or snapshot entries without a snapshot are refused, and
+    //  end the session; changes in the middle of a snapshot too
+    assert (node_sync_connected (sync));
+    assert (s_test_push_run (&end, sync, &ack, &credit) == -1 && !ack);
+    assert (!node_sync_connected (sync));
+    assert (s_test_push_run (&records, sync, &ack, &credit) == -1);
+    assert (s_test_push_run (&begin, sync, &ack, &credit) == 0 && node_sync_connected (sync));
+    s_test_push_t late;
+    s_test_push_begin (&late, STREAM_CHANGES, 0, 200);
+    assert (s_test_push_run (&late, sync, &ack, &credit) == -1);
+    assert (node_sync_applied (sync) == 100);
+    s_test_push_end (&late);
+    //  A heartbeat is acked
     s_test_push_end (&begin);
     s_test_push_end (&records);
     s_test_push_end (&end);
     s_test_push_t beat;
-    s_test_push_begin (&beat, "heartbeat", UINT32_MAX, 0);
+    s_test_push_begin (&beat, STREAM_HEARTBEAT, 0, 0);
     assert (s_test_push_run (&beat, sync, &ack, &credit) == 0 && ack && credit == 0);
     s_test_push_end (&beat);
 

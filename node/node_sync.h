@@ -18,10 +18,11 @@ typedef struct _node_sync_t node_sync_t;
 node_sync_t *node_sync_new (store_t *store, const char *node, const client_opts_t *hub);
 void node_sync_destroy (node_sync_t **self_p);
 
-/* Apply one push body. On 0, *ack says whether the hub should hear of it
-   and *credit is the credit to grant. -1 with err on a malformed push or a
-   store failure: nothing of that push was applied. */
-int node_sync_push (node_sync_t *self, const msgpack_object *push, bool *ack,
+/* Take one push body (its raw bytes, stream.h). On 0, *ack says whether
+   the hub should hear of it and *credit is the credit to grant. -1 with err
+   on a malformed push, a push out of order or a store failure: nothing of
+   that push was applied, and the session ends. */
+int node_sync_push (node_sync_t *self, const void *data, size_t size, bool *ack,
                     uint64_t *credit, dt_err_t *err);
 /* Highest hub log seq whose changes are in the replica (persisted). */
 uint64_t node_sync_applied (node_sync_t *self);

@@ -7,7 +7,7 @@
    WORKDIR/pids so that bench.sh can kill them if this program dies. */
 #include "args.h"
 #include "client.h"
-#include "tree.h"
+#include "repl.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1077,7 +1077,7 @@ s_mirror_record (store_table_t table, const char *key, const void *val, size_t v
 {
     s_mirror_t *self = arg;
     self->records++;
-    return tree_apply (self->replica, "n1", store_table_name (table), key, val, val_size,
+    return repl_apply (self->replica, "n1", store_table_name (table), key, val, val_size,
                        self->err);
 }
 
@@ -1093,7 +1093,7 @@ s_mirror (store_t *store, store_t *replica, int64_t *took, dt_err_t *err)
     s_mirror_t mirror = { &rtxn, err, 0 };
     int rc = store_begin (replica, &rtxn, NULL, true, err);
     if (rc == 0) {
-        rc = tree_branch_records (&txn, "b-n", s_mirror_record, &mirror, err);
+        rc = repl_branch_records (&txn, "b-n", s_mirror_record, &mirror, err);
         if (rc == 0)
             rc = store_commit (&rtxn, err);
         else
@@ -1116,19 +1116,6 @@ typedef struct {
     dt_err_t *err;
 } s_apply_t;
 
-static bool
-s_change_for (const msgpack_object *change, const char *node)
-{
-    const msgpack_object *nodes = proto_map_get (change, "nodes");
-    for (uint32_t i = 0; nodes && nodes->type == MSGPACK_OBJECT_ARRAY
-                      && i < nodes->via.array.size; i++) {
-        char id [DT_ID_MAX + 1];
-        if (proto_obj_str (&nodes->via.array.ptr [i], id, sizeof (id)) && streq (id, node))
-            return true;
-    }
-    return false;
-}
-
 static int
 s_apply_change (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
@@ -1136,25 +1123,17 @@ s_apply_change (const void *key, size_t key_size, const void *val, size_t val_si
     (void) key_size;
     if (store_seq_from_key (key) > self->last)
         return 1;
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    size_t offset = 0;
+    stream_change_t change;
+    if (stream_change_decode (&change, val, val_size, NULL, self->err))
+        return -1;
     int rc = 0;
-    if (msgpack_unpack_next (&unpacked, val, val_size, &offset) != MSGPACK_UNPACK_SUCCESS)
-        rc = dt_err_set (self->err, "INTERNAL", "damaged log entry");
-    const msgpack_object *change = &unpacked.data;
-    char table [16], id [DT_ID_MAX + 1];
-    if (rc == 0 && s_change_for (change, "n1")
-    &&  proto_obj_str (proto_map_get (change, "table"), table, sizeof (table))
-    &&  proto_obj_str (proto_map_get (change, "key"), id, sizeof (id))) {
-        const msgpack_object *value = proto_map_get (change, "value");
-        bool bin = value && value->type == MSGPACK_OBJECT_BIN;
+    if (stream_change_for (&change, "n1")) {
         if (!self->open && store_begin (self->replica, &self->txn, NULL, true, self->err))
             rc = -1;
         self->open = rc == 0;
         if (rc == 0)
-            rc = tree_apply (&self->txn, "n1", table, id, bin? value->via.bin.ptr: NULL,
-                             bin? value->via.bin.size: 0, self->err);
+            rc = repl_apply (&self->txn, "n1", change.table, change.key, change.value,
+                             change.value_size, self->err);
         self->applied++;
         if (rc == 0 && ++self->in_txn == NODE_CREDIT) {
             self->open = false;
@@ -1162,7 +1141,6 @@ s_apply_change (const void *key, size_t key_size, const void *val, size_t val_si
             rc = store_commit (&self->txn, self->err);
         }
     }
-    msgpack_unpacked_destroy (&unpacked);
     return rc;
 }
 

@@ -3,6 +3,7 @@
 #include "query.h"
 #include "policy.h"
 #include "scratch.h"
+#include "repl.h"
 
 #define QUERY_AUDIT_LIMIT_DEFAULT 100
 #define QUERY_AUDIT_LIMIT_MAX     10000
@@ -865,7 +866,7 @@ s_test_mirror (store_table_t table, const char *key, const void *val, size_t siz
 {
     dt_err_t err;
     dt_err_init (&err);
-    return tree_apply ((store_txn_t *) arg, "n1", store_table_name (table), key, val, size,
+    return repl_apply ((store_txn_t *) arg, "n1", store_table_name (table), key, val, size,
                        &err);
 }
 
@@ -878,8 +879,8 @@ s_test_replica (store_t *store, store_t *replica)
     store_txn_t txn, rtxn;
     assert (store_begin (store, &txn, NULL, false, &err) == 0);
     assert (store_begin (replica, &rtxn, NULL, true, &err) == 0);
-    assert (tree_branch_records (&txn, "b-1", s_test_mirror, &rtxn, &err) == 0);
-    assert (tree_branch_records (&txn, "b-2", s_test_mirror, &rtxn, &err) == 0);
+    assert (repl_branch_records (&txn, "b-1", s_test_mirror, &rtxn, &err) == 0);
+    assert (repl_branch_records (&txn, "b-2", s_test_mirror, &rtxn, &err) == 0);
     assert (store_commit (&rtxn, &err) == 0);
     store_abort (&txn);
 }
@@ -1156,7 +1157,7 @@ s_test_policy (s_test_t *self, store_t *hub, const dt_key_t *key)
     size_t size;
     assert (store_get (&txn, TBL_POLICY, POLICY_KEY, strlen (POLICY_KEY), &val, &size, &err)
             == 0);
-    assert (tree_apply (&rtxn, "n1", "policy", POLICY_KEY, val, size, &err) == 0);
+    assert (repl_apply (&rtxn, "n1", "policy", POLICY_KEY, val, size, &err) == 0);
     assert (store_commit (&rtxn, &err) == 0);
     store_abort (&txn);
     policy = s_query (self, key, "policy.show", "");

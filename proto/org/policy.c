@@ -2,6 +2,7 @@
 #include "policy.h"
 #include "proto.h"
 #include "scratch.h"
+#include "repl.h"
 #include <stddef.h>
 
 //  The fields: one table drives checking, packing and decoding
@@ -379,12 +380,11 @@ policy_get (store_txn_t *txn, policy_t *out, dt_err_t *err)
 int
 policy_put (store_txn_t *txn, const policy_t *self, dt_err_t *err)
 {
-    //  Every node holds the policy, whatever branches it serves
-    store_scope_t scope = { .branch = "", .nodes = { STORE_NODES_ALL }, .nnodes = 1 };
+    //  Every node holds the policy, whatever branches it serves (repl.c)
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
     policy_encode (self, &buf);
-    int rc = store_record_put (txn, TBL_POLICY, POLICY_KEY, buf.data, buf.size, &scope, err);
+    int rc = repl_record_put (txn, TBL_POLICY, POLICY_KEY, buf.data, buf.size, err);
     msgpack_sbuffer_destroy (&buf);
     return rc;
 }

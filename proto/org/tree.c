@@ -1,8 +1,9 @@
-/* tree.c -- typed tree records with indexes, seat counters and change scope. */
+/* tree.c -- typed tree records with indexes and seat counters. */
 #include "tree.h"
 #include "policy.h"
 #include "proto.h"
 #include "scratch.h"
+#include "repl.h"
 
 /* The policy in force; a damaged record gives the built-in defaults, which
    is what policy_get leaves in out then. */
@@ -74,9 +75,8 @@ S_GETTERS (branch, branch_t, TBL_BRANCH)
 S_GETTERS (hall, hall_t, TBL_HALL)
 S_GETTERS (member, member_t, TBL_MEMBER)
 
-/* Node serving a branch, "" if none or unknown. */
-static void
-s_branch_node (store_txn_t *txn, const char *branch, char node [DT_ID_MAX + 1])
+void
+tree_branch_node (store_txn_t *txn, const char *branch, char node [DT_ID_MAX + 1])
 {
     branch_t record;
     dt_err_t err;
@@ -130,6 +130,19 @@ s_write (store_txn_t *txn, store_table_t table, const char *id, const void *reco
     msgpack_sbuffer_init (&buf);
     encode (record, &buf);
     int rc = store_record_put (txn, table, id, buf.data, buf.size, scope, err);
+    msgpack_sbuffer_destroy (&buf);
+    return rc;
+}
+
+/* Write a record of a replicated table: its scope comes from the registry. */
+static int
+s_write_replicated (store_txn_t *txn, store_table_t table, const char *id,
+                    const void *record, s_encode_fn *encode, dt_err_t *err)
+{
+    msgpack_sbuffer buf;
+    msgpack_sbuffer_init (&buf);
+    encode (record, &buf);
+    int rc = repl_record_put (txn, table, id, buf.data, buf.size, err);
     msgpack_sbuffer_destroy (&buf);
     return rc;
 }
@@ -191,11 +204,8 @@ s_group_adjust (store_txn_t *txn, seat_kind_t kind, const char *group, int delta
     if (tree_hall_need (txn, group, &hall, err))
         return -1;
     hall.seats += delta;
-    char node [DT_ID_MAX + 1];
-    s_branch_node (txn, hall.branch, node);
-    store_scope_t scope = { .branch = hall.branch, .nodes = { node }, .nnodes = 1 };
-    return s_write (txn, TBL_HALL, hall.id, &hall, (s_encode_fn *) record_hall_encode,
-                    &scope, err);
+    return s_write_replicated (txn, TBL_HALL, hall.id, &hall,
+                               (s_encode_fn *) record_hall_encode, err);
 }
 
 static int
@@ -226,12 +236,8 @@ tree_hall_put (store_txn_t *txn, const hall_t *hall, dt_err_t *err)
         ||  s_branch_halls_adjust (txn, hall->branch, +1, err))
             return -1;
     }
-    char old_node [DT_ID_MAX + 1], new_node [DT_ID_MAX + 1];
-    s_branch_node (txn, found == 0? old.branch: "", old_node);
-    s_branch_node (txn, hall->branch, new_node);
-    store_scope_t scope = { .branch = hall->branch, .nodes = { old_node, new_node }, .nnodes = 2 };
-    if (s_write (txn, TBL_HALL, hall->id, &updated, (s_encode_fn *) record_hall_encode,
-                 &scope, err))
+    if (s_write_replicated (txn, TBL_HALL, hall->id, &updated,
+                            (s_encode_fn *) record_hall_encode, err))
         return -1;
     if (!moved || found == 1)
         return 0;
@@ -261,10 +267,7 @@ tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err)
     if (s_index_set (txn, TBL_BRANCH_HALL, 0, old.branch, id, false, err)
     ||  s_branch_halls_adjust (txn, old.branch, -1, err))
         return -1;
-    char node [DT_ID_MAX + 1];
-    s_branch_node (txn, old.branch, node);
-    store_scope_t scope = { .branch = "", .nodes = { node }, .nnodes = 1 };
-    return store_record_put (txn, TBL_HALL, id, NULL, 0, &scope, err);
+    return repl_record_put (txn, TBL_HALL, id, NULL, 0, err);
 }
 
 int
@@ -303,21 +306,15 @@ tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
                      updated.id, true, err)
     ||  s_group_adjust (txn, updated.seat, updated.group, +1, err)))
         return -1;
-    char old_node [DT_ID_MAX + 1], new_node [DT_ID_MAX + 1];
-    s_branch_node (txn, found == 0? old.branch: "", old_node);
-    s_branch_node (txn, updated.branch, new_node);
-    store_scope_t scope = { .branch = updated.branch,
-                            .nodes = { old_node, new_node }, .nnodes = 2 };
-    return s_write (txn, TBL_MEMBER, updated.id, &updated,
-                    (s_encode_fn *) record_member_encode, &scope, err);
+    return s_write_replicated (txn, TBL_MEMBER, updated.id, &updated,
+                               (s_encode_fn *) record_member_encode, err);
 }
 
 int
 tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err)
 {
-    store_scope_t scope = { .branch = "", .nodes = { STORE_NODES_ALL }, .nnodes = 1 };
-    return s_write (txn, TBL_KEY, key->name, key, (s_encode_fn *) record_key_encode,
-                    &scope, err);
+    return s_write_replicated (txn, TBL_KEY, key->name, key,
+                               (s_encode_fn *) record_key_encode, err);
 }
 
 //  Visiting
@@ -465,176 +462,37 @@ tree_member_leads (store_txn_t *txn, const member_t *member, char out [DT_ID_MAX
     return count.count;
 }
 
-//  Whole-branch records (resend, snapshot)
-
-typedef struct {
-    store_txn_t *txn;
-    tree_record_fn *visit;
-    void *arg;
-    dt_err_t *err;
-} s_records_t;
-
-static int
-s_emit (s_records_t *self, store_table_t table, const char *id)
-{
-    const void *val = NULL;
-    size_t size = 0;
-    int rc = store_get (self->txn, table, id, strlen (id), &val, &size, self->err);
-    if (rc)
-        return rc == 1? 0: -1;
-    return self->visit (table, id, val, size, self->arg);
-}
-
-static int
-s_emit_member (const member_t *member, void *arg)
-{
-    return s_emit (arg, TBL_MEMBER, member->id);
-}
-
-static int
-s_emit_hall (const hall_t *hall, void *arg)
-{
-    s_records_t *self = arg;
-    if (s_emit (self, TBL_HALL, hall->id))
-        return -1;
-    return tree_seat_visit (self->txn, SEAT_HALL, hall->id, s_emit_member, self, self->err);
-}
+//  Replica indexes (registered in repl.c)
 
 int
-tree_branch_records (store_txn_t *txn, const char *branch,
-                     tree_record_fn *visit, void *arg, dt_err_t *err)
+tree_hall_index (store_txn_t *txn, const char *key, const void *old, size_t old_size,
+                 const void *val, size_t size, dt_err_t *err)
 {
-    s_records_t self = { txn, visit, arg, err };
-    if (s_emit (&self, TBL_BRANCH, branch)
-    ||  tree_seat_visit (txn, SEAT_CORE, branch, s_emit_member, &self, err)
-    ||  tree_hall_visit (txn, branch, s_emit_hall, &self, err))
-        return -1;
-    return 0;
-}
-
-typedef struct {
-    store_txn_t *txn;
-    const char *branch;
-    const char *node;
-    dt_err_t *err;
-} s_resend_t;
-
-static int
-s_resend_record (store_table_t table, const char *key, const void *val, size_t size, void *arg)
-{
-    s_resend_t *self = arg;
-    //  Copy first: the value lives in the map and the log write may move it.
-    void *copy = malloc (size);
-    assert (copy);
-    memcpy (copy, val, size);
-    store_scope_t scope = { .branch = self->branch, .nodes = { self->node }, .nnodes = 1 };
-    int rc = store_log_append (self->txn, table, key, copy, size, &scope, self->err);
-    free (copy);
-    return rc;
-}
-
-int
-tree_branch_resend (store_txn_t *txn, const char *branch, const char *node, dt_err_t *err)
-{
-    s_resend_t self = { txn, branch, node, err };
-    return tree_branch_records (txn, branch, s_resend_record, &self, err);
-}
-
-//  Replica side
-
-static bool
-s_serves (store_txn_t *txn, const char *node, const char *branch)
-{
-    branch_t record;
-    dt_err_t err;
-    dt_err_init (&err);
-    return *branch && tree_branch_get (txn, branch, &record, &err) == 0
-        && streq (record.node, node);
-}
-
-static int
-s_apply_hall (store_txn_t *txn, const char *node, const char *key,
-              const void *value, size_t size, dt_err_t *err)
-{
-    hall_t old, hall;
-    int found = tree_hall_get (txn, key, &old, err);
-    if (found == -1)
-        return -1;
-    if (value && record_hall_decode (&hall, value, size))
+    hall_t was, hall;
+    bool had = old && record_hall_decode (&was, old, old_size) == 0;
+    if (val && record_hall_decode (&hall, val, size))
         return dt_err_set (err, "MALFORMED", "damaged hall record %s in change log", key);
-    if (found == 0 && s_index_set (txn, TBL_BRANCH_HALL, 0, old.branch, key, false, err))
+    if (had && s_index_set (txn, TBL_BRANCH_HALL, 0, was.branch, key, false, err))
         return -1;
-    if (value && s_serves (txn, node, hall.branch))
-        return s_index_set (txn, TBL_BRANCH_HALL, 0, hall.branch, key, true, err)
-            || store_put (txn, TBL_HALL, key, strlen (key), value, size, err);
-    return store_del (txn, TBL_HALL, key, strlen (key), err);
-}
-
-static int
-s_apply_member (store_txn_t *txn, const char *node, const char *key,
-                const void *value, size_t size, dt_err_t *err)
-{
-    member_t old, member;
-    int found = tree_member_get (txn, key, &old, err);
-    if (found == -1)
-        return -1;
-    if (value && record_member_decode (&member, value, size))
-        return dt_err_set (err, "MALFORMED", "damaged member record %s in change log", key);
-    if (found == 0 && old.seat != SEAT_NONE
-    &&  s_index_set (txn, TBL_SEAT, s_seat_prefix (old.seat), old.group, key, false, err))
-        return -1;
-    if (value && member.seat != SEAT_NONE && s_serves (txn, node, member.branch))
-        return s_index_set (txn, TBL_SEAT, s_seat_prefix (member.seat), member.group, key,
-                            true, err)
-            || store_put (txn, TBL_MEMBER, key, strlen (key), value, size, err);
-    return store_del (txn, TBL_MEMBER, key, strlen (key), err);
-}
-
-static int
-s_apply_key (store_txn_t *txn, const char *key, const void *value, size_t size,
-             dt_err_t *err)
-{
-    dt_key_t record;
-    if (value && (record_key_decode (&record, value, size) || !streq (record.name, key)))
-        return dt_err_set (err, "MALFORMED", "damaged key record %s in change log", key);
-    return value? store_put (txn, TBL_KEY, key, strlen (key), value, size, err)
-                : store_del (txn, TBL_KEY, key, strlen (key), err);
-}
-
-static int
-s_apply_policy (store_txn_t *txn, const char *key, const void *value, size_t size,
-                dt_err_t *err)
-{
-    policy_t record;
-    if (value && (!streq (key, POLICY_KEY) || policy_decode (&record, value, size)))
-        return dt_err_set (err, "MALFORMED", "damaged policy record %s in change log", key);
-    return value? store_put (txn, TBL_POLICY, key, strlen (key), value, size, err)
-                : store_del (txn, TBL_POLICY, key, strlen (key), err);
+    return val? s_index_set (txn, TBL_BRANCH_HALL, 0, hall.branch, key, true, err): 0;
 }
 
 int
-tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
-            const void *value, size_t value_size, dt_err_t *err)
+tree_member_index (store_txn_t *txn, const char *key, const void *old, size_t old_size,
+                   const void *val, size_t size, dt_err_t *err)
 {
-    if (!dt_id_valid (key, strlen (key)))
-        return dt_err_set (err, "MALFORMED", "bad key in change log");
-    if (streq (table, "branch")) {
-        branch_t branch;
-        if (value && record_branch_decode (&branch, value, value_size))
-            return dt_err_set (err, "MALFORMED", "damaged branch record %s in change log", key);
-        if (value && streq (branch.node, node))
-            return store_put (txn, TBL_BRANCH, key, strlen (key), value, value_size, err);
-        return tree_drop_branch (txn, key, err);
-    }
-    if (streq (table, "hall"))
-        return s_apply_hall (txn, node, key, value, value_size, err);
-    if (streq (table, "member"))
-        return s_apply_member (txn, node, key, value, value_size, err);
-    if (streq (table, "key"))
-        return s_apply_key (txn, key, value, value_size, err);
-    if (streq (table, "policy"))
-        return s_apply_policy (txn, key, value, value_size, err);
-    return dt_err_set (err, "MALFORMED", "unknown table %.20s in change log", table);
+    member_t was, member;
+    bool had = old && record_member_decode (&was, old, old_size) == 0
+            && was.seat != SEAT_NONE;
+    if (val && record_member_decode (&member, val, size))
+        return dt_err_set (err, "MALFORMED", "damaged member record %s in change log", key);
+    if (had && s_index_set (txn, TBL_SEAT, s_seat_prefix (was.seat), was.group, key, false,
+                            err))
+        return -1;
+    if (val && member.seat != SEAT_NONE)
+        return s_index_set (txn, TBL_SEAT, s_seat_prefix (member.seat), member.group, key,
+                            true, err);
+    return 0;
 }
 
 /* Delete every member seated in a group (ids collected first: no deletes
@@ -700,7 +558,7 @@ s_test_records (store_txn_t *txn, store_table_t table, const char *key, void *ar
     dt_err_init (&err);
     int found = store_get (txn, table, key, strlen (key), &val, &size, &err);
     assert (found >= 0);
-    assert (tree_apply ((store_txn_t *) arg, "n1", store_table_name (table), key,
+    assert (repl_apply ((store_txn_t *) arg, "n1", store_table_name (table), key,
                         found == 0? val: NULL, size, &err) == 0);
 }
 
@@ -715,19 +573,10 @@ s_test_logged_for_all (store_txn_t *txn, const char *table, const char *name)
     dt_err_t err;
     dt_err_init (&err);
     assert (store_get (txn, TBL_LOG, seq, 8, &val, &size, &err) == 0);
-    msgpack_unpacked change;
-    msgpack_unpacked_init (&change);
-    assert (msgpack_unpack_next (&change, val, size, NULL) == MSGPACK_UNPACK_SUCCESS);
-    char text [DT_ID_MAX + 1];
-    assert (proto_obj_str (proto_map_get (&change.data, "table"), text, DT_ID_MAX)
-            && streq (text, table));
-    assert (proto_obj_str (proto_map_get (&change.data, "key"), text, DT_ID_MAX)
-            && streq (text, name));
-    const msgpack_object *nodes = proto_map_get (&change.data, "nodes");
-    assert (nodes && nodes->type == MSGPACK_OBJECT_ARRAY && nodes->via.array.size == 1);
-    assert (proto_obj_str (&nodes->via.array.ptr [0], text, DT_ID_MAX)
-            && streq (text, STORE_NODES_ALL));
-    msgpack_unpacked_destroy (&change);
+    stream_change_t change;
+    assert (stream_change_decode (&change, val, size, NULL, &err) == 0);
+    assert (streq (change.table, table) && streq (change.key, name));
+    assert (change.nnodes == 1 && streq (change.nodes [0], STORE_NODES_ALL));
 }
 
 /* The policy is logged for every node and kept by every replica; its
@@ -759,16 +608,16 @@ s_test_policy (store_txn_t *txn, store_txn_t *rtxn)
     policy_t copy;
     assert (policy_get (rtxn, &copy, &err) == 0 && copy.version == 1 && copy.hall_cap == 3);
     assert (tree_hall_cap (rtxn, &hall) == 3 && tree_branch_cap (rtxn, &branch) == 150);
-    assert (tree_apply (rtxn, "n1", "policy", POLICY_KEY, "\x81\xa8hall_cap\x00", 11, &err)
+    assert (repl_apply (rtxn, "n1", "policy", POLICY_KEY, "\x81\xa8hall_cap\x00", 11, &err)
             == -1 && streq (err.code, "MALFORMED"));
     msgpack_sbuffer record;
     msgpack_sbuffer_init (&record);
     policy_encode (&policy, &record);
-    assert (tree_apply (rtxn, "n1", "policy", "other", record.data, record.size, &err) == -1);
+    assert (repl_apply (rtxn, "n1", "policy", "other", record.data, record.size, &err) == -1);
     assert (streq (err.code, "MALFORMED"));
     msgpack_sbuffer_destroy (&record);
     assert (policy_get (rtxn, &copy, &err) == 0 && copy.version == 1);
-    assert (tree_apply (rtxn, "n1", "policy", POLICY_KEY, NULL, 0, &err) == 0);
+    assert (repl_apply (rtxn, "n1", "policy", POLICY_KEY, NULL, 0, &err) == 0);
     assert (policy_get (rtxn, &copy, &err) == 0 && copy.version == 0);
     assert (tree_hall_cap (rtxn, &hall) == DT_HALL_CAP_DEFAULT);
 }
@@ -846,9 +695,9 @@ tree_test (bool verbose)
     assert (tree_branch_get (&rtxn, "b-1", &branch, &err) == 0);
 
     //  Reassigning the branch drops it whole from the replica
-    assert (tree_apply (&rtxn, "n1", "branch", "b-1", NULL, 0, &err) == 0);
+    assert (repl_apply (&rtxn, "n1", "branch", "b-1", NULL, 0, &err) == 0);
     assert (tree_branch_get (&rtxn, "b-1", &branch, &err) == 1);
-    assert (tree_apply (&rtxn, "n1", "bogus", "b-1", NULL, 0, &err) == -1);
+    assert (repl_apply (&rtxn, "n1", "bogus", "b-1", NULL, 0, &err) == -1);
     assert (streq (err.code, "MALFORMED"));
 
     //  A key record is logged for every node, and every replica keeps it
@@ -862,14 +711,14 @@ tree_test (bool verbose)
     assert (store_get (&rtxn, TBL_KEY, "lk", 2, &val, &size, &err) == 0);
     dt_key_t copy;
     assert (record_key_decode (&copy, val, size) == 0 && copy.role == KEY_LEADER);
-    assert (tree_apply (&rtxn, "n1", "key", "lk", NULL, 0, &err) == 0);
+    assert (repl_apply (&rtxn, "n1", "key", "lk", NULL, 0, &err) == 0);
     assert (store_get (&rtxn, TBL_KEY, "lk", 2, &val, &size, &err) == 1);
-    assert (tree_apply (&rtxn, "n1", "key", "lk", "\x81", 1, &err) == -1);
+    assert (repl_apply (&rtxn, "n1", "key", "lk", "\x81", 1, &err) == -1);
     assert (streq (err.code, "MALFORMED"));
     msgpack_sbuffer record;
     msgpack_sbuffer_init (&record);
     record_key_encode (&key, &record);
-    assert (tree_apply (&rtxn, "n1", "key", "other", record.data, record.size, &err) == -1);
+    assert (repl_apply (&rtxn, "n1", "key", "other", record.data, record.size, &err) == -1);
     assert (streq (err.code, "MALFORMED"));
     msgpack_sbuffer_destroy (&record);
     s_test_policy (&txn, &rtxn);

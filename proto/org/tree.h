@@ -1,7 +1,7 @@
 /* tree.h -- typed access to the organisation tree in the store: officers,
-   branches, halls and members, with their indexes, seat counts and the
-   replication scope of every change. Shared by hub (authority) and node
-   (replica). */
+   branches, halls and members, with their indexes and seat counts; their
+   changes are logged through the registry of replicated tables (repl.h).
+   Shared by hub (authority) and node (replica). */
 #ifndef TREE_H_INCLUDED
 #define TREE_H_INCLUDED
 
@@ -54,30 +54,23 @@ int tree_branch_visit (store_txn_t *txn, tree_branch_fn *visit, void *arg, dt_er
    the caller), so that the caller may change seats while walking them. */
 zlistx_t *tree_seat_ids (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t *err);
 
+/* The node serving a branch, "" if none or unknown. */
+void tree_branch_node (store_txn_t *txn, const char *branch, char node [DT_ID_MAX + 1]);
 /* Number of branches an officer leads. */
 uint32_t tree_officer_branches (store_txn_t *txn, const char *officer);
 /* Ids of halls in branch led by member (first one into out, count returned). */
 uint32_t tree_member_leads (store_txn_t *txn, const member_t *member, char out [DT_ID_MAX + 1]);
 
-/* Visit every record of a branch as stored bytes: the branch record first,
-   then each hall, then every member seated in it (core seats and halls). */
+/* A record of a table as stored bytes (snapshots, resends: repl.h). */
 typedef int (tree_record_fn) (store_table_t table, const char *key,
                               const void *val, size_t val_size, void *arg);
-int tree_branch_records (store_txn_t *txn, const char *branch,
-                         tree_record_fn *visit, void *arg, dt_err_t *err);
-/* Append every record of a branch to the log again, for `node` only (a node
-   taking the branch over receives it whole). */
-int tree_branch_resend (store_txn_t *txn, const char *branch, const char *node,
-                        dt_err_t *err);
 
-/* Replica side: apply one change of the hub's log. value NULL deletes. A record
-   of a branch this node does not serve (per the branch records it holds) is
-   deleted instead; a branch record naming another node drops the branch with
-   everything in it. A key record is kept as it comes (every node holds every
-   key). The policy record is kept as it comes too. Indexes are kept; nothing
-   is logged. */
-int tree_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
-                const void *value, size_t value_size, dt_err_t *err);
+/* Replica side, registered in repl.c: keep the hall (branch_hall) and member
+   (seat) indexes as a record goes from old to val (either NULL: absent). */
+int tree_hall_index (store_txn_t *txn, const char *key, const void *old, size_t old_size,
+                     const void *val, size_t size, dt_err_t *err);
+int tree_member_index (store_txn_t *txn, const char *key, const void *old, size_t old_size,
+                       const void *val, size_t size, dt_err_t *err);
 /* Delete a branch and all its halls and members from a replica. */
 int tree_drop_branch (store_txn_t *txn, const char *branch, dt_err_t *err);
 

@@ -4,8 +4,9 @@
 #include <sys/stat.h>
 
 static const char *s_table_names [TBL_COUNT] = {
-    "meta", "officer", "branch", "hall", "member", "seat", "branch_hall",
-    "log", "audit", "key", "node", "rid", "outbox", "outcome", "policy"
+#define S_TABLE_NAME(id, name) name,
+    STORE_TABLES (S_TABLE_NAME)
+#undef S_TABLE_NAME
 };
 
 struct _store_t {
@@ -19,6 +20,27 @@ const char *
 store_table_name (store_table_t table)
 {
     return (unsigned) table < TBL_COUNT? s_table_names [table]: "?";
+}
+
+store_table_t
+store_table_by_name (const char *name)
+{
+    int table = 0;
+    while (table < TBL_COUNT && !streq (s_table_names [table], name))
+        table++;
+    return (store_table_t) table;
+}
+
+size_t
+store_rid_key (const char *key_name, const char *rid, char *out, size_t size)
+{
+    size_t name_len = strlen (key_name), rid_len = rid? strlen (rid): 0;
+    if (rid_len == 0 || name_len + 1 + rid_len >= size)
+        return 0;
+    memcpy (out, key_name, name_len);
+    out [name_len] = '/';
+    memcpy (out + name_len + 1, rid, rid_len + 1);
+    return name_len + 1 + rid_len;
 }
 
 static int
@@ -245,56 +267,27 @@ s_copy (const void *data, size_t size)
     return copy;
 }
 
-void
-store_change_pack (msgpack_packer *pk, uint64_t seq, int64_t ts, const char *table,
-                   const char *key, const void *val, size_t val_size, const char *branch,
-                   const char *const *nodes, int nnodes)
-{
-    msgpack_pack_map (pk, 7);
-    proto_pack_key (pk, "seq");
-    msgpack_pack_uint64 (pk, seq);
-    proto_pack_key (pk, "ts");
-    msgpack_pack_int64 (pk, ts);
-    proto_pack_key (pk, "table");
-    proto_pack_str (pk, table);
-    proto_pack_key (pk, "key");
-    proto_pack_str (pk, key);
-    proto_pack_key (pk, "value");
-    if (val) {
-        msgpack_pack_bin (pk, val_size);
-        msgpack_pack_bin_body (pk, val, val_size);
-    }
-    else
-        msgpack_pack_nil (pk);
-    proto_pack_key (pk, "branch");
-    proto_pack_str_or_nil (pk, branch);
-    proto_pack_key (pk, "nodes");
-    msgpack_pack_array (pk, nnodes);
-    for (int i = 0; i < nnodes; i++)
-        proto_pack_str (pk, nodes [i]);
-}
-
 int
 store_log_append (store_txn_t *txn, store_table_t table, const char *key,
               const void *val, size_t val_size, const store_scope_t *scope, dt_err_t *err)
 {
     uint64_t seq = store_meta_uint (txn, "log_seq") + 1;
+    stream_change_t change = { .seq = seq, .ts = dt_now_ms (), .value = val,
+                               .value_size = val? val_size: 0 };
+    snprintf (change.table, sizeof (change.table), "%s", store_table_name (table));
+    snprintf (change.key, sizeof (change.key), "%s", key);
+    snprintf (change.branch, sizeof (change.branch), "%s", scope->branch? scope->branch: "");
     //  Each node once, and no empty names
-    int nnodes = 0;
-    const char *nodes [STORE_SCOPE_NODES];
     for (int i = 0; i < scope->nnodes; i++) {
         bool seen = !scope->nodes [i] || !*scope->nodes [i];
-        for (int j = 0; j < nnodes && !seen; j++)
-            seen = streq (nodes [j], scope->nodes [i]);
+        for (int j = 0; j < change.nnodes && !seen; j++)
+            seen = streq (change.nodes [j], scope->nodes [i]);
         if (!seen)
-            nodes [nnodes++] = scope->nodes [i];
+            snprintf (change.nodes [change.nnodes++], DT_ID_MAX + 1, "%s", scope->nodes [i]);
     }
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
-    store_change_pack (&pk, seq, dt_now_ms (), store_table_name (table), key, val, val_size,
-                       scope->branch, nodes, nnodes);
+    stream_change_encode (&buf, &change);
     uint8_t seq_key [8];
     store_seq_key (seq, seq_key);
     int rc = store_put (txn, TBL_LOG, seq_key, 8, buf.data, buf.size, err);
@@ -431,16 +424,22 @@ store_log_mark_end (store_txn_t *txn, uint64_t since, dt_err_t *err)
     size_t size = 0;
     if (store_get (txn, TBL_LOG, key, 8, &val, &size, err))
         return dt_err_is_set (err)? -1: 0;
-    //  Entries are fixmaps of 7 keys (store_change_pack): one more key, "end"
-    if (size == 0 || ((const uint8_t *) val) [0] != 0x87)
-        return 0;
-    uint8_t *marked = malloc (size + 5);
-    assert (marked);
-    memcpy (marked, val, size);
-    marked [0] = 0x88;
-    memcpy (marked + size, "\xa3" "end" "\xc3", 5);
-    int rc = store_put (txn, TBL_LOG, key, 8, marked, size + 5, err);
-    free (marked);
+    //  Decoded and encoded again with "end": the value points into the map,
+    //  so it is copied out before the write
+    stream_change_t change;
+    dt_err_t damaged;
+    dt_err_init (&damaged);
+    if (stream_change_decode (&change, val, size, NULL, &damaged) || change.end)
+        return 0;                   /* not ours to mark, or marked already */
+    change.end = true;
+    void *value = change.value? s_copy (change.value, change.value_size): NULL;
+    change.value = value;
+    msgpack_sbuffer marked;
+    msgpack_sbuffer_init (&marked);
+    stream_change_encode (&marked, &change);
+    int rc = store_put (txn, TBL_LOG, key, 8, marked.data, marked.size, err);
+    msgpack_sbuffer_destroy (&marked);
+    free (value);
     return rc;
 }
 
@@ -657,6 +656,14 @@ store_test (bool verbose)
     for (int table = 0; table < TBL_COUNT; table++)
         assert (s_table_names [table] && *s_table_names [table]);
     assert (streq (store_table_name (TBL_POLICY), "policy"));
+    assert (store_table_by_name ("ticket") == TBL_TICKET);
+    assert (store_table_by_name ("nonesuch") == TBL_COUNT);
+    //  A rid key names the key that asked; one that does not fit is refused
+    char rid [16];
+    assert (store_rid_key ("zhang", "n1:3@1", rid, sizeof (rid)) == 12
+            && streq (rid, "zhang/n1:3@1"));
+    assert (store_rid_key ("zhang", "0123456789", rid, sizeof (rid)) == 0);
+    assert (store_rid_key ("zhang", "", rid, sizeof (rid)) == 0);
 
     //  Committed writes are visible, aborted ones are not
     store_txn_t txn, child;

@@ -5,20 +5,33 @@
 
 #include "dt.h"
 #include "dt_err.h"
+#include "stream.h"
+
+/* Every LMDB table, once: its enum value and its name (in the change log,
+   the audit log and on the wire). A replicated table is also registered in
+   proto/org/repl.c, which says how it reaches and is applied at the nodes. */
+#define STORE_TABLES(X) \
+    X (META,        "meta")         /* counters and marks */                      \
+    X (OFFICER,     "officer")                                                    \
+    X (BRANCH,      "branch")                                                     \
+    X (HALL,        "hall")                                                       \
+    X (MEMBER,      "member")                                                     \
+    X (SEAT,        "seat")         /* index: 'b'|'h' group \0 member -> "" */    \
+    X (BRANCH_HALL, "branch_hall")  /* index: branch \0 hall -> "" */            \
+    X (LOG,         "log")          /* seq (u64 BE) -> change (stream.h) */      \
+    X (AUDIT,       "audit")        /* seq (u64 BE) -> audit entry */            \
+    X (KEY,         "key")          /* key name -> key record */                 \
+    X (NODE,        "node")         /* node id -> node record */                 \
+    X (RID,         "rid")          /* hub: store_rid_key -> the reply recorded */ \
+    X (OUTBOX,      "outbox")       /* node: seq (u64 BE) -> forwarded request */ \
+    X (OUTCOME,     "outcome")      /* node: seq (u64 BE) -> outcome */          \
+    X (POLICY,      "policy")       /* "current" -> policy record */             \
+    X (TICKET,      "ticket")       /* node: store_rid_key -> outbox seq (u64 BE) */
 
 typedef enum {
-    TBL_META = 0,
-    TBL_OFFICER, TBL_BRANCH, TBL_HALL, TBL_MEMBER,
-    TBL_SEAT,           /* index: 'b'|'h' group \0 member -> "" */
-    TBL_BRANCH_HALL,    /* index: branch \0 hall -> "" */
-    TBL_LOG,            /* seq (u64 BE) -> change */
-    TBL_AUDIT,          /* seq (u64 BE) -> audit entry */
-    TBL_KEY,            /* key name -> key record */
-    TBL_NODE,           /* node id -> node record */
-    TBL_RID,            /* request idempotency key -> encoded reply */
-    TBL_OUTBOX,         /* node: seq (u64 BE) -> forwarded request */
-    TBL_OUTCOME,        /* node: seq (u64 BE) -> outcome */
-    TBL_POLICY,         /* "current" -> policy record (replicated to every node) */
+#define STORE_TABLE_ENUM(id, name) TBL_##id,
+    STORE_TABLES (STORE_TABLE_ENUM)
+#undef STORE_TABLE_ENUM
     TBL_COUNT
 } store_table_t;
 
@@ -46,10 +59,11 @@ struct _store_txn_t {
 };
 
 /* Which branch a replicated record belongs to, and which nodes must see the
-   change (computed by the tree layer). The node name STORE_NODES_ALL ("*")
-   sends a change to every node (key records: PROTOCOL.md 7.1). */
-#define STORE_SCOPE_NODES 4
-#define STORE_NODES_ALL   "*"
+   change (computed from the registry of replicated tables, proto/org/repl.c).
+   The node name STORE_NODES_ALL ("*") sends a change to every node (key
+   records: PROTOCOL.md 7.1). */
+#define STORE_SCOPE_NODES STREAM_NODES_MAX
+#define STORE_NODES_ALL   STREAM_NODES_ALL
 typedef struct {
     const char *branch;                 /* branch of the new record, or "" */
     const char *nodes [STORE_SCOPE_NODES];
@@ -98,11 +112,6 @@ int store_log_append (store_txn_t *txn, store_table_t table, const char *key,
                       const void *val, size_t val_size, const store_scope_t *scope,
                       dt_err_t *err);
 
-/* Pack one change map of PROTOCOL.md 7.1 (log entries and snapshot entries). */
-void store_change_pack (msgpack_packer *pk, uint64_t seq, int64_t ts, const char *table,
-                        const char *key, const void *val, size_t val_size, const char *branch,
-                        const char *const *nodes, int nnodes);
-
 /* Visit every entry whose key starts with prefix (all if prefix_size is 0),
    in key order, starting at `from` if not NULL. The callback returns 0 to go
    on, 1 to stop, -1 to fail. Returns 0, or -1 with err set. */
@@ -149,6 +158,14 @@ int store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad
 int store_remove (const char *dir);
 
 const char *store_table_name (store_table_t table);
+/* The table of a name, TBL_COUNT if none. */
+store_table_t store_table_by_name (const char *name);
+
+/* The key under which a request id is kept (TBL_RID at the hub, TBL_TICKET
+   at a node): "KEYNAME/RID", the name of the key that sent the request and
+   its rid, so that keys never replay each other's (PROTOCOL.md 7.3). Returns
+   its length, or 0 when it does not fit in size (or rid is empty). */
+size_t store_rid_key (const char *key_name, const char *rid, char *out, size_t size);
 
 void store_test (bool verbose);
 

@@ -149,6 +149,12 @@ s_peek_id (const void *data, size_t size)
 }
 
 int
+proto_skip (const uint8_t **cursor, const uint8_t *end, dt_err_t *err)
+{
+    return s_walk (cursor, end, 1, err);
+}
+
+int
 proto_check (const void *data, size_t size, dt_err_t *err)
 {
     if (size > DT_MAX_BODY)

@@ -35,6 +35,11 @@ typedef struct {
    err set (MALFORMED / TOO_LARGE). Walks raw bytes; never trusts a length. */
 int proto_check (const void *data, size_t size, dt_err_t *err);
 
+/* Step over one msgpack object at *cursor, never past end, with the checks
+   of proto_check (as one level below the root): the stream codec skips
+   keys it does not know with it. Returns 0, or -1 with err set. */
+int proto_skip (const uint8_t **cursor, const uint8_t *end, dt_err_t *err);
+
 /* Decode a request body. On failure err is set and self->id holds the request
    id if it could be read (else 0). Call proto_req_release afterwards always. */
 int proto_req_decode (proto_req_t *self, const void *data, size_t size, dt_err_t *err);

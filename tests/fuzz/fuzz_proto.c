@@ -8,6 +8,7 @@
 #include "scratch.h"
 #include "query.h"
 #include "hub_ops.h"
+#include "stream.h"
 
 static store_t *s_store;
 
@@ -44,6 +45,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     proto_reply_t reply;
     proto_reply_decode (&reply, data, size, &err);
     proto_reply_release (&reply);
+    dt_err_reset (&err);
+    //  What a node decodes of every body from the hub (stream.h)
+    stream_push_t push;
+    if (stream_push_decode (&push, data, size, &err) == 0) {
+        stream_change_t change;
+        size_t offset = 0;
+        while (stream_entries_next (push.entries, push.entries_size, &offset, &change,
+                                    &err) == 1)
+            ;
+    }
     dt_err_reset (&err);
 
     proto_req_t req;
