@@ -540,21 +540,26 @@ s_page_print (ctl_t *ctl, s_pages_t *self, const msgpack_object *items, uint32_t
 }
 
 int
-ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, const char *limit,
+ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit)
+{
+    *limit = 0;
+    if (!text)
+        return CTL_OK;
+    char *end;
+    errno = 0;
+    *limit = strtoull (text, &end, 10);
+    if (!isdigit ((unsigned char) *text) || *end || errno || *limit == 0)
+        return ctl_usage (line, "--limit takes a number of items (1 or more), not '%s'", text);
+    return CTL_OK;
+}
+
+int
+ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
                 const ctl_column_t *columns, ctl_row_fn *row)
 {
-    uint64_t wanted = 0;        /* 0 = every item */
-    if (limit) {
-        char *end;
-        errno = 0;
-        wanted = strtoull (limit, &end, 10);
-        if (!isdigit ((unsigned char) *limit) || *end || errno || wanted == 0)
-            return ctl_usage (line, "--limit takes a number of items (1 or more), not '%s'",
-                              limit);
-    }
     s_pages_t pages = { .columns = columns, .row = row };
-    while (columns [pages.ncolumns].header)
-        pages.ncolumns++;
+    for (; columns [pages.ncolumns].header; pages.ncolumns++)
+        pages.widths [pages.ncolumns] = columns [pages.ncolumns].min;
     assert (pages.ncolumns <= S_COLUMNS_MAX);
     char *cursor = NULL;
     bool open = false;          /* the JSON array is begun */

@@ -135,19 +135,27 @@ const char *ctl_local (ctl_t *self, const msgpack_object *map, const char *key, 
 typedef struct {
     const char *header;         /* NULL ends a column list */
     bool right;                 /* right-aligned (numbers) */
+    size_t min;                 /* columns it takes at least: the widest of a
+                                   known set of values, so a later page's
+                                   does not move the columns after it */
 } ctl_column_t;
 
 /* One table row for an item: a newly allocated string for each column
    (strdup, zsys_sprintf); ctl_call_pages frees them. */
 typedef void (ctl_row_fn) (ctl_t *ctl, const msgpack_object *item, char **cells);
 
+/* Read --limit's text (NULL = absent: *limit = 0, every item): a count of
+   items, 1 or more. CTL_OK or CTL_USAGE. */
+int ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit);
+
 /* Make the list request op with line->req (plus limit and cursor) and follow
-   `next` until it is nil or `limit` items (the text of --limit; NULL = all)
-   have come. Each page is printed as it arrives: one table whose columns
-   only ever widen, its header once; "(none)" when no item came. With --json,
-   one JSON array of every item. Returns CTL_OK, CTL_USAGE (a bad limit) or
-   CTL_FAIL (error printed; with --json the array is closed first). */
-int ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, const char *limit,
+   `next` until it is nil or `limit` items (0 = no limit) have come. Each page
+   is printed as it arrives: one table whose columns only ever widen, its
+   header once; "(none)" when no item came. With --json, one JSON array of
+   every item. Returns CTL_OK or CTL_FAIL (error printed; with --json, after
+   the first page, on stderr only and the array closed, so stdout holds one
+   JSON document). */
+int ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t limit,
                     const ctl_column_t *columns, ctl_row_fn *row);
 
 /* The command groups (ctl_cmds_*.c), each ended by a NULL noun. */

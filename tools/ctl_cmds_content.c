@@ -146,7 +146,8 @@ s_clip (const char *text, size_t max)
 }
 
 static const ctl_column_t s_post_columns [] = {
-    { "ID", false }, { "KIND", false }, { "GROUP", false }, { "AUTHOR", false }, { "TIME", false }, { "TITLE", false }, { NULL, false }
+    { "ID", false, 0 }, { "KIND", false, 7 }, { "GROUP", false, 0 }, { "AUTHOR", false, 0 },
+    { "TIME", false, 23 }, { "TITLE", false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -161,8 +162,9 @@ s_row_post (ctl_t *ctl, const msgpack_object *post, char **cells)
 }
 
 static const ctl_column_t s_event_columns [] = {
-    { "ID", false }, { "KIND", false }, { "GROUP", false }, { "AUTHOR", false }, { "TIME", false }, { "STATUS", false },
-    { "ATTENDEES", true }, { "TITLE", false }, { NULL, false }
+    { "ID", false, 0 }, { "KIND", false, 7 }, { "GROUP", false, 0 }, { "AUTHOR", false, 0 },
+    { "TIME", false, 23 }, { "STATUS", false, 9 },
+    { "ATTENDEES", true, 0 }, { "TITLE", false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -181,8 +183,9 @@ s_row_event (ctl_t *ctl, const msgpack_object *event, char **cells)
 }
 
 static const ctl_column_t s_question_columns [] = {
-    { "ID", false }, { "GROUP", false }, { "ASKER", false }, { "TIME", false }, { "LEADER", false }, { "DEADLINE", false },
-    { "STATUS", false }, { "OVERDUE", false }, { "TEXT", false }, { NULL, false }
+    { "ID", false, 0 }, { "GROUP", false, 0 }, { "ASKER", false, 0 }, { "TIME", false, 23 },
+    { "LEADER", false, 0 }, { "DEADLINE", false, 23 }, { "STATUS", false, 8 },
+    { "OVERDUE", false, 7 }, { "TEXT", false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -203,10 +206,12 @@ s_row_question (ctl_t *ctl, const msgpack_object *question, char **cells)
 
 //  Commands
 
-/* The times of a list (--since, --until), then the zone for the table. */
+/* --limit, the times of a list (--since, --until), then the zone for the table. */
 static int
-s_period (ctl_t *ctl, ctl_line_t *line)
+s_period (ctl_t *ctl, ctl_line_t *line, uint64_t *limit)
 {
+    if (ctl_limit (line, ctl_opt (line, "limit"), limit))
+        return CTL_USAGE;
     int rc = ctl_put_time (ctl, line, "since", "since");
     if (rc == CTL_OK)
         rc = ctl_put_time (ctl, line, "until", "until");
@@ -260,9 +265,10 @@ s_post_list (ctl_t *ctl, ctl_line_t *line)
 {
     ctl_args_str (&line->req, "group", line->argv [0]);
     ctl_args_str (&line->req, "kind", ctl_opt (line, "kind"));
-    int rc = s_period (ctl, line);
-    return rc? rc: ctl_call_pages (ctl, line, "post.list", ctl_opt (line, "limit"),
-                                   s_post_columns, s_row_post);
+    uint64_t limit;
+    int rc = s_period (ctl, line, &limit);
+    return rc? rc: ctl_call_pages (ctl, line, "post.list", limit, s_post_columns,
+                                   s_row_post);
 }
 
 /* EVENT SCHEDULE group kind title --at time --place place --author id [--id id] */
@@ -306,9 +312,10 @@ s_event_list (ctl_t *ctl, ctl_line_t *line)
 {
     ctl_args_str (&line->req, "group", line->argv [0]);
     ctl_args_str (&line->req, "status", ctl_opt (line, "status"));
-    int rc = s_period (ctl, line);
-    return rc? rc: ctl_call_pages (ctl, line, "event.list", ctl_opt (line, "limit"),
-                                   s_event_columns, s_row_event);
+    uint64_t limit;
+    int rc = s_period (ctl, line, &limit);
+    return rc? rc: ctl_call_pages (ctl, line, "event.list", limit, s_event_columns,
+                                   s_row_event);
 }
 
 /* QUESTION ASK member text [--id id] [--at time] */
@@ -345,9 +352,12 @@ s_question_list (ctl_t *ctl, ctl_line_t *line)
         ctl_args_bool (&line->req, "open", true);
     if (ctl_opt (line, "overdue"))
         ctl_args_bool (&line->req, "overdue", true);
+    uint64_t limit;
+    if (ctl_limit (line, ctl_opt (line, "limit"), &limit))
+        return CTL_USAGE;
     return s_need_zone (ctl)? CTL_FAIL:
-           ctl_call_pages (ctl, line, "question.list", ctl_opt (line, "limit"),
-                           s_question_columns, s_row_question);
+           ctl_call_pages (ctl, line, "question.list", limit, s_question_columns,
+                           s_row_question);
 }
 
 static void
@@ -1036,8 +1046,456 @@ const ctl_cmd_t ctl_content_cmds [] = {
 
 //  Self-test
 
+/* Queue the policy the first time-aware request of a run asks for. */
+static void
+s_queue_policy (ctl_fake_t *fake, const char *zone)
+{
+    char text [128];
+    snprintf (text, sizeof (text), "version:=4 hall_cap:=30 timezone=%s", zone);
+    ctl_fake_queue_text (fake, text);
+}
+
+/* A page { items: [...], next }: queued, or the standing answer. */
+static void
+s_page (ctl_fake_t *fake, bool queue, const char *next, const char **items)
+{
+    msgpack_sbuffer page;
+    msgpack_sbuffer_init (&page);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &page, msgpack_sbuffer_write);
+    size_t count = 0;
+    while (items [count])
+        count++;
+    msgpack_pack_map (&pk, 2);
+    proto_pack_key (&pk, "items");
+    msgpack_pack_array (&pk, count);
+    for (size_t i = 0; i < count; i++)
+        assert (op_args_text (items [i], &page) == 0);
+    proto_pack_key (&pk, "next");
+    if (next)
+        proto_pack_str (&pk, next);
+    else
+        msgpack_pack_nil (&pk);
+    if (queue)
+        ctl_fake_queue (fake, &page);
+    else
+        ctl_fake_result (fake, &page);
+    msgpack_sbuffer_destroy (&page);
+}
+
+/* Every request of the last run, checked. */
+static void
+s_requests (ctl_fake_t *fake, const char *expected)
+{
+    if (!streq (ctl_fake_requests (fake), expected)) {
+        fprintf (stderr, "\nrequests: expected\n%s got\n%s", expected, ctl_fake_requests (fake));
+        assert (false);
+    }
+}
+
+/* A temporary file holding text; its name into path (32 bytes). */
+static void
+s_file (char *path, const char *text)
+{
+    strcpy (path, "/tmp/ctl-content-XXXXXX");
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    assert (write (fd, text, strlen (text)) == (ssize_t) strlen (text));
+    close (fd);
+}
+
+/* Import a file of text with command (e.g. "import content"), expecting code
+   and stderr (exactly; "%s" stands for the file's name). */
+static void
+s_import_expect (ctl_fake_t *fake, const char *command, const char *text, int code,
+                 const char *request, const char *out, const char *err)
+{
+    char path [32], cmdline [128], expected [1024];
+    s_file (path, text);
+    snprintf (cmdline, sizeof (cmdline), "%s %s", command, path);
+    if (err)
+        snprintf (expected, sizeof (expected), err, path);
+    ctl_fake_expect (fake, cmdline, code, request, out, err? expected: NULL);
+    unlink (path);
+}
+
+#define S_POST_1 "id=p-1 type=post kind=article group=h-qingyang branch=b-chengdu " \
+    "author=m-li at:=1796127480000 accepted:=1796127481000 by=alice title=酱酒品鉴 " \
+    "topics=[酱酒,侠义] text=好酒 photos=[] seconds:=0 status=published"
+#define S_POST_2 "id=p-0123456789abcdef0123 type=post kind=promo group=h-qingyang " \
+    "author=m-wang at:=1796213880000 title=Promo status=published"
+#define S_POST_3 "id=p-3 type=post kind=story group=h-1 author=m-z at:=1796000700000 " \
+    "title=故事 photos=[a,b] status=published"
+
 void
 ctl_cmds_content_test (bool verbose)
 {
     (void) verbose;
+    ctl_fake_t *fake = ctl_fake_new ();
+
+    //  post add: every option into its arg; the time read in the policy's zone
+    //  (asked once), the post shown in it
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, S_POST_1);
+    const char *post_line = "post p-1 酱酒品鉴: article in h-qingyang by m-li at "
+                            "2026-12-01 20:18 +08:00, topics 酱酒,侠义\n";
+    ctl_fake_expect (fake, "post add h-qingyang article 酱酒品鉴 --author m-li --id p-1 "
+        "--at 2026-12-01T20:18 --topic 酱酒,侠义 --topic 互联网 --text 好酒 "
+        "--link https://x.cn/?a=1,2 --photo oss://a,1.jpg --photo oss://b.jpg --seconds 120",
+        CTL_OK, NULL, post_line, "");
+    s_requests (fake, "policy.show {}\n"
+        "post.add {\"group\":\"h-qingyang\",\"kind\":\"article\",\"title\":\"酱酒品鉴\","
+        "\"author\":\"m-li\",\"id\":\"p-1\",\"at\":1796127480000,\"topics\":[\"酱酒\",\"侠义\","
+        "\"互联网\"],\"text\":\"好酒\",\"link\":\"https://x.cn/?a=1,2\",\"photos\":"
+        "[\"oss://a,1.jpg\",\"oss://b.jpg\"],\"seconds\":120}\n");
+    //  An explicit offset wins over the zone; ms are taken as they are
+    s_queue_policy (fake, "America/New_York");
+    ctl_fake_expect (fake, "post add h-1 notice N --author m-li --at 2026-12-01T20:18+08:00",
+        CTL_OK, "post.add {\"group\":\"h-1\",\"kind\":\"notice\",\"title\":\"N\","
+        "\"author\":\"m-li\",\"at\":1796127480000}",
+        "post p-1 酱酒品鉴: article in h-qingyang by m-li at 2026-12-01 07:18 -05:00, "
+        "topics 酱酒,侠义\n", "");
+    s_queue_policy (fake, "America/New_York");
+    ctl_fake_expect (fake, "post add h-1 notice N --author m-li --at 2026-12-01T07:18 --json",
+        CTL_OK, "post.add {\"group\":\"h-1\",\"kind\":\"notice\",\"title\":\"N\","
+        "\"author\":\"m-li\",\"at\":1796127480000}", NULL, "");
+    //  --json needs no zone unless a time is read: one request
+    ctl_fake_expect (fake, "post add h-1 video V --author m-li --seconds 90 --json", CTL_OK,
+        NULL, NULL, "");
+    s_requests (fake, "post.add {\"group\":\"h-1\",\"kind\":\"video\",\"title\":\"V\","
+        "\"author\":\"m-li\",\"seconds\":90}\n");
+    assert (strstr (ctl_fake_out (fake), "{\"id\":\"p-1\",\"type\":\"post\""));
+    //  Usage errors send nothing
+    ctl_fake_expect (fake, "post add h-1 article T", CTL_USAGE, "", "", NULL);
+    assert (strstr (ctl_fake_err (fake), "missing --author"));
+    ctl_fake_expect (fake, "post add h-1 article T --author m-1 --at yesterday", CTL_USAGE,
+        "", "", NULL);
+    assert (strstr (ctl_fake_err (fake), "--at takes a time"));
+    s_requests (fake, "");
+    ctl_fake_expect (fake, "post add h-1 video T --author m-1 --seconds long", CTL_USAGE,
+        "", "", NULL);
+    assert (strstr (ctl_fake_err (fake), "--seconds must be a number, not 'long'"));
+    //  A server refusal: its message on one line, exit 1
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_error (fake, "LIMIT", "promo limit: b-chengdu already has 1/1 promo posts on "
+                    "2026-12-01 (Asia/Shanghai)", NULL);
+    ctl_fake_expect (fake, "post add b-chengdu promo P --author o-1", CTL_FAIL, NULL, "",
+        "duotangctl: promo limit: b-chengdu already has 1/1 promo posts on 2026-12-01 "
+        "(Asia/Shanghai)\n");
+    ctl_fake_expect (fake, "post add b-chengdu promo P --author o-1 --json", CTL_FAIL, NULL,
+        "{\"error\":{\"code\":\"LIMIT\",\"message\":\"promo limit: b-chengdu already has 1/1 "
+        "promo posts on 2026-12-01 (Asia/Shanghai)\"}}\n", NULL);
+    //  A zone this machine does not know: refused before the write
+    s_queue_policy (fake, "Mars/Olympus");
+    ctl_fake_expect (fake, "post add h-1 notice N --author m-li", CTL_FAIL, "policy.show {}", "",
+        "duotangctl: the policy's time zone Mars/Olympus is not in this machine's tz "
+        "database (install tzdata)\n");
+
+    //  post show: one field a line, times local
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, S_POST_1);
+    ctl_fake_expect (fake, "post show p-1", CTL_OK, "post.show {\"id\":\"p-1\"}",
+        "id        p-1\n"
+        "type      post\n"
+        "kind      article\n"
+        "group     h-qingyang\n"
+        "branch    b-chengdu\n"
+        "author    m-li\n"
+        "at        2026-12-01 20:18 +08:00\n"
+        "accepted  2026-12-01 20:18 +08:00\n"
+        "by        alice\n"
+        "title     酱酒品鉴\n"
+        "topics    酱酒,侠义\n"
+        "text      好酒\n"
+        "photos    -\n"
+        "seconds   0\n"
+        "status    published\n", "");
+
+    //  post list: every page, the cursor of one in the next request; one table
+    //  whose columns keep their places from page to page
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_page (fake, true, "c-1", (const char *[]) { S_POST_1, S_POST_2, NULL });
+    s_page (fake, true, NULL, (const char *[]) { S_POST_3, NULL });
+    ctl_fake_expect (fake, "post list h-qingyang --kind article --since 2026-12-01", CTL_OK,
+        NULL,
+        "ID                      KIND     GROUP       AUTHOR  TIME                     TITLE\n"
+        "p-1                     article  h-qingyang  m-li    2026-12-01 20:18 +08:00  酱酒品鉴\n"
+        "p-0123456789abcdef0123  promo    h-qingyang  m-wang  2026-12-02 20:18 +08:00  Promo\n"
+        "p-3                     story    h-1         m-z     2026-11-30 09:05 +08:00  故事\n",
+        "");
+    s_requests (fake, "policy.show {}\n"
+        "post.list {\"group\":\"h-qingyang\",\"kind\":\"article\",\"since\":1796054400000}\n"
+        "post.list {\"group\":\"h-qingyang\",\"kind\":\"article\",\"since\":1796054400000,"
+        "\"cursor\":\"c-1\"}\n");
+    //  A wider value later widens its column from then on, never narrows it
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_page (fake, true, "c-1", (const char *[]) { S_POST_3, NULL });
+    s_page (fake, true, NULL, (const char *[]) { S_POST_2, NULL });
+    ctl_fake_expect (fake, "post list h-1", CTL_OK, NULL,
+        "ID   KIND     GROUP  AUTHOR  TIME                     TITLE\n"
+        "p-3  story    h-1    m-z     2026-11-30 09:05 +08:00  故事\n"
+        "p-0123456789abcdef0123  promo    h-qingyang  m-wang  2026-12-02 20:18 +08:00  Promo\n",
+        "");
+    //  --limit N: at most N items in all, the last page asked for what is left
+    //  (and cut, should a server send more); --json: one array of them all
+    s_page (fake, true, "c-1", (const char *[]) { S_POST_1, S_POST_2, NULL });
+    s_page (fake, true, "c-2", (const char *[]) { S_POST_3, S_POST_1, NULL });
+    ctl_fake_expect (fake, "post list h-1 --limit 3 --json", CTL_OK, NULL, NULL, "");
+    s_requests (fake, "post.list {\"group\":\"h-1\",\"limit\":3}\n"
+        "post.list {\"group\":\"h-1\",\"limit\":1,\"cursor\":\"c-1\"}\n");
+    const char *json = ctl_fake_out (fake);
+    assert (json [0] == '[' && streq (json + strlen (json) - 3, "}]\n"));
+    assert (strstr (json, "\"id\":\"p-1\"") && strstr (json, "\"id\":\"p-3\""));
+    assert (strstr (json, "},{\"id\":\"p-0123456789abcdef0123\""));
+    assert (strstr (strstr (json, "\"p-3\""), "\"p-1\"") == NULL);
+    //  More than a page's worth is asked 1000 at a time
+    s_page (fake, true, NULL, (const char *[]) { S_POST_1, NULL });
+    ctl_fake_expect (fake, "post list h-1 --limit 2500 --json", CTL_OK,
+        "post.list {\"group\":\"h-1\",\"limit\":1000}", NULL, "");
+    ctl_fake_expect (fake, "post list h-1 --limit 0", CTL_USAGE, "", "", NULL);
+    ctl_fake_expect (fake, "post list h-1 --limit x", CTL_USAGE, "", "", NULL);
+    ctl_fake_expect (fake, "post list h-1 --since 2026-13-01", CTL_USAGE, "", "", NULL);
+    //  Nothing at all: (none); [] with --json
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_page (fake, false, NULL, (const char *[]) { NULL });
+    ctl_fake_expect (fake, "post list h-1", CTL_OK, NULL, "(none)\n", "");
+    ctl_fake_expect (fake, "post list h-1 --json", CTL_OK, "post.list {\"group\":\"h-1\"}",
+        "[]\n", "");
+    //  A failure after the first page: the array is closed, the error on stderr
+    s_page (fake, true, "c-1", (const char *[]) { S_POST_3, NULL });
+    ctl_fake_queue_error (fake, "BAD_ARGS", "cursor c-1 is not valid any more", NULL);
+    ctl_fake_expect (fake, "post list h-1 --json", CTL_FAIL, NULL, NULL,
+        "duotangctl: cursor c-1 is not valid any more\n");
+    assert (ctl_fake_out (fake) [0] == '[' && strstr (ctl_fake_out (fake), "}]\n")
+            && !strstr (ctl_fake_out (fake), "error"));
+    //  A server that answers the same cursor again is not followed for ever
+    s_page (fake, true, "c-1", (const char *[]) { S_POST_3, NULL });
+    s_page (fake, false, "c-1", (const char *[]) { S_POST_1, NULL });
+    ctl_fake_expect (fake, "post list h-1 --json", CTL_FAIL, NULL, NULL,
+        "duotangctl: post.list answered the cursor it was given: the server is looping, "
+        "stopped after 2 items\n");
+
+    //  Events
+    const char *event = "id=e-1 type=event kind=tasting group=h-1 author=m-li "
+        "at:=1796468400000 title=赛酒会 place=青羊宫 status=scheduled attendees=[] "
+        "closed_at:=0";
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, event);
+    ctl_fake_expect (fake, "event schedule h-1 tasting 赛酒会 --at 2026-12-05T19:00 "
+        "--place 青羊宫 --author m-li --id e-1", CTL_OK,
+        "event.schedule {\"group\":\"h-1\",\"kind\":\"tasting\",\"title\":\"赛酒会\","
+        "\"at\":1796468400000,\"place\":\"青羊宫\",\"author\":\"m-li\",\"id\":\"e-1\"}",
+        "event e-1 赛酒会: tasting in h-1 at 2026-12-05 19:00 +08:00, place 青羊宫, "
+        "by m-li: scheduled\n", "");
+    ctl_fake_expect (fake, "event schedule h-1 tasting T --place P --author m-li", CTL_USAGE,
+        "", "", NULL);
+    assert (strstr (ctl_fake_err (fake), "missing --at"));
+    const char *held = "id=e-1 type=event kind=tasting group=h-1 author=m-li "
+        "at:=1796468400000 title=赛酒会 place=青羊宫 status=held attendees=[m-1,m-2,m-3] "
+        "closed_at:=1796470000000 closed_by=m-li";
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, held);
+    ctl_fake_expect (fake, "event held e-1 --author m-li --attendees m-1,m-2 --attendees m-3",
+        CTL_OK, "event.held {\"id\":\"e-1\",\"attendees\":[\"m-1\",\"m-2\",\"m-3\"],"
+        "\"author\":\"m-li\"}",
+        "event e-1 赛酒会: tasting in h-1 at 2026-12-05 19:00 +08:00, place 青羊宫, "
+        "by m-li: held, 3 attendees (by m-li)\n", "");
+    ctl_fake_expect (fake, "event held e-1 --author m-li", CTL_USAGE, "", "", NULL);
+    ctl_fake_error (fake, "RULE", "attendee rule: m-x is not a member of hall h-1", NULL);
+    ctl_fake_expect (fake, "event held e-1 --author m-li --attendees m-x --json", CTL_FAIL,
+        "event.held {\"id\":\"e-1\",\"attendees\":[\"m-x\"],\"author\":\"m-li\"}", NULL,
+        "duotangctl: attendee rule: m-x is not a member of hall h-1\n");
+    ctl_fake_result_text (fake, "id=e-1 status=cancelled");
+    ctl_fake_expect (fake, "event cancel e-1 --author m-li --json", CTL_OK,
+        "event.cancel {\"id\":\"e-1\",\"author\":\"m-li\"}",
+        "{\"id\":\"e-1\",\"status\":\"cancelled\"}\n", "");
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_page (fake, true, "c-9", (const char *[]) { held, NULL });
+    s_page (fake, true, NULL, (const char *[]) { event, NULL });
+    ctl_fake_expect (fake, "event list h-1 --status held --until 2026-12-31 --limit 5", CTL_OK,
+        NULL,
+        "ID   KIND     GROUP  AUTHOR  TIME                     STATUS     ATTENDEES  TITLE\n"
+        "e-1  tasting  h-1    m-li    2026-12-05 19:00 +08:00  held               3  赛酒会\n"
+        "e-1  tasting  h-1    m-li    2026-12-05 19:00 +08:00  scheduled             赛酒会\n",
+        "");
+    s_requests (fake, "policy.show {}\n"
+        "event.list {\"group\":\"h-1\",\"status\":\"held\",\"until\":1798646400000,\"limit\":5}\n"
+        "event.list {\"group\":\"h-1\",\"status\":\"held\",\"until\":1798646400000,\"limit\":4,"
+        "\"cursor\":\"c-9\"}\n");
+
+    //  Questions: routed leader, deadline, overdue
+    const char *question = "id=q-1 type=question kind=question group=h-1 author=m-wang "
+        "at:=1796127480000 text=酱香型白酒怎么存放比较好呢请问各位有经验的朋友们 "
+        "deadline:=1796213880000 status=open leader=m-li overdue:=true";
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, question);
+    ctl_fake_expect (fake, "question ask m-wang 怎么存放 --id q-1 --at 2026-12-01T20:18", CTL_OK,
+        NULL, "question q-1 of m-wang in h-1 at 2026-12-01 20:18 +08:00: routed to m-li, "
+        "due 2026-12-02 20:18 +08:00, open, overdue\n", "");
+    s_requests (fake, "policy.show {}\n"
+        "question.ask {\"member\":\"m-wang\",\"text\":\"怎么存放\",\"id\":\"q-1\","
+        "\"at\":1796127480000}\n");
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, "id=q-1 type=question group=h-1 author=m-wang "
+        "at:=1796127480000 deadline:=1796213880000 status=answered leader=m-li "
+        "closed_by=m-li overdue:=false");
+    ctl_fake_expect (fake, "question answer q-1 --by m-li 阴凉处", CTL_OK,
+        "question.answer {\"id\":\"q-1\",\"by\":\"m-li\",\"text\":\"阴凉处\"}",
+        "question q-1 of m-wang in h-1 at 2026-12-01 20:18 +08:00: routed to m-li, "
+        "due 2026-12-02 20:18 +08:00, answered by m-li\n", "");
+    ctl_fake_expect (fake, "question answer q-1 阴凉处", CTL_USAGE, "", "", NULL);
+    ctl_fake_error (fake, "RULE", "question rule: q-1 of m-wang is routed to m-li (leader of "
+                    "hall h-1); m-zhao cannot answer it", NULL);
+    ctl_fake_expect (fake, "question answer q-1 --by m-zhao x --json", CTL_FAIL, NULL, NULL,
+        "duotangctl: question rule: q-1 of m-wang is routed to m-li (leader of hall h-1); "
+        "m-zhao cannot answer it\n");
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_page (fake, false, NULL, (const char *[]) { question, NULL });
+    ctl_fake_expect (fake, "question list --leader m-li --open --overdue", CTL_OK, NULL,
+        "ID   GROUP  ASKER   TIME                     LEADER  DEADLINE                 "
+        "STATUS    OVERDUE  TEXT\n"
+        "q-1  h-1    m-wang  2026-12-01 20:18 +08:00  m-li    2026-12-02 20:18 +08:00  "
+        "open      overdue  酱香型白酒怎么存放比较好呢请问各位有经…\n", "");
+    s_requests (fake, "policy.show {}\n"
+        "question.list {\"leader\":\"m-li\",\"open\":true,\"overdue\":true}\n");
+    ctl_fake_expect (fake, "question list --group h-1 --json", CTL_OK,
+        "question.list {\"group\":\"h-1\"}", NULL, "");
+
+    //  activity import: rows typed, broken CSV by line, the server's bad rows by
+    //  their file lines (the server counts rows; blank lines are skipped)
+    ctl_fake_result_text (fake, "rows:=2");
+    s_import_expect (fake, "activity import", "member,day,count\r\nm-1,2026-12-01,12\r\n\r\n"
+        "m-2,2026-12-01,0\r\n", CTL_OK, "activity.report {\"rows\":[{\"member\":\"m-1\","
+        "\"day\":\"2026-12-01\",\"count\":12},{\"member\":\"m-2\",\"day\":\"2026-12-01\","
+        "\"count\":0}]}", "reported 2 activity rows\n", "");
+    ctl_fake_error (fake, "IMPORT_REJECTED", "1 of 2 rows rejected, nothing recorded",
+                    "2:m-2 holds no seat in a group of this server");
+    s_import_expect (fake, "activity import", "member,day,count\nm-1,2026-12-01,12\n\n"
+        "m-2,2026-12-01,3\n", CTL_FAIL, NULL, "",
+        "duotangctl: 1 of 2 rows rejected, nothing recorded\n"
+        "line 4: m-2 holds no seat in a group of this server\n");
+    s_import_expect (fake, "activity import", "member,day,count\nm-1,2026-12-01,many\n",
+        CTL_FAIL, "", "", "duotangctl: %s: line 2: count must be a number, not 'many'\n");
+    s_import_expect (fake, "activity import", "member,day\nm-1,2026-12-01\n",
+        CTL_FAIL, "", "", "duotangctl: %s: line 1: missing column count: the header is "
+        "member,day,count\n");
+    s_import_expect (fake, "activity import", "member,day,count\nm-1,2026-12-01,1\nm-2,x\n",
+        CTL_FAIL, "", "", "duotangctl: %s: line 3: 2 fields, the header has 3\n");
+    s_import_expect (fake, "activity import", "member,day,count\n\"m-1,2026-12-01,1\n",
+        CTL_FAIL, "", "", "duotangctl: %s: line 2: unterminated quoted field\n");
+
+    //  import content, CSV: list cells split on ';', empty cells left out,
+    //  times local to the policy's zone
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, "posts:=1 events:=1 questions:=1");
+    s_import_expect (fake, "import content",
+        "type,id,group,kind,title,author,at,topics,text,link,photos,seconds,place,attendees,"
+        "status,member,answer,by\n"
+        "post,p-1,h-1,story,\"游记,一\",m-li,2026-12-01 20:18,酱酒;侠义,,,a.jpg;b.jpg,,,,,,,\n"
+        "event,e-1,h-1,tasting,赛酒会,m-li,2026-12-05T19:00+08:00,,,,,,青羊宫,m-1;m-2,,,,\n"
+        "question,q-1,,,,,1796127480000,,怎么存?,,,,,,,m-wang,阴凉处,m-li\n",
+        CTL_OK, "import.content {\"rows\":["
+        "{\"type\":\"post\",\"id\":\"p-1\",\"group\":\"h-1\",\"kind\":\"story\","
+        "\"title\":\"游记,一\",\"author\":\"m-li\",\"at\":1796127480000,\"topics\":[\"酱酒\","
+        "\"侠义\"],\"photos\":[\"a.jpg\",\"b.jpg\"]},"
+        "{\"type\":\"event\",\"id\":\"e-1\",\"group\":\"h-1\",\"kind\":\"tasting\","
+        "\"title\":\"赛酒会\",\"author\":\"m-li\",\"at\":1796468400000,\"place\":\"青羊宫\","
+        "\"attendees\":[\"m-1\",\"m-2\"]},"
+        "{\"type\":\"question\",\"id\":\"q-1\",\"at\":1796127480000,\"text\":\"怎么存?\","
+        "\"member\":\"m-wang\",\"answer\":\"阴凉处\",\"by\":\"m-li\"}]}",
+        "imported 1 posts, 1 events, 1 questions\n", "");
+    //  Columns in any order, any subset with type and at
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_import_expect (fake, "import content", " AT ,Type,seconds\n2026-12-01,post,30\n",
+        CTL_OK, "import.content {\"rows\":[{\"at\":1796054400000,\"type\":\"post\","
+        "\"seconds\":30}]}", NULL, "");
+    //  Broken rows, by line
+    const char *header = "type,id,group,kind,title,author,at\n";
+    char text [512];
+    snprintf (text, sizeof (text), "%spost,p-1,h-1,article,T,m-1,2026-12-01\n"
+              "poster,p-2,h-1,article,T,m-1,2026-12-01\n", header);
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_import_expect (fake, "import content", text, CTL_FAIL, "policy.show {}", "",
+        "duotangctl: %s: line 3: type 'poster': a row is a post, an event or a question\n");
+    snprintf (text, sizeof (text), "%s\npost,p-1,h-1,article,T,m-1,\n", header);
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_import_expect (fake, "import content", text, CTL_FAIL, NULL, "",
+        "duotangctl: %s: line 3: at is required (every imported item has its type and its "
+        "time)\n");
+    snprintf (text, sizeof (text), "%spost,p-1,h-1,article,T,m-1,2026-02-30\n", header);
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_import_expect (fake, "import content", text, CTL_FAIL, NULL, "",
+        "duotangctl: %s: line 2: at '2026-02-30' is not a time (2026-12-01 20:18, local to "
+        "Asia/Shanghai unless it ends in Z or +08:00, or ms since 1970)\n");
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_import_expect (fake, "import content", "type,id,when\n", CTL_FAIL, NULL, "",
+        "duotangctl: %s: line 1: unknown column \"when\": the header is " S_CONTENT_HEADER
+        " (any of them, in any order)\n");
+    s_queue_policy (fake, "Asia/Shanghai");
+    s_import_expect (fake, "import content", "id,at\n", CTL_FAIL, NULL, "",
+        "duotangctl: %s: line 1: missing column type: the header is " S_CONTENT_HEADER "\n");
+    //  The server's bad rows print with the file's lines
+    snprintf (text, sizeof (text), "%spost,p-1,h-1,article,T,m-1,2026-12-01\n\n"
+              "post,p-2,h-1,promo,P,m-1,2026-12-01\npost,p-3,h-1,promo,P,m-1,2026-12-01\n",
+              header);
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_error (fake, "IMPORT_REJECTED", "2 of 3 rows rejected, nothing imported",
+        "2:role rule: m-1 is member of h-1; a promo may be published by leader, admin "
+        "(policy promo_roles)|3:promo limit: h-1 already has 1/1 promo posts on 2026-12-01 "
+        "(Asia/Shanghai)");
+    s_import_expect (fake, "import content", text, CTL_FAIL, NULL, "",
+        "duotangctl: 2 of 3 rows rejected, nothing imported\n"
+        "line 4: role rule: m-1 is member of h-1; a promo may be published by leader, "
+        "admin (policy promo_roles)\n"
+        "line 5: promo limit: h-1 already has 1/1 promo posts on 2026-12-01 (Asia/Shanghai)\n");
+
+    //  import content, JSON lines: objects as they are, "at" as text read in
+    //  the zone, escapes decoded; a bad line by its number
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, "posts:=1 events:=0 questions:=1");
+    s_import_expect (fake, "import content",
+        "\n  {\"type\": \"post\", \"group\": \"h-1\", \"kind\": \"video\", \"title\": "
+        "\"\\u9171\\u9152 \\\"x\\\"\\n\", \"at\": \"2026-12-01 20:18\", \"seconds\": 120, "
+        "\"topics\": [\"a\", \"b\"], \"text\": null, \"ok\": true, \"r\": -1.5}\r\n"
+        "\n"
+        "{\"type\":\"question\",\"member\":\"m-1\",\"text\":\"\\ud83c\\udf76\","
+        "\"at\":1796127480000,\"extra\":{\"k\":[]}}\n",
+        CTL_OK, "import.content {\"rows\":[{\"type\":\"post\",\"group\":\"h-1\","
+        "\"kind\":\"video\",\"title\":\"酱酒 \\\"x\\\"\\n\",\"at\":1796127480000,"
+        "\"seconds\":120,\"topics\":[\"a\",\"b\"],\"text\":null,\"ok\":true,\"r\":-1.5},"
+        "{\"type\":\"question\",\"member\":\"m-1\",\"text\":\"🍶\",\"at\":1796127480000,"
+        "\"extra\":{\"k\":[]}}]}", "imported 1 posts, 0 events, 1 questions\n", "");
+    const char *bad_json [][2] = {
+        { "{\"type\":\"post\",\"at\":1}\n{\"type\":\"post\",\"at\":1,}\n",
+          "line 2: not JSON: an object key must be a string" },
+        { "{\"type\":\"post\",\"at\":1}\n\n[1]\n", "line 3: a row is a JSON object "
+          "({\"type\": \"post\", ...})" },
+        { "{\"type\":\"post\",\"at\":1} x\n", "line 1: not JSON: text after the object "
+          "(one object per line)" },
+        { "{\"type\":\"post\",\"at\":\"soon\"}\n", "line 1: at 'soon' is not a time" },
+        { "{\"type\":\"post\"}\n", "line 1: at is required" },
+        { "{\"at\":5}\n", "line 1: type is required" },
+        { "{\"type\":\"post\",\"at\":1,\"t\":\"\\ud83c\"}\n", "line 1: not JSON: a lone "
+          "surrogate in a string" },
+        { "{\"type\":\"post\",\"at\":1,\"t\":\"open}\n", "line 1: not JSON: unterminated "
+          "string" },
+        { "{\"type\":\"post\",\"at\":1,\"t\":tru}\n", "line 1: not JSON: a value must be" },
+        { "{\"a\":[[[[[[[[1]]]]]]]]}\n", "line 1: not JSON: nested deeper than 8" },
+        { "{\"type\":\"post\",\"at\":99999999999999999999}\n", "line 1: not JSON: a number "
+          "out of range" },
+        { NULL, NULL }
+    };
+    for (int i = 0; bad_json [i][0]; i++) {
+        s_queue_policy (fake, "Asia/Shanghai");
+        s_import_expect (fake, "import content", bad_json [i][0], CTL_FAIL, "policy.show {}",
+                         "", NULL);
+        if (!strstr (ctl_fake_err (fake), bad_json [i][1])) {
+            fprintf (stderr, "\n%s: expected [%s] in [%s]\n", bad_json [i][0], bad_json [i][1],
+                     ctl_fake_err (fake));
+            assert (false);
+        }
+    }
+    ctl_fake_expect (fake, "import content /nonexistent/file.csv", CTL_FAIL, "", "", NULL);
+    assert (strstr (ctl_fake_err (fake), "cannot open"));
+    ctl_fake_destroy (&fake);
 }

@@ -312,20 +312,24 @@ ctl_fake_test (bool verbose)
     ctl_fake_expect (fake, "officer add o-1", CTL_USAGE, "", "", NULL);
     assert (streq (ctl_fake_requests (fake), ""));
     //  Queued answers go first, in order, then the standing one again; every
-    //  request of the run is kept
+    //  request of the run is kept (commands that make several requests, such
+    //  as lists that page, are tested in their modules)
     ctl_fake_result_text (fake, "id=o-3 name=c branches:=0");
-    ctl_fake_queue_text (fake, "id=o-1 name=a branches:=0");
     ctl_fake_queue_error (fake, "EXISTS", "officer o-2 exists", NULL);
+    ctl_fake_expect (fake, "officer add o-2 b", CTL_FAIL,
+                     "officer.add {\"id\":\"o-2\",\"name\":\"b\"}", "",
+                     "duotangctl: officer o-2 exists\n");
+    ctl_fake_queue_text (fake, "id=o-1 name=a branches:=0");
     ctl_fake_expect (fake, "officer add o-1 a --json", CTL_OK, NULL,
                      "{\"id\":\"o-1\",\"name\":\"a\",\"branches\":0}\n", "");
-    ctl_fake_expect (fake, "officer add o-2 b", CTL_FAIL, "officer.add {\"id\":\"o-2\",\"name\":\"b\"}",
-                     "", "duotangctl: officer o-2 exists\n");
     ctl_fake_expect (fake, "officer add o-3 c --json", CTL_OK, NULL,
                      "{\"id\":\"o-3\",\"name\":\"c\",\"branches\":0}\n", "");
     assert (streq (ctl_fake_requests (fake), "officer.add {\"id\":\"o-3\",\"name\":\"c\"}\n"));
     //  What is still queued when a run ends is dropped
+    ctl_fake_queue_text (fake, "id=o-8 name=y branches:=0");
     ctl_fake_queue_text (fake, "id=o-9 name=z branches:=0");
-    ctl_fake_expect (fake, "officer add o-1", CTL_USAGE, "", "", NULL);
+    ctl_fake_expect (fake, "officer add o-8 y --json", CTL_OK, NULL,
+                     "{\"id\":\"o-8\",\"name\":\"y\",\"branches\":0}\n", "");
     ctl_fake_expect (fake, "officer add o-3 c --json", CTL_OK, NULL,
                      "{\"id\":\"o-3\",\"name\":\"c\",\"branches\":0}\n", "");
     ctl_fake_destroy (&fake);
