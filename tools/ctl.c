@@ -437,8 +437,8 @@ ctl_put_time (ctl_t *self, ctl_line_t *line, const char *key, const char *name)
     const char *zone = ctl_zone (self);
     if (!zone)
         return CTL_FAIL;
-    int rc = dt_time_parse (zone, text, &at);
-    assert (rc == 0);
+    if (dt_time_parse (zone, text, &at))
+        return ctl_usage (line, "--%s: '%s' is not a time in %s", name, text, zone);
     ctl_args_int (&line->req, key, at);
     return CTL_OK;
 }
@@ -596,8 +596,10 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
                 ctl_json_print (self->out, &items->via.array.ptr [i]);
             }
         }
-        else
+        else {
             s_page_print (self, &pages, count? items->via.array.ptr: NULL, count);
+            ctl_print_release ();       /* a long list need not pile up its texts */
+        }
         pages.items += count;
         bool more = next && next->type == MSGPACK_OBJECT_STR && next->via.str.size
                  && (!wanted || pages.items < wanted);

@@ -713,7 +713,9 @@ s_json_number (s_json_t *self, msgpack_packer *pk)
         self->p++;
     char text [64];
     size_t len = self->p - start;
-    if (len == 0 || len >= sizeof (text))
+    size_t sign = *start == '-';
+    bool digit = len > sign && isdigit ((unsigned char) start [sign]);
+    if (!digit || len >= sizeof (text))
         return s_json_fail (self, "a value must be a string, number, object, array, "
                             "true, false or null");
     memcpy (text, start, len);
@@ -1480,6 +1482,9 @@ ctl_cmds_content_test (bool verbose)
         { "{\"type\":\"post\",\"at\":1,\"t\":\"open}\n", "line 1: not JSON: unterminated "
           "string" },
         { "{\"type\":\"post\",\"at\":1,\"t\":tru}\n", "line 1: not JSON: a value must be" },
+        { "{\"type\":\"post\",\"at\":-}\n", "line 1: not JSON: a value must be" },
+        { "{\"type\":\"post\",\"at\":+1}\n", "line 1: not JSON: a value must be" },
+        { "{\"type\":\"post\",\"at\":1.5.2}\n", "line 1: not JSON: a malformed number" },
         { "{\"a\":[[[[[[[[1]]]]]]]]}\n", "line 1: not JSON: nested deeper than 8" },
         { "{\"type\":\"post\",\"at\":99999999999999999999}\n", "line 1: not JSON: a number "
           "out of range" },
