@@ -251,12 +251,14 @@ s_post_add (ctl_t *ctl, ctl_line_t *line)
     return s_need_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "post.add", s_show_post);
 }
 
-/* POST SHOW id */
+/* POST SHOW id, EVENT SHOW id, QUESTION SHOW id: op is the noun's */
 static int
-s_post_show (ctl_t *ctl, ctl_line_t *line)
+s_item_show (ctl_t *ctl, ctl_line_t *line)
 {
+    char op [32];
+    snprintf (op, sizeof (op), "%s.show", line->cmd->noun);
     ctl_args_str (&line->req, "id", line->argv [0]);
-    return s_need_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "post.show", s_show_fields);
+    return s_need_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, op, s_show_fields);
 }
 
 /* POST LIST group [--kind k] [--since time] [--until time] [--limit n] */
@@ -1010,7 +1012,7 @@ const ctl_cmd_t ctl_content_cmds [] = {
     { "post", "list", "post list GROUP [--kind K] [--since TIME] [--until TIME] [--limit N]",
       "kind: since: until: limit:", 1, 1, s_post_list,
       "List a group's posts, oldest first, every page (or the first N)." S_TIME_HELP },
-    { "post", "show", "post show ID", NULL, 1, 1, s_post_show,
+    { "post", "show", "post show ID", NULL, 1, 1, s_item_show,
       "Show a post, one field a line, times in the policy's time zone." },
     { "event", "schedule", "event schedule GROUP KIND TITLE --at TIME --place PLACE "
       "--author ID [--id ID]", "at:! place:! author:! id:", 3, 3, s_event_schedule,
@@ -1021,6 +1023,8 @@ const ctl_cmd_t ctl_content_cmds [] = {
       "--attendees repeated)." },
     { "event", "cancel", "event cancel ID --author ID", "author:!", 1, 1, s_event_cancel,
       "Cancel a scheduled event." },
+    { "event", "show", "event show ID", NULL, 1, 1, s_item_show,
+      "Show an event, one field a line, times in the policy's time zone." },
     { "event", "list", "event list GROUP [--status S] [--since TIME] [--until TIME] "
       "[--limit N]", "status: since: until: limit:", 1, 1, s_event_list,
       "List a group's events (scheduled, held, cancelled), every page (or the first N)."
@@ -1035,6 +1039,8 @@ const ctl_cmd_t ctl_content_cmds [] = {
       "[--limit N]", "group: leader: open overdue limit:", 0, 0, s_question_list,
       "List questions (of a group in time order; else open ones by deadline), every page "
       "(or the first N)." },
+    { "question", "show", "question show ID", NULL, 1, 1, s_item_show,
+      "Show a question with the leader it is routed to now, one field a line." },
     { "activity", "import", "activity import FILE.csv", NULL, 1, 1, s_activity_import,
       "Report message counts per member and day from CSV (header member,day,count with "
       "day YYYY-MM-DD; '-' reads stdin): all rows or none; a day reported again is "
@@ -1212,6 +1218,15 @@ ctl_cmds_content_test (bool verbose)
         "photos    -\n"
         "seconds   0\n"
         "status    published\n", "");
+
+    //  event show, question show: the same, their own op
+    s_queue_policy (fake, "Asia/Shanghai");
+    ctl_fake_result_text (fake, "id=e-1 type=event at:=1796468400000 closed_at:=0");
+    ctl_fake_expect (fake, "event show e-1", CTL_OK, "event.show {\"id\":\"e-1\"}",
+        "id         e-1\ntype       event\nat         2026-12-05 19:00 +08:00\n"
+        "closed_at  -\n", "");
+    ctl_fake_expect (fake, "question show q-1 --json", CTL_OK,
+        "question.show {\"id\":\"q-1\"}", NULL, "");
 
     //  post list: every page, the cursor of one in the next request; one table
     //  whose columns keep their places from page to page
