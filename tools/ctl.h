@@ -1,5 +1,7 @@
 /* ctl.h -- duotangctl's core: the command table, per-command option parsing
-   (getopt_long), one request per command, and the output conventions:
+   (getopt_long), one request per command (a list: one per page; a command
+   that reads or shows times: policy.show first, once), and the output
+   conventions:
    exit 0 on success; 1 with one line "duotangctl: message" on stderr on any
    error; 2 with the command's usage on a usage error. */
 #ifndef CTL_H_INCLUDED
