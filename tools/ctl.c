@@ -4,10 +4,12 @@
 #include "ctl_print.h"
 #include "ctl_fake.h"
 #include "catalogue.h"
+#include "ctl_text.h"
 #include <getopt.h>
 
 static const ctl_cmd_t *s_groups [] = {
-    ctl_org_cmds, ctl_member_cmds, ctl_report_cmds, ctl_policy_cmds, ctl_admin_cmds, NULL
+    ctl_org_cmds, ctl_member_cmds, ctl_content_cmds, ctl_report_cmds, ctl_policy_cmds,
+    ctl_admin_cmds, NULL
 };
 
 void
@@ -297,7 +299,7 @@ s_line (FILE *out, const char *prefix, const char *text)
 }
 
 static void
-s_server_error (ctl_t *self, proto_reply_t *reply)
+s_server_error (ctl_t *self, proto_reply_t *reply, bool json)
 {
     s_line (self->err, "duotangctl: ", reply->message);
     const msgpack_object *details = reply->details;
@@ -305,19 +307,25 @@ s_server_error (ctl_t *self, proto_reply_t *reply)
         const msgpack_object *detail = &details->via.array.ptr [i];
         const msgpack_object *line = proto_map_get (detail, "line");
         char prefix [40] = "";
-        if (line && line->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-            snprintf (prefix, sizeof (prefix), "line %" PRIu64 ": ", line->via.u64);
+        uint64_t number = line && line->type == MSGPACK_OBJECT_POSITIVE_INTEGER?
+                          line->via.u64: 0;
+        //  Rows sent without their file line are named by index + 1
+        if (number && self->row_lines && number <= self->nrows)
+            number = self->row_lines [number - 1];
+        if (number)
+            snprintf (prefix, sizeof (prefix), "line %" PRIu64 ": ", number);
         s_line (self->err, prefix, ctl_v (detail, "message"));
     }
-    if (self->json) {
+    if (json) {
         fputs ("{\"error\":", self->out);
         ctl_json_print (self->out, proto_map_get (&reply->unpacked.data, "error"));
         fputs ("}\n", self->out);
     }
 }
 
-int
-ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply)
+/* The request; json: print a server error as JSON on stdout too. */
+static int
+s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool json)
 {
     dt_err_t err;
     dt_err_init (&err);
@@ -354,13 +362,19 @@ ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply)
              ctl_fail (self, "%s", err.message);
     else
     if (!reply->ok) {
-        s_server_error (self, reply);
+        s_server_error (self, reply, json);
         proto_reply_release (reply);
         rc = CTL_FAIL;
     }
     msgpack_sbuffer_destroy (&packed);
     dt_err_reset (&err);
     return rc;
+}
+
+int
+ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply)
+{
+    return s_request (self, op, args, reply, self->json);
 }
 
 void
@@ -396,6 +410,239 @@ ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show)
     ctl_result (self, result, pending? s_show_pending: show);
     proto_reply_release (&reply);
     return CTL_OK;
+}
+
+//  Times in the policy's time zone
+
+const char *
+ctl_zone (ctl_t *self)
+{
+    if (*self->zone)
+        return self->zone;
+    proto_reply_t reply;
+    if (ctl_request (self, "policy.show", NULL, &reply))
+        return NULL;
+    const msgpack_object *zone = proto_map_get (reply.result, "timezone");
+    if (zone && zone->type == MSGPACK_OBJECT_STR && zone->via.str.size
+    &&  zone->via.str.size <= DT_TIME_ZONE_MAX)
+        snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
+                  zone->via.str.ptr);
+    proto_reply_release (&reply);
+    if (!*self->zone)
+        ctl_fail (self, "the server's policy names no time zone, so times cannot be shown "
+                  "or read");
+    else
+    if (!dt_time_zone_valid (self->zone)) {
+        //  dt_time would judge an unknown zone as UTC: wrong times, silently
+        ctl_fail (self, "the policy's time zone %s is not in this machine's tz database "
+                  "(install tzdata)", self->zone);
+        *self->zone = 0;
+    }
+    return *self->zone? self->zone: NULL;
+}
+
+int
+ctl_put_time (ctl_t *self, ctl_line_t *line, const char *key, const char *name)
+{
+    const char *text = ctl_opt (line, name);
+    if (!text)
+        return CTL_OK;
+    int64_t at;
+    //  The syntax does not depend on the zone: refuse it before any request
+    if (dt_time_parse ("UTC", text, &at))
+        return ctl_usage (line, "--%s takes a time (2026-12-01T20:18, local to the policy's "
+                          "time zone unless it ends in Z or +08:00), a date (2026-12-01) or "
+                          "milliseconds since 1970, not '%s'", name, text);
+    const char *zone = ctl_zone (self);
+    if (!zone)
+        return CTL_FAIL;
+    if (dt_time_parse (zone, text, &at))
+        return ctl_usage (line, "--%s: '%s' is not a time in %s", name, text, zone);
+    args_int (&line->req, key, at);
+    return CTL_OK;
+}
+
+const char *
+ctl_local (ctl_t *self, const msgpack_object *map, const char *key, char *out, size_t size)
+{
+    const msgpack_object *value = proto_map_get (map, key);
+    if (!value || (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+               &&  value->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
+        snprintf (out, size, "-");
+        return out;
+    }
+    assert (*self->zone);
+    return dt_time_format (self->zone, value->via.i64, out, size);
+}
+
+//  Lists that page
+
+#define S_COLUMNS_MAX 16
+#define S_PAGE_MAX 1000         /* the largest limit a list takes (6.0) */
+
+typedef struct {
+    const ctl_column_t *columns;
+    size_t ncolumns;
+    ctl_row_fn *row;
+    size_t widths [S_COLUMNS_MAX];  /* only ever grow, so pages line up */
+    uint64_t items;             /* printed so far */
+} s_pages_t;
+
+/* A cell padded to its column's width, unless nothing follows it in the row
+   (no trailing blanks). */
+static void
+s_page_cell (ctl_table_t *table, s_pages_t *self, char **cells, size_t c)
+{
+    bool more = false;
+    for (size_t next = c + 1; next < self->ncolumns; next++)
+        more = more || *cells [next];
+    if (!more && !self->columns [c].right) {
+        ctl_table_add (table, "%s", cells [c]);
+        return;
+    }
+    char *padded = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&padded, &size);
+    assert (out);
+    ctl_text_pad (out, cells [c], self->widths [c], self->columns [c].right);
+    fclose (out);
+    ctl_table_add (table, "%s", padded);
+    free (padded);
+}
+
+/* Print count items of a page; the header before the first item of the run. */
+static void
+s_page_print (ctl_t *ctl, s_pages_t *self, const msgpack_object *items, uint32_t count)
+{
+    if (count == 0)
+        return;
+    char ***rows = calloc (count + 1, sizeof (char **));
+    assert (rows);
+    char *headers [S_COLUMNS_MAX];
+    for (size_t c = 0; c < self->ncolumns; c++)
+        headers [c] = (char *) self->columns [c].header;
+    if (self->items == 0)
+        rows [count] = headers;
+    for (uint32_t r = 0; r < count; r++) {
+        rows [r] = calloc (self->ncolumns, sizeof (char *));
+        assert (rows [r]);
+        self->row (ctl, &items [r], rows [r]);
+        for (size_t c = 0; c < self->ncolumns; c++)
+            if (!rows [r][c])
+                rows [r][c] = strdup ("");
+    }
+    for (uint32_t r = 0; r <= count; r++)
+        for (size_t c = 0; rows [r] && c < self->ncolumns; c++) {
+            size_t width = ctl_text_width (rows [r][c]);
+            self->widths [c] = width > self->widths [c]? width: self->widths [c];
+        }
+    ctl_table_t *table = ctl_table_new ();
+    if (rows [count]) {
+        for (size_t c = 0; c < self->ncolumns; c++)
+            s_page_cell (table, self, rows [count], c);
+        ctl_table_row (table);
+    }
+    for (uint32_t r = 0; r < count; r++) {
+        for (size_t c = 0; c < self->ncolumns; c++)
+            s_page_cell (table, self, rows [r], c);
+        ctl_table_row (table);
+    }
+    ctl_table_print (table, ctl->out);
+    fflush (ctl->out);
+    ctl_table_destroy (&table);
+    for (uint32_t r = 0; r < count; r++) {
+        for (size_t c = 0; c < self->ncolumns; c++)
+            free (rows [r][c]);
+        free (rows [r]);
+    }
+    free (rows);
+}
+
+int
+ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit)
+{
+    *limit = 0;
+    if (!text)
+        return CTL_OK;
+    char *end;
+    errno = 0;
+    *limit = strtoull (text, &end, 10);
+    if (!isdigit ((unsigned char) *text) || *end || errno || *limit == 0)
+        return ctl_usage (line, "--limit takes a number of items (1 or more), not '%s'", text);
+    return CTL_OK;
+}
+
+int
+ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
+                const ctl_column_t *columns, ctl_row_fn *row)
+{
+    s_pages_t pages = { .columns = columns, .row = row };
+    for (; columns [pages.ncolumns].header; pages.ncolumns++)
+        pages.widths [pages.ncolumns] = columns [pages.ncolumns].min;
+    assert (pages.ncolumns <= S_COLUMNS_MAX);
+    char *cursor = NULL;
+    bool open = false;          /* the JSON array is begun */
+    int rc = CTL_OK;
+    while (rc == CTL_OK) {
+        //  Every page is the command's args plus its limit and cursor
+        args_t args;
+        args_init (&args);
+        msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
+        args.count = line->req.count;
+        if (wanted) {
+            uint64_t left = wanted - pages.items;
+            args_uint (&args, "limit", left < S_PAGE_MAX? left: S_PAGE_MAX);
+        }
+        args_str (&args, "cursor", cursor);
+        proto_reply_t reply;
+        //  A failure after the first page closes the JSON array (the error
+        //  is on stderr), so stdout still holds one JSON document
+        rc = s_request (self, op, &args, &reply, self->json && !cursor);
+        args_destroy (&args);
+        if (rc)
+            break;
+        const msgpack_object *items = ctl_array (reply.result, "items");
+        const msgpack_object *next = proto_map_get (reply.result, "next");
+        uint32_t count = items? items->via.array.size: 0;
+        if (wanted && count > wanted - pages.items)
+            count = (uint32_t) (wanted - pages.items);
+        if (self->json) {
+            if (!open)
+                fputc ('[', self->out);
+            open = true;
+            for (uint32_t i = 0; i < count; i++) {
+                fputs (pages.items + i? ",": "", self->out);
+                ctl_json_print (self->out, &items->via.array.ptr [i]);
+            }
+        }
+        else {
+            s_page_print (self, &pages, count? items->via.array.ptr: NULL, count);
+            ctl_print_release ();       /* a long list need not pile up its texts */
+        }
+        pages.items += count;
+        bool more = next && next->type == MSGPACK_OBJECT_STR && next->via.str.size
+                 && (!wanted || pages.items < wanted);
+        char *following = more? strndup (next->via.str.ptr, next->via.str.size): NULL;
+        if (!items && reply.result)
+            rc = ctl_fail (self, "%s answered no items list: is the server older than "
+                           "this duotangctl?", op);
+        else
+        if (following && cursor && streq (following, cursor))
+            rc = ctl_fail (self, "%s answered the cursor it was given: the server is "
+                           "looping, stopped after %" PRIu64 " items", op, pages.items);
+        proto_reply_release (&reply);
+        free (cursor);
+        cursor = following;
+        if (!cursor)
+            break;
+    }
+    free (cursor);
+    if (open)
+        fputs ("]\n", self->out);
+    if (rc == CTL_OK && !self->json && pages.items == 0)
+        fprintf (self->out, "(none)\n");
+    ctl_print_release ();
+    return rc;
 }
 
 //  Self-test: parsing and dispatch without a server (the command modules

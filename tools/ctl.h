@@ -1,5 +1,7 @@
 /* ctl.h -- duotangctl's core: the command table, per-command option parsing
-   (getopt_long), one request per command, and the output conventions:
+   (getopt_long), one request per command (a list: one per page; a command
+   that reads or shows times: policy.show first, once), and the output
+   conventions:
    exit 0 on success; 1 with one line "duotangctl: message" on stderr on any
    error; 2 with the command's usage on a usage error. */
 #ifndef CTL_H_INCLUDED
@@ -7,6 +9,7 @@
 
 #include "client.h"
 #include "args.h"
+#include "dt_time.h"
 
 #define CTL_OK     0
 #define CTL_FAIL   1
@@ -21,6 +24,12 @@ typedef struct {
     FILE *out;                  /* results (stdout) */
     FILE *err;                  /* errors and usage (stderr) */
     client_t *client;           /* connected by the first request */
+    char zone [DT_TIME_ZONE_MAX + 1];   /* the policy's time zone, "" until
+                                   ctl_zone fetched it (once per run) */
+    const size_t *row_lines;    /* while an import is sent: the file line of each
+                                   row, so that a server detail naming row index
+                                   + 1 (PROTOCOL.md 6.12) prints the file's line */
+    size_t nrows;
 } ctl_t;
 
 typedef struct _ctl_line_t ctl_line_t;
@@ -107,12 +116,57 @@ void ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show);
 /* Print "duotangctl: message" on the error stream; returns CTL_FAIL. */
 int ctl_fail (ctl_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+//  Times, in the policy's time zone
+
+/* The policy's time zone: policy.show is asked the first time, then the zone
+   is kept for the run. NULL (error printed) when the server cannot say or the
+   zone is not in this machine's tz database (times would be wrong). */
+const char *ctl_zone (ctl_t *self);
+/* Add option `name`'s value (absent = nothing added) to the request as key: a
+   time local to the policy's zone unless it has an offset, a date, or ms
+   (dt_time_parse). The syntax is checked before the zone is fetched. Returns
+   CTL_OK, CTL_USAGE or CTL_FAIL (the zone could not be had). */
+int ctl_put_time (ctl_t *self, ctl_line_t *line, const char *key, const char *name);
+/* map[key] as "2026-12-01 20:18 +08:00" in the zone (ctl_zone must have
+   succeeded), "-" when absent or not a number. Returns out (32 bytes do). */
+const char *ctl_local (ctl_t *self, const msgpack_object *map, const char *key, char *out,
+                       size_t size);
+
+//  Lists that page (PROTOCOL.md 6.0): { items: [...], next: str|nil }
+
+typedef struct {
+    const char *header;         /* NULL ends a column list */
+    bool right;                 /* right-aligned (numbers) */
+    size_t min;                 /* columns it takes at least: the widest of a
+                                   known set of values, so a later page's
+                                   does not move the columns after it */
+} ctl_column_t;
+
+/* One table row for an item: a newly allocated string for each column
+   (strdup, zsys_sprintf); ctl_call_pages frees them. */
+typedef void (ctl_row_fn) (ctl_t *ctl, const msgpack_object *item, char **cells);
+
+/* Read --limit's text (NULL = absent: *limit = 0, every item): a count of
+   items, 1 or more. CTL_OK or CTL_USAGE. */
+int ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit);
+
+/* Make the list request op with line->req (plus limit and cursor) and follow
+   `next` until it is nil or `limit` items (0 = no limit) have come. Each page
+   is printed as it arrives: one table whose columns only ever widen, its
+   header once; "(none)" when no item came. With --json, one JSON array of
+   every item. Returns CTL_OK or CTL_FAIL (error printed; with --json, after
+   the first page, on stderr only and the array closed, so stdout holds one
+   JSON document). */
+int ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t limit,
+                    const ctl_column_t *columns, ctl_row_fn *row);
+
 /* The command groups (ctl_cmds_*.c), each ended by a NULL noun. */
 extern const ctl_cmd_t ctl_org_cmds [];
 extern const ctl_cmd_t ctl_member_cmds [];
 extern const ctl_cmd_t ctl_admin_cmds [];
 extern const ctl_cmd_t ctl_report_cmds [];
 extern const ctl_cmd_t ctl_policy_cmds [];
+extern const ctl_cmd_t ctl_content_cmds [];
 
 void ctl_test (bool verbose);
 

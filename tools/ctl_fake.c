@@ -6,26 +6,38 @@
 struct _ctl_fake_t {
     zactor_t *actor;
     char endpoint [64];
-    char *out, *err, *request;
+    char *out, *err, *request, *requests;
 };
 
 //  The server actor: pipe commands RESULT <bytes>, ERROR <code> <message>
-//  <details>, GET (answers the last request, then forgets it)
+//  <details> (the answer to every request), QUEUE <bytes> and QUEUE-ERROR
+//  <code> <message> <details> (the answer to one request, before the standing
+//  one, in order), GET (answers the last request and every request since the
+//  last GET, then forgets them and any answer still queued)
 
 typedef struct {
-    zsock_t *router;
     msgpack_sbuffer result;
     bool nil;
     dt_err_t error;
+} s_answer_t;
+
+#define S_QUEUE_MAX 16
+
+typedef struct {
+    zsock_t *router;
+    s_answer_t standing;
+    s_answer_t queue [S_QUEUE_MAX];
+    size_t queued, next;        /* queue [next .. queued) are still to answer */
     char *last;
+    char *all;                  /* every request since the last GET */
 } s_server_t;
 
 static void
-s_configure (s_server_t *self, zmsg_t *msg, const char *command)
+s_configure (s_answer_t *self, zmsg_t *msg, const char *command)
 {
     dt_err_reset (&self->error);
     msgpack_sbuffer_clear (&self->result);
-    if (streq (command, "RESULT")) {
+    if (streq (command, "RESULT") || streq (command, "QUEUE")) {
         zframe_t *frame = zmsg_first (msg);
         self->nil = zframe_size (frame) == 0;
         msgpack_sbuffer_write (&self->result, (char *) zframe_data (frame), zframe_size (frame));
@@ -39,6 +51,21 @@ s_configure (s_server_t *self, zmsg_t *msg, const char *command)
     free (code);
     free (message);
     free (details);
+}
+
+static void
+s_answer_init (s_answer_t *self)
+{
+    msgpack_sbuffer_init (&self->result);
+    dt_err_init (&self->error);
+    self->nil = true;
+}
+
+static void
+s_answer_destroy (s_answer_t *self)
+{
+    msgpack_sbuffer_destroy (&self->result);
+    dt_err_reset (&self->error);
 }
 
 static void
@@ -60,9 +87,13 @@ s_answer (s_server_t *self)
     msgpack_object none = { .type = MSGPACK_OBJECT_MAP };
     ctl_json_print (out, req.args? req.args: &none);
     fclose (out);
+    char *all = zsys_sprintf ("%s%s\n", self->all, self->last);
+    free (self->all);
+    self->all = all;
+    s_answer_t *with = self->next < self->queued? &self->queue [self->next++]: &self->standing;
     msgpack_sbuffer reply;
     msgpack_sbuffer_init (&reply);
-    proto_reply_encode (&reply, req.id, self->nil? NULL: &self->result, &self->error);
+    proto_reply_encode (&reply, req.id, with->nil? NULL: &with->result, &with->error);
     zmsg_t *answer = zmsg_new ();
     zmsg_append (answer, &identity);
     zmsg_append (answer, &empty);
@@ -78,11 +109,13 @@ s_answer (s_server_t *self)
 static void
 s_server (zsock_t *pipe, void *endpoint)
 {
-    s_server_t self = { .router = zsock_new_router ((char *) endpoint), .nil = true };
+    s_server_t self = { .router = zsock_new_router ((char *) endpoint) };
     assert (self.router);
-    msgpack_sbuffer_init (&self.result);
-    dt_err_init (&self.error);
+    s_answer_init (&self.standing);
+    for (size_t i = 0; i < S_QUEUE_MAX; i++)
+        s_answer_init (&self.queue [i]);
     self.last = strdup ("");
+    self.all = strdup ("");
     zpoller_t *poller = zpoller_new (pipe, self.router, NULL);
     zsock_signal (pipe, 0);
     while (true) {
@@ -95,13 +128,19 @@ s_server (zsock_t *pipe, void *endpoint)
         char *command = msg? zmsg_popstr (msg): NULL;
         bool done = !command || streq (command, "$TERM");
         if (command && streq (command, "GET")) {
-            zstr_send (pipe, self.last);
+            zstr_sendx (pipe, self.last, self.all, NULL);
             free (self.last);
+            free (self.all);
             self.last = strdup ("");
+            self.all = strdup ("");
+            self.queued = self.next = 0;
         }
         else
         if (!done) {
-            s_configure (&self, msg, command);
+            bool queue = strncmp (command, "QUEUE", 5) == 0;
+            assert (!queue || self.queued < S_QUEUE_MAX);
+            s_configure (queue? &self.queue [self.queued++]: &self.standing, msg,
+                         queue && streq (command, "QUEUE-ERROR")? "ERROR": command);
             //  The caller waits for this: a request sent next must not be
             //  answered with the previous result
             zsock_signal (pipe, 0);
@@ -113,9 +152,11 @@ s_server (zsock_t *pipe, void *endpoint)
     }
     zpoller_destroy (&poller);
     zsock_destroy (&self.router);
-    msgpack_sbuffer_destroy (&self.result);
-    dt_err_reset (&self.error);
+    s_answer_destroy (&self.standing);
+    for (size_t i = 0; i < S_QUEUE_MAX; i++)
+        s_answer_destroy (&self.queue [i]);
     free (self.last);
+    free (self.all);
 }
 
 ctl_fake_t *
@@ -139,6 +180,7 @@ ctl_fake_destroy (ctl_fake_t **self_p)
         free (self->out);
         free (self->err);
         free (self->request);
+        free (self->requests);
         free (self);
         *self_p = NULL;
     }
@@ -172,15 +214,46 @@ ctl_fake_error (ctl_fake_t *self, const char *code, const char *message, const c
     zsock_wait (self->actor);
 }
 
+void
+ctl_fake_queue (ctl_fake_t *self, const msgpack_sbuffer *result)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "QUEUE");
+    zmsg_addmem (msg, result? result->data: NULL, result? result->size: 0);
+    zmsg_send (&msg, self->actor);
+    zsock_wait (self->actor);
+}
+
+void
+ctl_fake_queue_text (ctl_fake_t *self, const char *text)
+{
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    int rc = op_args_text (text, &result);
+    assert (rc == 0);
+    ctl_fake_queue (self, &result);
+    msgpack_sbuffer_destroy (&result);
+}
+
+void
+ctl_fake_queue_error (ctl_fake_t *self, const char *code, const char *message,
+                      const char *details)
+{
+    zstr_sendx (self->actor, "QUEUE-ERROR", code, message, details? details: "", NULL);
+    zsock_wait (self->actor);
+}
+
 int
 ctl_fake_run (ctl_fake_t *self, const char *cmdline)
 {
     free (self->out);
     free (self->err);
     free (self->request);
+    free (self->requests);
     int rc = ctl_run_text (self->endpoint, 2000, cmdline, &self->out, &self->err);
     zstr_send (self->actor, "GET");
-    self->request = zstr_recv (self->actor);
+    int got = zstr_recvx (self->actor, &self->request, &self->requests, NULL);
+    assert (got == 2);
     return rc;
 }
 
@@ -200,6 +273,12 @@ const char *
 ctl_fake_request (ctl_fake_t *self)
 {
     return self->request;
+}
+
+const char *
+ctl_fake_requests (ctl_fake_t *self)
+{
+    return self->requests;
 }
 
 void
@@ -231,6 +310,28 @@ ctl_fake_test (bool verbose)
                      "duotangctl: officer o-1 exists\n");
     //  A usage error sends nothing
     ctl_fake_expect (fake, "officer add o-1", CTL_USAGE, "", "", NULL);
+    assert (streq (ctl_fake_requests (fake), ""));
+    //  Queued answers go first, in order, then the standing one again; every
+    //  request of the run is kept (commands that make several requests, such
+    //  as lists that page, are tested in their modules)
+    ctl_fake_result_text (fake, "id=o-3 name=c branches:=0");
+    ctl_fake_queue_error (fake, "EXISTS", "officer o-2 exists", NULL);
+    ctl_fake_expect (fake, "officer add o-2 b", CTL_FAIL,
+                     "officer.add {\"id\":\"o-2\",\"name\":\"b\"}", "",
+                     "duotangctl: officer o-2 exists\n");
+    ctl_fake_queue_text (fake, "id=o-1 name=a branches:=0");
+    ctl_fake_expect (fake, "officer add o-1 a --json", CTL_OK, NULL,
+                     "{\"id\":\"o-1\",\"name\":\"a\",\"branches\":0}\n", "");
+    ctl_fake_expect (fake, "officer add o-3 c --json", CTL_OK, NULL,
+                     "{\"id\":\"o-3\",\"name\":\"c\",\"branches\":0}\n", "");
+    assert (streq (ctl_fake_requests (fake), "officer.add {\"id\":\"o-3\",\"name\":\"c\"}\n"));
+    //  What is still queued when a run ends is dropped
+    ctl_fake_queue_text (fake, "id=o-8 name=y branches:=0");
+    ctl_fake_queue_text (fake, "id=o-9 name=z branches:=0");
+    ctl_fake_expect (fake, "officer add o-8 y --json", CTL_OK, NULL,
+                     "{\"id\":\"o-8\",\"name\":\"y\",\"branches\":0}\n", "");
+    ctl_fake_expect (fake, "officer add o-3 c --json", CTL_OK, NULL,
+                     "{\"id\":\"o-3\",\"name\":\"c\",\"branches\":0}\n", "");
     ctl_fake_destroy (&fake);
     assert (fake == NULL);
 }

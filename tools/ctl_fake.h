@@ -20,6 +20,14 @@ void ctl_fake_result_text (ctl_fake_t *self, const char *text);
 void ctl_fake_error (ctl_fake_t *self, const char *code, const char *message,
                      const char *details);
 
+/* Answer the next request (one) with this result or error, before the one
+   set above; several queue up in order. What is left when a run ends is
+   dropped. */
+void ctl_fake_queue (ctl_fake_t *self, const msgpack_sbuffer *result);
+void ctl_fake_queue_text (ctl_fake_t *self, const char *text);
+void ctl_fake_queue_error (ctl_fake_t *self, const char *code, const char *message,
+                           const char *details);
+
 /* Run a command line (split on blanks; no global options) against the fake
    server. Returns the exit code; then ctl_fake_out, _err and _request (the
    request as "op {json}", "" when none was made) hold what happened. */
@@ -27,6 +35,8 @@ int ctl_fake_run (ctl_fake_t *self, const char *cmdline);
 const char *ctl_fake_out (ctl_fake_t *self);
 const char *ctl_fake_err (ctl_fake_t *self);
 const char *ctl_fake_request (ctl_fake_t *self);
+/* Every request of the last run, each as "op {json}\n", in order. */
+const char *ctl_fake_requests (ctl_fake_t *self);
 
 /* Run and assert: exit code, the request, and text that stdout and stderr
    must contain (exactly, when exact). */
