@@ -5,7 +5,8 @@
 
 static const char *s_table_names [TBL_COUNT] = {
     "meta", "officer", "branch", "hall", "member", "seat", "branch_hall",
-    "log", "audit", "key", "node", "rid", "outbox", "outcome", "policy"
+    "log", "audit", "key", "node", "rid", "outbox", "outcome", "policy",
+    "item", "item_index", "activity", "uplink"
 };
 
 struct _store_t {

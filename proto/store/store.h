@@ -19,6 +19,10 @@ typedef enum {
     TBL_OUTBOX,         /* node: seq (u64 BE) -> forwarded request */
     TBL_OUTCOME,        /* node: seq (u64 BE) -> outcome */
     TBL_POLICY,         /* "current" -> policy record (replicated to every node) */
+    TBL_ITEM,           /* content item id -> item record (proto/content/item.h) */
+    TBL_ITEM_INDEX,     /* content indexes: group timeline, open questions (item.h) */
+    TBL_ACTIVITY,       /* member \0 day -> activity record */
+    TBL_UPLINK,         /* node: seq (u64 BE) -> content change for the hub */
     TBL_COUNT
 } store_table_t;
 
