@@ -132,22 +132,25 @@ ctl_cmds_policy_test (bool verbose)
 
     //  Every field on a line of its own, lists joined, an empty one as "-"
     ctl_fake_expect (fake, "policy show", CTL_OK, "policy.show {}",
-        "version                3\n"
-        "branch_cap             200\n"
-        "hall_cap               2\n"
-        "timezone               Asia/Shanghai\n"
-        "article_per_day        1\n"
-        "article_topics         酱酒,侠义,互联网\n"
-        "story_per_week         1\n"
-        "video_per_week         1\n"
-        "gathering_per_month    1\n"
-        "promo_per_day_max      1\n"
-        "promo_share_max_pct    30\n"
-        "dormant_days           7\n"
-        "dead_days              30\n"
-        "dead_active_ratio_pct  10\n"
-        "content_roles          leader,admin,lecturer,kol\n"
-        "promo_roles            -\n", "");
+        "version                  3\n"
+        "branch_cap               200\n"
+        "hall_cap                 2\n"
+        "timezone                 Asia/Shanghai\n"
+        "article_per_day          1\n"
+        "article_topics           酱酒,侠义,互联网\n"
+        "story_per_week           1\n"
+        "video_per_week           1\n"
+        "video_short_max_s        180\n"
+        "gathering_per_month      1\n"
+        "gathering_min_attendees  3\n"
+        "promo_per_day_max        1\n"
+        "promo_share_max_pct      30\n"
+        "question_deadline_h      24\n"
+        "dormant_days             7\n"
+        "dead_days                30\n"
+        "dead_active_ratio_pct    10\n"
+        "content_roles            leader,admin,lecturer,kol\n"
+        "promo_roles              -\n", "");
     ctl_fake_expect (fake, "policy show --json", CTL_OK, "policy.show {}", NULL, "");
     assert (strstr (ctl_fake_out (fake), "{\"version\":3,\"branch_cap\":200,\"hall_cap\":2,"));
 
@@ -157,7 +160,7 @@ ctl_cmds_policy_test (bool verbose)
         "policy.set {\"changes\":{\"hall_cap\":2,\"article_topics\":[\"酱酒\",\"侠义\"],"
         "\"promo_roles\":[\"leader\"],\"content_roles\":[],\"timezone\":\"Asia/Chongqing\"}}",
         NULL, "");
-    assert (strstr (ctl_fake_out (fake), "\nhall_cap               2\n"));
+    assert (strstr (ctl_fake_out (fake), "\nhall_cap                 2\n"));
     //  A field this CLI does not know goes as it looks; the hub judges it
     ctl_fake_expect (fake, "policy set quiet_hours=3 motto=侠义", CTL_OK,
         "policy.set {\"changes\":{\"quiet_hours\":3,\"motto\":\"侠义\"}}", NULL, "");
@@ -168,6 +171,8 @@ ctl_cmds_policy_test (bool verbose)
     s_test_usage (fake, "policy set =3", "'=3' is not FIELD=VALUE");
     s_test_usage (fake, "policy set hall_cap=lots", "hall_cap takes a number, not 'lots'");
     s_test_usage (fake, "policy set hall_cap=-2", "hall_cap takes a number, not '-2'");
+    s_test_usage (fake, "policy set question_deadline_h=1d",
+                  "question_deadline_h takes a number, not '1d'");
     s_test_usage (fake, "policy set dead_days=99999999999999999999999",
                   "dead_days takes a number");
     s_test_usage (fake, "policy set hall_cap=2 dead_days=3 hall_cap=4", "hall_cap given twice");

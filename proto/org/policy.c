@@ -1,38 +1,49 @@
 /* policy.c -- the organisation's policy record: defaults, checks, storage. */
 #include "policy.h"
 #include "proto.h"
+#include "dt_time.h"
 #include <stddef.h>
 
 //  The fields: one table drives checking, packing and decoding
 
-typedef enum { S_CAP, S_COUNT, S_PCT, S_ZONE, S_TOPICS, S_ROLES } s_kind_t;
+typedef enum { S_UINT, S_ZONE, S_TOPICS, S_ROLES } s_kind_t;
 
 typedef struct {
     const char *name;
     s_kind_t kind;
     size_t offset;              /* of the value in policy_t */
+    uint32_t min, max;          /* of an S_UINT */
+    const char *unit;           /* of an S_UINT, for messages: " (percent)" */
 } s_field_t;
 
 #define S_AT(member) offsetof (policy_t, member)
+#define S_CAP(member)     S_UINT, S_AT (member), 1, DT_CAP_MAX, ""
+#define S_COUNT(member)   S_UINT, S_AT (member), 0, POLICY_COUNT_MAX, ""
+#define S_PCT(member)     S_UINT, S_AT (member), 0, 100, " (percent)"
 
 static const s_field_t s_fields [] = {
-    { "branch_cap",            S_CAP,    S_AT (branch_cap) },
-    { "hall_cap",              S_CAP,    S_AT (hall_cap) },
-    { "timezone",              S_ZONE,   S_AT (timezone) },
-    { "article_per_day",       S_COUNT,  S_AT (article_per_day) },
-    { "article_topics",        S_TOPICS, S_AT (article_topics) },
-    { "story_per_week",        S_COUNT,  S_AT (story_per_week) },
-    { "video_per_week",        S_COUNT,  S_AT (video_per_week) },
-    { "gathering_per_month",   S_COUNT,  S_AT (gathering_per_month) },
-    { "promo_per_day_max",     S_COUNT,  S_AT (promo_per_day_max) },
-    { "promo_share_max_pct",   S_PCT,    S_AT (promo_share_max_pct) },
-    { "dormant_days",          S_COUNT,  S_AT (dormant_days) },
-    { "dead_days",             S_COUNT,  S_AT (dead_days) },
-    { "dead_active_ratio_pct", S_PCT,    S_AT (dead_active_ratio_pct) },
-    { "content_roles",         S_ROLES,  S_AT (content_roles) },
-    { "promo_roles",           S_ROLES,  S_AT (promo_roles) },
+    { "branch_cap",              S_CAP (branch_cap) },
+    { "hall_cap",                S_CAP (hall_cap) },
+    { "timezone",                S_ZONE,   S_AT (timezone), 0, 0, NULL },
+    { "article_per_day",         S_COUNT (article_per_day) },
+    { "article_topics",          S_TOPICS, S_AT (article_topics), 0, 0, NULL },
+    { "story_per_week",          S_COUNT (story_per_week) },
+    { "video_per_week",          S_COUNT (video_per_week) },
+    { "video_short_max_s",       S_UINT,   S_AT (video_short_max_s), 1, 86400, " (seconds)" },
+    { "gathering_per_month",     S_COUNT (gathering_per_month) },
+    { "gathering_min_attendees", S_UINT,   S_AT (gathering_min_attendees), 1,
+                                 POLICY_COUNT_MAX, "" },
+    { "promo_per_day_max",       S_COUNT (promo_per_day_max) },
+    { "promo_share_max_pct",     S_PCT (promo_share_max_pct) },
+    { "question_deadline_h",     S_UINT,   S_AT (question_deadline_h), 1, 8760, " (hours)" },
+    { "dormant_days",            S_COUNT (dormant_days) },
+    { "dead_days",               S_COUNT (dead_days) },
+    { "dead_active_ratio_pct",   S_PCT (dead_active_ratio_pct) },
+    { "content_roles",           S_ROLES,  S_AT (content_roles), 0, 0, NULL },
+    { "promo_roles",             S_ROLES,  S_AT (promo_roles), 0, 0, NULL },
 };
 #define S_NFIELDS (sizeof (s_fields) / sizeof (s_fields [0]))
+_Static_assert (POLICY_ZONE_MAX == DT_TIME_ZONE_MAX, "a policy holds any zone name");
 
 #define S_ROLE_BIT(role) (1u << (role))
 #define S_ROLE_NAMES     "leader, admin, lecturer, kol, member"
@@ -72,7 +83,10 @@ policy_defaults (policy_t *self)
     self->narticle_topics = 3;
     self->story_per_week = 1;
     self->video_per_week = 1;
+    self->video_short_max_s = 180;
     self->gathering_per_month = 1;
+    self->gathering_min_attendees = 3;
+    self->question_deadline_h = 24;
     self->promo_per_day_max = 1;
     self->promo_share_max_pct = 30;
     self->dormant_days = 7;
@@ -106,22 +120,19 @@ static int
 s_set_uint (policy_t *self, const s_field_t *field, const msgpack_object *value,
             dt_err_t *err)
 {
-    uint64_t min = field->kind == S_CAP? 1: 0;
-    uint64_t max = field->kind == S_CAP? DT_CAP_MAX:
-                   field->kind == S_PCT? 100: POLICY_COUNT_MAX;
     if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER
-    ||  value->via.u64 < min || value->via.u64 > max)
-        return dt_err_set (err, "BAD_ARGS", "policy field \"%s\" must be a number %" PRIu64
-                           "..%" PRIu64 "%s", field->name, min, max,
-                           field->kind == S_PCT? " (percent)": "");
+    ||  value->via.u64 < field->min || value->via.u64 > field->max)
+        return dt_err_set (err, "BAD_ARGS", "policy field \"%s\" must be a number %" PRIu32
+                           "..%" PRIu32 "%s", field->name, field->min, field->max,
+                           field->unit);
     *s_uint_at (self, field) = (uint32_t) value->via.u64;
     return 0;
 }
 
 /* An IANA zone name as the tz database spells them: "Asia/Shanghai", "UTC",
-   "Etc/GMT-8". Whether the zone exists is for the reader to judge. */
+   "Etc/GMT-8" (whether it exists is dt_time_zone_valid's to say). */
 static bool
-s_zone_valid (const char *zone)
+s_zone_name (const char *zone)
 {
     size_t len = strlen (zone);
     if (len == 0 || len > POLICY_ZONE_MAX || !isalpha ((unsigned char) zone [0]))
@@ -130,15 +141,21 @@ s_zone_valid (const char *zone)
                          "0123456789/_+-") == len;
 }
 
+/* A zone set by policy.set must be in this tz database. One in a stored
+   record need only be a name: a node whose tzdata lacks a zone the hub's has
+   still holds the policy (and judges that zone as UTC, dt_time.h). */
 static int
 s_set_zone (policy_t *self, const s_field_t *field, const msgpack_object *value,
-            dt_err_t *err)
+            bool stored, dt_err_t *err)
 {
     char zone [POLICY_ZONE_MAX + 1] = "";
-    if (!proto_obj_str (value, zone, POLICY_ZONE_MAX) || !s_zone_valid (zone))
+    if (!proto_obj_str (value, zone, POLICY_ZONE_MAX) || !s_zone_name (zone))
         return dt_err_set (err, "BAD_ARGS", "policy field \"%s\" must be a time zone name "
                            "like Asia/Shanghai: 1..%d of [A-Za-z0-9/_+-]", field->name,
                            POLICY_ZONE_MAX);
+    if (!stored && !dt_time_zone_valid (zone))
+        return dt_err_set (err, "BAD_ARGS", "unknown time zone \"%s\" (not in the tz "
+                           "database)", zone);
     memcpy (self->timezone, zone, sizeof (zone));
     return 0;
 }
@@ -203,12 +220,13 @@ s_set_roles (policy_t *self, const s_field_t *field, const msgpack_object *value
     return 0;
 }
 
+/* Check and apply one field; stored = read from a record rather than set. */
 static int
 s_field_set (policy_t *self, const s_field_t *field, const msgpack_object *value,
-             dt_err_t *err)
+             bool stored, dt_err_t *err)
 {
     switch (field->kind) {
-        case S_ZONE:   return s_set_zone (self, field, value, err);
+        case S_ZONE:   return s_set_zone (self, field, value, stored, err);
         case S_TOPICS: return s_set_topics (self, field, value, err);
         case S_ROLES:  return s_set_roles (self, field, value, err);
         default:       return s_set_uint (self, field, value, err);
@@ -253,7 +271,7 @@ policy_set (policy_t *self, const msgpack_object *changes, dt_err_t *err)
             return dt_err_set (err, "BAD_ARGS", "policy field \"%s\" given twice",
                                field->name);
         given [field - s_fields] = true;
-        if (s_field_set (&updated, field, &changes->via.map.ptr [i].val, err))
+        if (s_field_set (&updated, field, &changes->via.map.ptr [i].val, false, err))
             return -1;
     }
     if (s_coherent (&updated, err))
@@ -332,7 +350,7 @@ s_decode_map (policy_t *self, const msgpack_object *map)
             continue;
         }
         const s_field_t *field = s_field_find (key->via.str.ptr, key->via.str.size);
-        if (field && s_field_set (self, field, value, &err))
+        if (field && s_field_set (self, field, value, true, &err))
             return -1;
     }
     return s_coherent (self, &err);
@@ -486,9 +504,17 @@ s_test_refusals (policy_t *policy, s_changes_t *changes)
     proto_pack_key (pk, "story_per_week");
     proto_pack_str (pk, "2");
     s_test_set (policy, &changes->buf, "BAD_ARGS", "story_per_week");
+    s_test_bad_uint (policy, changes, "video_short_max_s", 0);
+    s_test_bad_uint (policy, changes, "video_short_max_s", 86401);
+    s_test_bad_uint (policy, changes, "gathering_min_attendees", 0);
+    s_test_bad_uint (policy, changes, "gathering_min_attendees", POLICY_COUNT_MAX + 1);
+    s_test_bad_uint (policy, changes, "question_deadline_h", 0);
+    s_pack_uint (s_changes (changes, 1), "question_deadline_h", 8761);
+    s_test_set (policy, &changes->buf, "BAD_ARGS",
+                "\"question_deadline_h\" must be a number 1..8760 (hours)");
 
     //  Time zones: short names of the tz database's characters
-    const char *zones [] = { "", "Asia/Shang hai", "/etc/passwd",
+    const char *zones [] = { "", "Asia/Shang hai", "/etc/passwd", "../etc/passwd",
         "Zone/That/Is/Far/Too/Long/For/Any/Time/Zone/Database/To/Hold/Really" };
     for (size_t i = 0; i < sizeof (zones) / sizeof (zones [0]); i++) {
         pk = s_changes (changes, 1);
@@ -499,6 +525,18 @@ s_test_refusals (policy_t *policy, s_changes_t *changes)
     pk = s_changes (changes, 1);
     s_pack_uint (pk, "timezone", 8);
     s_test_set (policy, &changes->buf, "BAD_ARGS", "time zone");
+    //  ... that the tz database holds
+    const char *unknown [] = { "Mars/Olympus", "Asia/Beijing", "Asia", "posixrules",
+                               "right/UTC" };
+    for (size_t i = 0; i < sizeof (unknown) / sizeof (unknown [0]); i++) {
+        char message [100];
+        snprintf (message, sizeof (message), "unknown time zone \"%s\" (not in the tz "
+                  "database)", unknown [i]);
+        pk = s_changes (changes, 1);
+        proto_pack_key (pk, "timezone");
+        proto_pack_str (pk, unknown [i]);
+        s_test_set (policy, &changes->buf, "BAD_ARGS", message);
+    }
 
     //  Topics: at most 16 names, each 1..64 bytes, no repeats
     const char *many [17];
@@ -574,6 +612,8 @@ s_test_defaults (void)
     assert (policy.gathering_per_month == 1 && policy.promo_per_day_max == 1);
     assert (policy.promo_share_max_pct == 30 && policy.dormant_days == 7);
     assert (policy.dead_days == 30 && policy.dead_active_ratio_pct == 10);
+    assert (policy.video_short_max_s == 180 && policy.gathering_min_attendees == 3);
+    assert (policy.question_deadline_h == 24);
     assert (policy_role_in (policy.content_roles, ROLE_KOL));
     assert (policy_role_in (policy.content_roles, ROLE_LECTURER));
     assert (!policy_role_in (policy.content_roles, ROLE_MEMBER));
@@ -593,7 +633,10 @@ s_test_defaults (void)
     msgpack_unpacked_init (&unpacked);
     assert (msgpack_unpack_next (&unpacked, buf.data, buf.size, NULL)
             == MSGPACK_UNPACK_SUCCESS);
-    assert (unpacked.data.via.map.size == 16);
+    assert (unpacked.data.via.map.size == 19);
+    assert (proto_map_get (&unpacked.data, "video_short_max_s")->via.u64 == 180);
+    assert (proto_map_get (&unpacked.data, "gathering_min_attendees")->via.u64 == 3);
+    assert (proto_map_get (&unpacked.data, "question_deadline_h")->via.u64 == 24);
     const msgpack_object *roles = proto_map_get (&unpacked.data, "content_roles");
     assert (roles && roles->type == MSGPACK_OBJECT_ARRAY && roles->via.array.size == 4);
     const char *expected [] = { "leader", "admin", "lecturer", "kol" };
@@ -610,8 +653,11 @@ s_test_defaults (void)
 static void
 s_test_round_trip (policy_t *policy, s_changes_t *changes)
 {
-    msgpack_packer *pk = s_changes (changes, 6);
+    msgpack_packer *pk = s_changes (changes, 9);
     s_pack_uint (pk, "hall_cap", 2);
+    s_pack_uint (pk, "video_short_max_s", 86400);
+    s_pack_uint (pk, "gathering_min_attendees", 1);
+    s_pack_uint (pk, "question_deadline_h", 8760);
     s_pack_uint (pk, "promo_share_max_pct", 0);
     proto_pack_key (pk, "timezone");
     proto_pack_str (pk, "Etc/GMT-8");
@@ -624,6 +670,8 @@ s_test_round_trip (policy_t *policy, s_changes_t *changes)
     assert (policy_role_in (policy->content_roles, ROLE_MEMBER));
     assert (!policy_role_in (policy->content_roles, ROLE_KOL));
     assert (policy->promo_roles == 0);
+    assert (policy->video_short_max_s == 86400 && policy->gathering_min_attendees == 1);
+    assert (policy->question_deadline_h == 8760);
     policy->version = 7;
 
     //  Encoded and decoded, the policy is the same
@@ -645,6 +693,14 @@ s_test_round_trip (policy_t *policy, s_changes_t *changes)
     assert (policy_decode (&copy, buf.data, buf.size) == 0);
     assert (copy.version == 9 && copy.hall_cap == 12 && copy.branch_cap == 200);
     assert (copy.narticle_topics == 3 && copy.dead_days == 30);
+    assert (copy.video_short_max_s == 180 && copy.question_deadline_h == 24);
+    //  A stored zone this tz database lacks is kept: the record is not damaged
+    msgpack_sbuffer_clear (&buf);
+    msgpack_pack_map (&rec, 1);
+    proto_pack_key (&rec, "timezone");
+    proto_pack_str (&rec, "Mars/Olympus");
+    assert (policy_decode (&copy, buf.data, buf.size) == 0);
+    assert (streq (copy.timezone, "Mars/Olympus"));
     //  A damaged one is refused, and leaves the defaults
     msgpack_sbuffer_clear (&buf);
     msgpack_pack_map (&rec, 1);

@@ -10,7 +10,7 @@
 #define POLICY_KEY         "current"
 #define POLICY_TOPICS_MAX  16
 #define POLICY_TOPIC_MAX   64       /* bytes of one topic name */
-#define POLICY_ZONE_MAX    64       /* bytes of a time zone name */
+#define POLICY_ZONE_MAX    64       /* bytes of a time zone name (DT_TIME_ZONE_MAX) */
 #define POLICY_COUNT_MAX   1000     /* quotas, anti-spam limits, days */
 
 typedef struct {
@@ -23,9 +23,12 @@ typedef struct {
     uint32_t narticle_topics;
     uint32_t story_per_week;        /* branch quota (ISO week) */
     uint32_t video_per_week;        /* branch quota (ISO week) */
+    uint32_t video_short_max_s;     /* a short video is at most this long */
     uint32_t gathering_per_month;   /* hall quota */
+    uint32_t gathering_min_attendees;   /* a gathering counts with this many */
     uint32_t promo_per_day_max;     /* every group, anti-spam */
     uint32_t promo_share_max_pct;   /* of tracked posts, trailing 7 days */
+    uint32_t question_deadline_h;   /* a business question is overdue after */
     uint32_t dormant_days;
     uint32_t dead_days;
     uint32_t dead_active_ratio_pct; /* over 7 days */

@@ -129,5 +129,68 @@ def a_node_that_was_down_catches_up_with_the_policy():
         cluster.close()
 
 
+@test
+def the_time_zone_must_be_in_the_tz_database():
+    cluster = Cluster()
+    try:
+        hub_ep = cluster.hub("-e", RANDOM_PORT).endpoint
+        # An unknown zone is refused by the hub: exit 1 (2 would be a usage error)
+        rc, out, err = cluster.ctl(hub_ep, "policy", "set", "timezone=Mars/Olympus")
+        assert rc == 1 and out == "", (rc, out, err)
+        assert err.strip().splitlines() == [
+            'duotangctl: unknown time zone "Mars/Olympus" (not in the tz database)'], err
+        cluster.fails(hub_ep, "policy", "set", "timezone=../etc/passwd",
+                      expect='policy field "timezone" must be a time zone name')
+        # All or nothing: the good field beside it is not applied
+        cluster.fails(hub_ep, "policy", "set", "question_deadline_h=48",
+                      "timezone=Asia/Beijing", expect='unknown time zone "Asia/Beijing"')
+        shown = cluster.ok(hub_ep, "policy", "show")
+        assert shown["version"] == 0 and shown["timezone"] == "Asia/Shanghai", shown
+        assert shown["question_deadline_h"] == 24, shown
+
+        policy = cluster.ok(hub_ep, "policy", "set", "timezone=America/New_York")
+        assert policy["version"] == 1 and policy["timezone"] == "America/New_York", policy
+    finally:
+        cluster.close()
+
+
+@test
+def the_content_limits_are_policy_fields():
+    cluster = Cluster()
+    try:
+        hub_ep = cluster.hub("-e", RANDOM_PORT).endpoint
+        shown = cluster.ok(hub_ep, "policy", "show")
+        assert shown["video_short_max_s"] == 180, shown
+        assert shown["gathering_min_attendees"] == 3, shown
+        assert shown["question_deadline_h"] == 24, shown
+        # Shown by the text listing too, one field a line
+        rc, out, err = cluster.ctl(hub_ep, "policy", "show")
+        assert rc == 0, err
+        lines = [line.split() for line in out.splitlines()]
+        for field, value in (("video_short_max_s", "180"), ("gathering_min_attendees", "3"),
+                             ("question_deadline_h", "24")):
+            assert [field, value] in lines, (field, out)
+
+        policy = cluster.ok(hub_ep, "policy", "set", "video_short_max_s=60",
+                            "gathering_min_attendees=5", "question_deadline_h=72")
+        assert policy["version"] == 1, policy
+        assert policy["video_short_max_s"] == 60, policy
+        assert policy["gathering_min_attendees"] == 5, policy
+        assert policy["question_deadline_h"] == 72, policy
+        assert cluster.ok(hub_ep, "policy", "show") == policy
+        # Out of range: refused naming the field and its range
+        cluster.fails(hub_ep, "policy", "set", "video_short_max_s=0",
+                      expect='policy field "video_short_max_s" must be a number 1..86400 '
+                             '(seconds)')
+        cluster.fails(hub_ep, "policy", "set", "gathering_min_attendees=0",
+                      expect='policy field "gathering_min_attendees" must be a number')
+        cluster.fails(hub_ep, "policy", "set", "question_deadline_h=9000",
+                      expect='policy field "question_deadline_h" must be a number 1..8760 '
+                             '(hours)')
+        assert cluster.ok(hub_ep, "policy", "show")["version"] == 1
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
