@@ -4,6 +4,8 @@
 #include "hub_keys.h"
 #include "hub_sync.h"
 #include "query.h"
+#include "content.h"
+#include "uplink.h"
 #include "keys.h"
 #include "server.h"
 
@@ -41,7 +43,8 @@ typedef struct {
 
 
 static const op_t *s_tables [] = {
-    hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops
+    hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops, content_ops,
+    uplink_ops
 };
 
 //  Configuration

@@ -3,6 +3,7 @@
 #include "node_sync.h"
 #include "node_outbox.h"
 #include "node_keys.h"
+#include "node_content.h"
 #include "query.h"
 #include "keys.h"
 #include "server.h"
@@ -21,6 +22,7 @@ struct _node_server_t {
     node_keys_t *keys;          /* the keys of local clients */
     node_sync_t *sync;
     node_outbox_t *outbox;
+    node_content_t *content;    /* content judged here, and its uplink */
     zlistx_t *waiters;          /* s_waiter_t: callers of forwarded writes */
     char endpoint [256];
 };
@@ -147,6 +149,7 @@ node_new (const node_config_t *config, dt_err_t *err)
     if (!self->outbox)
         goto failed;
     self->sync = node_sync_new (self->store, self->config.id, &self->hub_opts);
+    self->content = node_content_new (self->store, self->config.id, &self->hub_opts);
     //  Entries left from before a restart go out first
     node_outbox_pump (self->outbox);
     return self;
@@ -162,6 +165,7 @@ node_destroy (node_server_t **self_p)
     node_server_t *self = *self_p;
     if (self) {
         node_sync_destroy (&self->sync);
+        node_content_destroy (&self->content);
         node_outbox_destroy (&self->outbox);
         zlistx_destroy (&self->waiters);
         zsock_destroy (&self->router);
@@ -347,6 +351,12 @@ s_dispatch (node_server_t *self, proto_req_t *req, const dt_key_t *key, const ch
         s_call (self, op, req, key, *peer_p, result, err);
         return;
     }
+    //  Content of the branches this node serves is judged here (6.12)
+    op = node_content_op (req->op);
+    if (op) {
+        node_content_call (self->content, op, req, key, peer_p, result, err);
+        return;
+    }
     for (int i = 0; s_forwarded [i].name; i++)
         if (streq (s_forwarded [i].name, req->op)) {
             s_forward (self, s_forwarded [i].args, req, key, as, peer_p, err);
@@ -494,7 +504,7 @@ s_min_wait (int a, int b)
 void
 node_step (node_server_t *self, int timeout_ms)
 {
-    zmq_pollitem_t items [3] = {
+    zmq_pollitem_t items [4] = {
         { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 }
     };
     int count = 1;
@@ -503,6 +513,10 @@ node_step (node_server_t *self, int timeout_ms)
         items [count++] = (zmq_pollitem_t) { zsock_resolve (sync), 0, ZMQ_POLLIN, 0 };
     if (outbox)
         items [count++] = (zmq_pollitem_t) { zsock_resolve (outbox), 0, ZMQ_POLLIN, 0 };
+    zsock_t *uplink = node_content_sock (self->content);
+    if (uplink)
+        items [count++] = (zmq_pollitem_t) { zsock_resolve (uplink), 0, ZMQ_POLLIN, 0 };
+    timeout_ms = s_min_wait (timeout_ms, node_content_wait_ms (self->content));
     timeout_ms = s_min_wait (timeout_ms, s_waiters_wait_ms (self));
     timeout_ms = s_min_wait (timeout_ms, node_outbox_wait_ms (self->outbox));
     if (zmq_poll (items, count, timeout_ms) > 0) {
@@ -515,6 +529,9 @@ node_step (node_server_t *self, int timeout_ms)
             s_serve (self, msg);
             zmsg_destroy (&msg);
         }
+        //  The round's content writes become durable together, then answered
+        node_content_flush (self->content, self->router);
+        node_content_recv (self->content);
         node_sync_recv (self->sync);
         if (node_sync_admission_changed (self->sync))
             s_keys_reload (self);
@@ -530,6 +547,7 @@ node_step (node_server_t *self, int timeout_ms)
     }
     node_sync_tick (self->sync);
     node_outbox_pump (self->outbox);
+    node_content_pump (self->content);
     s_waiters_expire (self);
 }
 

@@ -126,8 +126,17 @@ s_arg_kind (op_ctx_t *ctx, const msgpack_object *args, item_type_t type, item_ki
 static int
 s_group_here (op_ctx_t *ctx, const char *id, publish_group_t *group)
 {
-    if (publish_group (ctx->txn, id, group, ctx->err)
-    ||  op_allow (ctx, group->branch.id)
+    if (publish_group (ctx->txn, id, group, ctx->err)) {
+        //  A node holds only its own branches: any other group is elsewhere
+        if (ctx->node && streq (ctx->err->code, "NOT_FOUND")) {
+            dt_err_reset (ctx->err);
+            dt_err_set (ctx->err, "MOVED", "group %s is not in a branch node %s judges: "
+                        "send it to the hub, or to the node its branch is assigned to "
+                        "(the hub's branch.show names it)", id, ctx->node);
+        }
+        return -1;
+    }
+    if (op_allow (ctx, group->branch.id)
     ||  publish_authority (group, ctx->node, ctx->err))
         return -1;
     return 0;

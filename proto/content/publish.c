@@ -305,7 +305,7 @@ publish_test (bool verbose)
     policy_defaults (&policy);
     char message [DT_ERR_MSG_MAX];
     //  2026-12-01 12:00 +08:00
-    const int64_t noon = 1764561600000LL;
+    const int64_t noon = 1796097600000LL;
     const int64_t hour = 3600000LL;
 
     //  Authority: a branch with no node is the hub's; one with a node, the node's
@@ -367,7 +367,7 @@ publish_test (bool verbose)
                             "(Asia/Shanghai)"));
     //  23:59 is still that day; 00:01 is the next, where the share rule speaks:
     //  2 of 6 posts is 33%
-    const int64_t midnight = 1764604800000LL;      //  2026-12-02 00:00 +08:00
+    const int64_t midnight = 1796140800000LL;      //  2026-12-02 00:00 +08:00
     post = s_post ("p-7", "b-1", "o-1", KIND_PROMO, midnight - 60000);
     assert (streq (s_try (&txn, &policy, &post, NULL), "LIMIT"));
     post.at = midnight + 60000;

@@ -43,9 +43,9 @@ uplink_depth (store_txn_t *txn)
 }
 
 typedef struct {
-    msgpack_packer *pk;
     msgpack_sbuffer *entries;
     uint32_t max, count;
+    size_t max_bytes;
     uint64_t last;
 } s_batch_t;
 
@@ -55,7 +55,8 @@ s_pack_entry (const void *key, size_t key_size, const void *val, size_t val_size
     s_batch_t *batch = arg;
     if (key_size != 8)
         return 0;
-    if (batch->count == batch->max)
+    if (batch->count == batch->max
+    ||  (batch->count && batch->entries->size + val_size > batch->max_bytes))
         return 1;
     //  The stored entry is { op, actor, table, key, value }: sent as it is
     //  with its seq in front, as a two-element array
@@ -71,18 +72,21 @@ s_pack_entry (const void *key, size_t key_size, const void *val, size_t val_size
 
 int
 uplink_pack (store_txn_t *txn, uint64_t epoch, uint64_t after, uint32_t max,
-             int64_t watermark, msgpack_sbuffer *out, uint64_t *last, dt_err_t *err)
+             size_t max_bytes, int64_t watermark, msgpack_sbuffer *out, uint64_t *last,
+             dt_err_t *err)
 {
     msgpack_sbuffer entries;
     msgpack_sbuffer_init (&entries);
-    s_batch_t batch = { NULL, &entries, max, 0, after };
+    s_batch_t batch = { &entries, max, 0, max_bytes, after };
     uint8_t from [8];
     store_seq_key (after + 1, from);
     int rc = store_scan (txn, TBL_UPLINK, NULL, 0, from, 8, s_pack_entry, &batch, err);
     if (rc == 0) {
         msgpack_packer pk;
         msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 3);
+        uint64_t depth = store_count (txn, TBL_UPLINK);
+        uint64_t waiting = depth > batch.count? depth - batch.count: 0;
+        msgpack_pack_map (&pk, 4);
         proto_pack_key (&pk, "epoch");
         msgpack_pack_uint64 (&pk, epoch);
         proto_pack_key (&pk, "entries");
@@ -90,7 +94,9 @@ uplink_pack (store_txn_t *txn, uint64_t epoch, uint64_t after, uint32_t max,
         if (entries.size)
             pk.callback (pk.data, entries.data, entries.size);
         proto_pack_key (&pk, "watermark");
-        msgpack_pack_int64 (&pk, watermark);
+        msgpack_pack_int64 (&pk, waiting? 0: watermark);
+        proto_pack_key (&pk, "waiting");
+        msgpack_pack_uint64 (&pk, waiting);
         *last = batch.last;
     }
     msgpack_sbuffer_destroy (&entries);
@@ -148,6 +154,7 @@ uplink_state (store_txn_t *txn, const char *node, uplink_state_t *out)
         out->applied = record_read_uint (&reader, "applied");
         out->watermark = record_read_int (&reader, "watermark");
         out->items = record_read_uint (&reader, "items");
+        out->waiting = record_read_uint (&reader, "waiting");
     }
     return record_reader_close (&reader);
 }
@@ -161,7 +168,8 @@ s_state_put (store_txn_t *txn, const char *node, const uplink_state_t *state, dt
     msgpack_sbuffer_init (&buf);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 4);
+    msgpack_pack_map (&pk, 5);
+    record_kv_uint (&pk, "waiting", state->waiting);
     record_kv_uint (&pk, "epoch", state->epoch);
     record_kv_uint (&pk, "applied", state->applied);
     record_kv_int (&pk, "watermark", state->watermark);
@@ -169,6 +177,21 @@ s_state_put (store_txn_t *txn, const char *node, const uplink_state_t *state, dt
     int rc = store_put (txn, TBL_META, key, strlen (key), buf.data, buf.size, err);
     msgpack_sbuffer_destroy (&buf);
     return rc;
+}
+
+static void
+s_handoff_key (const char *branch, const char *node, char *out, size_t size)
+{
+    snprintf (out, size, "handoff/%s/%s", branch, node);
+}
+
+int
+uplink_handoff (store_txn_t *txn, const char *branch, const char *from, int64_t at,
+                dt_err_t *err)
+{
+    char key [DT_ID_MAX * 2 + 16];
+    s_handoff_key (branch, from, key, sizeof (key));
+    return store_meta_set_uint (txn, key, (uint64_t) at, err);
 }
 
 /* The branch of a pushed record, which must be one the node serves or
@@ -182,7 +205,7 @@ s_entry_branch_ok (op_ctx_t *ctx, const char *node, const char *branch_id)
     if (streq (branch.node, node))
         return 1;
     char key [DT_ID_MAX * 2 + 16];
-    snprintf (key, sizeof (key), "handoff/%s/%s", branch_id, node);
+    s_handoff_key (branch_id, node, key, sizeof (key));
     return store_meta_uint (ctx->txn, key) > 0? 1: 0;
 }
 
@@ -239,10 +262,11 @@ uplink_push (op_ctx_t *ctx, const msgpack_object *args)
         return dt_err_set (ctx->err, "DENIED", "content.push is for node keys, not the %s "
                            "key %s", record_key_role_name (ctx->key->role), ctx->key->name);
     const char *node = ctx->key->node;
-    uint64_t epoch;
+    uint64_t epoch, waiting = 0;
     int64_t watermark;
     const msgpack_object *entries;
     if (proto_arg_uint (args, "epoch", true, &epoch, ctx->err) < 0
+    ||  proto_arg_uint (args, "waiting", false, &waiting, ctx->err) < 0
     ||  proto_arg_int (args, "watermark", true, &watermark, ctx->err) < 0
     ||  proto_arg_array (args, "entries", true, &entries, ctx->err) < 0)
         return -1;
@@ -278,6 +302,7 @@ uplink_push (op_ctx_t *ctx, const msgpack_object *args)
     }
     if (watermark > state.watermark)
         state.watermark = watermark;
+    state.waiting = waiting;
     if (s_state_put (ctx->txn, node, &state, ctx->err))
         return -1;
     msgpack_pack_map (ctx->pk, 3);
@@ -289,3 +314,8 @@ uplink_push (op_ctx_t *ctx, const msgpack_object *args)
     msgpack_pack_int64 (ctx->pk, state.watermark);
     return 0;
 }
+
+const op_t uplink_ops [] = {
+    { "content.push", "epoch entries watermark waiting?", uplink_push, OP_WRITE },
+    { NULL, NULL, NULL, 0 }
+};

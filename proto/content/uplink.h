@@ -20,11 +20,14 @@ int uplink_append (store_txn_t *txn, const char *op, const char *actor, uplink_t
                    dt_err_t *err);
 /* Entries waiting (node). */
 uint64_t uplink_depth (store_txn_t *txn);
-/* Pack the args of one content.push of at most max entries, starting after
-   seq `after`, into out: { epoch, entries: [...], watermark }. *last is the
-   seq of the last entry packed (after, when none). */
+/* Pack the args of one content.push, the entries after seq `after` (at most
+   max of them, and about max_bytes), into out: { epoch, entries: [[seq,
+   entry]...], watermark, waiting }. watermark 0 when the batch does not hold
+   every entry waiting, else the one given. *last is the seq of the last
+   entry packed (after, when none). */
 int uplink_pack (store_txn_t *txn, uint64_t epoch, uint64_t after, uint32_t max,
-                 int64_t watermark, msgpack_sbuffer *out, uint64_t *last, dt_err_t *err);
+                 size_t max_bytes, int64_t watermark, msgpack_sbuffer *out, uint64_t *last,
+                 dt_err_t *err);
 /* Drop entries up to and including seq once the hub has them. */
 int uplink_trim (store_txn_t *txn, uint64_t upto, dt_err_t *err);
 
@@ -34,12 +37,20 @@ typedef struct {
     uint64_t applied;               /* highest seq applied */
     int64_t watermark;              /* everything the node accepted before this is here */
     uint64_t items;                 /* entries applied, ever */
+    uint64_t waiting;               /* entries the node still held, at its last push */
 } uplink_state_t;
 int uplink_state (store_txn_t *txn, const char *node, uplink_state_t *out);
+
+/* A branch moved from node `from` at `at`: entries that node accepted for
+   it before are still applied when they arrive. */
+int uplink_handoff (store_txn_t *txn, const char *branch, const char *from, int64_t at,
+                    dt_err_t *err);
 
 /* The content.push handler (hub, node keys only): apply each entry past the
    node's applied seq, audited under its actor and op, and reply { applied }. */
 int uplink_push (op_ctx_t *ctx, const msgpack_object *args);
+/* The hub's binding of content.push. */
+extern const op_t uplink_ops [];
 
 void uplink_test (bool verbose);
 
