@@ -179,7 +179,7 @@ s_prepare (node_content_t *self, uint64_t *count)
     uint64_t last = self->acked;
     if (rc == 0) {
         *count = uplink_depth (&txn);
-        rc = uplink_pack (&txn, store_meta_uint (&txn, "epoch"), self->acked,
+        rc = uplink_pack (&txn, self->node, store_meta_uint (&txn, "epoch"), self->acked,
                           UPLINK_BATCH_MAX, NODE_CONTENT_PUSH_BYTES, watermark, &args, &last,
                           &err);
         store_abort (&txn);
@@ -322,7 +322,7 @@ node_content_test (bool verbose)
     msgpack_sbuffer_init (&args);
     uint64_t last;
     assert (store_begin (store, &txn, NULL, false, &err) == 0);
-    assert (uplink_pack (&txn, 7, 0, 3, 1 << 20, 99, &args, &last, &err) == 0);
+    assert (uplink_pack (&txn, "n-1", 7, 0, 3, 1 << 20, 99, &args, &last, &err) == 0);
     store_abort (&txn);
     assert (last == 3);
     msgpack_unpacked unpacked;
@@ -337,7 +337,7 @@ node_content_test (bool verbose)
     assert (node_content_waiting (self) == 2 && self->acked == 3);
     msgpack_sbuffer_clear (&args);
     assert (store_begin (store, &txn, NULL, false, &err) == 0);
-    assert (uplink_pack (&txn, 7, 3, 10, 1 << 20, 99, &args, &last, &err) == 0);
+    assert (uplink_pack (&txn, "n-1", 7, 3, 10, 1 << 20, 99, &args, &last, &err) == 0);
     store_abort (&txn);
     assert (last == 5);
     msgpack_unpacked_destroy (&unpacked);

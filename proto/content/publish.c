@@ -30,20 +30,32 @@ publish_group (store_txn_t *txn, const char *id, publish_group_t *out, dt_err_t 
     return 0;
 }
 
+/* "hall h-1 (branch b-1)" or "branch b-1". */
+static const char *
+s_group_text (const publish_group_t *group, char *out, size_t size)
+{
+    if (group->is_hall)
+        snprintf (out, size, "hall %s (branch %s)", group->id, group->branch.id);
+    else
+        snprintf (out, size, "branch %s", group->id);
+    return out;
+}
+
 int
 publish_authority (const publish_group_t *group, const char *self_node, dt_err_t *err)
 {
+    char where [DT_ID_MAX * 2 + 20];
     const char *node = group->branch.node;
     if (self_node == NULL && *node == 0)
         return 0;
     if (self_node && streq (node, self_node))
         return 0;
     if (*node)
-        return dt_err_set (err, "MOVED", "content of %s (branch %s) is judged by node %s, "
-                           "not by %s %s: send it there", group->id, group->branch.id, node,
-                           self_node? "node": "the", self_node? self_node: "hub");
-    return dt_err_set (err, "MOVED", "content of %s (branch %s) is judged by the hub, not by "
-                       "node %s: send it there", group->id, group->branch.id, self_node);
+        return dt_err_set (err, "MOVED", "content of %s is judged by node %s, not by %s%s: "
+                           "send it there", s_group_text (group, where, sizeof (where)), node,
+                           self_node? "node ": "the hub", self_node? self_node: "");
+    return dt_err_set (err, "MOVED", "content of %s is judged by the hub, not by node %s: "
+                       "send it there", s_group_text (group, where, sizeof (where)), self_node);
 }
 
 int
@@ -89,8 +101,9 @@ s_check_role (const publish_group_t *group, const item_t *item, role_t role,
     if (policy_role_in (roles, role))
         return 0;
     char allowed [64];
-    return dt_err_set (err, "RULE", "role rule: %s is %s of %s; %s may be published by %s "
-                       "(policy %s)", item->author, record_role_name (role), group->id, what,
+    return dt_err_set (err, "RULE", "role rule: %s holds the role %s in %s; %s may be "
+                       "published by %s (policy %s)", item->author, record_role_name (role),
+                       group->id, what,
                        s_roles_text (roles, allowed, sizeof (allowed)), field);
 }
 
@@ -325,7 +338,7 @@ publish_test (bool verbose)
     //  Roles: a fan may not publish, a kol may write but not promote
     item_t post = s_post ("p-1", "h-1", "m-fan", KIND_ARTICLE, noon);
     assert (streq (s_try (&txn, &policy, &post, message), "RULE"));
-    assert (strstr (message, "m-fan is member of h-1"));
+    assert (strstr (message, "m-fan holds the role member in h-1"));
     post = s_post ("p-1", "b-1", "m-kol", KIND_PROMO, noon);
     assert (streq (s_try (&txn, &policy, &post, message), "RULE"));
     assert (strstr (message, "leader, admin (policy promo_roles)"));

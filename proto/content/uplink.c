@@ -71,7 +71,7 @@ s_pack_entry (const void *key, size_t key_size, const void *val, size_t val_size
 }
 
 int
-uplink_pack (store_txn_t *txn, uint64_t epoch, uint64_t after, uint32_t max,
+uplink_pack (store_txn_t *txn, const char *node, uint64_t epoch, uint64_t after, uint32_t max,
              size_t max_bytes, int64_t watermark, msgpack_sbuffer *out, uint64_t *last,
              dt_err_t *err)
 {
@@ -86,7 +86,9 @@ uplink_pack (store_txn_t *txn, uint64_t epoch, uint64_t after, uint32_t max,
         msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
         uint64_t depth = store_count (txn, TBL_UPLINK);
         uint64_t waiting = depth > batch.count? depth - batch.count: 0;
-        msgpack_pack_map (&pk, 4);
+        msgpack_pack_map (&pk, 5);
+        proto_pack_key (&pk, "node");
+        proto_pack_str (&pk, node);
         proto_pack_key (&pk, "epoch");
         msgpack_pack_uint64 (&pk, epoch);
         proto_pack_key (&pk, "entries");
@@ -254,14 +256,23 @@ s_apply (op_ctx_t *ctx, const char *node, const msgpack_object *entry)
     return rc;
 }
 
-/* CONTENT PUSH epoch entries watermark */
+/* CONTENT PUSH node epoch entries watermark [waiting] */
 int
 uplink_push (op_ctx_t *ctx, const msgpack_object *args)
 {
-    if (ctx->key->role != KEY_NODE)
-        return dt_err_set (ctx->err, "DENIED", "content.push is for node keys, not the %s "
-                           "key %s", record_key_role_name (ctx->key->role), ctx->key->name);
-    const char *node = ctx->key->node;
+    dt_id_t node;
+    if (proto_arg_id (args, "node", true, node, ctx->err) < 0)
+        return -1;
+    //  As sync.hello: a node key pushes for its own node only
+    if (ctx->key->role == KEY_LEADER
+    || (ctx->key->role == KEY_NODE && !streq (ctx->key->node, node)))
+        return dt_err_set (ctx->err, "DENIED", "key %s may not push content as node %s",
+                           ctx->key->name, node);
+    const void *val;
+    size_t size;
+    int known = store_get (ctx->txn, TBL_NODE, node, strlen (node), &val, &size, ctx->err);
+    if (known)
+        return known < 0? -1: dt_err_set (ctx->err, "NOT_FOUND", "unknown node %s", node);
     uint64_t epoch, waiting = 0;
     int64_t watermark;
     const msgpack_object *entries;
@@ -316,6 +327,6 @@ uplink_push (op_ctx_t *ctx, const msgpack_object *args)
 }
 
 const op_t uplink_ops [] = {
-    { "content.push", "epoch entries watermark waiting?", uplink_push, OP_WRITE },
+    { "content.push", "node epoch entries watermark waiting?", uplink_push, OP_WRITE },
     { NULL, NULL, NULL, 0 }
 };

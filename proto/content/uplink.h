@@ -21,11 +21,11 @@ int uplink_append (store_txn_t *txn, const char *op, const char *actor, uplink_t
 /* Entries waiting (node). */
 uint64_t uplink_depth (store_txn_t *txn);
 /* Pack the args of one content.push, the entries after seq `after` (at most
-   max of them, and about max_bytes), into out: { epoch, entries: [[seq,
+   max of them, and about max_bytes), into out: { node, epoch, entries: [[seq,
    entry]...], watermark, waiting }. watermark 0 when the batch does not hold
    every entry waiting, else the one given. *last is the seq of the last
    entry packed (after, when none). */
-int uplink_pack (store_txn_t *txn, uint64_t epoch, uint64_t after, uint32_t max,
+int uplink_pack (store_txn_t *txn, const char *node, uint64_t epoch, uint64_t after, uint32_t max,
                  size_t max_bytes, int64_t watermark, msgpack_sbuffer *out, uint64_t *last,
                  dt_err_t *err);
 /* Drop entries up to and including seq once the hub has them. */
