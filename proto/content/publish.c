@@ -396,6 +396,17 @@ publish_test (bool verbose)
     assert (streq (s_try (&txn, &ny, &post, message), "LIMIT"));
     assert (strstr (message, "on 2026-12-01 (America/New_York)"));
 
+    //  A daylight-saving switch day in New York is 23 hours long: 00:30 EST and
+    //  23:30 EDT are one day, 00:10 EDT the next
+    ny.promo_share_max_pct = 100;
+    post = s_post ("p-9", "h-1", "m-lead", KIND_PROMO, 1772947800000LL);
+    assert (s_try (&txn, &ny, &post, NULL) == NULL);
+    post = s_post ("p-10", "h-1", "m-lead", KIND_PROMO, 1773027000000LL);
+    assert (streq (s_try (&txn, &ny, &post, message), "LIMIT"));
+    assert (strstr (message, "on 2026-03-08 (America/New_York)"));
+    post.at = 1773029400000LL;
+    assert (s_try (&txn, &ny, &post, NULL) == NULL);
+
     //  Events: created by leaders and admins; attendees seated in the group
     item_t event = { .type = ITEM_EVENT, .kind = KIND_TASTING, .at = noon };
     snprintf (event.author, sizeof (event.author), "m-kol");

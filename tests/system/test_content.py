@@ -310,5 +310,53 @@ def a_branch_moves_to_another_node_with_content_in_flight():
         cluster.close()
 
 
+@test
+def keys_publish_within_their_scope_and_the_audit_names_them():
+    cluster = Cluster(secure=True)
+    try:
+        hub_proc = cluster.hub()
+        hub_pub = cluster.path("hub", "hub.pub")
+        root = Client(hub_proc.endpoint, cluster.admin_key, hub_pub)
+        organisation(root, "b-1", "h-1")
+        organisation(root, "b-3", "h-3")
+        root.result("node.add", {"id": "n1"})
+        root.result("node.add", {"id": "n2"})
+        root.result("branch.assign", {"id": "b-1", "node": "n1"})
+        n1key = cluster.new_key("n1key")
+        cluster.ok(hub_proc.endpoint, "key", "allow", "n1key", "--role", "node", "--node",
+                   "n1", "--public", n1key + ".pub")
+        lead = cluster.new_key("lead")
+        cluster.ok(hub_proc.endpoint, "key", "allow", "lead", "--role", "leader", "--branch",
+                   "b-1", "--public", lead + ".pub")
+        n1 = cluster.node("n1", hub_proc, key=n1key)
+        n1_pub = cluster.path("node-n1", "node.pub")
+
+        def admitted():
+            probe = Client(n1.endpoint, lead, n1_pub, timeout=500)
+            reply = probe.call("hall.show", {"id": "h-1"})
+            probe.close()
+            return reply and reply["ok"]
+        wait_for(admitted, 20, "n1 to admit the leader key with b-1")
+        as_lead = Client(n1.endpoint, lead, n1_pub)
+        post = article(as_lead, group="b-1")
+        # The leader's key reaches no other branch, at the hub either
+        at_hub = Client(hub_proc.endpoint, lead, hub_pub)
+        code, message = at_hub.error("post.add", {"group": "b-3", "kind": "article",
+                                                  "title": "x", "author": "o-1",
+                                                  "topics": ["酱酒"]})
+        assert code == "DENIED" and "lead" in message, (code, message)
+        # A node key pushes for its own node only
+        as_node = Client(hub_proc.endpoint, n1key, hub_pub)
+        code, _ = as_node.error("content.push", {"node": "n2", "epoch": 1, "entries": [],
+                                                 "watermark": 0})
+        assert code == "DENIED"
+        wait_for(lambda: root.call("post.show", {"id": post["id"]})["ok"], 15, "the post up")
+        entries = root.result("audit.list", {"limit": 1000})["entries"]
+        adds = [e for e in entries if e["op"] == "post.add"]
+        assert [e["actor"] for e in adds] == ["n1key/lead"], adds
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
