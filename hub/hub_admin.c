@@ -2,6 +2,7 @@
 #include "hub_ops.h"
 #include "hub_keys.h"
 #include "hub_sync.h"
+#include "uplink.h"
 
 /* Collect the branch ids served by a node. */
 typedef struct {
@@ -256,8 +257,10 @@ s_pack_node (const void *key, size_t key_size, const void *val, size_t val_size,
     if (ctx->server)
         hub_node_state (ctx->server, node.id, &state);
     uint64_t head = store_log_head (ctx->txn);
+    uplink_state_t uplink;
+    uplink_state (ctx->txn, node.id, &uplink);
     msgpack_packer *pk = ctx->pk;
-    msgpack_pack_map (pk, 10);
+    msgpack_pack_map (pk, 13);
     proto_pack_key (pk, "id");
     proto_pack_str (pk, node.id);
     proto_pack_key (pk, "created");
@@ -276,6 +279,14 @@ s_pack_node (const void *key, size_t key_size, const void *val, size_t val_size,
     msgpack_pack_uint64 (pk, s_lag_ms (ctx, state.applied, head));
     proto_pack_key (pk, "outbox");
     msgpack_pack_uint64 (pk, state.outbox);
+    //  Content this node judged: delivered, still waiting up there (as of its
+    //  last push), and the instant before which the hub holds all of it
+    proto_pack_key (pk, "content_items");
+    msgpack_pack_uint64 (pk, uplink.items);
+    proto_pack_key (pk, "content_waiting");
+    msgpack_pack_uint64 (pk, uplink.waiting);
+    proto_pack_key (pk, "content_watermark");
+    uplink.watermark? msgpack_pack_int64 (pk, uplink.watermark): msgpack_pack_nil (pk);
     proto_pack_key (pk, "branches");
     s_pack_node_branches (ctx, node.id);
     return 0;

@@ -1,9 +1,12 @@
 /* hub_bindings.c -- the hub's handler tables, in one list, checked against the catalogue. */
 #include "hub_ops.h"
 #include "query.h"
+#include "content.h"
+#include "uplink.h"
 
 const op_t *const hub_bindings [] = {
-    hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops, NULL
+    hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops, content_ops,
+    uplink_ops, NULL
 };
 
 //  Self-test

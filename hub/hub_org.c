@@ -6,6 +6,7 @@
 #include "check.h"
 #include "scratch.h"
 #include "repl.h"
+#include "uplink.h"
 
 //  Arguments
 
@@ -521,6 +522,10 @@ s_branch_assign (op_ctx_t *ctx, const msgpack_object *args)
     int found = store_get (ctx->txn, TBL_NODE, node, strlen (node), &val, &size, ctx->err);
     if (found)
         return found == 1? dt_err_set (ctx->err, "NOT_FOUND", "unknown node %s", node): -1;
+    //  Content the old node accepted before now still counts when it arrives
+    if (*branch.node && !streq (branch.node, node)
+    &&  uplink_handoff (ctx->txn, id, branch.node, ctx->now, ctx->err))
+        return -1;
     strcpy (branch.node, node);
     //  The branch record's scope tells the old node to let go; the new node
     //  has none of the branch yet, so it receives it whole.

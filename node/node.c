@@ -3,6 +3,8 @@
 #include "node_sync.h"
 #include "node_outbox.h"
 #include "node_keys.h"
+#include "node_content.h"
+#include "content.h"
 #include "query.h"
 #include "keys.h"
 #include "server.h"
@@ -21,6 +23,7 @@ struct _node_server_t {
     node_keys_t *keys;          /* the keys of local clients */
     node_sync_t *sync;
     node_outbox_t *outbox;      /* forwarded writes and the callers waiting for them */
+    node_content_t *content;    /* content judged here, and its uplink */
     char endpoint [256];
 };
 
@@ -99,6 +102,7 @@ node_new (const node_config_t *config, dt_err_t *err)
     if (!self->outbox)
         goto failed;
     self->sync = node_sync_new (self->store, self->config.id, &self->hub_opts);
+    self->content = node_content_new (self->store, self->config.id, &self->hub_opts);
     //  Entries left from before a restart go out first
     node_outbox_pump (self->outbox);
     return self;
@@ -114,6 +118,7 @@ node_destroy (node_server_t **self_p)
     node_server_t *self = *self_p;
     if (self) {
         node_sync_destroy (&self->sync);
+        node_content_destroy (&self->content);
         node_outbox_destroy (&self->outbox);
         zsock_destroy (&self->router);
         node_keys_destroy (&self->keys);
@@ -187,10 +192,10 @@ static const op_t s_node_ops [] = {
     { NULL, NULL }
 };
 
-/* What a node binds: its own operations and the reads of its replica. The
-   catalogue says which it answers (OP_NODE); query_ops' hub-only reads stay
-   unused here. */
-static const op_t *const s_bindings [] = { s_node_ops, query_ops, NULL };
+/* What a node binds: its own operations, the reads of its replica and the
+   content of its branches. The catalogue says which it answers (OP_NODE);
+   query_ops' hub-only reads stay unused here. */
+static const op_t *const s_bindings [] = { s_node_ops, query_ops, content_ops, NULL };
 
 //  Requests
 
@@ -248,7 +253,13 @@ s_dispatch (node_server_t *self, proto_req_t *req, const dt_key_t *key, const ch
     const catalogue_op_t *info = catalogue_find (req->op);
     switch (catalogue_route (info, OP_NODE)) {
         case CATALOGUE_SERVE:
-            s_call (self, op_bind (s_bindings, req->op), req, key, *peer_p, result, err);
+            //  The only writes a node serves are its branches' content: they
+            //  join the round's group commit
+            if (info->flags & OP_WRITE)
+                node_content_call (self->content, op_bind (s_bindings, req->op), req, key,
+                                   peer_p, result, err);
+            else
+                s_call (self, op_bind (s_bindings, req->op), req, key, *peer_p, result, err);
             break;
         case CATALOGUE_FORWARD:
             s_forward (self, info, req, key, as, peer_p, err);
@@ -315,7 +326,7 @@ s_min_wait (int a, int b)
 void
 node_step (node_server_t *self, int timeout_ms)
 {
-    zmq_pollitem_t items [3] = {
+    zmq_pollitem_t items [4] = {
         { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 }
     };
     int count = 1;
@@ -324,6 +335,10 @@ node_step (node_server_t *self, int timeout_ms)
         items [count++] = (zmq_pollitem_t) { zsock_resolve (sync), 0, ZMQ_POLLIN, 0 };
     if (outbox)
         items [count++] = (zmq_pollitem_t) { zsock_resolve (outbox), 0, ZMQ_POLLIN, 0 };
+    zsock_t *uplink = node_content_sock (self->content);
+    if (uplink)
+        items [count++] = (zmq_pollitem_t) { zsock_resolve (uplink), 0, ZMQ_POLLIN, 0 };
+    timeout_ms = s_min_wait (timeout_ms, node_content_wait_ms (self->content));
     timeout_ms = s_min_wait (timeout_ms, node_outbox_wait_ms (self->outbox));
     if (zmq_poll (items, count, timeout_ms) > 0) {
         //  A bounded number of client requests per round: the hub's pushes
@@ -335,6 +350,9 @@ node_step (node_server_t *self, int timeout_ms)
             s_serve (self, msg);
             zmsg_destroy (&msg);
         }
+        //  The round's content writes become durable together, then answered
+        node_content_flush (self->content, self->router);
+        node_content_recv (self->content);
         node_sync_recv (self->sync);
         if (node_sync_admission_changed (self->sync))
             s_keys_reload (self);
@@ -347,6 +365,7 @@ node_step (node_server_t *self, int timeout_ms)
     }
     node_sync_tick (self->sync);
     node_outbox_pump (self->outbox);
+    node_content_pump (self->content);
 }
 
 void

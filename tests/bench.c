@@ -1,13 +1,15 @@
-/* bench.c -- make bench: hub join throughput, replication lag and node catch-up,
-   each printed beside a raw baseline measured in the same run, as a ratio.
+/* bench.c -- make bench: hub join throughput, replication lag, node catch-up,
+   posts judged at a node and a node's content backlog reaching the hub, each printed beside a raw baseline measured in the same run, as a ratio.
 
-   usage: bench BINDIR WORKDIR [hub|replication]   (default: both)
+   usage: bench BINDIR WORKDIR [hub|replication|content]   (default: all)
    Starts duotang-hub and duotang-node from BINDIR as child processes with
    their data under WORKDIR, and writes the ids of the live ones to
    WORKDIR/pids so that bench.sh can kill them if this program dies. */
 #include "args.h"
 #include "client.h"
 #include "repl.h"
+#include "item.h"
+#include "uplink.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -36,7 +38,7 @@
 #define START_DEADLINE_MS 20000
 #define SYNC_DEADLINE_MS  30000
 #define CATCHUP_DEADLINE_MS 90000
-#define BENCH_DEADLINE_S  240       /* the whole program, whatever happens */
+#define BENCH_DEADLINE_S  600       /* the whole program, whatever happens */
 #define HUB_MAPSIZE_MB    8192
 
 #define CHILDREN_MAX      4
@@ -531,28 +533,30 @@ s_make_join (size_t index, args_t *args, void *arg)
     return "member.join";
 }
 
-//  Figure 1: member joins per second through the hub
+//  Load from several clients at once
 
 typedef struct {
     const char *endpoint;
-    s_join_t join;
+    s_make_fn *make;
+    void *arg;                  /* make's, one per client */
     size_t count;
+    int window;
     pthread_barrier_t *start;
     int64_t finished;
     uint64_t busy;
     int rc;
     char why [400];
-} s_joiner_t;
+} s_loader_t;
 
 static void *
-s_joiner_run (void *arg)
+s_loader_run (void *arg)
 {
-    s_joiner_t *self = arg;
+    s_loader_t *self = arg;
     client_t *client = s_connect (self->endpoint, 30000);
     self->rc = client? s_call (client, "hello", NULL, NULL): -1;
     pthread_barrier_wait (self->start);
     if (self->rc == 0)
-        self->rc = s_pipeline (client, self->count, JOIN_WINDOW, s_make_join, &self->join,
+        self->rc = s_pipeline (client, self->count, self->window, self->make, self->arg,
                                &self->busy);
     self->finished = s_now_us ();
     if (self->rc)
@@ -561,35 +565,55 @@ s_joiner_run (void *arg)
     return NULL;
 }
 
-/* Time JOIN_COUNT joins from JOIN_THREADS clients; joins/s into *rate. */
+/* `clients` connections each send `share` requests built by make (with
+   args [i]), `window` in flight; requests/s of them all into *rate. */
 static int
-s_hub_joins (const char *endpoint, const s_group_t *group, double *rate, uint64_t *busy)
+s_load (const char *endpoint, int clients, size_t share, int window, s_make_fn *make,
+        void **args, double *rate, uint64_t *busy)
 {
-    s_joiner_t joiners [JOIN_THREADS];
-    pthread_t threads [JOIN_THREADS];
+    s_loader_t *loaders = calloc (clients, sizeof (s_loader_t));
+    pthread_t *threads = calloc (clients, sizeof (pthread_t));
+    assert (loaders && threads);
     pthread_barrier_t start;
-    pthread_barrier_init (&start, NULL, JOIN_THREADS + 1);
-    size_t share = JOIN_COUNT / JOIN_THREADS;
-    for (int i = 0; i < JOIN_THREADS; i++) {
-        joiners [i] = (s_joiner_t) { .endpoint = endpoint, .count = share, .start = &start,
-                                     .join = { group, i * share } };
-        pthread_create (&threads [i], NULL, s_joiner_run, &joiners [i]);
+    pthread_barrier_init (&start, NULL, clients + 1);
+    for (int i = 0; i < clients; i++) {
+        loaders [i] = (s_loader_t) { .endpoint = endpoint, .make = make, .arg = args [i],
+                                     .count = share, .window = window, .start = &start };
+        pthread_create (&threads [i], NULL, s_loader_run, &loaders [i]);
     }
     s_settle ();
     pthread_barrier_wait (&start);
     int64_t started = s_now_us (), finished = started;
     int rc = 0;
     *busy = 0;
-    for (int i = 0; i < JOIN_THREADS; i++) {
+    for (int i = 0; i < clients; i++) {
         pthread_join (threads [i], NULL);
-        if (joiners [i].rc && rc == 0)
-            rc = s_fail ("client %d: %s", i, joiners [i].why);
-        finished = joiners [i].finished > finished? joiners [i].finished: finished;
-        *busy += joiners [i].busy;
+        if (loaders [i].rc && rc == 0)
+            rc = s_fail ("client %d: %s", i, loaders [i].why);
+        finished = loaders [i].finished > finished? loaders [i].finished: finished;
+        *busy += loaders [i].busy;
     }
     pthread_barrier_destroy (&start);
-    *rate = (double) share * JOIN_THREADS * 1e6 / (double) (finished - started);
+    *rate = (double) share * clients * 1e6 / (double) (finished - started);
+    free (loaders);
+    free (threads);
     return rc;
+}
+
+//  Figure 1: member joins per second through the hub
+
+/* Time JOIN_COUNT joins from JOIN_THREADS clients; joins/s into *rate. */
+static int
+s_hub_joins (const char *endpoint, const s_group_t *group, double *rate, uint64_t *busy)
+{
+    s_join_t joins [JOIN_THREADS];
+    void *args [JOIN_THREADS];
+    size_t share = JOIN_COUNT / JOIN_THREADS;
+    for (int i = 0; i < JOIN_THREADS; i++) {
+        joins [i] = (s_join_t) { group, i * share };
+        args [i] = &joins [i];
+    }
+    return s_load (endpoint, JOIN_THREADS, share, JOIN_WINDOW, s_make_join, args, rate, busy);
 }
 
 static void
@@ -1402,12 +1426,306 @@ s_figures_replication (void)
     s_stop (&self.hub.pid);
 }
 
+//  Content at a node: posts judged and made durable, and a backlog going up
+
+#define POST_CLIENTS      8
+#define POST_WINDOW       16
+#define POST_COUNT        48000
+#define POST_RAW_BATCH    128       /* POST_CLIENTS x POST_WINDOW: all that can be in flight */
+#define BACKLOG_ITEMS     1000000
+#define BACKLOG_TXN       10000
+#define BACKLOG_DEADLINE_MS 400000
+
+typedef struct {
+    size_t first;               /* post index of request 0 */
+} s_poster_t;
+
+static const char *
+s_make_post (size_t index, s_args_t *args, void *arg)
+{
+    s_poster_t *self = arg;
+    char id [DT_ID_MAX + 1];
+    s_id (id, "bp", self->first + index);
+    s_args_init (args, 6);
+    s_args_str (args, "id", id);
+    s_args_str (args, "group", "b-c");
+    s_args_str (args, "kind", "article");
+    s_args_str (args, "title", "酱酒之道");
+    s_args_str (args, "author", "o-1");
+    proto_pack_key (&args->pk, "topics");
+    msgpack_pack_array (&args->pk, 1);
+    proto_pack_str (&args->pk, "酱酒");
+    return "post.add";
+}
+
+/* The stored bytes of article `index`, as post.add records it. */
+static void
+s_post_record (const char *prefix, size_t index, msgpack_sbuffer *out)
+{
+    item_t post = { .type = ITEM_POST, .kind = KIND_ARTICLE, .ntopics = 1,
+                    .at = dt_now_ms (), .accepted = dt_now_ms () };
+    s_id (post.id, prefix, index);
+    strcpy (post.group, "b-c");
+    strcpy (post.branch, "b-c");
+    strcpy (post.author, "o-1");
+    strcpy (post.by, "admin");
+    snprintf (post.title, sizeof (post.title), "酱酒之道");
+    snprintf (post.topics [0], sizeof (post.topics [0]), "酱酒");
+    msgpack_sbuffer_clear (out);
+    item_encode (&post, out);
+}
+
+/* Raw durable LMDB puts of the same records, POST_RAW_BATCH per commit. */
+static int
+s_raw_posts (double *rate)
+{
+    char dir [PATH_MAX];
+    snprintf (dir, sizeof (dir), "%s/raw-posts", s_workdir);
+    mkdir (dir, 0700);
+    dt_err_t err;
+    dt_err_init (&err);
+    store_t *store = store_new (dir, 1024, &err);
+    int rc = store? 0: -1;
+    msgpack_sbuffer record;
+    msgpack_sbuffer_init (&record);
+    s_settle ();
+    int64_t started = s_now_us ();
+    for (size_t done = 0; rc == 0 && done < POST_COUNT; ) {
+        store_txn_t txn;
+        rc = store_begin (store, &txn, NULL, true, &err);
+        for (size_t i = 0; rc == 0 && i < POST_RAW_BATCH && done < POST_COUNT; i++, done++) {
+            s_post_record ("raw", done, &record);
+            char key [DT_ID_MAX + 1];
+            s_id (key, "raw", done);
+            rc = store_put (&txn, TBL_ITEM, key, strlen (key), record.data, record.size, &err);
+        }
+        rc = rc? (store_abort (&txn), -1): store_commit (&txn, &err);
+    }
+    *rate = POST_COUNT * 1e6 / (double) (s_now_us () - started);
+    if (rc)
+        s_fail ("raw LMDB: %s", err.message);
+    msgpack_sbuffer_destroy (&record);
+    store_destroy (&store);
+    store_remove (dir);
+    dt_err_reset (&err);
+    return rc;
+}
+
+/* What the hub holds from n1: content entries applied, and still waiting. */
+static int
+s_content_state (client_t *client, uint64_t *items, uint64_t *waiting)
+{
+    proto_reply_t reply;
+    if (s_call (client, "node.list", NULL, &reply))
+        return -1;
+    const msgpack_object *nodes = proto_map_get (reply.result, "nodes");
+    const msgpack_object *node = nodes && nodes->type == MSGPACK_OBJECT_ARRAY
+                              && nodes->via.array.size? &nodes->via.array.ptr [0]: NULL;
+    const msgpack_object *i = proto_map_get (node, "content_items");
+    const msgpack_object *w = proto_map_get (node, "content_waiting");
+    int rc = i && w && i->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+          && w->type == MSGPACK_OBJECT_POSITIVE_INTEGER? 0: s_fail ("node.list: no content state");
+    if (rc == 0) {
+        *items = i->via.u64;
+        *waiting = w->via.u64;
+    }
+    proto_reply_release (&reply);
+    return rc;
+}
+
+/* Wait until the hub holds `expected` entries from n1; µs taken, or -1. */
+static int64_t
+s_content_wait (client_t *client, uint64_t expected, int64_t started, int deadline_ms)
+{
+    uint64_t items = 0, waiting = 0;
+    while (s_content_state (client, &items, &waiting) == 0) {
+        int64_t now = s_now_us ();
+        if (items >= expected && waiting == 0)
+            return now - started;
+        if (now - started > deadline_ms * 1000LL)
+            return s_fail ("the hub holds %" PRIu64 " of %" PRIu64 " entries after %d ms",
+                           items, expected, deadline_ms);
+        usleep (50000);
+    }
+    return -1;
+}
+
+typedef struct {
+    s_server_t hub, node;
+    client_t *client;           /* to the hub */
+} s_content_t;
+
+/* A hub, branch b-c assigned to node n1, and n1 holding it. */
+static int
+s_content_setup (s_content_t *self)
+{
+    snprintf (self->hub.dir, sizeof (self->hub.dir), "%s/hub3", s_workdir);
+    snprintf (self->node.dir, sizeof (self->node.dir), "%s/n1-content", s_workdir);
+    s_args_t args;
+    if (s_hub_start (&self->hub, "3000000")
+    ||  !(self->client = s_connect (self->hub.endpoint, 60000))
+    ||  s_branch_create (self->client, "b-c"))
+        return -1;
+    s_args_init (&args, 1);
+    s_args_str (&args, "id", "n1");
+    if (s_call (self->client, "node.add", &args, NULL))
+        return -1;
+    s_args_init (&args, 2);
+    s_args_str (&args, "id", "b-c");
+    s_args_str (&args, "node", "n1");
+    if (s_call (self->client, "branch.assign", &args, NULL)
+    ||  s_node_start (&self->node, self->hub.endpoint))
+        return -1;
+    client_t *node = s_connect (self->node.endpoint, 5000);
+    int rc = node? -1: s_fail ("no node");
+    for (int tries = 0; node && rc && tries < 200; tries++) {
+        s_args_init (&args, 1);
+        s_args_str (&args, "id", "b-c");
+        rc = s_call (node, "branch.show", &args, NULL);
+        if (rc)
+            usleep (50000);
+    }
+    client_destroy (&node);
+    return rc;
+}
+
+static void
+s_figure_posts (s_content_t *self)
+{
+    const char *name = "node post.add (" S_XSTR (POST_CLIENTS) " clients x "
+                       S_XSTR (POST_WINDOW) "), rules + fsync";
+    s_poster_t posters [POST_CLIENTS];
+    void *args [POST_CLIENTS];
+    size_t share = POST_COUNT / POST_CLIENTS;
+    for (int i = 0; i < POST_CLIENTS; i++) {
+        posters [i].first = i * share;
+        args [i] = &posters [i];
+    }
+    double rate = 0, raw = 0;
+    uint64_t busy = 0;
+    if (s_load (self->node.endpoint, POST_CLIENTS, share, POST_WINDOW, s_make_post, args,
+                &rate, &busy)
+    ||  s_content_wait (self->client, POST_COUNT, s_now_us (), SYNC_DEADLINE_MS) < 0) {
+        s_row_na (name, s_why);
+        return;
+    }
+    if (s_raw_posts (&raw)) {
+        s_row_na ("raw LMDB post put", s_why);
+        return;
+    }
+    s_row (name, rate, "posts/s", "raw LMDB put, " S_XSTR (POST_RAW_BATCH)
+           " per durable commit", raw, "puts/s");
+    s_note ("%d articles judged (author's role, branch topic, promo limits) and acknowledged "
+            "after a durable commit at the node; all of them then reached the hub",
+            POST_COUNT);
+}
+
+/* Queue BACKLOG_ITEMS articles in the stopped node's uplink, as if accepted
+   while the hub was away; time a raw apply of the same records meanwhile. */
+static int
+s_backlog_prepare (s_content_t *self, double *raw_rate)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_t *store = store_new (self->node.dir, 4096, &err);
+    msgpack_sbuffer record;
+    msgpack_sbuffer_init (&record);
+    int rc = store? 0: -1;
+    for (size_t done = 0; rc == 0 && done < BACKLOG_ITEMS; ) {
+        store_txn_t txn;
+        rc = store_begin (store, &txn, NULL, true, &err);
+        for (size_t i = 0; rc == 0 && i < BACKLOG_TXN; i++, done++) {
+            s_post_record ("bl", done, &record);
+            char key [DT_ID_MAX + 1];
+            s_id (key, "bl", done);
+            rc = uplink_append (&txn, "post.add", "admin", UPLINK_ITEM, key, strlen (key),
+                                record.data, record.size, &err);
+        }
+        rc = rc? (store_abort (&txn), -1): store_commit (&txn, &err);
+    }
+    store_destroy (&store);
+    //  The baseline: the same records into a fresh store, as the hub batches them
+    char dir [PATH_MAX];
+    snprintf (dir, sizeof (dir), "%s/raw-backlog", s_workdir);
+    mkdir (dir, 0700);
+    store = rc? NULL: store_new (dir, 4096, &err);
+    rc = store? 0: -1;
+    s_settle ();
+    int64_t started = s_now_us ();
+    for (size_t done = 0; rc == 0 && done < BACKLOG_ITEMS; ) {
+        store_txn_t txn;
+        rc = store_begin (store, &txn, NULL, true, &err);
+        for (size_t i = 0; rc == 0 && i < UPLINK_BATCH_MAX && done < BACKLOG_ITEMS; i++, done++) {
+            s_post_record ("bl", done, &record);
+            char key [DT_ID_MAX + 1];
+            s_id (key, "bl", done);
+            rc = store_put (&txn, TBL_ITEM, key, strlen (key), record.data, record.size, &err);
+        }
+        rc = rc? (store_abort (&txn), -1): store_commit (&txn, &err);
+    }
+    *raw_rate = BACKLOG_ITEMS * 1e6 / (double) (s_now_us () - started);
+    if (rc)
+        s_fail ("preparing the backlog: %s", err.message);
+    store_destroy (&store);
+    store_remove (dir);
+    msgpack_sbuffer_destroy (&record);
+    dt_err_reset (&err);
+    return rc;
+}
+
+static void
+s_figure_backlog (s_content_t *self)
+{
+    const char *name = "node backlog of 1M items to the hub";
+    double raw = 0;
+    client_destroy (&self->client);
+    s_stop (&self->node.pid);
+    s_stop (&self->hub.pid);
+    int64_t took = -1;
+    if (s_backlog_prepare (self, &raw) == 0
+    &&  s_hub_start (&self->hub, "3000000") == 0
+    &&  (self->client = s_connect (self->hub.endpoint, 60000))) {
+        s_settle ();
+        int64_t started = s_now_us ();
+        took = s_node_start (&self->node, self->hub.endpoint)? -1:
+               s_content_wait (self->client, POST_COUNT + BACKLOG_ITEMS, started,
+                               BACKLOG_DEADLINE_MS);
+    }
+    if (took < 0) {
+        s_row_na (name, s_why);
+        return;
+    }
+    s_row (name, BACKLOG_ITEMS * 1e6 / (double) took, "items/s",
+           "raw LMDB put, " S_XSTR (UPLINK_BATCH_MAX) " per commit", raw, "puts/s");
+    s_note ("%d items delivered in %.1f s from node start: applied at the hub exactly once, "
+            "indexed and audited (one hash-chained entry each)", BACKLOG_ITEMS, took / 1e6);
+}
+
+static void
+s_figures_content (void)
+{
+    s_content_t self;
+    memset (&self, 0, sizeof (self));
+    if (s_content_setup (&self)) {
+        s_row_na ("node post.add", s_why);
+        s_row_na ("node backlog of 1M items to the hub", s_why);
+    }
+    else {
+        s_figure_posts (&self);
+        s_figure_backlog (&self);
+    }
+    client_destroy (&self.client);
+    s_stop (&self.node.pid);
+    s_stop (&self.hub.pid);
+}
+
 int
 main (int argc, char *argv [])
 {
     const char *only = argc == 4? argv [3]: "";
-    if (argc < 3 || argc > 4 || (*only && !streq (only, "hub") && !streq (only, "replication"))) {
-        fprintf (stderr, "usage: bench BINDIR WORKDIR [hub|replication]\n");
+    if (argc < 3 || argc > 4 || (*only && !streq (only, "hub") && !streq (only, "replication")
+                                 && !streq (only, "content"))) {
+        fprintf (stderr, "usage: bench BINDIR WORKDIR [hub|replication|content]\n");
         return 1;
     }
     snprintf (s_bindir, sizeof (s_bindir), "%s", argv [1]);
@@ -1425,10 +1743,12 @@ main (int argc, char *argv [])
     zsys_init ();
 
     s_header ();
-    if (!streq (only, "replication"))
+    if (!*only || streq (only, "hub"))
         s_figure_hub ();
-    if (!streq (only, "hub"))
+    if (!*only || streq (only, "replication"))
         s_figures_replication ();
+    if (!*only || streq (only, "content"))
+        s_figures_content ();
     zsys_shutdown ();
     return 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench.sh -- run the benchmark (tests/bench.c) against the built servers with
 # its data in a scratch directory; every server it started dies with it.
-# BENCH_KEEP=1 keeps the directory (server logs) for a look afterwards.
+# BENCH_KEEP=1 keeps the directory (server logs) for a look afterwards;
+# BENCH_ONLY=hub|replication|content runs one group of figures.
 cd "$(dirname "$0")/.."
 BIN=${B:-build}
 WORK=$(mktemp -d "$BIN/bench-run.XXXXXX") || exit 1
@@ -26,7 +27,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 echo "== duotang bench ($(nproc) cores, data in $WORK; ratio = value / baseline)"
-"$BIN/bench" "$BIN" "$WORK" &
+"$BIN/bench" "$BIN" "$WORK" ${BENCH_ONLY:-} &
 bench_pid=$!
 wait "$bench_pid"
 status=$?

@@ -706,13 +706,27 @@ s_test_catalogue (void)
     assert (fd >= 0);
     assert (write (fd, "id,name,referrer,group\nm-1,A,,\n", 31) == 31);
     close (fd);
+    char activity_csv [] = "/tmp/ctl-catalogue-activity-XXXXXX";
+    fd = mkstemp (activity_csv);
+    assert (fd >= 0);
+    assert (write (fd, "member,day,count\nm-1,2026-12-01,3\n", 34) == 34);
+    close (fd);
+    char content_json [] = "/tmp/ctl-catalogue-content-XXXXXX";
+    fd = mkstemp (content_json);
+    assert (fd >= 0);
+    const char *row = "{\"type\":\"question\",\"member\":\"m-1\",\"text\":\"t\",\"at\":5}\n";
+    assert (write (fd, row, strlen (row)) == (ssize_t) strlen (row));
+    close (fd);
     zcert_t *cert = zcert_new ();
-    char import [64], allow [128];
+    char import [64], allow [128], activity [96], content [96];
     snprintf (import, sizeof (import), "import members %s", csv);
+    snprintf (activity, sizeof (activity), "activity import %s", activity_csv);
+    snprintf (content, sizeof (content), "import content %s", content_json);
     snprintf (allow, sizeof (allow), "key allow k-1 --role hq-admin --public %s",
               zcert_public_txt (cert));
     const char *samples [][2] = {
         { "import members", import }, { "key allow", allow },
+        { "activity import", activity }, { "import content", content },
         { "policy set", "policy set hall_cap=3" }, { "member role", "member role m-1 admin" },
         { "key new", NULL }             /* local: writes a key pair, sends nothing */
     };
@@ -780,6 +794,8 @@ s_test_catalogue (void)
     ctl_fake_destroy (&fake);
     zcert_destroy (&cert);
     unlink (csv);
+    unlink (activity_csv);
+    unlink (content_json);
 }
 
 void

@@ -6,6 +6,8 @@
 #define S_MEMBERSHIP (OP_HUB | OP_WRITE | OP_FORWARD)
 /* Reads a node answers from its replica as the hub does from its store. */
 #define S_REPLICA    (OP_HUB | OP_NODE)
+/* Content writes: judged by whichever server is the group's authority. */
+#define S_CONTENT_WRITE (OP_HUB | OP_NODE | OP_WRITE)
 
 const catalogue_op_t catalogue_ops [] = {
     //  name               args                                    flags                        section errors
@@ -52,8 +54,26 @@ const catalogue_op_t catalogue_ops [] = {
     { "request.status",  "ticket",                                 OP_NODE,                      "6.10", "NOT_FOUND" },
     { "policy.show",     "",                                       S_REPLICA,                    "6.11", "" },
     { "policy.set",      "changes",                                OP_HUB | OP_WRITE | OP_HQ,    "6.11", "FULL" },
+    //  Content (6.12): every server answers; the authority for the group's branch
+    //  judges writes, any other refuses them with MOVED naming it
+    { "post.add",        "group kind title author id? at? topics? text? link? photos? seconds?",
+                                                                   S_CONTENT_WRITE,              "6.12", "NOT_FOUND EXISTS MOVED RULE LIMIT" },
+    { "post.show",       "id",                                     S_REPLICA,                    "6.12", "NOT_FOUND" },
+    { "post.list",       "group kind? since? until? limit? cursor?", S_REPLICA,                  "6.12", "NOT_FOUND" },
+    { "event.schedule",  "group kind title at place author id?",   S_CONTENT_WRITE,              "6.12", "NOT_FOUND EXISTS MOVED RULE" },
+    { "event.held",      "id attendees author",                    S_CONTENT_WRITE,              "6.12", "NOT_FOUND MOVED RULE" },
+    { "event.cancel",    "id author",                              S_CONTENT_WRITE,              "6.12", "NOT_FOUND MOVED RULE" },
+    { "event.show",      "id",                                     S_REPLICA,                    "6.12", "NOT_FOUND" },
+    { "event.list",      "group status? since? until? limit? cursor?", S_REPLICA,                "6.12", "NOT_FOUND" },
+    { "question.ask",    "member text id? at?",                    S_CONTENT_WRITE,              "6.12", "NOT_FOUND EXISTS MOVED RULE" },
+    { "question.answer", "id by text",                             S_CONTENT_WRITE,              "6.12", "NOT_FOUND MOVED RULE" },
+    { "question.show",   "id",                                     S_REPLICA,                    "6.12", "NOT_FOUND" },
+    { "question.list",   "group? leader? open? overdue? limit? cursor?", S_REPLICA,              "6.12", "NOT_FOUND" },
+    { "activity.report", "rows",                                   S_CONTENT_WRITE,              "6.12", "IMPORT_REJECTED" },
+    { "import.content",  "rows",                                   S_CONTENT_WRITE,              "6.12", "IMPORT_REJECTED" },
     { "sync.hello",      "node from credit",                       OP_HUB | OP_SYNC,             "7.2", "NOT_FOUND" },
     { "sync.ack",        "applied credit ts outbox?",              OP_HUB | OP_SYNC,             "7.2", "" },
+    { "content.push",    "node epoch entries watermark waiting?",  OP_HUB | OP_WRITE,            "7.5", "NOT_FOUND RULE" },
     { NULL, NULL, 0, NULL, NULL }
 };
 
@@ -73,6 +93,8 @@ const catalogue_code_t catalogue_codes [] = {
     { "NOT_EMPTY",        false, false },
     { "RULE",             false, false },
     { "IMPORT_REJECTED",  false, false },
+    { "LIMIT",            false, false },
+    { "MOVED",            false, false },
     { "UNAUTHENTICATED",  false, true },
     { "DENIED",           false, true },
     { "BUSY",             true,  true },

@@ -19,6 +19,8 @@ typedef struct {
     int64_t now;                /* ms since epoch, fixed for the call */
     void *server;               /* hub_t or node_t, for ops that need runtime state */
     void *peer;                 /* the server's connection the request came on */
+    const char *node;           /* this server's node id, or NULL at the hub: content
+                                   authority, and a node's content goes up (uplink) */
 } op_ctx_t;
 
 typedef int (op_fn) (op_ctx_t *ctx, const msgpack_object *args);

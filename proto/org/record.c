@@ -48,11 +48,7 @@ record_key_role_parse (const char *name, key_role_t *role)
 
 //  Decoding: a record is one msgpack map; fields are looked up by name.
 
-typedef struct {
-    msgpack_unpacked unpacked;
-    const msgpack_object *map;
-    bool bad;
-} s_reader_t;
+typedef record_reader_t s_reader_t;     /* record.h: other layers read with it too */
 
 static int
 s_reader_open (s_reader_t *self, const void *data, size_t size)
@@ -483,4 +479,74 @@ record_test (bool verbose)
     msgpack_sbuffer_destroy (&buf);
     if (verbose)
         printf ("OK\n");
+}
+
+//  Field access for records of other layers (content items): the same
+//  reader and writer the records above use
+
+int
+record_reader_open (record_reader_t *self, const void *data, size_t size)
+{
+    s_reader_t *reader = (s_reader_t *) self;
+    return s_reader_open (reader, data, size);
+}
+
+int
+record_reader_close (record_reader_t *self)
+{
+    return s_reader_close ((s_reader_t *) self);
+}
+
+const msgpack_object *
+record_reader_map (record_reader_t *self)
+{
+    return ((s_reader_t *) self)->map;
+}
+
+void
+record_reader_fail (record_reader_t *self)
+{
+    ((s_reader_t *) self)->bad = true;
+}
+
+void
+record_read_str (record_reader_t *self, const char *key, char *out, size_t max)
+{
+    s_read_str ((s_reader_t *) self, key, out, max);
+}
+
+uint64_t
+record_read_uint (record_reader_t *self, const char *key)
+{
+    return s_read_uint ((s_reader_t *) self, key);
+}
+
+int64_t
+record_read_int (record_reader_t *self, const char *key)
+{
+    return s_read_int ((s_reader_t *) self, key);
+}
+
+int
+record_read_enum (record_reader_t *self, const char *key, const char **names, int count)
+{
+    return s_read_enum ((s_reader_t *) self, key, names, count);
+}
+
+void
+record_kv_str (msgpack_packer *pk, const char *key, const char *value)
+{
+    s_kv_str (pk, key, value);
+}
+
+void
+record_kv_uint (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    s_kv_uint (pk, key, value);
+}
+
+void
+record_kv_int (msgpack_packer *pk, const char *key, int64_t value)
+{
+    s_kv_int (pk, key, value);
 }

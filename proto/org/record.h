@@ -112,6 +112,29 @@ const char *record_seat_name (seat_kind_t seat);
 const char *record_key_role_name (key_role_t role);
 int record_key_role_parse (const char *name, key_role_t *role);
 
+/* Reading and writing record fields, for records kept by other layers
+   (proto/content): a record is one msgpack map, fields looked up by name;
+   a field of the wrong type marks the reader bad, and close returns -1. */
+typedef struct {
+    msgpack_unpacked unpacked;
+    const msgpack_object *map;
+    bool bad;
+} record_reader_t;
+int record_reader_open (record_reader_t *self, const void *data, size_t size);
+int record_reader_close (record_reader_t *self);
+const msgpack_object *record_reader_map (record_reader_t *self);
+void record_reader_fail (record_reader_t *self);
+/* nil or absent gives "" / 0 */
+void record_read_str (record_reader_t *self, const char *key, char *out, size_t max);
+uint64_t record_read_uint (record_reader_t *self, const char *key);
+int64_t record_read_int (record_reader_t *self, const char *key);
+/* an enum stored by name: its index in names */
+int record_read_enum (record_reader_t *self, const char *key, const char **names, int count);
+/* one key/value pair of a map being packed ("" packs nil) */
+void record_kv_str (msgpack_packer *pk, const char *key, const char *value);
+void record_kv_uint (msgpack_packer *pk, const char *key, uint64_t value);
+void record_kv_int (msgpack_packer *pk, const char *key, int64_t value);
+
 void record_test (bool verbose);
 
 #endif

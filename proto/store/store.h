@@ -26,7 +26,11 @@
     X (OUTBOX,      "outbox")       /* node: seq (u64 BE) -> forwarded request */ \
     X (OUTCOME,     "outcome")      /* node: seq (u64 BE) -> outcome */          \
     X (POLICY,      "policy")       /* "current" -> policy record */             \
-    X (TICKET,      "ticket")       /* node: store_rid_key -> outbox seq (u64 BE) */
+    X (TICKET,      "ticket")       /* node: store_rid_key -> outbox seq (u64 BE) */ \
+    X (ITEM,        "item")         /* content item id -> item record (item.h) */ \
+    X (ITEM_INDEX,  "item_index")   /* content indexes: timelines, open questions */ \
+    X (ACTIVITY,    "activity")     /* member \0 day -> activity record */        \
+    X (UPLINK,      "uplink")       /* node: seq (u64 BE) -> content for the hub */
 
 typedef enum {
 #define STORE_TABLE_ENUM(id, name) TBL_##id,

@@ -28,6 +28,10 @@ s_setup (void)
         { "member.add", "id=m-2 name=王五 referrer=m-1" },
         { "member.join", "id=m-2 hall=h-1" },
         { "policy.set", "changes={hall_cap:=3,dormant_days:=5}" },
+        { "post.add", "id=p-1 group=b-1 kind=article title=酱酒 author=o-1 topics=[酱酒]" },
+        { "question.ask", "id=q-1 member=m-2 text=怎么存酒" },
+        { "event.schedule", "id=e-1 group=h-1 kind=tasting title=赛酒会 at:=5 place=成都 "
+                            "author=m-1" },
     };
     for (size_t i = 0; i < sizeof (setup) / sizeof (setup [0]); i++)
         for (const op_t *const *table = hub_bindings; *table; table++)
