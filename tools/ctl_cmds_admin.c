@@ -271,14 +271,16 @@ ctl_cmds_admin_test (bool verbose)
     proto_pack_key (&pk, "nodes");
     msgpack_pack_array (&pk, 2);
     op_args_text ("id=n-1 connected:=true last_seen:=1795428030000 applied:=120 head:=125 "
-                  "lag_changes:=5 lag_ms:=40 outbox:=0 branches=[b-1,b-2]", &result);
+                  "lag_changes:=5 lag_ms:=40 outbox:=0 content_items:=17 content_waiting:=0 "
+                  "branches=[b-1,b-2]", &result);
     op_args_text ("id=n-22 connected:=false applied:=0 head:=125 lag_changes:=125 "
-                  "lag_ms:=0 outbox:=3 branches=[]", &result);
+                  "lag_ms:=0 outbox:=3 content_items:=0 content_waiting:=250 branches=[]",
+                  &result);
     ctl_fake_result (fake, &result);
     ctl_fake_expect (fake, "node list", CTL_OK, "node.list {}",
-        "ID    CONNECTED  LAST SEEN             APPLIED  LAG CHANGES  LAG MS  OUTBOX  BRANCHES\n"
-        "n-1   yes        2026-11-23T10:00:30Z      120            5      40       0  b-1,b-2\n"
-        "n-22  no         never                       0          125       0       3  -\n", "");
+        "ID    CONNECTED  LAST SEEN             APPLIED  LAG CHANGES  LAG MS  OUTBOX  CONTENT  WAITING UP  BRANCHES\n"
+        "n-1   yes        2026-11-23T10:00:30Z      120            5      40       0       17           0  b-1,b-2\n"
+        "n-22  no         never                       0          125       0       3        0         250  -\n", "");
     ctl_fake_expect (fake, "node add n-1", CTL_OK, "node.add {\"id\":\"n-1\"}", NULL, "");
 
     ctl_fake_result_text (fake, "ticket:=7 state=done result={id=m-1}");

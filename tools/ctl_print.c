@@ -501,6 +501,7 @@ ctl_print_nodes (FILE *out, const msgpack_object *list)
         S_FN ("LAST SEEN", "last_seen", s_cell_seen),
         S_NUM ("APPLIED", "applied"), S_NUM ("LAG CHANGES", "lag_changes"),
         S_NUM ("LAG MS", "lag_ms"), S_NUM ("OUTBOX", "outbox"),
+        S_NUM ("CONTENT", "content_items"), S_NUM ("WAITING UP", "content_waiting"),
         S_COL ("BRANCHES", "branches"), S_END });
 }
 
