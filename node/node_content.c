@@ -3,6 +3,7 @@
 #include "content.h"
 #include "uplink.h"
 #include "server.h"
+#include "node_outbox.h"
 
 /* A content write of this round, answered once the batch is durable. */
 typedef struct {
@@ -76,6 +77,24 @@ node_content_destroy (node_content_t **self_p)
 
 //  Group commit
 
+/* The reply recorded in the batch under the request's rid, re-addressed to
+   this request: the client's retry of a write it already made. */
+static bool
+s_rid_replay (node_content_t *self, const dt_key_t *key, proto_req_t *req,
+              msgpack_sbuffer *reply)
+{
+    char rid_key [DT_ID_MAX * 4];
+    size_t key_size = store_rid_key (key->name, req->rid, rid_key, sizeof (rid_key));
+    const void *val;
+    size_t size;
+    dt_err_t err;
+    dt_err_init (&err);
+    bool found = store_get (&self->batch, TBL_RID, rid_key, key_size, &val, &size, &err) == 0
+              && node_outbox_readdress (val, size, req->id, reply) == 0;
+    dt_err_reset (&err);
+    return found;
+}
+
 void
 node_content_call (node_content_t *self, const op_t *op, proto_req_t *req,
                    const dt_key_t *key, zframe_t **peer_p, msgpack_sbuffer *result,
@@ -89,22 +108,34 @@ node_content_call (node_content_t *self, const op_t *op, proto_req_t *req,
     if (!self->batch_open && store_begin (self->store, &self->batch, NULL, true, err))
         return;
     self->batch_open = true;
-    bool changed = false;
-    if (store_begin (self->store, &txn, &self->batch, true, err) == 0) {
-        ctx.txn = &txn;
-        if (op_call (op, &ctx, req->args) == 0)
-            changed = store_commit (&txn, err) == 0;
-        else
-            store_abort (&txn);
-    }
     s_pending_t *pending = (s_pending_t *) zmalloc (sizeof (s_pending_t));
     pending->peer = *peer_p;
     *peer_p = NULL;
     pending->id = req->id;
-    pending->write = changed;
     msgpack_sbuffer_init (&pending->reply);
-    proto_reply_encode (&pending->reply, req->id, dt_err_is_set (err)? NULL: result, err);
     zlistx_add_end (self->pending, pending);
+    if (*req->rid && s_rid_replay (self, key, req, &pending->reply))
+        return;
+    if (store_begin (self->store, &txn, &self->batch, true, err) == 0) {
+        ctx.txn = &txn;
+        if (op_call (op, &ctx, req->args) == 0)
+            pending->write = store_commit (&txn, err) == 0;
+        else
+            store_abort (&txn);
+    }
+    proto_reply_encode (&pending->reply, req->id, dt_err_is_set (err)? NULL: result, err);
+    //  As at the hub (7.3): a decision is recorded under the rid, in the same
+    //  commit; a retryable failure is not
+    if (*req->rid && !dt_err_retryable (err->code)) {
+        char rid_key [DT_ID_MAX * 4];
+        size_t key_size = store_rid_key (key->name, req->rid, rid_key, sizeof (rid_key));
+        dt_err_t put_err;
+        dt_err_init (&put_err);
+        if (store_put (&self->batch, TBL_RID, rid_key, key_size, pending->reply.data,
+                       pending->reply.size, &put_err) == 0)
+            pending->write = true;
+        dt_err_reset (&put_err);
+    }
 }
 
 void

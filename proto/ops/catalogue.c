@@ -435,6 +435,9 @@ catalogue_test (bool verbose)
     (void) verbose;
     dt_err_t err;
     dt_err_init (&err);
+    //  The retry column of 5.3 is what hub and node act on (dt_err_retryable)
+    for (const catalogue_code_t *code = catalogue_codes; code->code; code++)
+        assert (code->retry == dt_err_retryable (code->code));
     //  The table is well formed: unique names, specs that parse, flags that
     //  make sense, codes that exist
     for (const catalogue_op_t *op = catalogue_ops; op->name; op++) {

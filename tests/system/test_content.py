@@ -238,8 +238,16 @@ def one_authority_per_branch():
         article(hub, group="b-2")
         post = article(node, group="b-1")
         wait_for(lambda: hub_has(hub, "b-1", [post["id"]]), 15, "the post at the hub")
+        # A retry under the same rid is the same post, not a second one
+        args = {"group": "b-1", "kind": "article", "title": "重发", "author": "o-1",
+                "topics": ["酱酒"]}
+        first = node.call("post.add", args, rid="retry-1")
+        again = node.call("post.add", args, rid="retry-1")
+        assert first["ok"] and again["ok"] and first["result"] == again["result"], again
+        wait_for(lambda: hub_has(hub, "b-1", [post["id"], first["result"]["id"]]), 15,
+                 "both posts at the hub, once each")
         nodes = hub.result("node.list")["nodes"]
-        assert nodes[0]["content_items"] == 1 and nodes[0]["content_waiting"] == 0, nodes
+        assert nodes[0]["content_items"] == 2 and nodes[0]["content_waiting"] == 0, nodes
     finally:
         cluster.close()
 
