@@ -4,6 +4,7 @@
 #include "uplink.h"
 #include "server.h"
 #include "node_outbox.h"
+#include "scratch.h"
 
 /* A content write of this round, answered once the batch is durable. */
 typedef struct {
@@ -212,25 +213,6 @@ s_prepare (node_content_t *self, uint64_t *count)
     return rc;
 }
 
-static void
-s_send (node_content_t *self)
-{
-    if (!self->hub) {
-        dt_err_t err;
-        dt_err_init (&err);
-        self->hub = client_new (self->opts, &err);
-        if (!self->hub)
-            zsys_error ("node %s: uplink to the hub: %s", self->node, err.message);
-        dt_err_reset (&err);
-    }
-    if (self->hub) {
-        zmsg_t *msg = zmsg_new ();
-        zmsg_addmem (msg, NULL, 0);
-        zmsg_addmem (msg, self->request.data, self->request.size);
-        zmsg_send (&msg, client_sock (self->hub));
-    }
-}
-
 void
 node_content_pump (node_content_t *self)
 {
@@ -256,7 +238,9 @@ node_content_pump (node_content_t *self)
     }
     self->resend_at = now + self->backoff_ms;
     self->last_push = now;
-    s_send (self);
+    char what [DT_ID_MAX + 32];
+    snprintf (what, sizeof (what), "node %s: uplink to the hub", self->node);
+    client_send_stored (&self->hub, self->opts, self->request.data, self->request.size, what);
 }
 
 int
@@ -320,12 +304,9 @@ void
 node_content_test (bool verbose)
 {
     (void) verbose;
-    char dir [] = "/tmp/duotang-node-content-XXXXXX";
-    assert (mkdtemp (dir));
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 64, &err);
-    assert (store);
+    store_t *store = scratch_new ("node-content", 64);
     node_content_t *self = node_content_new (store, "n-1", NULL);
     //  Entries appended in a batch are counted, packed in order and trimmed
     store_txn_t txn;
@@ -363,6 +344,5 @@ node_content_test (bool verbose)
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&args);
     node_content_destroy (&self);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }

@@ -391,27 +391,6 @@ s_take_next (node_outbox_t *self)
     return next.ticket;
 }
 
-/* Send the request in flight, on a fresh connection when resending (the
-   old one may be dead; a reply it still owes is recorded at the hub by rid). */
-static void
-s_send (node_outbox_t *self)
-{
-    if (!self->hub) {
-        dt_err_t err;
-        dt_err_init (&err);
-        self->hub = client_new (self->opts, &err);
-        if (!self->hub)
-            zsys_error ("node %s: forwarding to the hub: %s", self->node, err.message);
-        dt_err_reset (&err);
-    }
-    if (self->hub) {
-        zmsg_t *msg = zmsg_new ();
-        zmsg_addmem (msg, NULL, 0);
-        zmsg_addmem (msg, self->request.data, self->request.size);
-        zmsg_send (&msg, client_sock (self->hub));
-    }
-}
-
 /* Send the next entry when idle, resend the one in flight when its time is up. */
 static void
 s_deliver (node_outbox_t *self)
@@ -434,7 +413,11 @@ s_deliver (node_outbox_t *self)
                            self->backoff_ms * 2: NODE_OUTBOX_RETRY_MAX;
     }
     self->resend_at = now + self->backoff_ms;
-    s_send (self);
+    //  On a fresh connection when resending: the old one may be dead, and a
+    //  reply it still owes is recorded at the hub under the rid
+    char what [DT_ID_MAX + 32];
+    snprintf (what, sizeof (what), "node %s: forwarding to the hub", self->node);
+    client_send_stored (&self->hub, self->opts, self->request.data, self->request.size, what);
 }
 
 //  Callers of forwarded writes

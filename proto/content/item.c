@@ -1,6 +1,7 @@
 /* item.c -- content items and activity counts: records, indexes, tallies. */
 #include "item.h"
 #include "proto.h"
+#include "scratch.h"
 
 static const char *s_types [] = { "post", "event", "question" };
 static const char *s_kinds [] = {
@@ -567,12 +568,9 @@ void
 item_test (bool verbose)
 {
     (void) verbose;
-    char dir [] = "/tmp/duotang-item-XXXXXX";
-    assert (mkdtemp (dir));
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 64, &err);
-    assert (store);
+    store_t *store = scratch_new ("item", 64);
     store_txn_t txn;
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
 
@@ -664,6 +662,5 @@ item_test (bool verbose)
     assert (item_put_raw (&txn, "x", "\x81\xa2id\xa1x", 6, &err) == -1);
     dt_err_reset (&err);
     store_abort (&txn);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }

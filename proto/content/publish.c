@@ -241,15 +241,14 @@ publish_route (store_txn_t *txn, const member_t *member, char leader [DT_ID_MAX 
 //  Self-test: each rule and its refusal, at explicit instants
 
 #include "op.h"
+#include "scratch.h"
 
 static store_t *
-s_test_store (char *dir)
+s_test_store (void)
 {
-    assert (mkdtemp (dir));
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 64, &err);
-    assert (store);
+    store_t *store = scratch_new ("publish", 64);
     store_txn_t txn;
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
     officer_t officer = { .id = "o-1", .name = "o", .created = 1 };
@@ -308,8 +307,7 @@ void
 publish_test (bool verbose)
 {
     (void) verbose;
-    char dir [] = "/tmp/duotang-publish-XXXXXX";
-    store_t *store = s_test_store (dir);
+    store_t *store = s_test_store ();
     dt_err_t err;
     dt_err_init (&err);
     store_txn_t txn;
@@ -436,6 +434,5 @@ publish_test (bool verbose)
     dt_err_reset (&err);
 
     store_abort (&txn);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }

@@ -97,6 +97,26 @@ s_send (client_t *self, uint64_t id, const char *op, const msgpack_sbuffer *args
     msgpack_sbuffer_destroy (&body);
 }
 
+void
+client_send_stored (client_t **self_p, const client_opts_t *opts, const void *body,
+                    size_t size, const char *what)
+{
+    if (!*self_p) {
+        dt_err_t err;
+        dt_err_init (&err);
+        *self_p = client_new (opts, &err);
+        if (!*self_p)
+            zsys_error ("%s: %s", what, err.message);
+        dt_err_reset (&err);
+    }
+    if (*self_p) {
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addmem (msg, NULL, 0);
+        zmsg_addmem (msg, body, size);
+        zmsg_send (&msg, client_sock (*self_p));
+    }
+}
+
 uint64_t
 client_send (client_t *self, const char *op, const msgpack_sbuffer *args)
 {

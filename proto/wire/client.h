@@ -31,6 +31,13 @@ int client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
 int client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
                     const char *rid, const char *as, proto_reply_t *reply, dt_err_t *err);
 
+/* Send an encoded request body as it is (a request kept in a store, resent
+   unchanged), connecting first when *self_p is NULL. A failure to connect is
+   logged, saying what the connection is for, and the body is not sent: the
+   caller sends it again later. */
+void client_send_stored (client_t **self_p, const client_opts_t *opts, const void *body,
+                         size_t size, const char *what);
+
 /* Send a request without waiting (sync.ack); returns its id. */
 uint64_t client_send (client_t *self, const char *op, const msgpack_sbuffer *args);
 
