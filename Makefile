@@ -93,7 +93,7 @@ demo: deps
 	@./tests/demo.sh
 
 check: deps
-	@$(MAKE) --no-print-directory asan $(B)/fuzz_proto
+	@$(MAKE) --no-print-directory asan $(B)/fuzz_proto $(B)/bench
 	@./tests/run.sh
 
 bench: deps

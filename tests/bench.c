@@ -1441,20 +1441,19 @@ typedef struct {
 } s_poster_t;
 
 static const char *
-s_make_post (size_t index, s_args_t *args, void *arg)
+s_make_post (size_t index, args_t *args, void *arg)
 {
     s_poster_t *self = arg;
     char id [DT_ID_MAX + 1];
     s_id (id, "bp", self->first + index);
-    s_args_init (args, 6);
-    s_args_str (args, "id", id);
-    s_args_str (args, "group", "b-c");
-    s_args_str (args, "kind", "article");
-    s_args_str (args, "title", "酱酒之道");
-    s_args_str (args, "author", "o-1");
-    proto_pack_key (&args->pk, "topics");
-    msgpack_pack_array (&args->pk, 1);
-    proto_pack_str (&args->pk, "酱酒");
+    args_init (args);
+    args_str (args, "id", id);
+    args_str (args, "group", "b-c");
+    args_str (args, "kind", "article");
+    args_str (args, "title", "酱酒之道");
+    args_str (args, "author", "o-1");
+    const char *topics [] = { "酱酒" };
+    args_list (args, "topics", topics, 1);
     return "post.add";
 }
 
@@ -1561,26 +1560,26 @@ s_content_setup (s_content_t *self)
 {
     snprintf (self->hub.dir, sizeof (self->hub.dir), "%s/hub3", s_workdir);
     snprintf (self->node.dir, sizeof (self->node.dir), "%s/n1-content", s_workdir);
-    s_args_t args;
+    args_t args;
     if (s_hub_start (&self->hub, "3000000")
     ||  !(self->client = s_connect (self->hub.endpoint, 60000))
     ||  s_branch_create (self->client, "b-c"))
         return -1;
-    s_args_init (&args, 1);
-    s_args_str (&args, "id", "n1");
+    args_init (&args);
+    args_str (&args, "id", "n1");
     if (s_call (self->client, "node.add", &args, NULL))
         return -1;
-    s_args_init (&args, 2);
-    s_args_str (&args, "id", "b-c");
-    s_args_str (&args, "node", "n1");
+    args_init (&args);
+    args_str (&args, "id", "b-c");
+    args_str (&args, "node", "n1");
     if (s_call (self->client, "branch.assign", &args, NULL)
     ||  s_node_start (&self->node, self->hub.endpoint))
         return -1;
     client_t *node = s_connect (self->node.endpoint, 5000);
     int rc = node? -1: s_fail ("no node");
     for (int tries = 0; node && rc && tries < 200; tries++) {
-        s_args_init (&args, 1);
-        s_args_str (&args, "id", "b-c");
+        args_init (&args);
+        args_str (&args, "id", "b-c");
         rc = s_call (node, "branch.show", &args, NULL);
         if (rc)
             usleep (50000);
