@@ -6,6 +6,7 @@
 #include "node_content.h"
 #include "content.h"
 #include "query.h"
+#include "report.h"
 #include "keys.h"
 #include "server.h"
 
@@ -195,7 +196,8 @@ static const op_t s_node_ops [] = {
 /* What a node binds: its own operations, the reads of its replica and the
    content of its branches. The catalogue says which it answers (OP_NODE);
    query_ops' hub-only reads stay unused here. */
-static const op_t *const s_bindings [] = { s_node_ops, query_ops, content_ops, NULL };
+static const op_t *const s_bindings [] = { s_node_ops, query_ops, content_ops, report_ops,
+                                            NULL };
 
 //  Requests
 

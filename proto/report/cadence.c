@@ -137,8 +137,9 @@ s_judged_decode (s_judged_t *self, const void *data, size_t size)
     return 0;
 }
 
-/* The streak state ('s'): closed until, current, longest, met, missed. */
-#define S_STATE_SIZE 24
+/* The streak state ('s'): closed until, current, longest, met, missed,
+   missing. */
+#define S_STATE_SIZE 28
 static int
 s_state_get (store_txn_t *txn, const char *group, cadence_quota_t quota,
              cadence_streak_t *out, int64_t *closed_until, dt_err_t *err)
@@ -160,6 +161,7 @@ s_state_get (store_txn_t *txn, const char *group, cadence_quota_t quota,
     out->longest = s_get_u32 (in + 12);
     out->met = s_get_u32 (in + 16);
     out->missed = s_get_u32 (in + 20);
+    out->missing = s_get_u32 (in + 24);
     out->through = *closed_until;
     return 0;
 }
@@ -174,6 +176,7 @@ s_state_put (store_txn_t *txn, const char *group, cadence_quota_t quota,
     s_put_u32 (val + 12, state->longest);
     s_put_u32 (val + 16, state->met);
     s_put_u32 (val + 20, state->missed);
+    s_put_u32 (val + 24, state->missing);
     return store_put (txn, TBL_ITEM_INDEX, key, s_key ('s', group, quota, 0, false, key),
                       val, sizeof (val), err);
 }
@@ -280,12 +283,14 @@ s_streak_step (cadence_streak_t *streak, cadence_status_t status, int64_t end)
     if (status == CADENCE_MET) {
         streak->current++;
         streak->met++;
+        streak->missing = 0;
         if (streak->current > streak->longest)
             streak->longest = streak->current;
     }
     else {
         streak->current = 0;
         streak->missed++;
+        streak->missing++;
     }
     streak->through = end;
 }
@@ -569,7 +574,7 @@ cadence_test (bool verbose)
     //  ... broken on 12-09
     assert (cadence_streak (&txn, &policy, &branch, CADENCE_ARTICLE, d2 + 8 * S_DAY, &streak,
                             &err) == 0);
-    assert (streak.current == 0 && streak.longest == 3);
+    assert (streak.current == 0 && streak.longest == 3 && streak.missing == 1);
 
     //  Closing keeps the judgement under the policy in force then: an item
     //  accepted on 12-10 closes up to it; a later change of the quota does

@@ -70,6 +70,7 @@ typedef struct {
 typedef struct {
     uint32_t current;               /* consecutive met periods up to the last judged */
     uint32_t longest;
+    uint32_t missing;               /* consecutive missed periods up to the last judged */
     uint32_t met, missed;           /* closed periods judged */
     int64_t through;                /* end of the last period judged (0: none) */
 } cadence_streak_t;
