@@ -219,7 +219,7 @@ s_call (node_server_t *self, const op_t *op, proto_req_t *req, const dt_key_t *k
     msgpack_packer pk;
     msgpack_packer_init (&pk, result, msgpack_sbuffer_write);
     op_ctx_t ctx = { .txn = &txn, .key = key, .pk = &pk, .err = err, .now = dt_now_ms (),
-                     .server = self, .peer = peer };
+                     .server = self, .peer = peer, .node = self->config.id };
     op_call (op, &ctx, req->args);
     store_abort (&txn);
 }
