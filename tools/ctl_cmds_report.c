@@ -124,10 +124,13 @@ s_audit_verify (ctl_t *ctl, ctl_line_t *line)
 
 #define S_TIME_MAX 40
 
-/* The common options of a report: --branch, --at, the zone for its times. */
+/* The common options of a report: --branch, --period, --at, --limit, the
+   zone for its times. */
 static int
-s_report_args (ctl_t *ctl, ctl_line_t *line, bool period)
+s_report_args (ctl_t *ctl, ctl_line_t *line, bool period, uint64_t *limit)
 {
+    if (ctl_limit (line, ctl_opt (line, "limit"), limit))
+        return CTL_USAGE;
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
     if (period && ctl_opt (line, "period")) {
         dt_period_t parsed;
@@ -294,17 +297,18 @@ s_row_judged (ctl_t *ctl, const msgpack_object *item, char **cells)
         cells [2 + q] = s_cell_judged (item, s_quota_names [q]);
 }
 
+/* A row with quotas [] as CSV records, one per quota: the group's fields,
+   then the quota's keys (absent or nil values empty). */
 static void
-s_csv_judged (ctl_t *ctl, const msgpack_object *item, bool header)
+s_csv_quotas (ctl_t *ctl, const msgpack_object *item, bool header, const char **keys,
+              size_t nkeys)
 {
-    static const char *keys [] = { "quota", "period", "status", "count", "need", "version",
-                                   "node", "open", "open_count", "current", "longest",
-                                   "missing" };
-    const char *fields [16] = { "group", "name", "branch", "type" };
+    const char *fields [20] = { "group", "name", "branch", "type" };
+    assert (nkeys <= 16);
     if (header) {
-        for (int k = 0; k < 12; k++)
+        for (size_t k = 0; k < nkeys; k++)
             fields [4 + k] = keys [k];
-        s_csv (ctl, fields, 16);
+        s_csv (ctl, fields, 4 + nkeys);
         return;
     }
     const msgpack_object *quotas = ctl_array (item, "quotas");
@@ -313,13 +317,22 @@ s_csv_judged (ctl_t *ctl, const msgpack_object *item, bool header)
         fields [1] = ctl_v (item, "name");
         fields [2] = ctl_v (item, "branch");
         fields [3] = ctl_v (item, "type");
-        for (int k = 0; k < 12; k++) {
+        for (size_t k = 0; k < nkeys; k++) {
             fields [4 + k] = ctl_v (&quotas->via.array.ptr [i], keys [k]);
             if (streq (fields [4 + k], "-"))
                 fields [4 + k] = "";
         }
-        s_csv (ctl, fields, 16);
+        s_csv (ctl, fields, 4 + nkeys);
     }
+}
+
+static void
+s_csv_judged (ctl_t *ctl, const msgpack_object *item, bool header)
+{
+    static const char *keys [] = { "quota", "period", "status", "count", "need", "version",
+                                   "node", "open", "open_count", "current", "longest",
+                                   "missing" };
+    s_csv_quotas (ctl, item, header, keys, 12);
 }
 
 /* REPORT COMPLIANCE [--branch B] [--period P] [--at TIME] [--detail] [--csv|--jsonl]
@@ -327,10 +340,8 @@ s_csv_judged (ctl_t *ctl, const msgpack_object *item, bool header)
 static int
 s_report_compliance (ctl_t *ctl, ctl_line_t *line)
 {
-    int rc = s_report_args (ctl, line, true);
     uint64_t limit;
-    if (rc == CTL_OK && ctl_limit (line, ctl_opt (line, "limit"), &limit))
-        rc = CTL_USAGE;
+    int rc = s_report_args (ctl, line, true, &limit);
     if (rc)
         return rc;
     bool csv = ctl_opt (line, "csv") != NULL, jsonl = ctl_opt (line, "jsonl") != NULL;
@@ -433,10 +444,8 @@ s_csv_health (ctl_t *ctl, const msgpack_object *item, bool header)
 static int
 s_report_health (ctl_t *ctl, ctl_line_t *line)
 {
-    int rc = s_report_args (ctl, line, false);
     uint64_t limit;
-    if (rc == CTL_OK && ctl_limit (line, ctl_opt (line, "limit"), &limit))
-        rc = CTL_USAGE;
+    int rc = s_report_args (ctl, line, false, &limit);
     if (rc)
         return rc;
     bool csv = ctl_opt (line, "csv") != NULL, jsonl = ctl_opt (line, "jsonl") != NULL;
@@ -491,10 +500,8 @@ s_csv_overdue (ctl_t *ctl, const msgpack_object *item, bool header)
 static int
 s_report_questions (ctl_t *ctl, ctl_line_t *line)
 {
-    int rc = s_report_args (ctl, line, false);
     uint64_t limit;
-    if (rc == CTL_OK && ctl_limit (line, ctl_opt (line, "limit"), &limit))
-        rc = CTL_USAGE;
+    int rc = s_report_args (ctl, line, false, &limit);
     if (rc)
         return rc;
     args_str (&line->req, "leader", ctl_opt (line, "leader"));
@@ -541,23 +548,7 @@ static void
 s_csv_streak (ctl_t *ctl, const msgpack_object *item, bool header)
 {
     static const char *keys [] = { "quota", "current", "longest", "missing", "met", "missed" };
-    const char *fields [10] = { "group", "name", "branch", "type" };
-    if (header) {
-        for (int k = 0; k < 6; k++)
-            fields [4 + k] = keys [k];
-        s_csv (ctl, fields, 10);
-        return;
-    }
-    const msgpack_object *quotas = ctl_array (item, "quotas");
-    for (uint32_t i = 0; quotas && i < quotas->via.array.size; i++) {
-        fields [0] = ctl_v (item, "group");
-        fields [1] = ctl_v (item, "name");
-        fields [2] = ctl_v (item, "branch");
-        fields [3] = ctl_v (item, "type");
-        for (int k = 0; k < 6; k++)
-            fields [4 + k] = ctl_v (&quotas->via.array.ptr [i], keys [k]);
-        s_csv (ctl, fields, 10);
-    }
+    s_csv_quotas (ctl, item, header, keys, 6);
 }
 
 static const ctl_column_t s_worst_columns [] = {
@@ -583,10 +574,8 @@ s_row_worst (ctl_t *ctl, const msgpack_object *item, char **cells)
 static int
 s_report_streaks (ctl_t *ctl, ctl_line_t *line)
 {
-    int rc = s_report_args (ctl, line, true);
     uint64_t limit;
-    if (rc == CTL_OK && ctl_limit (line, ctl_opt (line, "limit"), &limit))
-        rc = CTL_USAGE;
+    int rc = s_report_args (ctl, line, true, &limit);
     if (rc)
         return rc;
     if (ctl_opt (line, "csv") || ctl_opt (line, "jsonl"))

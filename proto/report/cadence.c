@@ -2,6 +2,7 @@
 #include "cadence.h"
 #include "publish.h"
 #include "uplink.h"
+#include "scratch.h"
 
 static const char *s_quota_names [] = { "articles", "stories", "videos", "gatherings" };
 static const char *s_status_names [] = { "none", "open", "met", "missed", "awaiting" };
@@ -510,12 +511,9 @@ cadence_test (bool verbose)
 {
     (void) verbose;
     const char *zone = "Asia/Shanghai";
-    char dir [] = "/tmp/duotang-cadence-XXXXXX";
-    assert (mkdtemp (dir));
+    store_t *store = scratch_new ("cadence", 64);
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 64, &err);
-    assert (store);
     store_txn_t txn;
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
     policy_t policy;
@@ -682,6 +680,5 @@ cadence_test (bool verbose)
     item_release (&event);
 
     store_abort (&txn);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }

@@ -2,6 +2,7 @@
 #include "health.h"
 #include "rules.h"
 #include "dt_time.h"
+#include "scratch.h"
 
 #define S_DAY_MS (24 * 3600 * 1000LL)
 #define S_ACTIVE_DAYS 7
@@ -287,12 +288,9 @@ health_test (bool verbose)
 {
     (void) verbose;
     const char *zone = "Asia/Shanghai";
-    char dir [] = "/tmp/duotang-health-XXXXXX";
-    assert (mkdtemp (dir));
+    store_t *store = scratch_new ("health", 64);
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 64, &err);
-    assert (store);
     store_txn_t txn;
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
     policy_t policy;
@@ -365,6 +363,5 @@ health_test (bool verbose)
     assert (strstr (health.problem, "holds no core seat in b-1 (seat hall in h-a)"));
 
     store_abort (&txn);
-    store_destroy (&store);
-    store_remove (dir);
+    scratch_destroy (&store);
 }

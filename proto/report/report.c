@@ -218,9 +218,14 @@ s_pack_judged (msgpack_packer *pk, const s_judged_t *judged, const cadence_group
     record_kv_uint (pk, "missing", judged->streak.missing);
 }
 
+/* One quota of a group's row. */
+typedef int (s_quota_fn) (s_walk_t *walk, const cadence_group_t *group, cadence_quota_t quota,
+                          msgpack_packer *pk);
+
+/* A group's row: the group and { quotas: [one entry per quota wanted] }. */
 static int
-s_compliance_group (s_walk_t *walk, const publish_group_t *group, const void *key,
-                    size_t key_size)
+s_quota_rows (s_walk_t *walk, const publish_group_t *group, const void *key, size_t key_size,
+              s_quota_fn *pack_quota)
 {
     if (s_quotas (walk, group->is_hall) == 0)
         return 0;                   //  no quota of that period length
@@ -232,16 +237,29 @@ s_compliance_group (s_walk_t *walk, const publish_group_t *group, const void *ke
     s_pack_group (pk, group, 1);
     proto_pack_key (pk, "quotas");
     msgpack_pack_array (pk, s_quotas (walk, group->is_hall));
-    for (int q = 0; q < CADENCE_QUOTAS; q++) {
-        cadence_quota_t quota = (cadence_quota_t) q;
-        if (!s_quota_wanted (walk, quota, group->is_hall))
-            continue;
-        s_judged_t judged;
-        if (s_judge (walk, &judged_group, quota, &judged))
+    for (int q = 0; q < CADENCE_QUOTAS; q++)
+        if (s_quota_wanted (walk, (cadence_quota_t) q, group->is_hall)
+        &&  pack_quota (walk, &judged_group, (cadence_quota_t) q, pk))
             return -1;
-        s_pack_judged (pk, &judged, &judged_group);
-    }
     return 0;
+}
+
+static int
+s_compliance_quota (s_walk_t *walk, const cadence_group_t *group, cadence_quota_t quota,
+                    msgpack_packer *pk)
+{
+    s_judged_t judged;
+    if (s_judge (walk, group, quota, &judged))
+        return -1;
+    s_pack_judged (pk, &judged, group);
+    return 0;
+}
+
+static int
+s_compliance_group (s_walk_t *walk, const publish_group_t *group, const void *key,
+                    size_t key_size)
+{
+    return s_quota_rows (walk, group, key, key_size, s_compliance_quota);
 }
 
 /* The summary: one branch's groups rolled up into the walk's tally. */
@@ -359,41 +377,33 @@ s_report_compliance (op_ctx_t *ctx, const msgpack_object *args)
     return rc;
 }
 
-/* REPORT STREAKS [branch] [period] [at] [limit] [cursor] */
+static int
+s_streak_quota (s_walk_t *walk, const cadence_group_t *group, cadence_quota_t quota,
+                msgpack_packer *pk)
+{
+    cadence_streak_t streak;
+    if (cadence_streak (walk->ctx->txn, &walk->policy, group, quota, walk->at, &streak,
+                        walk->ctx->err))
+        return -1;
+    msgpack_pack_map (pk, 7);
+    record_kv_str (pk, "quota", cadence_quota_name (quota));
+    record_kv_uint (pk, "current", streak.current);
+    record_kv_uint (pk, "longest", streak.longest);
+    record_kv_uint (pk, "missing", streak.missing);
+    record_kv_uint (pk, "met", streak.met);
+    record_kv_uint (pk, "missed", streak.missed);
+    record_kv_int (pk, "through", streak.through);
+    return 0;
+}
+
 static int
 s_streak_group (s_walk_t *walk, const publish_group_t *group, const void *key,
                 size_t key_size)
 {
-    if (s_quotas (walk, group->is_hall) == 0)
-        return 0;                   //  no quota of that period length
-    msgpack_packer *pk = page_item (&walk->page, key, key_size);
-    if (!pk)
-        return 1;
-    cadence_group_t judged_group;
-    s_cadence_group (walk, group, &judged_group);
-    s_pack_group (pk, group, 1);
-    proto_pack_key (pk, "quotas");
-    msgpack_pack_array (pk, s_quotas (walk, group->is_hall));
-    for (int q = 0; q < CADENCE_QUOTAS; q++) {
-        cadence_quota_t quota = (cadence_quota_t) q;
-        if (!s_quota_wanted (walk, quota, group->is_hall))
-            continue;
-        cadence_streak_t streak;
-        if (cadence_streak (walk->ctx->txn, &walk->policy, &judged_group, quota, walk->at,
-                            &streak, walk->ctx->err))
-            return -1;
-        msgpack_pack_map (pk, 7);
-        record_kv_str (pk, "quota", cadence_quota_name (quota));
-        record_kv_uint (pk, "current", streak.current);
-        record_kv_uint (pk, "longest", streak.longest);
-        record_kv_uint (pk, "missing", streak.missing);
-        record_kv_uint (pk, "met", streak.met);
-        record_kv_uint (pk, "missed", streak.missed);
-        record_kv_int (pk, "through", streak.through);
-    }
-    return 0;
+    return s_quota_rows (walk, group, key, key_size, s_streak_quota);
 }
 
+/* REPORT STREAKS [branch] [period] [at] [limit] [cursor] */
 static int
 s_report_streaks (op_ctx_t *ctx, const msgpack_object *args)
 {
