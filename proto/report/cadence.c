@@ -8,6 +8,36 @@ static const char *s_quota_names [] = { "articles", "stories", "videos", "gather
 static const char *s_status_names [] = { "none", "open", "met", "missed", "awaiting" };
 #define S_CLOSE_MAX  1000           /* periods one close walks: the rest next time */
 
+//  Period bounds, computed once: every group of a report, and every item of
+//  a day, asks for the same few periods; dt_time's search through the zone
+//  is what costs. A few recent spans per period length, keyed by the zone.
+
+#define S_SPANS 8
+typedef struct {
+    char zone [DT_TIME_ZONE_MAX + 1];
+    int64_t start, end;             /* [start, end) */
+    char label [16];
+} s_span_t;
+static s_span_t s_spans [3][S_SPANS];
+static int s_span_next [3];
+
+static const s_span_t *
+s_span (const char *zone, dt_period_t period, int64_t at)
+{
+    s_span_t *spans = s_spans [period];
+    for (int i = 0; i < S_SPANS; i++)
+        if (spans [i].end && at >= spans [i].start && at < spans [i].end
+        &&  streq (spans [i].zone, zone))
+            return &spans [i];
+    s_span_t *span = &spans [s_span_next [period]];
+    s_span_next [period] = (s_span_next [period] + 1) % S_SPANS;
+    snprintf (span->zone, sizeof (span->zone), "%s", zone);
+    span->start = dt_period_start (zone, period, at);
+    span->end = dt_period_end (zone, period, at);
+    dt_period_label (zone, period, at, span->label, sizeof (span->label));
+    return span;
+}
+
 const char *
 cadence_quota_name (cadence_quota_t quota)
 {
@@ -48,10 +78,9 @@ cadence_quota_applies (cadence_quota_t quota, bool is_hall)
 int64_t
 cadence_first (const policy_t *policy, cadence_quota_t quota, int64_t created)
 {
-    dt_period_t period = cadence_quota_period (quota);
-    int64_t start = dt_period_start (policy->timezone, period, created);
+    const s_span_t *span = s_span (policy->timezone, cadence_quota_period (quota), created);
     //  A group created at the very first instant of a period has it whole
-    return start == created? start: dt_period_end (policy->timezone, period, created);
+    return span->start == created? span->start: span->end;
 }
 
 //  Keys and values
@@ -235,47 +264,59 @@ s_judged_get (store_txn_t *txn, const char *group, cadence_quota_t quota, int64_
 
 //  Judging
 
-int
-cadence_judge (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,
-               cadence_quota_t quota, int64_t of, int64_t at, cadence_period_t *out,
-               dt_err_t *err)
+/* Judge the period containing `of` at `at`. Its count is read only when it
+   is needed (open ones: when count_open); its kept judgement only when one
+   may exist (maybe_kept: periods from a group's closed_until on never are). */
+static int
+s_judge (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,
+         cadence_quota_t quota, int64_t of, int64_t at, bool count_open, bool maybe_kept,
+         cadence_period_t *out, dt_err_t *err)
 {
     memset (out, 0, sizeof (*out));
-    const char *zone = policy->timezone;
-    dt_period_t period = cadence_quota_period (quota);
+    const s_span_t *span = s_span (policy->timezone, cadence_quota_period (quota), of);
     out->quota = quota;
-    out->start = dt_period_start (zone, period, of);
-    out->end = dt_period_end (zone, period, of);
-    dt_period_label (zone, period, of, out->label, sizeof (out->label));
+    out->start = span->start;
+    out->end = span->end;
+    memcpy (out->label, span->label, sizeof (out->label));
     out->need = cadence_quota_need (quota, policy);
     out->version = policy->version;
-    if (s_count_get (txn, group->id, quota, out->start, &out->count, err))
+    //  Before the first whole period: periods tile time, so a period starts
+    //  before the first one at or after `created` exactly when it starts
+    //  before `created`
+    bool none = out->start < group->created, open = !none && out->end > at;
+    if (!none && !open && maybe_kept) {
+        s_judged_t judged;
+        int rc = s_judged_get (txn, group->id, quota, out->start, &judged, err);
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            out->status = judged.status;
+            out->count = judged.count;
+            out->need = judged.need;
+            out->version = judged.version;
+            out->kept = true;
+            return 0;
+        }
+    }
+    if ((!open || count_open)
+    &&  s_count_get (txn, group->id, quota, out->start, &out->count, err))
         return -1;
-    if (out->start < cadence_first (policy, quota, group->created)) {
-        out->status = CADENCE_NONE;
-        return 0;
-    }
-    if (out->end > at) {
-        out->status = CADENCE_OPEN;
-        return 0;
-    }
-    s_judged_t judged;
-    int rc = s_judged_get (txn, group->id, quota, out->start, &judged, err);
-    if (rc < 0)
-        return -1;
-    if (rc == 0) {
-        out->status = judged.status;
-        out->count = judged.count;
-        out->need = judged.need;
-        out->version = judged.version;
-        out->kept = true;
-    }
+    if (none || open)
+        out->status = none? CADENCE_NONE: CADENCE_OPEN;
     else
     if (out->end > group->watermark)
         out->status = CADENCE_AWAITING;
     else
         out->status = out->count >= out->need? CADENCE_MET: CADENCE_MISSED;
     return 0;
+}
+
+int
+cadence_judge (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,
+               cadence_quota_t quota, int64_t of, int64_t at, cadence_period_t *out,
+               dt_err_t *err)
+{
+    return s_judge (txn, policy, group, quota, of, at, true, true, out, err);
 }
 
 static void
@@ -331,16 +372,36 @@ cadence_streak (store_txn_t *txn, const policy_t *policy, const cadence_group_t 
     }
     //  Then the periods closed since, judged now (not kept: reads do not write)
     int64_t start = closed_until? closed_until: cadence_first (policy, quota, group->created);
-    dt_period_t period = cadence_quota_period (quota);
     while (true) {
         cadence_period_t judged;
-        if (cadence_judge (txn, policy, group, quota, start, at, &judged, err))
+        if (s_judge (txn, policy, group, quota, start, at, false, false, &judged, err))
             return -1;
         if (judged.status != CADENCE_MET && judged.status != CADENCE_MISSED)
             break;
         s_streak_step (out, judged.status, judged.end);
-        start = dt_period_end (policy->timezone, period, start);
+        start = judged.end;
     }
+    return 0;
+}
+
+int
+cadence_standing (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,
+                  cadence_quota_t quota, int64_t at, cadence_streak_t *streak,
+                  cadence_status_t *last, dt_err_t *err)
+{
+    if (cadence_streak (txn, policy, group, quota, at, streak, err))
+        return -1;
+    dt_period_t period = cadence_quota_period (quota);
+    int64_t open = s_span (policy->timezone, period, at)->start;
+    const s_span_t *span = s_span (policy->timezone, period, open - 1);
+    //  The streak walked every closed period up to the first awaited one
+    if (span->start < group->created)
+        *last = CADENCE_NONE;
+    else
+    if (streak->through >= span->end)
+        *last = streak->missing? CADENCE_MISSED: CADENCE_MET;
+    else
+        *last = CADENCE_AWAITING;
     return 0;
 }
 
@@ -358,14 +419,17 @@ cadence_close (store_txn_t *txn, const policy_t *policy, const cadence_group_t *
             return -1;
         int64_t start = closed_until? closed_until: cadence_first (policy, quota, group->created);
         int64_t first = start;
+        //  Most writes close nothing: the period after the last closed is open
+        if (s_span (policy->timezone, cadence_quota_period (quota), start)->end > until)
+            continue;
         for (int walked = 0; walked < S_CLOSE_MAX; walked++) {
             cadence_period_t judged;
-            if (cadence_judge (txn, policy, group, quota, start, until, &judged, err))
+            if (s_judge (txn, policy, group, quota, start, until, false, false, &judged, err))
                 return -1;
             if (judged.status != CADENCE_MET && judged.status != CADENCE_MISSED)
                 break;
             s_streak_step (&state, judged.status, judged.end);
-            if (!judged.kept) {
+            {
                 s_judged_t keep = { judged.status, judged.count, judged.need, judged.version,
                                     judged.end, state.current, state.longest };
                 uint8_t key [S_KEY_MAX], val [S_JUDGED_SIZE];
@@ -404,8 +468,8 @@ s_count_item (store_txn_t *txn, const policy_t *policy, const item_t *item, int 
     for (int q = 0; q < CADENCE_QUOTAS; q++)
         if (counts & (1u << q)) {
             cadence_quota_t quota = (cadence_quota_t) q;
-            int64_t start = dt_period_start (policy->timezone, cadence_quota_period (quota),
-                                             item->at);
+            int64_t start = s_span (policy->timezone, cadence_quota_period (quota),
+                                    item->at)->start;
             if (s_count_add (txn, item->group, quota, start, delta, err))
                 return -1;
         }

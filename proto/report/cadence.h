@@ -93,6 +93,11 @@ int cadence_judge (store_txn_t *txn, const policy_t *policy, const cadence_group
    stopping at the first awaiting one. */
 int cadence_streak (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,
                     cadence_quota_t quota, int64_t at, cadence_streak_t *out, dt_err_t *err);
+/* The streaks and the status of the last period of quota closed by `at`
+   (met, missed, awaiting or none) in one walk: what a summary needs. */
+int cadence_standing (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,
+                      cadence_quota_t quota, int64_t at, cadence_streak_t *streak,
+                      cadence_status_t *last, dt_err_t *err);
 /* Close and keep every period of the group that ended at or before `until`
    (and before its watermark) under policy. */
 int cadence_close (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,

@@ -275,14 +275,16 @@ s_rollup_group (s_walk_t *walk, const publish_group_t *group, const void *key,
         cadence_quota_t quota = (cadence_quota_t) q;
         if (!s_quota_wanted (walk, quota, group->is_hall))
             continue;
-        s_judged_t judged;
-        if (s_judge (walk, &judged_group, quota, &judged))
+        cadence_streak_t streak;
+        cadence_status_t last;
+        if (cadence_standing (walk->ctx->txn, &walk->policy, &judged_group, quota, walk->at,
+                              &streak, &last, walk->ctx->err))
             return -1;
-        walk->tally [q][judged.last.status]++;
+        walk->tally [q][last]++;
         quotas++;
-        missed += judged.last.status == CADENCE_MISSED;
-        if (judged.streak.missing > walk->worst) {
-            walk->worst = judged.streak.missing;
+        missed += last == CADENCE_MISSED;
+        if (streak.missing > walk->worst) {
+            walk->worst = streak.missing;
             walk->worst_quota = quota;
             snprintf (walk->worst_group, sizeof (walk->worst_group), "%s", group->id);
         }
