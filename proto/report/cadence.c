@@ -496,7 +496,10 @@ cadence_item_hook (store_txn_t *txn, const item_t *old, const item_t *fresh, dt_
     cadence_group_t judged = { group.id, group.is_hall,
                                group.is_hall? group.hall.created: group.branch.created,
                                INT64_MAX, group.branch.node };
-    int64_t until = fresh->accepted;
+    //  Up to the item's own time, when earlier: an import of history
+    //  (explicit `at`, in time order) closes each period only once the
+    //  import has passed it
+    int64_t until = fresh->at < fresh->accepted? fresh->at: fresh->accepted;
     if (*group.branch.node) {
         uplink_state_t state;
         uplink_state (txn, group.branch.node, &state);

@@ -7,9 +7,10 @@
    judging reads counters, never content.
 
    Closed periods keep their judgement: when an item of a group is written,
-   every period of that group that ended before the item was accepted (and,
-   for a branch served by a node, before the node's watermark at the hub) is
-   closed under the policy in force then, and stored with that policy's
+   every period of that group that ended before the item was accepted, and
+   before its `at` (an import of history in time order closes a period only
+   once it has passed it), and for a branch served by a node before the
+   node's watermark at the hub, is closed under the policy in force then, and stored with that policy's
    version and the streak after it. A period that ended but is not stored yet
    is judged on reading under the policy held now (reads do not write); a
    node-served branch's period whose end is past the node's watermark is
@@ -104,7 +105,7 @@ int cadence_close (store_txn_t *txn, const policy_t *policy, const cadence_group
                    int64_t until, dt_err_t *err);
 
 /* The item hook (item.h): counters from old to fresh, then closing the
-   group's periods that ended before fresh was accepted. */
+   group's periods that ended before fresh was accepted and before its at. */
 int cadence_item_hook (store_txn_t *txn, const item_t *old, const item_t *fresh,
                        dt_err_t *err);
 
