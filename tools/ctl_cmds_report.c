@@ -371,7 +371,7 @@ s_report_compliance (ctl_t *ctl, ctl_line_t *line)
         for (int q = 0; q < 4; q++)
             fprintf (ctl->out, " %s %" PRIu64 "/%" PRIu64 "%s", s_quota_names [q],
                      s_total.met [q], s_total.missed [q], q < 3? ",": ";");
-        fprintf (ctl->out, " %" PRIu64 " groups missed every quota\n", s_total.silent);
+        fprintf (ctl->out, " groups that missed every quota: %" PRIu64 "\n", s_total.silent);
         uint64_t awaiting = 0;
         for (int q = 0; q < 4; q++)
             awaiting += s_total.awaiting [q];
@@ -691,7 +691,7 @@ s_report_fake_test (ctl_fake_t *fake, msgpack_sbuffer *result, msgpack_packer *p
         "b-x        X         -         2  1/1              1/1      1/1     1/1              "
         "0  h-9 gatherings missed 3 in a row\n"
         "organisation: 2 branches, 4 halls; articles 4/2, stories 4/2, videos 4/2, "
-        "gatherings 4/2; 0 groups missed every quota\n"
+        "gatherings 4/2; groups that missed every quota: 0\n"
         "2 judgements await a node's content\n", "");
     s_queue_zone (fake);
     ctl_fake_expect (fake, "report compliance --period week --at 2026-12-03", CTL_OK,
