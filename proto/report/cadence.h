@@ -10,7 +10,8 @@
    every period of that group that ended before the item was accepted, and
    before its `at` (an import of history in time order closes a period only
    once it has passed it), and for a branch served by a node before the
-   node's watermark at the hub, is closed under the policy in force then, and stored with that policy's
+   node's watermark at the hub (so a node, which has no watermark of its
+   own, judges its periods on reading), is closed under the policy in force then, and stored with that policy's
    version and the streak after it. A period that ended but is not stored yet
    is judged on reading under the policy held now (reads do not write); a
    node-served branch's period whose end is past the node's watermark is
