@@ -3,10 +3,11 @@
 #include "query.h"
 #include "content.h"
 #include "uplink.h"
+#include "report.h"
 
 const op_t *const hub_bindings [] = {
     hub_admin_ops, hub_org_ops, hub_member_ops, hub_policy_ops, query_ops, content_ops,
-    uplink_ops, NULL
+    uplink_ops, report_ops, NULL
 };
 
 //  Self-test

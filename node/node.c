@@ -6,6 +6,7 @@
 #include "node_content.h"
 #include "content.h"
 #include "query.h"
+#include "report.h"
 #include "keys.h"
 #include "server.h"
 
@@ -195,7 +196,8 @@ static const op_t s_node_ops [] = {
 /* What a node binds: its own operations, the reads of its replica and the
    content of its branches. The catalogue says which it answers (OP_NODE);
    query_ops' hub-only reads stay unused here. */
-static const op_t *const s_bindings [] = { s_node_ops, query_ops, content_ops, NULL };
+static const op_t *const s_bindings [] = { s_node_ops, query_ops, content_ops, report_ops,
+                                            NULL };
 
 //  Requests
 
@@ -217,7 +219,7 @@ s_call (node_server_t *self, const op_t *op, proto_req_t *req, const dt_key_t *k
     msgpack_packer pk;
     msgpack_packer_init (&pk, result, msgpack_sbuffer_write);
     op_ctx_t ctx = { .txn = &txn, .key = key, .pk = &pk, .err = err, .now = dt_now_ms (),
-                     .server = self, .peer = peer };
+                     .server = self, .peer = peer, .node = self->config.id };
     op_call (op, &ctx, req->args);
     store_abort (&txn);
 }

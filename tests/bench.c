@@ -1,7 +1,9 @@
 /* bench.c -- make bench: hub join throughput, replication lag, node catch-up,
-   posts judged at a node and a node's content backlog reaching the hub, each printed beside a raw baseline measured in the same run, as a ratio.
+   posts judged at a node and a node's content backlog reaching the hub, the
+   organisation-wide compliance summary, each printed beside a raw baseline
+   measured in the same run, as a ratio.
 
-   usage: bench BINDIR WORKDIR [hub|replication|content]   (default: all)
+   usage: bench BINDIR WORKDIR [hub|replication|content|report]   (default: all)
    Starts duotang-hub and duotang-node from BINDIR as child processes with
    their data under WORKDIR, and writes the ids of the live ones to
    WORKDIR/pids so that bench.sh can kill them if this program dies. */
@@ -10,6 +12,10 @@
 #include "repl.h"
 #include "item.h"
 #include "uplink.h"
+#include "report.h"
+#include "page.h"
+#include "dt_time.h"
+#include "policy.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1718,13 +1724,207 @@ s_figures_content (void)
     s_stop (&self.hub.pid);
 }
 
+//  The compliance summary of a large organisation (6.13)
+
+#define REPORT_BRANCHES   20000
+#define REPORT_HALLS      350000    /* 17 or 18 per branch */
+#define REPORT_TXN        100000    /* records per build transaction */
+
+static int64_t
+s_local (const char *text)
+{
+    int64_t at = 0;
+    dt_time_parse ("Asia/Shanghai", text, &at);
+    return at;
+}
+
+/* One content item of the month, written as the authority writes it
+   (item_put: indexes and the cadence counters in the same transaction). */
+static int
+s_report_item (store_txn_t *txn, item_t *item, const char *group, const char *branch,
+               item_kind_t kind, int64_t at, size_t *seq, dt_err_t *err)
+{
+    item->type = item_kind_type (kind);
+    item->kind = kind;
+    item->at = item->accepted = at;
+    snprintf (item->id, sizeof (item->id), "i-%zu", (*seq)++);
+    snprintf (item->group, sizeof (item->group), "%s", group);
+    snprintf (item->branch, sizeof (item->branch), "%s", branch);
+    item->nphotos = kind == KIND_STORY;
+    item->seconds = kind == KIND_VIDEO? 60: 0;
+    item->status = kind == KIND_TASTING? STATUS_HELD: STATUS_NONE;
+    return item_put (txn, item, err);
+}
+
+/* Every branch and hall, and November 2026 of content: a topical article a
+   day per branch (every tenth branch skips the 7th), a story and a video
+   every Wednesday, a gathering of 3 per hall (every seventh hall none). */
+static int
+s_report_build (store_t *store, size_t *items, dt_err_t *err)
+{
+    store_txn_t txn;
+    int rc = store_begin (store, &txn, NULL, true, err);
+    policy_t policy;
+    policy_defaults (&policy);
+    if (rc == 0)
+        rc = policy_put (&txn, &policy, err);
+    item_t item;
+    memset (&item, 0, sizeof (item));
+    snprintf (item.topics [0], sizeof (item.topics [0]), "酱酒");
+    snprintf (item.photos [0], sizeof (item.photos [0]), "a.jpg");
+    item.ntopics = 1;
+    dt_id_t people [3] = { "m-1", "m-2", "m-3" };
+    item.attendees = people;
+    item.nattendees = 3;
+    int64_t created = s_local ("2026-10-31 12:00");
+    size_t seq = 0, done = 0, hall = 0;
+    for (size_t b = 0; rc == 0 && b < REPORT_BRANCHES; b++) {
+        branch_t branch = { .leader = "o-1", .created = created };
+        s_id (branch.id, "b", b);
+        snprintf (branch.name, sizeof (branch.name), "分舵%zu", b);
+        rc = tree_branch_put (&txn, &branch, err);
+        size_t halls = REPORT_HALLS * (b + 1) / REPORT_BRANCHES - hall;
+        for (size_t h = 0; rc == 0 && h < halls; h++, hall++) {
+            hall_t record = { .leader = "m-1", .created = created };
+            s_id (record.id, "h", hall);
+            snprintf (record.name, sizeof (record.name), "堂口%zu", hall);
+            snprintf (record.branch, sizeof (record.branch), "%s", branch.id);
+            rc = tree_hall_put (&txn, &record, err);
+            if (rc == 0 && hall % 7)
+                rc = s_report_item (&txn, &item, record.id, branch.id, KIND_TASTING,
+                                    s_local ("2026-11-15 19:00"), &seq, err);
+        }
+        for (int day = 1; rc == 0 && day <= 30; day++) {
+            char when [32];
+            snprintf (when, sizeof (when), "2026-11-%02d 10:00", day);
+            if (!(b % 10 == 0 && day == 7))
+                rc = s_report_item (&txn, &item, branch.id, branch.id, KIND_ARTICLE,
+                                    s_local (when), &seq, err);
+            if (rc == 0 && day % 7 == 4)
+                rc = s_report_item (&txn, &item, branch.id, branch.id, KIND_STORY,
+                                    s_local (when) + 1, &seq, err)
+                  || s_report_item (&txn, &item, branch.id, branch.id, KIND_VIDEO,
+                                    s_local (when) + 2, &seq, err);
+        }
+        if (rc == 0 && seq + b + hall >= done + REPORT_TXN) {
+            done = seq + b + hall;
+            rc = store_commit (&txn, err) || store_begin (store, &txn, NULL, true, err);
+        }
+    }
+    item.attendees = NULL;
+    if (rc == 0)
+        rc = store_commit (&txn, err);
+    else
+        store_abort (&txn);
+    *items = seq;
+    return rc;
+}
+
+typedef struct {
+    size_t records;
+    size_t bytes;
+} s_raw_read_t;
+
+static int
+s_raw_read_entry (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) key; (void) key_size;
+    s_raw_read_t *self = arg;
+    self->records++;
+    self->bytes += val_size + ((const uint8_t *) val) [0];
+    return 0;
+}
+
+static void
+s_figure_report (void)
+{
+    const char *name = "org compliance summary (370k groups)";
+    char dir [PATH_MAX];
+    snprintf (dir, sizeof (dir), "%s/report", s_workdir);
+    mkdir (dir, 0700);
+    dt_err_t err;
+    dt_err_init (&err);
+    store_t *store = store_new (dir, HUB_MAPSIZE_MB, &err);
+    size_t items = 0;
+    int64_t started = s_now_us ();
+    if (!store || s_report_build (store, &items, &err)) {
+        s_row_na (name, err.message);
+        store_destroy (&store);
+        return;
+    }
+    int64_t built = s_now_us () - started;
+    //  The summary, every page of it, as the hub answers it
+    s_settle ();
+    char args [PAGE_KEY_MAX * 2 + 64];
+    char cursor [PAGE_KEY_MAX * 2 + 1] = "";
+    size_t rows = 0, pages = 0;
+    int64_t at = s_local ("2026-12-01 12:00");
+    uint64_t met = 0, missed = 0;
+    started = s_now_us ();
+    int rc = 0;
+    do {
+        snprintf (args, sizeof (args), "at:=%" PRId64 " limit:=1000%s%s", at,
+                  *cursor? " cursor=": "", cursor);
+        msgpack_sbuffer result;
+        msgpack_sbuffer_init (&result);
+        rc = op_run (store, report_ops, NULL, "report.compliance", args, &result, &err);
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        size_t offset = 0;
+        *cursor = 0;
+        if (rc == 0 && msgpack_unpack_next (&unpacked, result.data, result.size, &offset)
+                       == MSGPACK_UNPACK_SUCCESS) {
+            const msgpack_object *list = proto_map_get (&unpacked.data, "items");
+            const msgpack_object *next = proto_map_get (&unpacked.data, "next");
+            rows += list? list->via.array.size: 0;
+            for (uint32_t i = 0; list && i < list->via.array.size; i++) {
+                const msgpack_object *quotas = proto_map_get (&list->via.array.ptr [i], "quotas");
+                const msgpack_object *articles = proto_map_get (quotas, "articles");
+                met += proto_map_get (articles, "met")->via.u64;
+                missed += proto_map_get (articles, "missed")->via.u64;
+            }
+            if (next && next->type == MSGPACK_OBJECT_STR)
+                proto_obj_str (next, cursor, sizeof (cursor) - 1);
+        }
+        msgpack_unpacked_destroy (&unpacked);
+        msgpack_sbuffer_destroy (&result);
+        pages++;
+    } while (rc == 0 && *cursor);
+    int64_t took = s_now_us () - started;
+    //  The baseline: a raw read of as many records (every branch and hall record)
+    s_raw_read_t raw = { 0, 0 };
+    store_txn_t txn;
+    started = s_now_us ();
+    if (rc == 0 && store_begin (store, &txn, NULL, false, &err) == 0) {
+        store_scan (&txn, TBL_BRANCH, NULL, 0, NULL, 0, s_raw_read_entry, &raw, &err);
+        store_scan (&txn, TBL_HALL, NULL, 0, NULL, 0, s_raw_read_entry, &raw, &err);
+        store_abort (&txn);
+    }
+    int64_t raw_took = s_now_us () - started;
+    if (rc || rows != REPORT_BRANCHES) {
+        s_row_na (name, rc? err.message: "the summary missed branches");
+        store_destroy (&store);
+        return;
+    }
+    size_t groups = REPORT_BRANCHES + REPORT_HALLS;
+    s_row (name, groups * 1e6 / (double) took, "groups/s", "raw LMDB read of 370k records",
+           raw.records * 1e6 / (double) raw_took, "records/s");
+    s_note ("summary in %.2f s (%zu pages; the raw read %.3f s): %zu branches, %d halls, "
+            "%zu items of November built in %.1f s; articles: %" PRIu64 " met, %" PRIu64
+            " missed on 30 Nov", took / 1e6, pages, raw_took / 1e6, rows, REPORT_HALLS, items,
+            built / 1e6, met, missed);
+    store_destroy (&store);
+    store_remove (dir);
+    dt_err_reset (&err);
+}
+
 int
 main (int argc, char *argv [])
 {
     const char *only = argc == 4? argv [3]: "";
     if (argc < 3 || argc > 4 || (*only && !streq (only, "hub") && !streq (only, "replication")
-                                 && !streq (only, "content"))) {
-        fprintf (stderr, "usage: bench BINDIR WORKDIR [hub|replication|content]\n");
+                                 && !streq (only, "content") && !streq (only, "report"))) {
+        fprintf (stderr, "usage: bench BINDIR WORKDIR [hub|replication|content|report]\n");
         return 1;
     }
     snprintf (s_bindir, sizeof (s_bindir), "%s", argv [1]);
@@ -1748,6 +1948,8 @@ main (int argc, char *argv [])
         s_figures_replication ();
     if (!*only || streq (only, "content"))
         s_figures_content ();
+    if (!*only || streq (only, "report"))
+        s_figure_report ();
     zsys_shutdown ();
     return 0;
 }

@@ -104,6 +104,25 @@ typedef struct {
 int item_tally (store_txn_t *txn, const char *group, int64_t from, int64_t until,
                 const item_tally_rules_t *rules, item_tally_t *out, dt_err_t *err);
 
+/* What an item counts toward under rules (the quotas of SPEC "Policy"), one
+   of these bits or 0: the same test item_tally counts by. */
+enum {
+    ITEM_COUNTS_ARTICLE   = 1 << 0,     /* an article on topic */
+    ITEM_COUNTS_STORY     = 1 << 1,     /* a story with an album */
+    ITEM_COUNTS_VIDEO     = 1 << 2,     /* a short video */
+    ITEM_COUNTS_GATHERING = 1 << 3      /* held with enough attendees */
+};
+uint32_t item_counts (const item_t *item, const item_tally_rules_t *rules);
+
+/* The one hook on every item write: item_put_raw calls it after storing
+   fresh (old: the record it replaced, or NULL), in the same transaction, at
+   hub and node alike. The report layer (proto/report/cadence.c) registers
+   it when the program starts, to keep per-period counters; NULL = none.
+   A failing hook fails the write. */
+typedef int (item_hook_fn) (store_txn_t *txn, const item_t *old, const item_t *fresh,
+                            dt_err_t *err);
+void item_hook_set (item_hook_fn *hook);
+
 /* Visit a group's items in time order from `from` (inclusive, at >= from),
    starting after index key `after` when not NULL. The callback gets the
    item's index key (for paging) and stored bytes; returns 0 go on, 1 stop. */

@@ -205,15 +205,19 @@ def historical_content_is_imported_under_the_same_rules():
 
 def node_cluster():
     cluster = Cluster()
-    hub_proc = cluster.hub()
-    hub = Client(hub_proc.endpoint)
-    organisation(hub, "b-1", "h-1")
-    organisation(hub, "b-2", "h-2")
-    hub.result("node.add", {"id": "n1"})
-    hub.result("branch.assign", {"id": "b-1", "node": "n1"})
-    node_proc = cluster.node("n1", hub_proc)
-    node = Client(node_proc.endpoint)
-    wait_for(lambda: node.call("hall.show", {"id": "h-1"}).get("ok"), 15, "n1's replica")
+    try:
+        hub_proc = cluster.hub()
+        hub = Client(hub_proc.endpoint)
+        organisation(hub, "b-1", "h-1")
+        organisation(hub, "b-2", "h-2")
+        hub.result("node.add", {"id": "n1"})
+        hub.result("branch.assign", {"id": "b-1", "node": "n1"})
+        node_proc = cluster.node("n1", hub_proc)
+        node = Client(node_proc.endpoint)
+        wait_for(lambda: node.call("hall.show", {"id": "h-1"}).get("ok"), 15, "n1's replica")
+    except BaseException:
+        cluster.close()         # a failed set-up leaves no server behind
+        raise
     return cluster, hub_proc, hub, node_proc, node
 
 
