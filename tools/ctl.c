@@ -234,8 +234,12 @@ ctl_run (ctl_t *self, int argc, char **argv)
         return argc < 1? CTL_USAGE: CTL_OK;
     }
     const char *noun = argv [0], *verb = argc > 1? argv [1]: NULL;
+    char why [DT_ERR_MSG_MAX];
     if (!s_find (noun, NULL)) {
-        fprintf (self->err, "duotangctl: unknown command '%s' (see duotangctl --help)\n", noun);
+        snprintf (why, sizeof (why), "unknown command '%s'", noun);
+        fprintf (self->err, "duotangctl: %s (see duotangctl --help)\n", why);
+        if (self->json)
+            ctl_json_error (self, "USAGE", NULL, why);
         return CTL_USAGE;
     }
     const ctl_cmd_t *cmd = verb? s_find (noun, verb): NULL;
@@ -251,9 +255,12 @@ ctl_run (ctl_t *self, int argc, char **argv)
     else
     if (!(cmd = s_find (noun, ""))) {
         if (verb)
-            fprintf (self->err, "duotangctl: unknown command '%s %s'\n", noun, verb);
+            snprintf (why, sizeof (why), "unknown command '%s %s'", noun, verb);
         else
-            fprintf (self->err, "duotangctl: '%s' needs a command\n", noun);
+            snprintf (why, sizeof (why), "'%s' needs a command", noun);
+        fprintf (self->err, "duotangctl: %s\n", why);
+        if (self->json)
+            ctl_json_error (self, "USAGE", NULL, why);
         fprintf (self->err, "usage:\n");
         ctl_help (self->err, noun);
         return CTL_USAGE;
@@ -268,6 +275,8 @@ ctl_run (ctl_t *self, int argc, char **argv)
     if (rc == CTL_USAGE) {
         fprintf (self->err, "duotangctl: %s\n", line.why);
         s_usage_line (self->err, cmd);
+        if (self->json)
+            ctl_json_error (self, "USAGE", NULL, line.why);
     }
     free (line.given);
     args_destroy (&line.req);
@@ -323,6 +332,62 @@ s_server_error (ctl_t *self, proto_reply_t *reply, bool json)
     }
 }
 
+void
+ctl_json_error (ctl_t *self, const char *code, const char *reason, const char *message)
+{
+    fprintf (self->out, "{\"error\":{\"code\":");
+    ctl_json_string (self->out, code, strlen (code));
+    fprintf (self->out, ",\"message\":");
+    ctl_json_string (self->out, message, strlen (message));
+    if (reason) {
+        fprintf (self->out, ",\"reason\":");
+        ctl_json_string (self->out, reason, strlen (reason));
+    }
+    fprintf (self->out, "}}\n");
+}
+
+/* An error of this side (a key file, a connection): the one stderr line, and
+   with json the same as a JSON error on stdout. */
+static int
+s_local_error (ctl_t *self, bool json, const char *code, const char *reason,
+               const char *message)
+{
+    ctl_fail (self, "%s", message);
+    if (json)
+        ctl_json_error (self, code, reason, message);
+    return CTL_FAIL;
+}
+
+/* No answer: say what the socket monitor saw, so that "nothing listens",
+   "the handshake failed" and "the server is slow" read differently. */
+static int
+s_no_answer (ctl_t *self, bool json, dt_err_t *err)
+{
+    if (!streq (err->code, "UNAVAILABLE"))
+        return s_local_error (self, json, err->code, NULL, err->message);
+    static const char *reasons [] = {
+        [CLIENT_LINK_UNKNOWN] = "unknown", [CLIENT_LINK_CONNECTING] = "unreachable",
+        [CLIENT_LINK_REFUSED] = "refused", [CLIENT_LINK_HANDSHAKING] = "slow",
+        [CLIENT_LINK_KEY_REFUSED] = "key_refused",
+        [CLIENT_LINK_HANDSHAKE_FAILED] = "handshake_failed", [CLIENT_LINK_READY] = "slow"
+    };
+    client_link_t link = client_link (self->client);
+    const char *why = client_link_why (link);
+    char message [DT_ERR_MSG_MAX];
+    if (!why)
+        snprintf (message, sizeof (message), "no answer from %s: is the hub running?",
+                  self->opts.endpoint);
+    else
+    if (link == CLIENT_LINK_READY || link == CLIENT_LINK_HANDSHAKING)
+        snprintf (message, sizeof (message), "no answer from %s within %d ms: %s; -t MS "
+                  "waits longer", self->opts.endpoint, self->opts.timeout_ms?
+                  self->opts.timeout_ms: 5000, why);
+    else
+        snprintf (message, sizeof (message), "no answer from %s: %s", self->opts.endpoint,
+                  why);
+    return s_local_error (self, json, "UNAVAILABLE", reasons [link], message);
+}
+
 /* The request; json: print a server error as JSON on stdout too. */
 static int
 s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool json)
@@ -354,12 +419,10 @@ s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool
         ;
     else
     if (!self->client)
-        rc = ctl_fail (self, "%s", err.message);
+        rc = s_local_error (self, json, "BAD_ARGS", NULL, err.message);
     else
     if (client_call (self->client, op, packed.size? &packed: NULL, NULL, reply, &err))
-        rc = streq (err.code, "UNAVAILABLE")?
-             ctl_fail (self, "no answer from %s: is the hub running?", self->opts.endpoint):
-             ctl_fail (self, "%s", err.message);
+        rc = s_no_answer (self, json, &err);
     else
     if (!reply->ok) {
         s_server_error (self, reply, json);

@@ -113,6 +113,9 @@ int ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show);
 int ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply);
 /* Print a result as JSON or with show. */
 void ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show);
+/* {"error":{"code":..,"message":..[,"reason":..]}} on the output stream: the
+   --json form of a usage or connection error (reason NULL for none). */
+void ctl_json_error (ctl_t *self, const char *code, const char *reason, const char *message);
 /* Print "duotangctl: message" on the error stream; returns CTL_FAIL. */
 int ctl_fail (ctl_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 

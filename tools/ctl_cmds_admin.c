@@ -1,5 +1,6 @@
 /* ctl_cmds_admin.c -- session, keys, nodes and node-local requests. */
 #include "ctl.h"
+#include "dt_daemon.h"
 #include "ctl_print.h"
 #include "ctl_text.h"
 #include "ctl_fake.h"
@@ -96,6 +97,11 @@ s_key_new (ctl_t *ctl, ctl_line_t *line)
     dt_err_t err;
     dt_err_init (&err);
     zcert_t *cert = NULL;
+    //  --dir ~/.duotang on a fresh machine: the directory is made, private
+    if (dt_daemon_mkdirs (dir))
+        dt_err_set (&err, "INTERNAL", "directory %s cannot be created: %s", dir,
+                    strerror (errno));
+    else
     if (keys_create (prefix, name, &err) == 0)
         cert = keys_load_public (path, &err);
     int rc = cert? CTL_OK: ctl_fail (ctl, "%s", err.message);
@@ -234,6 +240,18 @@ ctl_cmds_admin_test (bool verbose)
     snprintf (cmdline, sizeof (cmdline), "key new bob --dir %s --json", dir);
     ctl_fake_expect (fake, cmdline, CTL_OK, "", NULL, "");
     assert (strstr (ctl_fake_out (fake), "\"secret_file\":\"/tmp/ctl-keys-"));
+    //  A directory that does not exist yet is made
+    snprintf (cmdline, sizeof (cmdline), "key new carol --dir %s/sub/dir", dir);
+    ctl_fake_expect (fake, cmdline, CTL_OK, "", NULL, "");
+    snprintf (cmdline, sizeof (cmdline), "%s/sub/dir/carol.key", dir);
+    assert (zsys_file_exists (cmdline));
+    unlink (cmdline);
+    snprintf (cmdline, sizeof (cmdline), "%s/sub/dir/carol.pub", dir);
+    unlink (cmdline);
+    snprintf (cmdline, sizeof (cmdline), "%s/sub/dir", dir);
+    rmdir (cmdline);
+    snprintf (cmdline, sizeof (cmdline), "%s/sub", dir);
+    rmdir (cmdline);
     ctl_fake_expect (fake, "key new -bad", CTL_USAGE, "", "", NULL);
     ctl_fake_expect (fake, "key new ../x", CTL_USAGE, "", "", NULL);
 

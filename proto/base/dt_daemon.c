@@ -3,9 +3,8 @@
 #include <sys/file.h>
 #include <pthread.h>
 
-/* mkdir -p: every missing parent of dir, then dir. */
-static int
-s_mkdirs (const char *dir)
+int
+dt_daemon_mkdirs (const char *dir)
 {
     char path [PATH_MAX];
     snprintf (path, sizeof (path), "%s", dir);
@@ -21,7 +20,7 @@ s_mkdirs (const char *dir)
 int
 dt_daemon_lock (const char *datadir, dt_err_t *err)
 {
-    if (s_mkdirs (datadir))
+    if (dt_daemon_mkdirs (datadir))
         return dt_err_set (err, "INTERNAL", "data directory %s cannot be created: %s",
                            datadir, strerror (errno));
     char path [PATH_MAX];

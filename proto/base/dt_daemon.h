@@ -7,6 +7,9 @@
 #include "dt.h"
 #include "dt_err.h"
 
+/* mkdir -p with mode 0700 for what it creates; 0 or -1 with errno. */
+int dt_daemon_mkdirs (const char *dir);
+
 /* Create datadir (and its parents) if missing and take DATADIR/lock: an
    exclusive flock held until the process exits, the file holding our pid.
    Returns the lock's fd, or -1 with err: "DATADIR is in use by duotang-hub

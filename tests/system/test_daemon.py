@@ -6,7 +6,7 @@ import re
 import signal
 import subprocess
 
-from harness import BIN, ENV, Cluster, run, test, wait_for
+from harness import BIN, ENV, ROOT, Cluster, run, test, wait_for
 
 ISO_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z duotang-(hub|node)\[\d+\] "
                       r"(ERROR|WARNING|NOTICE|INFO|DEBUG): ")
@@ -143,6 +143,115 @@ def unknown_config_keys_are_refused_with_key_and_line():
         rc, out, err = program("duotang-hub", "-c", config, "--insecure")
         assert rc == 1 and "line 4" in err and "hub/endpont" in err, (rc, err)
         assert not os.path.exists(cluster.path("hub", "data.mdb"))
+    finally:
+        cluster.close()
+
+
+@test
+def failures_explain_themselves():
+    import json
+    cluster = Cluster(secure=True)
+    try:
+        hub = cluster.hub()
+        stranger = cluster.new_key("stranger")
+        other = cluster.new_key("other")
+        line = cluster.fails(hub.endpoint, "hello", key=stranger)
+        assert "no answer" in line and "handshake failed" in line, line
+        assert "not registered" in line, line
+        line = cluster.fails(hub.endpoint, "hello", server_key=other + ".pub")
+        assert "handshake failed" in line and "wrong server key" in line, line
+        rc, out, err = cluster.ctl_local("-e", hub.endpoint, "--insecure", "hello")
+        assert rc == 1 and "handshake failed" in err, err
+        wait_for(lambda: "refused a handshake from tcp://127.0.0.1:" in hub.tail(),
+                 what="the hub to log the refused handshake")
+        # Nothing listens: said at once, not after the timeout
+        rc, out, err = cluster.ctl_local("-e", "tcp://127.0.0.1:9", "--insecure", "--json",
+                                         "hello")
+        assert rc == 1 and "nothing listens there" in err, err
+        assert json.loads(out)["error"]["reason"] == "refused", out
+        # A hub that does not answer in time is slow, not absent
+        hub.proc.send_signal(signal.SIGSTOP)
+        try:
+            rc, out, err = cluster.ctl(hub.endpoint, "hello", timeout=500, json_out=True)
+        finally:
+            hub.proc.send_signal(signal.SIGCONT)
+        assert rc == 1 and "slow" in err and "-t" in err, err
+        assert json.loads(out)["error"]["code"] == "UNAVAILABLE", out
+        # Usage errors are JSON with --json, wherever it stands
+        for args in (["--json", "--bogus", "hello"], ["hall", "set-cap", "h", "x", "--json"],
+                     ["--json", "nonsense"]):
+            rc, out, err = cluster.ctl_local(*args)
+            assert rc == 2 and json.loads(out)["error"]["code"] == "USAGE", (args, out)
+    finally:
+        cluster.close()
+
+
+def readme_commands(section, stop):
+    """The indented commands of a README section, in order."""
+    text = open(os.path.join(ROOT, "README.md")).read()
+    text = text[text.index(section):]
+    text = text[:text.index(stop)]
+    return [l.strip().split("  #")[0].strip() for l in text.splitlines()
+            if l.startswith("       ") and l.strip().split(" ")[0] in
+            ("duotangctl", "duotang-hub", "export")]
+
+
+@test
+def the_readme_first_steps_work_as_written():
+    cluster = Cluster()
+    try:
+        steps = readme_commands("## Keys: how headquarters", "4. Rotate a key")
+        assert steps[0].startswith("duotangctl key new hq --dir ~/.duotang"), steps
+        home = cluster.path("home")
+        os.makedirs(home)
+        srv = cluster.path("srv")
+        env = dict(ENV, HOME=home, PATH=os.path.abspath(BIN) + ":" + os.environ["PATH"])
+        # What the leaders run on their machines, as the text says
+        for name in ("n-chengdu", "zhang"):
+            subprocess.run(["duotangctl", "key", "new", name], cwd=cluster.dir, env=env,
+                           check=True, capture_output=True, timeout=30)
+        hub = None
+        try:
+            for step in steps:
+                step = step.replace("/srv/duotang", srv + "/duotang")
+                if step.startswith("duotang-hub"):
+                    # The README's hub, on a free port (others may hold 7700)
+                    log = open(cluster.path("readme-hub.log"), "w")
+                    hub = subprocess.Popen(["bash", "-c", "exec " + step +
+                                            " -e 'tcp://127.0.0.1:*'"], cwd=cluster.dir,
+                                           env=env, stdout=log, stderr=log)
+                    endpoint_file = os.path.join(srv, "duotang", "endpoint")
+                    wait_for(lambda: os.path.exists(endpoint_file) and
+                             open(endpoint_file).read().strip(), what="the README's hub")
+                    env["DUOTANG_ENDPOINT"] = open(endpoint_file).read().strip()
+                    continue
+                if step.startswith("export "):
+                    for assignment in step[len("export "):].split():
+                        name, value = assignment.split("=", 1)
+                        env[name] = value.replace("~", home)
+                    continue
+                proc = subprocess.run(["bash", "-c", step], cwd=cluster.dir, env=env,
+                                      capture_output=True, text=True, timeout=60)
+                assert proc.returncode == 0, (step, proc.stdout, proc.stderr)
+                if step.startswith("duotangctl key new hq"):
+                    assert os.path.exists(os.path.join(home, ".duotang", "hq.key")), step
+            assert hub is not None, steps
+            proc = subprocess.run(["duotangctl", "--json", "key", "list"], cwd=cluster.dir,
+                                  env=env, capture_output=True, text=True, timeout=60)
+            assert proc.returncode == 0 and "zhang" in proc.stdout, proc.stderr
+        finally:
+            if hub:
+                hub.terminate()
+                hub.wait(20)
+        # The error of a key file that cannot be written names that file
+        blocked = cluster.path("blocked")
+        open(blocked, "w").close()
+        rc, out, err = cluster.ctl_local("key", "new", "hq", "--dir", blocked)
+        assert rc == 1 and "blocked" in err, err
+        if os.geteuid() != 0:       # root writes anywhere
+            os.makedirs(cluster.path("ro"), mode=0o500)
+            rc, out, err = cluster.ctl_local("key", "new", "hq", "--dir", cluster.path("ro"))
+            assert rc == 1 and "hq.key" in err, err
     finally:
         cluster.close()
 
