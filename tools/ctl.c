@@ -107,12 +107,72 @@ s_check (ctl_line_t *line)
     return CTL_OK;
 }
 
+/* True if the long option that text ("into", "in=x") abbreviates or names
+   takes a value; false when it takes none or is not one (getopt says so). */
+static bool
+s_takes_value (ctl_line_t *line, const char *text)
+{
+    size_t len = strcspn (text, "=");
+    int found = -1;
+    for (int i = 0; i < line->nopts; i++)
+        if (strncmp (line->opt [i].name, text, len) == 0) {
+            if (strlen (line->opt [i].name) == len)
+                return line->opt [i].value;
+            found = found == -1? i: -2;
+        }
+    return found >= 0 && line->opt [found].value;
+}
+
+/* argv with every positional argument after a "--", in order, so that getopt
+   reads "-5" in `set-cap b -5` as the value it is, not as an option: a word
+   is an option if it starts with '-' and is not "-" or a negative number;
+   the value of a long option that takes one follows it. */
+static char **
+s_positionals_last (ctl_line_t *line, int argc, char **argv, int *count)
+{
+    char **args = (char **) calloc ((size_t) argc + 2, sizeof (char *));
+    char **rest = (char **) calloc ((size_t) argc + 1, sizeof (char *));
+    assert (args && rest);
+    int n = 0, nrest = 0;
+    args [n++] = argv [0];
+    for (int i = 1; i < argc; i++) {
+        const char *word = argv [i];
+        if (streq (word, "--")) {
+            while (++i < argc)
+                rest [nrest++] = argv [i];
+            break;
+        }
+        bool number = word [0] == '-' && (isdigit ((unsigned char) word [1])
+                   || (word [1] == '.' && isdigit ((unsigned char) word [2])));
+        if (word [0] == '-' && word [1] && !number) {
+            args [n++] = argv [i];
+            if (word [1] == '-' && !strchr (word, '=') && s_takes_value (line, word + 2)) {
+                if (i + 1 < argc)
+                    args [n++] = argv [++i];
+                else
+                if (!*line->why)    //  getopt would take our "--" for its value
+                    ctl_usage (line, "option %s needs a value", word);
+            }
+        }
+        else
+            rest [nrest++] = argv [i];
+    }
+    args [n++] = (char *) "--";
+    for (int i = 0; i < nrest; i++)
+        args [n++] = rest [i];
+    free (rest);
+    *count = n;
+    return args;
+}
+
 /* Parse argv (argv [0] is the verb or the noun). Returns CTL_OK to go on,
    CTL_USAGE, or -1 when --help was answered. */
 static int
 s_parse (ctl_t *ctl, ctl_line_t *line, int argc, char **argv)
 {
     s_options (line, line->cmd->options);
+    line->words = s_positionals_last (line, argc, argv, &argc);
+    argv = line->words;
     struct option longs [CTL_OPTS_MAX + 3];
     for (int i = 0; i < line->nopts; i++)
         longs [i] = (struct option) { line->opt [i].name,
@@ -208,6 +268,8 @@ ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *w
     char *end;
     errno = 0;
     unsigned long long value = strtoull (text, &end, 10);
+    if (text [0] == '-' && isdigit ((unsigned char) text [1]))
+        return ctl_usage (line, "%s cannot be negative: '%s'", what, text);
     if (!isdigit ((unsigned char) *text) || *end || errno)
         return ctl_usage (line, "%s must be a number, not '%s'", what, text);
     args_uint (&line->req, key, value);
@@ -279,6 +341,7 @@ ctl_run (ctl_t *self, int argc, char **argv)
             ctl_json_error (self, "USAGE", NULL, line.why);
     }
     free (line.given);
+    free (line.words);
     args_destroy (&line.req);
     return rc == -1? CTL_OK: rc;
 }
@@ -457,8 +520,24 @@ ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show)
 static void
 s_show_pending (ctl_t *self, const msgpack_object *result)
 {
+    //  The ticket is the node's: the hint reaches it as this command did,
+    //  naming what the environment does not already say
+    const char *env_endpoint = getenv ("DUOTANG_ENDPOINT");
+    const char *env_key = getenv ("DUOTANG_KEY");
+    const char *env_server = getenv ("DUOTANG_SERVER_KEY");
+    const char *env_insecure = getenv ("DUOTANG_INSECURE");
+    const client_opts_t *o = &self->opts;
     fprintf (self->out, "pending: the node has queued this request for the hub; "
-             "follow it with: duotangctl request status %s\n", ctl_v (result, "ticket"));
+             "follow it with: duotangctl");
+    if (!env_endpoint || !streq (env_endpoint, o->endpoint))
+        fprintf (self->out, " -e %s", o->endpoint);
+    if (o->insecure && !(env_insecure && *env_insecure && !streq (env_insecure, "0")))
+        fprintf (self->out, " --insecure");
+    if (!o->insecure && o->key_file && !(env_key && streq (env_key, o->key_file)))
+        fprintf (self->out, " -k %s", o->key_file);
+    if (!o->insecure && o->server_key && !(env_server && streq (env_server, o->server_key)))
+        fprintf (self->out, " -s %s", o->server_key);
+    fprintf (self->out, " request status %s\n", ctl_v (result, "ticket"));
 }
 
 int
@@ -894,7 +973,10 @@ ctl_test (bool verbose)
     s_expect ("hall merge h-1 --into h-2 --bogus", CTL_USAGE, "", "unknown option --bogus");
     s_expect ("hall merge h-1 --into h-2 -x", CTL_USAGE, "", "unknown option -x");
     s_expect ("hall set-cap h-1 lots", CTL_USAGE, "", "cap must be a number, not 'lots'");
-    s_expect ("hall set-cap h-1 -3", CTL_USAGE, "", "unknown option -3");
+    //  A negative number is a value, not an option (issue 13)
+    s_expect ("hall set-cap h-1 -3", CTL_USAGE, "", "cap cannot be negative: '-3'");
+    s_expect ("hall set-cap -- h-1 -3", CTL_USAGE, "", "cap cannot be negative");
+    s_expect ("hall set-cap h-1 -3 --json", CTL_USAGE, "{\"error\":{\"code\":\"USAGE\"", "");
     s_expect ("hall set-cap h-1 99999999999999999999999", CTL_USAGE, "", "must be a number");
     s_expect ("hall dissolve h-1 --into h-2 --release", CTL_USAGE, "",
               "give --into or --release, not both");

@@ -70,6 +70,7 @@ struct _ctl_line_t {
     } opt [CTL_OPTS_MAX + 2];   /* + help, json */
     int nopts;
     ctl_given_t *given;         /* each option as given, in order */
+    char **words;               /* argv, positional arguments last (owned) */
     int ngiven;
     char why [DT_ERR_MSG_MAX];  /* the reason of a usage error */
 };

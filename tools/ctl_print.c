@@ -425,7 +425,8 @@ s_table (FILE *out, const msgpack_object *list, const s_column_t *columns)
 static const char *
 s_cell_compliance (const msgpack_object *row, const char *key)
 {
-    return ctl_u (row, key)? "": "leads no branch";
+    //  Every row has every column: a word, never an empty cell
+    return ctl_u (row, key)? "yes": "no";
 }
 
 void
@@ -433,7 +434,7 @@ ctl_print_officers (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
         S_COL ("ID", "id"), S_COL ("NAME", "name"), S_NUM ("BRANCHES", "branches"),
-        S_FN ("CREATED", "created", s_cell_when), S_FN ("", "branches", s_cell_compliance),
+        S_FN ("CREATED", "created", s_cell_when), S_FN ("COMPLIANT", "branches", s_cell_compliance),
         S_END });
 }
 

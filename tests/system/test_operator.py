@@ -1,0 +1,40 @@
+"""test_operator.py -- what an operator reads from duotangctl: fixed table
+columns, negative numbers read as values, invalid ids echoed, hall move
+naming the seat it moved, times in the policy's zone."""
+import re
+
+from harness import Cluster, run, test
+
+
+@test
+def cli_fixes_an_operator_asked_for():
+    cluster = Cluster()
+    try:
+        ep = cluster.hub().endpoint
+        cluster.ok(ep, "officer", "add", "o-1", "张三")
+        cluster.ok(ep, "officer", "add", "o-2", "李四 二")
+        cluster.ok(ep, "branch", "create", "b-1", "成都分舵", "--leader", "o-1")
+        cluster.ok(ep, "branch", "create", "b-2", "重庆分舵", "--leader", "o-1")
+        rc, out, err = cluster.ctl(ep, "officer", "list")
+        rows = out.strip().splitlines()
+        assert rc == 0 and rows[0].split()[-1] == "COMPLIANT", out
+        assert rows[1].split()[-1] == "yes" and rows[2].split()[-1] == "no", out
+        # A negative number is the value it looks like, not an option
+        rc, out, err = cluster.ctl(ep, "branch", "set-cap", "b-1", "-5")
+        assert rc == 2 and "cannot be negative: '-5'" in err, err
+        # An invalid id is named in its error
+        line = cluster.fails(ep, "member", "show", "bad id!")
+        assert "'bad id!'" in line, line
+        # hall move says that the leader's core seat went along
+        cluster.ok(ep, "member", "add", "m-1", "堂主")
+        cluster.ok(ep, "member", "join", "m-1", "--branch", "b-1")
+        cluster.ok(ep, "hall", "create", "h-1", "青羊堂口", "--branch", "b-1", "--leader", "m-1")
+        rc, out, err = cluster.ctl(ep, "hall", "move", "h-1", "--to", "b-2")
+        assert rc == 0 and "the leader m-1's core seat moved with the hall to branch b-2" in out, \
+            (out, err)
+    finally:
+        cluster.close()
+
+
+if __name__ == "__main__":
+    run()
