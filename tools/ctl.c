@@ -19,6 +19,7 @@ ctl_init (ctl_t *self)
     self->opts.endpoint = CTL_DEFAULT_ENDPOINT;
     self->out = stdout;
     self->err = stderr;
+    ctl_print_set_zone (NULL);
 }
 
 void
@@ -570,6 +571,8 @@ ctl_zone (ctl_t *self)
         snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
                   zone->via.str.ptr);
     proto_reply_release (&reply);
+    if (*self->zone && dt_time_zone_valid (self->zone))
+        ctl_print_set_zone (self->zone);
     if (!*self->zone)
         ctl_fail (self, "the server's policy names no time zone, so times cannot be shown "
                   "or read");
@@ -581,6 +584,40 @@ ctl_zone (ctl_t *self)
         *self->zone = 0;
     }
     return *self->zone? self->zone: NULL;
+}
+
+int
+ctl_show_zone (ctl_t *self)
+{
+    if (self->json || *self->zone)
+        return CTL_OK;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (!self->client && !(self->client = client_new (&self->opts, &err))) {
+        s_local_error (self, false, "BAD_ARGS", NULL, err.message);
+        dt_err_reset (&err);
+        return CTL_FAIL;
+    }
+    proto_reply_t reply;
+    int rc = CTL_OK;
+    //  No answer fails the command now rather than after a second timeout;
+    //  a refusal (an old server, a scope) leaves the times in UTC
+    if (client_call (self->client, "policy.show", NULL, NULL, &reply, &err))
+        rc = s_no_answer (self, false, &err);
+    else {
+        const msgpack_object *zone = reply.ok? proto_map_get (reply.result, "timezone"): NULL;
+        if (zone && zone->type == MSGPACK_OBJECT_STR && zone->via.str.size
+        &&  zone->via.str.size <= DT_TIME_ZONE_MAX)
+            snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
+                      zone->via.str.ptr);
+        proto_reply_release (&reply);
+        if (*self->zone && dt_time_zone_valid (self->zone))
+            ctl_print_set_zone (self->zone);
+        else
+            *self->zone = 0;
+    }
+    dt_err_reset (&err);
+    return rc;
 }
 
 int

@@ -103,6 +103,11 @@ int ctl_one_of (ctl_line_t *line, const char *a, const char *b, bool required);
 /* Parse a number (a positional argument or an option value; NULL = absent,
    nothing added) and add it to the request as key. CTL_OK or CTL_USAGE. */
 int ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *what);
+/* Before a request whose result shows times (not with --json): have the zone
+   so that they print as "2026-12-01 20:18:33 +08:00". A policy without a
+   usable zone, or a refused policy.show, leaves them in UTC ("...Z");
+   CTL_FAIL (error printed) only when the server does not answer. */
+int ctl_show_zone (ctl_t *self);
 /* Add option `name`'s values (repeated and/or comma-separated) as an array. */
 void ctl_put_list (ctl_line_t *line, const char *key, const char *name);
 

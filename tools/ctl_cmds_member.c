@@ -138,7 +138,7 @@ s_member_role (ctl_t *ctl, ctl_line_t *line)
 static int
 s_member_show (ctl_t *ctl, ctl_line_t *line)
 {
-    return s_id (ctl, line, "member.show", s_show_member_detail);
+    return ctl_show_zone (ctl)? CTL_FAIL: s_id (ctl, line, "member.show", s_show_member_detail);
 }
 
 /* MEMBER LIST --hall hall | --branch branch */

@@ -167,7 +167,7 @@ s_officer_add (ctl_t *ctl, ctl_line_t *line)
 static int
 s_officer_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_call (ctl, line, "officer.list", s_show_officers);
+    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "officer.list", s_show_officers);
 }
 
 //  Branches
@@ -231,7 +231,8 @@ static int
 s_branch_show (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "id", line->argv [0]);
-    return ctl_call (ctl, line, "branch.show", s_show_branch_detail);
+    return ctl_show_zone (ctl)? CTL_FAIL:
+           ctl_call (ctl, line, "branch.show", s_show_branch_detail);
 }
 
 //  Halls
@@ -316,7 +317,7 @@ static int
 s_hall_show (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "id", line->argv [0]);
-    return ctl_call (ctl, line, "hall.show", s_show_hall_detail);
+    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "hall.show", s_show_hall_detail);
 }
 
 const ctl_cmd_t ctl_org_cmds [] = {

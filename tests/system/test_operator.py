@@ -36,5 +36,28 @@ def cli_fixes_an_operator_asked_for():
         cluster.close()
 
 
+@test
+def times_are_local_to_the_policy_zone_with_their_offset():
+    cluster = Cluster()
+    try:
+        ep = cluster.hub().endpoint
+        cluster.ok(ep, "policy", "set", "timezone=Asia/Shanghai")
+        cluster.ok(ep, "officer", "add", "o-1", "张三")
+        cluster.ok(ep, "branch", "create", "b-1", "成都分舵", "--leader", "o-1")
+        local = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+08:00")
+        for args in (["branch", "show", "b-1"], ["officer", "list"], ["audit"]):
+            rc, out, err = cluster.ctl(ep, *args)
+            assert rc == 0 and local.search(out), (args, out, err)
+            assert not re.search(r"\d\d:\d\d:\d\dZ", out), (args, out)
+        rc, out, err = cluster.ctl(ep, "audit")
+        # The audit's records show their instants as times too, never raw ms
+        assert not re.search(r"created=\d{10,}", out) and "created=" in out, out
+        # JSON keeps milliseconds
+        shown = cluster.ok(ep, "branch", "show", "b-1")
+        assert isinstance(shown["branch"]["created"], int), shown
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
