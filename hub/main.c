@@ -2,6 +2,7 @@
    --check, the invariant check of a store. */
 #include "hub.h"
 #include "check.h"
+#include "backup.h"
 #include "dt_daemon.h"
 #include "dt_log.h"
 #include <getopt.h>
@@ -20,6 +21,7 @@ s_usage (FILE *out, int status)
         "usage: duotang-hub [-d DATADIR] [-e ENDPOINT] [-c CONFIG] [--admin KEY.pub]\n"
         "                   [--log-keep N] [--insecure] [-l LOGFILE] [-v | -q] [-V] [-h]\n"
         "       duotang-hub --check DATADIR\n"
+        "       duotang-hub [-d DATADIR] --backup DIR\n"
         "  -d, --datadir DIR     store, hub key pair and certificates (default ./var/hub)\n"
         "  -e, --endpoint EP     where clients and nodes connect (default tcp://127.0.0.1:7700;\n"
         "                        tcp://127.0.0.1:* picks a free port, written to DATADIR/endpoint)\n"
@@ -30,6 +32,9 @@ s_usage (FILE *out, int status)
         "      --check DIR       check the tree's invariants in the store in DIR (stop the\n"
         "                        hub first) and print each violation; exit 0 if clean, 1 if\n"
         "                        not, 2 if the store cannot be read\n"
+        "      --backup DIR      copy the store of DATADIR (the hub may be running: the copy\n"
+        "                        is one consistent commit) and the hub's key pair into the\n"
+        "                        new directory DIR; start a hub with -d DIR to restore\n"
         "  -l, --log FILE        log to FILE (appending; reopened on SIGHUP), not stderr\n"
         "  -v, --verbose         log debug lines too\n"
         "  -q, --quiet           log warnings and errors only\n"
@@ -163,6 +168,7 @@ main (int argc, char *argv [])
         { "log-keep", required_argument, NULL, 'k' },
         { "insecure", no_argument,       NULL, 'i' },
         { "check",    required_argument, NULL, 'C' },
+        { "backup",   required_argument, NULL, 'B' },
         { "log",      required_argument, NULL, 'l' },
         { "verbose",  no_argument,       NULL, 'v' },
         { "quiet",    no_argument,       NULL, 'q' },
@@ -173,6 +179,7 @@ main (int argc, char *argv [])
     hub_config_t config;
     hub_config_defaults (&config);
     const char *check_dir = NULL;
+    const char *backup_dir = NULL;
     const char *log_path = NULL;
     dt_log_level_t log_level = DT_LOG_NORMAL;
     dt_err_t err;
@@ -203,6 +210,7 @@ main (int argc, char *argv [])
                 break;
             case 'i': config.insecure = true; break;
             case 'C': check_dir = optarg; break;
+            case 'B': backup_dir = optarg; break;
             case 'l': log_path = optarg; break;
             case 'v': log_level = DT_LOG_VERBOSE; break;
             case 'q': log_level = DT_LOG_QUIET; break;
@@ -217,6 +225,16 @@ main (int argc, char *argv [])
     }
     if (check_dir)
         return s_check (check_dir, config.mapsize_mb);
+    if (backup_dir) {
+        int rc = backup_datadir (config.datadir, backup_dir, &err);
+        if (rc)
+            fprintf (stderr, "duotang-hub: --backup: %s\n", err.message);
+        else
+            printf ("%s: backup of %s written; restore with duotang-hub -d %s\n", backup_dir,
+                    config.datadir, backup_dir);
+        dt_err_reset (&err);
+        return rc? 1: 0;
+    }
     //  Before any thread starts, so that only its own thread takes SIGHUP
     dt_daemon_hup_start (s_reload, NULL);
     if (dt_log_open ("duotang-hub", log_level, log_path, &err)) {

@@ -59,5 +59,47 @@ def times_are_local_to_the_policy_zone_with_their_offset():
         cluster.close()
 
 
+@test
+def a_live_backup_restores_onto_a_fresh_hub():
+    import os
+    import subprocess
+    from harness import BIN, ENV, Process
+    cluster = Cluster(secure=True)
+    try:
+        hub = cluster.hub()
+        ep = hub.endpoint
+        cluster.ok(ep, "officer", "add", "o-1", "张三")
+        cluster.ok(ep, "branch", "create", "b-1", "成都分舵", "--leader", "o-1")
+        cluster.ok(ep, "member", "add", "m-1", "粉丝", "--tag", "city=成都")
+        cluster.ok(ep, "member", "join", "m-1", "--branch", "b-1")
+        before = cluster.ok(ep, "tree")
+        backup = cluster.path("backup")
+        proc = subprocess.run([os.path.join(BIN, "duotang-hub"), "-d", cluster.path("hub"),
+                               "--backup", backup], capture_output=True, text=True, env=ENV,
+                              timeout=60)
+        assert proc.returncode == 0 and "restore with" in proc.stdout, proc.stderr
+        assert hub.proc.poll() is None, "the backup stopped the hub"
+        # Written after the backup: not in it
+        cluster.ok(ep, "member", "add", "m-2", "后来")
+        again = subprocess.run([os.path.join(BIN, "duotang-hub"), "-d", cluster.path("hub"),
+                                "--backup", backup], capture_output=True, text=True, env=ENV,
+                               timeout=60)
+        assert again.returncode == 1 and "already holds a store" in again.stderr, again.stderr
+        # Restore: a hub on the copy, with the same key pair and keys
+        restored = Process("duotang-hub", backup, ["-d", backup, "-e", "tcp://127.0.0.1:!"])
+        restored.start()
+        cluster.procs.append(restored)
+        rep = restored.endpoint
+        assert cluster.ok(rep, "tree") == before
+        member = cluster.ok(rep, "member", "show", "m-1")["member"]
+        assert member["tags"] == {"city": "成都"} and member["group"] == "b-1", member
+        cluster.fails(rep, "member", "show", "m-2", expect="m-2")
+        check = subprocess.run([os.path.join(BIN, "duotang-hub"), "--check", backup],
+                               capture_output=True, text=True, env=ENV, timeout=60)
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
