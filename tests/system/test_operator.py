@@ -101,5 +101,53 @@ def a_live_backup_restores_onto_a_fresh_hub():
         cluster.close()
 
 
+@test
+def make_install_puts_programs_man_pages_units_and_completion_under_destdir():
+    import os
+    import shutil
+    import subprocess
+    from harness import BIN, ENV, ROOT
+    cluster = Cluster()
+    try:
+        root = cluster.path("root")
+        proc = subprocess.run(["make", "--no-print-directory", "install", "DESTDIR=" + root,
+                               "PREFIX=/opt/dt", "INSTALL_FROM=" + os.path.abspath(BIN)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        prefix = os.path.join(root, "opt", "dt")
+        for path in ("bin/duotangctl", "sbin/duotang-hub", "sbin/duotang-node"):
+            assert os.access(os.path.join(prefix, path), os.X_OK), path
+        pages = ["share/man/man1/duotangctl.1", "share/man/man8/duotang-hub.8",
+                 "share/man/man8/duotang-node.8"]
+        if shutil.which("man"):
+            for page in pages:
+                shown = subprocess.run(["man", "--warnings", "-l", os.path.join(prefix, page)],
+                                       capture_output=True, text=True, timeout=60,
+                                       env=dict(ENV, MANWIDTH="80", MAN_KEEP_STDERR="1",
+                                                LC_ALL="C.UTF-8"))
+                assert shown.returncode == 0 and shown.stderr == "", (page, shown.stderr)
+                assert "SYNOPSIS" in shown.stdout, page
+        hub_unit = open(os.path.join(prefix, "lib/systemd/system/duotang-hub.service")).read()
+        for setting in ("ExecStart=/opt/dt/sbin/duotang-hub ", "ProtectSystem=strict",
+                        "NoNewPrivileges=yes", "StateDirectory=duotang/hub",
+                        "ExecReload=/bin/kill -HUP $MAINPID"):
+            assert setting in hub_unit, setting
+        node_unit = open(os.path.join(prefix, "lib/systemd/system/duotang-node@.service")).read()
+        assert "ExecStart=/opt/dt/sbin/duotang-node -n %i" in node_unit, node_unit
+        # Bash completion: nouns, verbs and options from duotangctl --help
+        script = os.path.join(prefix, "share/bash-completion/completions/duotangctl")
+        for words, expect in (("duotangctl ha", "hall"), ("duotangctl hall m", "move merge"),
+                              ("duotangctl -e x hall merge h-1 --i", "--into")):
+            done = subprocess.run(["bash", "-c", 'source "$0"; read -ra COMP_WORDS <<< "$1"; '
+                                   'COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _duotangctl; '
+                                   'echo "${COMPREPLY[*]}"', script, words],
+                                  capture_output=True, text=True, timeout=60,
+                                  env=dict(ENV, PATH=os.path.abspath(BIN) + ":" +
+                                           os.environ["PATH"]))
+            assert done.stdout.strip() == expect, (words, done.stdout, done.stderr)
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
