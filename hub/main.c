@@ -235,23 +235,17 @@ main (int argc, char *argv [])
         dt_err_reset (&err);
         return rc? 1: 0;
     }
-    //  Before any thread starts, so that only its own thread takes SIGHUP
-    dt_daemon_hup_start (s_reload, NULL);
-    if (dt_log_open ("duotang-hub", log_level, log_path, &err)) {
-        fprintf (stderr, "duotang-hub: %s\n", err.message);
-        dt_daemon_hup_stop ();
+    int lock = dt_daemon_start ("duotang-hub", log_level, log_path, config.datadir,
+                                config.insecure, s_reload);
+    if (lock < 0) {
+        dt_daemon_finish (lock);
         return 1;
     }
-    int lock = dt_daemon_lock (config.datadir, &err);
-    if (lock >= 0 && config.insecure)
-        zsys_warning ("insecure mode: no CURVE encryption, every peer acts as hq-admin. "
-                      "For development on loopback only.");
-    if (lock >= 0)
-        zsys_debug ("datadir %s, endpoint %s, mapsize %zu MB, log_keep %" PRIu64 "%s%s",
-                    config.datadir, config.endpoint, config.mapsize_mb, config.log_keep,
-                    s_daemon.config_path? ", config ": "",
-                    s_daemon.config_path? s_daemon.config_path: "");
-    hub_t *hub = lock < 0? NULL: hub_new (&config, &err);
+    zsys_debug ("datadir %s, endpoint %s, mapsize %zu MB, log_keep %" PRIu64 "%s%s",
+                config.datadir, config.endpoint, config.mapsize_mb, config.log_keep,
+                s_daemon.config_path? ", config ": "",
+                s_daemon.config_path? s_daemon.config_path: "");
+    hub_t *hub = hub_new (&config, &err);
     int status = hub? 0: 1;
     if (hub) {
         hub_run (hub);
@@ -259,10 +253,7 @@ main (int argc, char *argv [])
     }
     else
         zsys_error ("start failed: %s", err.message);
-    dt_daemon_hup_stop ();
-    dt_log_close ();
-    if (lock >= 0)
-        close (lock);
+    dt_daemon_finish (lock);
     dt_err_reset (&err);
     return status;
 }

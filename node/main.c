@@ -126,23 +126,17 @@ main (int argc, char *argv [])
     //  The lock lives in the data directory node_new would default to
     if (!*config.datadir)
         snprintf (config.datadir, sizeof (config.datadir), "./var/node-%s", config.id);
-    //  Before any thread starts, so that only its own thread takes SIGHUP
-    dt_daemon_hup_start (s_reload, NULL);
-    dt_err_t err;
-    dt_err_init (&err);
-    if (dt_log_open ("duotang-node", log_level, log_path, &err)) {
-        fprintf (stderr, "duotang-node: %s\n", err.message);
-        dt_daemon_hup_stop ();
+    int lock = dt_daemon_start ("duotang-node", log_level, log_path, config.datadir,
+                                config.insecure, s_reload);
+    if (lock < 0) {
+        dt_daemon_finish (lock);
         return 1;
     }
-    int lock = dt_daemon_lock (config.datadir, &err);
-    if (lock >= 0 && config.insecure)
-        zsys_warning ("insecure mode: no CURVE encryption, every peer acts as hq-admin. "
-                      "For development on loopback only.");
-    if (lock >= 0)
-        zsys_debug ("node %s, datadir %s, endpoint %s, hub %s, %d --admin keys",
-                    config.id, config.datadir, config.endpoint, config.hub, config.nadmins);
-    node_server_t *node = lock < 0? NULL: node_new (&config, &err);
+    zsys_debug ("node %s, datadir %s, endpoint %s, hub %s, %d --admin keys",
+                config.id, config.datadir, config.endpoint, config.hub, config.nadmins);
+    dt_err_t err;
+    dt_err_init (&err);
+    node_server_t *node = node_new (&config, &err);
     int status = node? 0: 1;
     if (node) {
         node_run (node);
@@ -150,10 +144,7 @@ main (int argc, char *argv [])
     }
     else
         zsys_error ("start failed: %s", err.message);
-    dt_daemon_hup_stop ();
-    dt_log_close ();
-    if (lock >= 0)
-        close (lock);
+    dt_daemon_finish (lock);
     dt_err_reset (&err);
     return status;
 }

@@ -557,6 +557,22 @@ ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show)
 
 //  Times in the policy's time zone
 
+/* The zone a policy.show result names into self->zone ("" if none); true,
+   and times are shown in it from now on, if the tz database has it. */
+static bool
+s_zone_take (ctl_t *self, const msgpack_object *result)
+{
+    const msgpack_object *zone = proto_map_get (result, "timezone");
+    if (zone && zone->type == MSGPACK_OBJECT_STR && zone->via.str.size
+    &&  zone->via.str.size <= DT_TIME_ZONE_MAX)
+        snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
+                  zone->via.str.ptr);
+    bool usable = *self->zone && dt_time_zone_valid (self->zone);
+    if (usable)
+        ctl_print_set_zone (self->zone);
+    return usable;
+}
+
 const char *
 ctl_zone (ctl_t *self)
 {
@@ -565,14 +581,8 @@ ctl_zone (ctl_t *self)
     proto_reply_t reply;
     if (ctl_request (self, "policy.show", NULL, &reply))
         return NULL;
-    const msgpack_object *zone = proto_map_get (reply.result, "timezone");
-    if (zone && zone->type == MSGPACK_OBJECT_STR && zone->via.str.size
-    &&  zone->via.str.size <= DT_TIME_ZONE_MAX)
-        snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
-                  zone->via.str.ptr);
+    s_zone_take (self, reply.result);
     proto_reply_release (&reply);
-    if (*self->zone && dt_time_zone_valid (self->zone))
-        ctl_print_set_zone (self->zone);
     if (!*self->zone)
         ctl_fail (self, "the server's policy names no time zone, so times cannot be shown "
                   "or read");
@@ -605,16 +615,9 @@ ctl_show_zone (ctl_t *self)
     if (client_call (self->client, "policy.show", NULL, NULL, &reply, &err))
         rc = s_no_answer (self, false, &err);
     else {
-        const msgpack_object *zone = reply.ok? proto_map_get (reply.result, "timezone"): NULL;
-        if (zone && zone->type == MSGPACK_OBJECT_STR && zone->via.str.size
-        &&  zone->via.str.size <= DT_TIME_ZONE_MAX)
-            snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
-                      zone->via.str.ptr);
-        proto_reply_release (&reply);
-        if (*self->zone && dt_time_zone_valid (self->zone))
-            ctl_print_set_zone (self->zone);
-        else
+        if (reply.ok && !s_zone_take (self, reply.result))
             *self->zone = 0;
+        proto_reply_release (&reply);
     }
     dt_err_reset (&err);
     return rc;

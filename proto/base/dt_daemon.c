@@ -99,6 +99,36 @@ dt_daemon_hup_stop (void)
     }
 }
 
+int
+dt_daemon_start (const char *ident, dt_log_level_t level, const char *log_path,
+                 const char *datadir, bool insecure, dt_daemon_hup_fn *reload)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    dt_daemon_hup_start (reload, NULL);
+    int lock = -1;
+    if (dt_log_open (ident, level, log_path, &err))
+        fprintf (stderr, "%s: %s\n", ident, err.message);
+    else
+    if ((lock = dt_daemon_lock (datadir, &err)) < 0)
+        zsys_error ("start failed: %s", err.message);
+    else
+    if (insecure)
+        zsys_warning ("insecure mode: no CURVE encryption, every peer acts as hq-admin. "
+                      "For development on loopback only.");
+    dt_err_reset (&err);
+    return lock;
+}
+
+void
+dt_daemon_finish (int lock)
+{
+    dt_daemon_hup_stop ();
+    dt_log_close ();
+    if (lock >= 0)
+        close (lock);
+}
+
 /* True if path is a known key or a section holding one. */
 static bool
 s_known (const char *path, bool leaf, const char *const *known)

@@ -6,6 +6,7 @@
 
 #include "dt.h"
 #include "dt_err.h"
+#include "dt_log.h"
 
 /* mkdir -p with mode 0700 for what it creates; 0 or -1 with errno. */
 int dt_daemon_mkdirs (const char *dir);
@@ -25,6 +26,16 @@ typedef void (dt_daemon_hup_fn) (void *arg);
 void dt_daemon_hup_start (dt_daemon_hup_fn *fn, void *arg);
 /* Stop that thread (before arg goes away). */
 void dt_daemon_hup_stop (void);
+
+/* Start a server process: reload on SIGHUP (before any thread starts), the
+   log (dt_log_open), the lock of datadir, and the warning of insecure mode.
+   Returns the lock for dt_daemon_finish, or -1 after saying why (on stderr,
+   or in the log once it is open). */
+int dt_daemon_start (const char *ident, dt_log_level_t level, const char *log_path,
+                     const char *datadir, bool insecure, dt_daemon_hup_fn *reload);
+/* After the serve loop (lock -1 after a failed start, too): stop the SIGHUP
+   thread, close the log, release the lock. */
+void dt_daemon_finish (int lock);
 
 /* Check every key of the ZPL file at path against known (NULL-terminated
    paths such as "hub/endpoint"). 0, or -1 with err naming the first unknown
