@@ -8,8 +8,8 @@
 #include <getopt.h>
 
 static const ctl_cmd_t *s_groups [] = {
-    ctl_org_cmds, ctl_member_cmds, ctl_content_cmds, ctl_report_cmds, ctl_policy_cmds,
-    ctl_admin_cmds, NULL
+    ctl_org_cmds, ctl_member_cmds, ctl_orgfile_cmds, ctl_content_cmds, ctl_report_cmds,
+    ctl_policy_cmds, ctl_admin_cmds, NULL
 };
 
 void
@@ -899,8 +899,15 @@ s_test_catalogue (void)
     const char *row = "{\"type\":\"question\",\"member\":\"m-1\",\"text\":\"t\",\"at\":5}\n";
     assert (write (fd, row, strlen (row)) == (ssize_t) strlen (row));
     close (fd);
+    char org_file [] = "/tmp/ctl-catalogue-org-XXXXXX";
+    fd = mkstemp (org_file);
+    assert (fd >= 0);
+    const char *org_line = "# an export org file\nduotangctl officer add o-1 '张 三'\n";
+    assert (write (fd, org_line, strlen (org_line)) == (ssize_t) strlen (org_line));
+    close (fd);
     zcert_t *cert = zcert_new ();
-    char import [64], allow [128], activity [96], content [96];
+    char import [64], allow [128], activity [96], content [96], org [96];
+    snprintf (org, sizeof (org), "import org %s", org_file);
     snprintf (import, sizeof (import), "import members %s", csv);
     snprintf (activity, sizeof (activity), "activity import %s", activity_csv);
     snprintf (content, sizeof (content), "import content %s", content_json);
@@ -910,6 +917,7 @@ s_test_catalogue (void)
         { "import members", import }, { "key allow", allow },
         { "activity import", activity }, { "import content", content },
         { "policy set", "policy set hall_cap=3" }, { "member role", "member role m-1 admin" },
+        { "import org", org },
         { "key new", NULL }             /* local: writes a key pair, sends nothing */
     };
     ctl_fake_t *fake = ctl_fake_new ();
@@ -978,6 +986,7 @@ s_test_catalogue (void)
     unlink (csv);
     unlink (activity_csv);
     unlink (content_json);
+    unlink (org_file);
 }
 
 void

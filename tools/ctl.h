@@ -172,6 +172,7 @@ int ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t limi
 /* The command groups (ctl_cmds_*.c), each ended by a NULL noun. */
 extern const ctl_cmd_t ctl_org_cmds [];
 extern const ctl_cmd_t ctl_member_cmds [];
+extern const ctl_cmd_t ctl_orgfile_cmds [];
 extern const ctl_cmd_t ctl_admin_cmds [];
 extern const ctl_cmd_t ctl_report_cmds [];
 extern const ctl_cmd_t ctl_policy_cmds [];

@@ -149,5 +149,72 @@ def make_install_puts_programs_man_pages_units_and_completion_under_destdir():
         cluster.close()
 
 
+@test
+def export_org_reimports_to_an_equal_state_on_a_fresh_hub():
+    import json
+    cluster = Cluster()
+    try:
+        ep = cluster.hub().endpoint
+        cluster.ok(ep, "officer", "add", "o-1", "张三")
+        cluster.ok(ep, "officer", "add", "o-2", "O'Brien 李")
+        cluster.ok(ep, "node", "add", "n-1")
+        cluster.ok(ep, "branch", "create", "b-1", "成都分舵", "--leader", "o-1", "--cap", "50")
+        cluster.ok(ep, "branch", "create", "b-2", "重庆 分舵", "--leader", "o-2")
+        cluster.ok(ep, "branch", "assign", "b-1", "--node", "n-1")
+        for m in ("lead-a", "lead-b"):
+            cluster.ok(ep, "member", "add", m, "堂主 " + m)
+            cluster.ok(ep, "member", "join", m, "--branch", "b-1")
+        cluster.ok(ep, "hall", "create", "h-a", "青羊堂口", "--branch", "b-1", "--leader", "lead-a",
+                   "--cap", "5")
+        cluster.ok(ep, "hall", "create", "h-b", "锦江堂口", "--branch", "b-1", "--leader", "lead-b")
+        # m-2 was referred by m-3, which is added after it: the file orders them
+        cluster.ok(ep, "member", "add", "m-3", "推荐人", "--tag", "city=成都", "--tag", "vip=yes")
+        cluster.ok(ep, "member", "add", "m-2", "粉丝 '二'", "--referrer", "m-3")
+        cluster.ok(ep, "member", "join", "m-2", "--hall", "h-a")
+        cluster.ok(ep, "member", "transfer", "m-2", "--to-hall", "h-b")      # first hall h-a
+        cluster.ok(ep, "member", "join", "m-3", "--hall", "h-a")
+        cluster.ok(ep, "member", "transfer", "m-3", "--to-branch", "b-2")    # core, first h-a
+        cluster.ok(ep, "member", "add", "m-4", "走了")
+        cluster.ok(ep, "member", "join", "m-4", "--hall", "h-b")
+        cluster.ok(ep, "member", "leave", "m-4")                              # unplaced, h-b
+        cluster.ok(ep, "member", "add", "m-5", "无")
+        cluster.ok(ep, "member", "role", "m-3", "kol")
+        rc, exported, err = cluster.ctl(ep, "export", "org")
+        assert rc == 0 and exported.startswith("# duotang organisation"), err
+        path = cluster.path("org.sh")
+        with open(path, "w") as f:
+            f.write(exported)
+        fresh = Cluster()
+        try:
+            ep2 = fresh.hub().endpoint
+            rc, out, err = fresh.ctl(ep2, "import", "org", path)
+            assert rc == 0 and "commands" in out, (out, err)
+            rc, again, err = fresh.ctl(ep2, "export", "org")
+            assert rc == 0 and again == exported, (exported, again)
+
+            def state(c, e):
+                """Everything but the creation times, which the import makes anew."""
+                def strip(value):
+                    if isinstance(value, dict):
+                        return {k: strip(v) for k, v in value.items() if k != "created"}
+                    if isinstance(value, list):
+                        return [strip(v) for v in value]
+                    return value
+                members = {m: c.ok(e, "member", "show", m)["member"]
+                           for m in ("lead-a", "lead-b", "m-2", "m-3", "m-4", "m-5")}
+                return json.dumps(strip([members, c.ok(e, "tree"), c.ok(e, "officer", "list")]),
+                                  sort_keys=True)
+            assert state(cluster, ep) == state(fresh, ep2)
+            m2 = fresh.ok(ep2, "member", "show", "m-2")["member"]
+            assert m2["first_hall"] == "h-a" and m2["group"] == "h-b", m2
+            # Re-importing onto a hub that has it stops at the first command, with its line
+            rc, out, err = fresh.ctl(ep2, "import", "org", path)
+            assert rc == 1 and "line 2: stopped after 0 commands" in err, err
+        finally:
+            fresh.close()
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
