@@ -3,6 +3,8 @@
 #   make demo    install what is missing, build, run a sample organisation
 #   make check   install what is missing, build with sanitizers, run every test
 #   make bench   measure throughput and replication lag against raw baselines
+#   make install install the programs, man pages, systemd units and bash
+#                completion under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local)
 
 PKGS     := libczmq libzmq lmdb msgpack libsodium
 CC       ?= cc
@@ -31,7 +33,7 @@ A := $(B)/asan
 
 obj = $(patsubst %.c,$(1)/%.o,$(2))
 
-.PHONY: all deps demo check bench fuzz clean asan
+.PHONY: all deps demo check bench fuzz clean asan install
 all: $(B)/duotang-hub $(B)/duotang-node $(B)/duotangctl $(B)/selftest
 
 deps:
@@ -99,6 +101,28 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/duotang-hub $(B)/duotang-node $(B)/duotangctl $(B)/bench
 	@B=$(B) ./tests/bench.sh
+
+# Installation: PREFIX (/usr/local; /usr for a package), DESTDIR (a staging
+# root); the programs come from $(B) (INSTALL_FROM=build/asan installs those)
+PREFIX       ?= /usr/local
+INSTALL_FROM ?= $(B)
+BINDIR       := $(PREFIX)/bin
+SBINDIR      := $(PREFIX)/sbin
+MANDIR       := $(PREFIX)/share/man
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR := $(PREFIX)/share/bash-completion/completions
+install: $(INSTALL_FROM)/duotang-hub $(INSTALL_FROM)/duotang-node $(INSTALL_FROM)/duotangctl
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 0755 $(INSTALL_FROM)/duotangctl $(DESTDIR)$(BINDIR)/duotangctl
+	install -m 0755 $(INSTALL_FROM)/duotang-hub $(INSTALL_FROM)/duotang-node $(DESTDIR)$(SBINDIR)/
+	install -m 0644 tools/man/duotangctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 tools/man/duotang-hub.8 tools/man/duotang-node.8 $(DESTDIR)$(MANDIR)/man8/
+	for unit in tools/systemd/*.service; do \
+	    sed 's|@SBINDIR@|$(SBINDIR)|g' $$unit > $(DESTDIR)$(UNITDIR)/$$(basename $$unit); \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename $$unit); \
+	done
+	install -m 0644 tools/completion/duotangctl $(DESTDIR)$(COMPLETIONDIR)/duotangctl
 
 clean:
 	rm -rf build

@@ -5,6 +5,7 @@
 #include "hub_sync.h"
 #include "keys.h"
 #include "server.h"
+#include "monitor.h"
 #include "client.h"
 
 /* One request of a batch, from receipt to reply. */
@@ -26,6 +27,7 @@ struct _hub_t {
     hub_config_t config;
     store_t *store;
     zsock_t *router;
+    zactor_t *refusals;         /* logs the handshakes the router refuses */
     hub_keys_t *keys;
     hub_sync_t *sync;
     zhashx_t *peers;            /* routing id hex -> s_peer_t (rate limits) */
@@ -102,6 +104,7 @@ hub_new (const hub_config_t *config, dt_err_t *err)
                                 self->endpoint, sizeof (self->endpoint), err);
     if (!self->router)
         goto failed;
+    self->refusals = monitor_refusals_new (self->router);
     self->sync = hub_sync_new (self->store, self->router);
     return self;
 failed:
@@ -116,6 +119,7 @@ hub_destroy (hub_t **self_p)
     hub_t *self = *self_p;
     if (self) {
         hub_sync_destroy (&self->sync);
+        zactor_destroy (&self->refusals);
         zsock_destroy (&self->router);
         hub_keys_destroy (&self->keys);
         store_destroy (&self->store);

@@ -9,6 +9,7 @@
 #include "report.h"
 #include "keys.h"
 #include "server.h"
+#include "monitor.h"
 
 /* Hard limit at which libzmq drops the connection instead of delivering. */
 /* Longest wait of one loop round, so the timers stay on time. */
@@ -19,6 +20,7 @@ struct _node_server_t {
     client_opts_t hub_opts;     /* points into config */
     store_t *store;             /* the replica, the outbox and its outcomes */
     zsock_t *router;
+    zactor_t *refusals;         /* logs the handshakes the router refuses */
     zcert_t *cert;              /* the node's own key pair */
     zactor_t *auth;             /* zauth ZAP handler */
     node_keys_t *keys;          /* the keys of local clients */
@@ -98,6 +100,7 @@ node_new (const node_config_t *config, dt_err_t *err)
                                 err);
     if (!self->router)
         goto failed;
+    self->refusals = monitor_refusals_new (self->router);
     self->outbox = node_outbox_new (self->store, self->config.id, &self->hub_opts,
                                     self->router, err);
     if (!self->outbox)
@@ -121,6 +124,7 @@ node_destroy (node_server_t **self_p)
         node_sync_destroy (&self->sync);
         node_content_destroy (&self->content);
         node_outbox_destroy (&self->outbox);
+        zactor_destroy (&self->refusals);
         zsock_destroy (&self->router);
         node_keys_destroy (&self->keys);
         zactor_destroy (&self->auth);

@@ -8,8 +8,8 @@
 #include <getopt.h>
 
 static const ctl_cmd_t *s_groups [] = {
-    ctl_org_cmds, ctl_member_cmds, ctl_content_cmds, ctl_report_cmds, ctl_policy_cmds,
-    ctl_admin_cmds, NULL
+    ctl_org_cmds, ctl_member_cmds, ctl_orgfile_cmds, ctl_content_cmds, ctl_report_cmds,
+    ctl_policy_cmds, ctl_admin_cmds, NULL
 };
 
 void
@@ -19,6 +19,7 @@ ctl_init (ctl_t *self)
     self->opts.endpoint = CTL_DEFAULT_ENDPOINT;
     self->out = stdout;
     self->err = stderr;
+    ctl_print_set_zone (NULL);
 }
 
 void
@@ -107,12 +108,72 @@ s_check (ctl_line_t *line)
     return CTL_OK;
 }
 
+/* True if the long option that text ("into", "in=x") abbreviates or names
+   takes a value; false when it takes none or is not one (getopt says so). */
+static bool
+s_takes_value (ctl_line_t *line, const char *text)
+{
+    size_t len = strcspn (text, "=");
+    int found = -1;
+    for (int i = 0; i < line->nopts; i++)
+        if (strncmp (line->opt [i].name, text, len) == 0) {
+            if (strlen (line->opt [i].name) == len)
+                return line->opt [i].value;
+            found = found == -1? i: -2;
+        }
+    return found >= 0 && line->opt [found].value;
+}
+
+/* argv with every positional argument after a "--", in order, so that getopt
+   reads "-5" in `set-cap b -5` as the value it is, not as an option: a word
+   is an option if it starts with '-' and is not "-" or a negative number;
+   the value of a long option that takes one follows it. */
+static char **
+s_positionals_last (ctl_line_t *line, int argc, char **argv, int *count)
+{
+    char **args = (char **) calloc ((size_t) argc + 2, sizeof (char *));
+    char **rest = (char **) calloc ((size_t) argc + 1, sizeof (char *));
+    assert (args && rest);
+    int n = 0, nrest = 0;
+    args [n++] = argv [0];
+    for (int i = 1; i < argc; i++) {
+        const char *word = argv [i];
+        if (streq (word, "--")) {
+            while (++i < argc)
+                rest [nrest++] = argv [i];
+            break;
+        }
+        bool number = word [0] == '-' && (isdigit ((unsigned char) word [1])
+                   || (word [1] == '.' && isdigit ((unsigned char) word [2])));
+        if (word [0] == '-' && word [1] && !number) {
+            args [n++] = argv [i];
+            if (word [1] == '-' && !strchr (word, '=') && s_takes_value (line, word + 2)) {
+                if (i + 1 < argc)
+                    args [n++] = argv [++i];
+                else
+                if (!*line->why)    //  getopt would take our "--" for its value
+                    ctl_usage (line, "option %s needs a value", word);
+            }
+        }
+        else
+            rest [nrest++] = argv [i];
+    }
+    args [n++] = (char *) "--";
+    for (int i = 0; i < nrest; i++)
+        args [n++] = rest [i];
+    free (rest);
+    *count = n;
+    return args;
+}
+
 /* Parse argv (argv [0] is the verb or the noun). Returns CTL_OK to go on,
    CTL_USAGE, or -1 when --help was answered. */
 static int
 s_parse (ctl_t *ctl, ctl_line_t *line, int argc, char **argv)
 {
     s_options (line, line->cmd->options);
+    line->words = s_positionals_last (line, argc, argv, &argc);
+    argv = line->words;
     struct option longs [CTL_OPTS_MAX + 3];
     for (int i = 0; i < line->nopts; i++)
         longs [i] = (struct option) { line->opt [i].name,
@@ -208,6 +269,8 @@ ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *w
     char *end;
     errno = 0;
     unsigned long long value = strtoull (text, &end, 10);
+    if (text [0] == '-' && isdigit ((unsigned char) text [1]))
+        return ctl_usage (line, "%s cannot be negative: '%s'", what, text);
     if (!isdigit ((unsigned char) *text) || *end || errno)
         return ctl_usage (line, "%s must be a number, not '%s'", what, text);
     args_uint (&line->req, key, value);
@@ -234,8 +297,12 @@ ctl_run (ctl_t *self, int argc, char **argv)
         return argc < 1? CTL_USAGE: CTL_OK;
     }
     const char *noun = argv [0], *verb = argc > 1? argv [1]: NULL;
+    char why [DT_ERR_MSG_MAX];
     if (!s_find (noun, NULL)) {
-        fprintf (self->err, "duotangctl: unknown command '%s' (see duotangctl --help)\n", noun);
+        snprintf (why, sizeof (why), "unknown command '%s'", noun);
+        fprintf (self->err, "duotangctl: %s (see duotangctl --help)\n", why);
+        if (self->json)
+            ctl_json_error (self, "USAGE", NULL, why);
         return CTL_USAGE;
     }
     const ctl_cmd_t *cmd = verb? s_find (noun, verb): NULL;
@@ -251,9 +318,12 @@ ctl_run (ctl_t *self, int argc, char **argv)
     else
     if (!(cmd = s_find (noun, ""))) {
         if (verb)
-            fprintf (self->err, "duotangctl: unknown command '%s %s'\n", noun, verb);
+            snprintf (why, sizeof (why), "unknown command '%s %s'", noun, verb);
         else
-            fprintf (self->err, "duotangctl: '%s' needs a command\n", noun);
+            snprintf (why, sizeof (why), "'%s' needs a command", noun);
+        fprintf (self->err, "duotangctl: %s\n", why);
+        if (self->json)
+            ctl_json_error (self, "USAGE", NULL, why);
         fprintf (self->err, "usage:\n");
         ctl_help (self->err, noun);
         return CTL_USAGE;
@@ -268,8 +338,11 @@ ctl_run (ctl_t *self, int argc, char **argv)
     if (rc == CTL_USAGE) {
         fprintf (self->err, "duotangctl: %s\n", line.why);
         s_usage_line (self->err, cmd);
+        if (self->json)
+            ctl_json_error (self, "USAGE", NULL, line.why);
     }
     free (line.given);
+    free (line.words);
     args_destroy (&line.req);
     return rc == -1? CTL_OK: rc;
 }
@@ -323,6 +396,62 @@ s_server_error (ctl_t *self, proto_reply_t *reply, bool json)
     }
 }
 
+void
+ctl_json_error (ctl_t *self, const char *code, const char *reason, const char *message)
+{
+    fprintf (self->out, "{\"error\":{\"code\":");
+    ctl_json_string (self->out, code, strlen (code));
+    fprintf (self->out, ",\"message\":");
+    ctl_json_string (self->out, message, strlen (message));
+    if (reason) {
+        fprintf (self->out, ",\"reason\":");
+        ctl_json_string (self->out, reason, strlen (reason));
+    }
+    fprintf (self->out, "}}\n");
+}
+
+/* An error of this side (a key file, a connection): the one stderr line, and
+   with json the same as a JSON error on stdout. */
+static int
+s_local_error (ctl_t *self, bool json, const char *code, const char *reason,
+               const char *message)
+{
+    ctl_fail (self, "%s", message);
+    if (json)
+        ctl_json_error (self, code, reason, message);
+    return CTL_FAIL;
+}
+
+/* No answer: say what the socket monitor saw, so that "nothing listens",
+   "the handshake failed" and "the server is slow" read differently. */
+static int
+s_no_answer (ctl_t *self, bool json, dt_err_t *err)
+{
+    if (!streq (err->code, "UNAVAILABLE"))
+        return s_local_error (self, json, err->code, NULL, err->message);
+    static const char *reasons [] = {
+        [CLIENT_LINK_UNKNOWN] = "unknown", [CLIENT_LINK_CONNECTING] = "unreachable",
+        [CLIENT_LINK_REFUSED] = "refused", [CLIENT_LINK_HANDSHAKING] = "slow",
+        [CLIENT_LINK_KEY_REFUSED] = "key_refused",
+        [CLIENT_LINK_HANDSHAKE_FAILED] = "handshake_failed", [CLIENT_LINK_READY] = "slow"
+    };
+    client_link_t link = client_link (self->client);
+    const char *why = client_link_why (link);
+    char message [DT_ERR_MSG_MAX];
+    if (!why)
+        snprintf (message, sizeof (message), "no answer from %s: is the hub running?",
+                  self->opts.endpoint);
+    else
+    if (link == CLIENT_LINK_READY || link == CLIENT_LINK_HANDSHAKING)
+        snprintf (message, sizeof (message), "no answer from %s within %d ms: %s; -t MS "
+                  "waits longer", self->opts.endpoint, self->opts.timeout_ms?
+                  self->opts.timeout_ms: 5000, why);
+    else
+        snprintf (message, sizeof (message), "no answer from %s: %s", self->opts.endpoint,
+                  why);
+    return s_local_error (self, json, "UNAVAILABLE", reasons [link], message);
+}
+
 /* The request; json: print a server error as JSON on stdout too. */
 static int
 s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool json)
@@ -354,12 +483,10 @@ s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool
         ;
     else
     if (!self->client)
-        rc = ctl_fail (self, "%s", err.message);
+        rc = s_local_error (self, json, "BAD_ARGS", NULL, err.message);
     else
     if (client_call (self->client, op, packed.size? &packed: NULL, NULL, reply, &err))
-        rc = streq (err.code, "UNAVAILABLE")?
-             ctl_fail (self, "no answer from %s: is the hub running?", self->opts.endpoint):
-             ctl_fail (self, "%s", err.message);
+        rc = s_no_answer (self, json, &err);
     else
     if (!reply->ok) {
         s_server_error (self, reply, json);
@@ -394,8 +521,24 @@ ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show)
 static void
 s_show_pending (ctl_t *self, const msgpack_object *result)
 {
+    //  The ticket is the node's: the hint reaches it as this command did,
+    //  naming what the environment does not already say
+    const char *env_endpoint = getenv ("DUOTANG_ENDPOINT");
+    const char *env_key = getenv ("DUOTANG_KEY");
+    const char *env_server = getenv ("DUOTANG_SERVER_KEY");
+    const char *env_insecure = getenv ("DUOTANG_INSECURE");
+    const client_opts_t *o = &self->opts;
     fprintf (self->out, "pending: the node has queued this request for the hub; "
-             "follow it with: duotangctl request status %s\n", ctl_v (result, "ticket"));
+             "follow it with: duotangctl");
+    if (!env_endpoint || !streq (env_endpoint, o->endpoint))
+        fprintf (self->out, " -e %s", o->endpoint);
+    if (o->insecure && !(env_insecure && *env_insecure && !streq (env_insecure, "0")))
+        fprintf (self->out, " --insecure");
+    if (!o->insecure && o->key_file && !(env_key && streq (env_key, o->key_file)))
+        fprintf (self->out, " -k %s", o->key_file);
+    if (!o->insecure && o->server_key && !(env_server && streq (env_server, o->server_key)))
+        fprintf (self->out, " -s %s", o->server_key);
+    fprintf (self->out, " request status %s\n", ctl_v (result, "ticket"));
 }
 
 int
@@ -414,6 +557,22 @@ ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show)
 
 //  Times in the policy's time zone
 
+/* The zone a policy.show result names into self->zone ("" if none); true,
+   and times are shown in it from now on, if the tz database has it. */
+static bool
+s_zone_take (ctl_t *self, const msgpack_object *result)
+{
+    const msgpack_object *zone = proto_map_get (result, "timezone");
+    if (zone && zone->type == MSGPACK_OBJECT_STR && zone->via.str.size
+    &&  zone->via.str.size <= DT_TIME_ZONE_MAX)
+        snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
+                  zone->via.str.ptr);
+    bool usable = *self->zone && dt_time_zone_valid (self->zone);
+    if (usable)
+        ctl_print_set_zone (self->zone);
+    return usable;
+}
+
 const char *
 ctl_zone (ctl_t *self)
 {
@@ -422,11 +581,7 @@ ctl_zone (ctl_t *self)
     proto_reply_t reply;
     if (ctl_request (self, "policy.show", NULL, &reply))
         return NULL;
-    const msgpack_object *zone = proto_map_get (reply.result, "timezone");
-    if (zone && zone->type == MSGPACK_OBJECT_STR && zone->via.str.size
-    &&  zone->via.str.size <= DT_TIME_ZONE_MAX)
-        snprintf (self->zone, sizeof (self->zone), "%.*s", (int) zone->via.str.size,
-                  zone->via.str.ptr);
+    s_zone_take (self, reply.result);
     proto_reply_release (&reply);
     if (!*self->zone)
         ctl_fail (self, "the server's policy names no time zone, so times cannot be shown "
@@ -439,6 +594,33 @@ ctl_zone (ctl_t *self)
         *self->zone = 0;
     }
     return *self->zone? self->zone: NULL;
+}
+
+int
+ctl_show_zone (ctl_t *self)
+{
+    if (self->json || *self->zone)
+        return CTL_OK;
+    dt_err_t err;
+    dt_err_init (&err);
+    if (!self->client && !(self->client = client_new (&self->opts, &err))) {
+        s_local_error (self, false, "BAD_ARGS", NULL, err.message);
+        dt_err_reset (&err);
+        return CTL_FAIL;
+    }
+    proto_reply_t reply;
+    int rc = CTL_OK;
+    //  No answer fails the command now rather than after a second timeout;
+    //  a refusal (an old server, a scope) leaves the times in UTC
+    if (client_call (self->client, "policy.show", NULL, NULL, &reply, &err))
+        rc = s_no_answer (self, false, &err);
+    else {
+        if (reply.ok && !s_zone_take (self, reply.result))
+            *self->zone = 0;
+        proto_reply_release (&reply);
+    }
+    dt_err_reset (&err);
+    return rc;
 }
 
 int
@@ -717,8 +899,15 @@ s_test_catalogue (void)
     const char *row = "{\"type\":\"question\",\"member\":\"m-1\",\"text\":\"t\",\"at\":5}\n";
     assert (write (fd, row, strlen (row)) == (ssize_t) strlen (row));
     close (fd);
+    char org_file [] = "/tmp/ctl-catalogue-org-XXXXXX";
+    fd = mkstemp (org_file);
+    assert (fd >= 0);
+    const char *org_line = "# an export org file\nduotangctl officer add o-1 '张 三'\n";
+    assert (write (fd, org_line, strlen (org_line)) == (ssize_t) strlen (org_line));
+    close (fd);
     zcert_t *cert = zcert_new ();
-    char import [64], allow [128], activity [96], content [96];
+    char import [64], allow [128], activity [96], content [96], org [96];
+    snprintf (org, sizeof (org), "import org %s", org_file);
     snprintf (import, sizeof (import), "import members %s", csv);
     snprintf (activity, sizeof (activity), "activity import %s", activity_csv);
     snprintf (content, sizeof (content), "import content %s", content_json);
@@ -728,6 +917,7 @@ s_test_catalogue (void)
         { "import members", import }, { "key allow", allow },
         { "activity import", activity }, { "import content", content },
         { "policy set", "policy set hall_cap=3" }, { "member role", "member role m-1 admin" },
+        { "import org", org },
         { "key new", NULL }             /* local: writes a key pair, sends nothing */
     };
     ctl_fake_t *fake = ctl_fake_new ();
@@ -796,6 +986,7 @@ s_test_catalogue (void)
     unlink (csv);
     unlink (activity_csv);
     unlink (content_json);
+    unlink (org_file);
 }
 
 void
@@ -831,7 +1022,10 @@ ctl_test (bool verbose)
     s_expect ("hall merge h-1 --into h-2 --bogus", CTL_USAGE, "", "unknown option --bogus");
     s_expect ("hall merge h-1 --into h-2 -x", CTL_USAGE, "", "unknown option -x");
     s_expect ("hall set-cap h-1 lots", CTL_USAGE, "", "cap must be a number, not 'lots'");
-    s_expect ("hall set-cap h-1 -3", CTL_USAGE, "", "unknown option -3");
+    //  A negative number is a value, not an option (issue 13)
+    s_expect ("hall set-cap h-1 -3", CTL_USAGE, "", "cap cannot be negative: '-3'");
+    s_expect ("hall set-cap -- h-1 -3", CTL_USAGE, "", "cap cannot be negative");
+    s_expect ("hall set-cap h-1 -3 --json", CTL_USAGE, "{\"error\":{\"code\":\"USAGE\"", "");
     s_expect ("hall set-cap h-1 99999999999999999999999", CTL_USAGE, "", "must be a number");
     s_expect ("hall dissolve h-1 --into h-2 --release", CTL_USAGE, "",
               "give --into or --release, not both");

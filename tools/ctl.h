@@ -70,6 +70,7 @@ struct _ctl_line_t {
     } opt [CTL_OPTS_MAX + 2];   /* + help, json */
     int nopts;
     ctl_given_t *given;         /* each option as given, in order */
+    char **words;               /* argv, positional arguments last (owned) */
     int ngiven;
     char why [DT_ERR_MSG_MAX];  /* the reason of a usage error */
 };
@@ -102,6 +103,11 @@ int ctl_one_of (ctl_line_t *line, const char *a, const char *b, bool required);
 /* Parse a number (a positional argument or an option value; NULL = absent,
    nothing added) and add it to the request as key. CTL_OK or CTL_USAGE. */
 int ctl_put_uint (ctl_line_t *line, const char *key, const char *text, const char *what);
+/* Before a request whose result shows times (not with --json): have the zone
+   so that they print as "2026-12-01 20:18:33 +08:00". A policy without a
+   usable zone, or a refused policy.show, leaves them in UTC ("...Z");
+   CTL_FAIL (error printed) only when the server does not answer. */
+int ctl_show_zone (ctl_t *self);
 /* Add option `name`'s values (repeated and/or comma-separated) as an array. */
 void ctl_put_list (ctl_line_t *line, const char *key, const char *name);
 
@@ -113,6 +119,9 @@ int ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show);
 int ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply);
 /* Print a result as JSON or with show. */
 void ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show);
+/* {"error":{"code":..,"message":..[,"reason":..]}} on the output stream: the
+   --json form of a usage or connection error (reason NULL for none). */
+void ctl_json_error (ctl_t *self, const char *code, const char *reason, const char *message);
 /* Print "duotangctl: message" on the error stream; returns CTL_FAIL. */
 int ctl_fail (ctl_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
@@ -163,6 +172,7 @@ int ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t limi
 /* The command groups (ctl_cmds_*.c), each ended by a NULL noun. */
 extern const ctl_cmd_t ctl_org_cmds [];
 extern const ctl_cmd_t ctl_member_cmds [];
+extern const ctl_cmd_t ctl_orgfile_cmds [];
 extern const ctl_cmd_t ctl_admin_cmds [];
 extern const ctl_cmd_t ctl_report_cmds [];
 extern const ctl_cmd_t ctl_policy_cmds [];

@@ -1,5 +1,6 @@
 /* ctl_cmds_admin.c -- session, keys, nodes and node-local requests. */
 #include "ctl.h"
+#include "dt_daemon.h"
 #include "ctl_print.h"
 #include "ctl_text.h"
 #include "ctl_fake.h"
@@ -49,20 +50,57 @@ s_show_nodes (ctl_t *ctl, const msgpack_object *result)
     ctl_print_nodes (ctl->out, ctl_array (result, "nodes"));
 }
 
+/* A result as "  key  value" lines, a map inside a map indented under its
+   key: what request status shows of the forwarded request's result. */
+static void
+s_print_fields (FILE *out, const msgpack_object *value, int depth)
+{
+    if (value->type != MSGPACK_OBJECT_MAP) {
+        fprintf (out, "%*s", depth * 2, "");
+        ctl_print_compact (out, value);
+        fputc ('\n', out);
+        return;
+    }
+    size_t width = 0;
+    for (uint32_t i = 0; i < value->via.map.size; i++)
+        if (value->via.map.ptr [i].key.type == MSGPACK_OBJECT_STR
+        &&  value->via.map.ptr [i].key.via.str.size > width)
+            width = value->via.map.ptr [i].key.via.str.size;
+    for (uint32_t i = 0; i < value->via.map.size; i++) {
+        const msgpack_object_kv *kv = &value->via.map.ptr [i];
+        const char *key = kv->key.type == MSGPACK_OBJECT_STR? kv->key.via.str.ptr: "?";
+        int len = kv->key.type == MSGPACK_OBJECT_STR? (int) kv->key.via.str.size: 1;
+        if (kv->val.type == MSGPACK_OBJECT_MAP && kv->val.via.map.size) {
+            fprintf (out, "%*s%.*s:\n", depth * 2, "", len, key);
+            s_print_fields (out, &kv->val, depth + 1);
+        }
+        else {
+            fprintf (out, "%*s%-*.*s  ", depth * 2, "", (int) width, len, key);
+            if (kv->val.type == MSGPACK_OBJECT_STR)
+                fprintf (out, "%.*s", (int) kv->val.via.str.size, kv->val.via.str.ptr);
+            else
+                ctl_print_compact (out, &kv->val);
+            fputc ('\n', out);
+        }
+    }
+}
+
 static void
 s_show_status (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, "ticket %s: %s\n", ctl_v (result, "ticket"), ctl_v (result, "state"));
+    const char *state = ctl_v (result, "state");
+    const char *meaning = streq (state, "pending")? "queued at this node, the hub not "
+                          "reached yet": streq (state, "done")? "the hub applied it":
+                          streq (state, "failed")? "the hub refused it": "";
+    fprintf (ctl->out, "ticket %s: %s%s%s%s\n", ctl_v (result, "ticket"), state,
+             *meaning? " (": "", meaning, *meaning? ")": "");
     const msgpack_object *error = proto_map_get (result, "error");
     const msgpack_object *value = proto_map_get (result, "result");
     if (error && error->type == MSGPACK_OBJECT_MAP)
         fprintf (ctl->out, "error %s: %s\n", ctl_v (error, "code"), ctl_v (error, "message"));
     else
-    if (value && value->type != MSGPACK_OBJECT_NIL) {
-        fputs ("result ", ctl->out);
-        ctl_print_compact (ctl->out, value);
-        fputc ('\n', ctl->out);
-    }
+    if (value && value->type != MSGPACK_OBJECT_NIL)
+        s_print_fields (ctl->out, value, 1);
 }
 
 static void
@@ -96,6 +134,11 @@ s_key_new (ctl_t *ctl, ctl_line_t *line)
     dt_err_t err;
     dt_err_init (&err);
     zcert_t *cert = NULL;
+    //  --dir ~/.duotang on a fresh machine: the directory is made, private
+    if (dt_daemon_mkdirs (dir))
+        dt_err_set (&err, "INTERNAL", "directory %s cannot be created: %s", dir,
+                    strerror (errno));
+    else
     if (keys_create (prefix, name, &err) == 0)
         cert = keys_load_public (path, &err);
     int rc = cert? CTL_OK: ctl_fail (ctl, "%s", err.message);
@@ -155,7 +198,7 @@ s_key_revoke (ctl_t *ctl, ctl_line_t *line)
 static int
 s_key_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_call (ctl, line, "key.list", s_show_keys);
+    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "key.list", s_show_keys);
 }
 
 /* NODE ADD id */
@@ -170,7 +213,7 @@ s_node_add (ctl_t *ctl, ctl_line_t *line)
 static int
 s_node_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_call (ctl, line, "node.list", s_show_nodes);
+    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "node.list", s_show_nodes);
 }
 
 /* REQUEST STATUS ticket -- asked of a node */
@@ -234,6 +277,18 @@ ctl_cmds_admin_test (bool verbose)
     snprintf (cmdline, sizeof (cmdline), "key new bob --dir %s --json", dir);
     ctl_fake_expect (fake, cmdline, CTL_OK, "", NULL, "");
     assert (strstr (ctl_fake_out (fake), "\"secret_file\":\"/tmp/ctl-keys-"));
+    //  A directory that does not exist yet is made
+    snprintf (cmdline, sizeof (cmdline), "key new carol --dir %s/sub/dir", dir);
+    ctl_fake_expect (fake, cmdline, CTL_OK, "", NULL, "");
+    snprintf (cmdline, sizeof (cmdline), "%s/sub/dir/carol.key", dir);
+    assert (zsys_file_exists (cmdline));
+    unlink (cmdline);
+    snprintf (cmdline, sizeof (cmdline), "%s/sub/dir/carol.pub", dir);
+    unlink (cmdline);
+    snprintf (cmdline, sizeof (cmdline), "%s/sub/dir", dir);
+    rmdir (cmdline);
+    snprintf (cmdline, sizeof (cmdline), "%s/sub", dir);
+    rmdir (cmdline);
     ctl_fake_expect (fake, "key new -bad", CTL_USAGE, "", "", NULL);
     ctl_fake_expect (fake, "key new ../x", CTL_USAGE, "", "", NULL);
 
@@ -285,14 +340,21 @@ ctl_cmds_admin_test (bool verbose)
 
     ctl_fake_result_text (fake, "ticket:=7 state=done result={id=m-1}");
     ctl_fake_expect (fake, "request status 7", CTL_OK, "request.status {\"ticket\":7}",
-        "ticket 7: done\nresult {id=m-1}\n", "");
+        "ticket 7: done (the hub applied it)\n  id  m-1\n", "");
+    ctl_fake_result_text (fake, "ticket:=9 state=failed error={code=FULL,message=full}");
+    ctl_fake_expect (fake, "request status 9", CTL_OK, "request.status {\"ticket\":9}",
+        "ticket 9: failed (the hub refused it)\nerror FULL: full\n", "");
     ctl_fake_expect (fake, "request status seven", CTL_USAGE, "", "", NULL);
 
     //  A node's answer while the hub is away: a ticket instead of the result
     ctl_fake_result_text (fake, "state=pending ticket:=8");
     ctl_fake_expect (fake, "member leave m-1", CTL_OK, "member.leave {\"id\":\"m-1\"}",
-        "pending: the node has queued this request for the hub; follow it with: "
-        "duotangctl request status 8\n", "");
+        NULL, "");
+    //  The hint reaches the node the command reached
+    const char *hint = ctl_fake_out (fake);
+    assert (strstr (hint, "pending: the node has queued this request for the hub; follow "
+                    "it with: duotangctl -e inproc://ctl-fake-"));
+    assert (strstr (hint, " --insecure request status 8\n"));
     msgpack_sbuffer_destroy (&result);
     ctl_fake_destroy (&fake);
 }

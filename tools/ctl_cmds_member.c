@@ -39,6 +39,15 @@ s_show_imported (ctl_t *ctl, const msgpack_object *result)
              ctl_v (result, "seated"));
 }
 
+/* export members --bom: a UTF-8 byte order mark first, by which spreadsheets
+   on Chinese Windows read the file as UTF-8 rather than GBK. */
+static void
+s_show_export_bom (ctl_t *ctl, const msgpack_object *result)
+{
+    fputs ("\xEF\xBB\xBF", ctl->out);
+    ctl_import_export (ctl->out, ctl_array (result, "rows"));
+}
+
 static void
 s_show_export (ctl_t *ctl, const msgpack_object *result)
 {
@@ -138,7 +147,7 @@ s_member_role (ctl_t *ctl, ctl_line_t *line)
 static int
 s_member_show (ctl_t *ctl, ctl_line_t *line)
 {
-    return s_id (ctl, line, "member.show", s_show_member_detail);
+    return ctl_show_zone (ctl)? CTL_FAIL: s_id (ctl, line, "member.show", s_show_member_detail);
 }
 
 /* MEMBER LIST --hall hall | --branch branch */
@@ -180,7 +189,8 @@ static int
 s_export_members (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call (ctl, line, "export.members", s_show_export);
+    return ctl_call (ctl, line, "export.members", ctl_opt (line, "bom")?
+                     s_show_export_bom: s_show_export);
 }
 
 const ctl_cmd_t ctl_member_cmds [] = {
@@ -208,8 +218,9 @@ const ctl_cmd_t ctl_member_cmds [] = {
     { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
       "Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
       "or none." },
-    { "export", "members", "export members [--branch BRANCH]", "branch:", 0, 0,
-      s_export_members, "Write members as CSV (id,name,referrer,group) on stdout." },
+    { "export", "members", "export members [--branch BRANCH] [--bom]", "branch: bom", 0, 0,
+      s_export_members, "Write members as CSV (id,name,referrer,group) on stdout; --bom "
+      "starts it with a UTF-8 byte order mark for spreadsheets." },
     { NULL }
 };
 
@@ -300,6 +311,8 @@ ctl_cmds_member_test (bool verbose)
     ctl_fake_expect (fake, "export members --branch b-cd", CTL_OK,
         "export.members {\"branch\":\"b-cd\"}",
         "id,name,referrer,group\nm-1,\"李,四\",,h-1\nm-2,王五,m-1,\n", "");
+    ctl_fake_expect (fake, "export members --bom", CTL_OK, "export.members {}",
+        "\xEF\xBB\xBFid,name,referrer,group\nm-1,\"李,四\",,h-1\nm-2,王五,m-1,\n", "");
     msgpack_sbuffer_destroy (&result);
     ctl_fake_destroy (&fake);
 }

@@ -42,6 +42,16 @@ s_show_halls (ctl_t *ctl, const msgpack_object *result)
     ctl_print_halls (ctl->out, ctl_array (result, "halls"));
 }
 
+/* hall.move takes the hall leader's core seat along (PROTOCOL.md 6.4): say so,
+   it is not only the audit's to know. */
+static void
+s_show_hall_moved (ctl_t *ctl, const msgpack_object *result)
+{
+    ctl_print_hall (ctl->out, result);
+    fprintf (ctl->out, "the leader %s's core seat moved with the hall to branch %s\n",
+             ctl_v (result, "leader"), ctl_v (result, "branch"));
+}
+
 static void
 s_show_branch_dissolved (ctl_t *ctl, const msgpack_object *result)
 {
@@ -157,7 +167,7 @@ s_officer_add (ctl_t *ctl, ctl_line_t *line)
 static int
 s_officer_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_call (ctl, line, "officer.list", s_show_officers);
+    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "officer.list", s_show_officers);
 }
 
 //  Branches
@@ -221,7 +231,8 @@ static int
 s_branch_show (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "id", line->argv [0]);
-    return ctl_call (ctl, line, "branch.show", s_show_branch_detail);
+    return ctl_show_zone (ctl)? CTL_FAIL:
+           ctl_call (ctl, line, "branch.show", s_show_branch_detail);
 }
 
 //  Halls
@@ -257,7 +268,7 @@ s_hall_set_cap (ctl_t *ctl, ctl_line_t *line)
 static int
 s_hall_move (ctl_t *ctl, ctl_line_t *line)
 {
-    return s_id_opt (ctl, line, "to", "to", "hall.move", s_show_hall);
+    return s_id_opt (ctl, line, "to", "to", "hall.move", s_show_hall_moved);
 }
 
 /* HALL MERGE id --into hall */
@@ -306,7 +317,7 @@ static int
 s_hall_show (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "id", line->argv [0]);
-    return ctl_call (ctl, line, "hall.show", s_show_hall_detail);
+    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "hall.show", s_show_hall_detail);
 }
 
 const ctl_cmd_t ctl_org_cmds [] = {
@@ -409,7 +420,9 @@ ctl_cmds_org_test (bool verbose)
     ctl_fake_expect (fake, "hall set-cap h-1 40", CTL_OK,
         "hall.set_cap {\"id\":\"h-1\",\"cap\":40}", hall_line, "");
     ctl_fake_expect (fake, "hall move h-1 --to b-cq", CTL_OK,
-        "hall.move {\"id\":\"h-1\",\"to\":\"b-cq\"}", hall_line, "");
+        "hall.move {\"id\":\"h-1\",\"to\":\"b-cq\"}", "hall h-1 青羊堂口: branch b-cd, "
+        "leader m-7, seats 28/30\nthe leader m-7's core seat moved with the hall to branch "
+        "b-cd\n", "");
     ctl_fake_expect (fake, "hall handover h-1 --to m-9", CTL_OK,
         "hall.handover {\"id\":\"h-1\",\"to\":\"m-9\"}", hall_line, "");
     ctl_fake_expect (fake, "hall list --branch b-cd", CTL_OK,

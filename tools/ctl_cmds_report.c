@@ -85,16 +85,13 @@ s_tree (ctl_t *ctl, ctl_line_t *line)
 static int
 s_audit (ctl_t *ctl, ctl_line_t *line)
 {
-    const char *since = ctl_opt (line, "since");
-    int64_t ms;
-    if (since && ctl_time_parse (since, &ms))
-        return ctl_usage (line, "--since takes a date (2026-11-23), a time "
-                          "(2026-11-23T10:00) or milliseconds since 1970, not '%s'", since);
-    if (since)
-        args_int (&line->req, "since", ms);
+    //  --since is local to the policy's zone, as every time shown
     if (ctl_put_uint (line, "limit", ctl_opt (line, "limit"), "--limit"))
         return CTL_USAGE;
-    return ctl_call (ctl, line, "audit.list", s_show_audit);
+    int rc = ctl_put_time (ctl, line, "since", "since");
+    if (rc == CTL_OK)
+        rc = ctl_show_zone (ctl);
+    return rc? rc: ctl_call (ctl, line, "audit.list", s_show_audit);
 }
 
 /* AUDIT VERIFY */
@@ -823,17 +820,28 @@ ctl_cmds_report_test (bool verbose)
     proto_pack_key (&pk, "table"); proto_pack_str (&pk, "hall");
     proto_pack_key (&pk, "key"); proto_pack_str (&pk, "h-1");
     proto_pack_key (&pk, "before"); op_args_text ("id=h-1 name=旧名 seats:=3", &result);
-    proto_pack_key (&pk, "after"); op_args_text ("id=h-1 name=新名 seats:=3", &result);
+    proto_pack_key (&pk, "after");
+    op_args_text ("id=h-1 name=新名 seats:=3 created:=1795428030000", &result);
     ctl_fake_result (fake, &result);
+    //  Without a zone in the policy, UTC
     const char *listing = "#12  2026-11-23T10:00:30Z  alice  hall.rename  id=h-1 name=新名\n"
-                          "  ~ hall h-1  name 旧名→新名\n";
-    ctl_fake_expect (fake, "audit --since 2026-11-23 --limit 5", CTL_OK,
-        "audit.list {\"since\":1795392000000,\"limit\":5}", listing, "");
-    ctl_fake_expect (fake, "audit --since 2026-11-23T10:00", CTL_OK,
-        "audit.list {\"since\":1795428000000}", listing, "");
-    ctl_fake_expect (fake, "audit --since 1795428000000", CTL_OK,
-        "audit.list {\"since\":1795428000000}", listing, "");
+                          "  ~ hall h-1  name 旧名→新名  created nil→2026-11-23T10:00:30Z\n";
     ctl_fake_expect (fake, "audit", CTL_OK, "audit.list {}", listing, "");
+    //  In the policy's zone: what is read and what is shown (issue 13)
+    const char *local = "#12  2026-11-23 18:00:30 +08:00  alice  hall.rename  id=h-1 "
+                        "name=新名\n  ~ hall h-1  name 旧名→新名  created nil→2026-11-23 "
+                        "18:00:30 +08:00\n";
+    ctl_fake_queue_text (fake, "timezone=Asia/Shanghai");
+    ctl_fake_expect (fake, "audit --since 2026-11-23 --limit 5", CTL_OK,
+        "audit.list {\"limit\":5,\"since\":1795363200000}", local, "");
+    ctl_fake_queue_text (fake, "timezone=Asia/Shanghai");
+    ctl_fake_expect (fake, "audit --since 2026-11-23T18:00", CTL_OK,
+        "audit.list {\"since\":1795428000000}", local, "");
+    ctl_fake_queue_text (fake, "timezone=Asia/Shanghai");
+    ctl_fake_expect (fake, "audit --since 1795428000000", CTL_OK,
+        "audit.list {\"since\":1795428000000}", local, "");
+    ctl_fake_expect (fake, "audit --json", CTL_OK, "audit.list {}", NULL, "");
+    assert (strstr (ctl_fake_out (fake), "\"ts\":1795428030000"));
     ctl_fake_expect (fake, "audit --since yesterday", CTL_USAGE, "", "", NULL);
     ctl_fake_expect (fake, "audit --limit -1", CTL_USAGE, "", "", NULL);
 

@@ -89,6 +89,22 @@ ctl_v (const msgpack_object *map, const char *key)
     return ctl_print_text (proto_map_get (map, key));
 }
 
+/* The zone times are shown in; "" until ctl_zone has it: then UTC. */
+static char s_zone [DT_TIME_ZONE_MAX + 1];
+
+void
+ctl_print_set_zone (const char *zone)
+{
+    snprintf (s_zone, sizeof (s_zone), "%s", zone? zone: "");
+}
+
+/* "2026-12-01 20:18:33 +08:00" in the zone, or "2026-12-01T12:18:33Z". */
+static const char *
+s_time (int64_t ms, char *out, size_t size)
+{
+    return *s_zone? dt_time_format_s (s_zone, ms, out, size): ctl_time_format (ms, out, size);
+}
+
 const char *
 ctl_when (const msgpack_object *map, const char *key)
 {
@@ -97,10 +113,41 @@ ctl_when (const msgpack_object *map, const char *key)
                &&  value->type != MSGPACK_OBJECT_NEGATIVE_INTEGER))
         return "-";
     char text [40];
-    ctl_time_format (value->via.i64, text, sizeof (text));
+    s_time (value->via.i64, text, sizeof (text));
     char *copy = strdup (text);
     assert (copy);
     return s_keep (copy);
+}
+
+/* True for the keys whose numbers are instants (ms since 1970) in records,
+   arguments and audit changes: created, ts, at, last_seen, since, until,
+   and every *_at. */
+static bool
+s_time_key (const msgpack_object *key)
+{
+    if (!key || key->type != MSGPACK_OBJECT_STR)
+        return false;
+    static const char *names [] = { "created", "ts", "at", "last_seen", "since", "until",
+                                    "updated", NULL };
+    size_t len = key->via.str.size;
+    const char *text = key->via.str.ptr;
+    for (const char **name = names; *name; name++)
+        if (strlen (*name) == len && memcmp (*name, text, len) == 0)
+            return true;
+    return len > 3 && memcmp (text + len - 3, "_at", 3) == 0;
+}
+
+/* A value in a k=v list: an instant under a time key as a local time. */
+static void
+s_print_value (FILE *out, const msgpack_object *key, const msgpack_object *value)
+{
+    if (s_time_key (key) && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+    &&  value->via.u64 < (uint64_t) INT64_MAX) {
+        char text [40];
+        fputs (s_time ((int64_t) value->via.u64, text, sizeof (text)), out);
+    }
+    else
+        ctl_print_compact (out, value);
 }
 
 uint64_t
@@ -184,7 +231,7 @@ ctl_print_args (FILE *out, const msgpack_object *map)
         fputs (i? " ": "", out);
         ctl_print_compact (out, &map->via.map.ptr [i].key);
         fputc ('=', out);
-        ctl_print_compact (out, &map->via.map.ptr [i].val);
+        s_print_value (out, &map->via.map.ptr [i].key, &map->via.map.ptr [i].val);
     }
 }
 
@@ -228,14 +275,14 @@ s_fields (FILE *out, const msgpack_object *map, const msgpack_object *other, boo
         if (other) {
             fputc (' ', out);
             if (was)
-                ctl_print_compact (out, was);
+                s_print_value (out, key, was);
             else
                 fputs ("nil", out);
             fputs ("→", out);
         }
         else
             fputc ('=', out);
-        ctl_print_compact (out, value);
+        s_print_value (out, key, value);
     }
 }
 
@@ -258,7 +305,8 @@ ctl_print_change (FILE *out, const msgpack_object *change)
                 fputs ("  ", out);
                 ctl_print_compact (out, &before->via.map.ptr [i].key);
                 fputc (' ', out);
-                ctl_print_compact (out, &before->via.map.ptr [i].val);
+                s_print_value (out, &before->via.map.ptr [i].key,
+                               &before->via.map.ptr [i].val);
                 fputs ("→nil", out);
             }
     }
@@ -425,7 +473,8 @@ s_table (FILE *out, const msgpack_object *list, const s_column_t *columns)
 static const char *
 s_cell_compliance (const msgpack_object *row, const char *key)
 {
-    return ctl_u (row, key)? "": "leads no branch";
+    //  Every row has every column: a word, never an empty cell
+    return ctl_u (row, key)? "yes": "no";
 }
 
 void
@@ -433,7 +482,7 @@ ctl_print_officers (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
         S_COL ("ID", "id"), S_COL ("NAME", "name"), S_NUM ("BRANCHES", "branches"),
-        S_FN ("CREATED", "created", s_cell_when), S_FN ("", "branches", s_cell_compliance),
+        S_FN ("CREATED", "created", s_cell_when), S_FN ("COMPLIANT", "branches", s_cell_compliance),
         S_END });
 }
 

@@ -11,6 +11,8 @@
    joined with ",", maps as k=v,k=v (empty ones "-"). The text lives until ctl_print_release. */
 const char *ctl_print_text (const msgpack_object *obj);
 const char *ctl_v (const msgpack_object *map, const char *key);
+/* Show times in zone from now on (ctl_zone calls it); NULL or "": UTC. */
+void ctl_print_set_zone (const char *zone);
 /* map[key] as a time (UTC ISO), or "-" when absent or nil. */
 const char *ctl_when (const msgpack_object *map, const char *key);
 /* map[key] as an unsigned number, 0 if absent or not one. */

@@ -3,7 +3,7 @@
 set -e
 PKGS="build-essential pkg-config libzmq3-dev liblmdb-dev libmsgpack-dev libsodium-dev
       libczmq-dev lmdb-utils clang libclang-rt-dev python3 python3-zmq python3-msgpack
-      valgrind tzdata"
+      valgrind tzdata man-db groff-base"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

@@ -26,11 +26,13 @@ s_help (FILE *out)
 }
 
 static int
-s_usage_error (const char *fmt, const char *what)
+s_usage_error (ctl_t *ctl, const char *fmt, const char *what)
 {
-    fprintf (stderr, "duotangctl: ");
-    fprintf (stderr, fmt, what);
-    fprintf (stderr, "\n" S_USAGE);
+    char why [DT_ERR_MSG_MAX];
+    snprintf (why, sizeof (why), fmt, what);
+    fprintf (stderr, "duotangctl: %s\n" S_USAGE, why);
+    if (ctl->json)
+        ctl_json_error (ctl, "USAGE", NULL, why);
     return CTL_USAGE;
 }
 
@@ -63,6 +65,10 @@ main (int argc, char *argv [])
                         CTL_DEFAULT_ENDPOINT;
     ctl.opts.key_file = s_env ("DUOTANG_KEY");
     ctl.opts.server_key = s_env ("DUOTANG_SERVER_KEY");
+    //  --json anywhere makes even an error in the options JSON
+    for (int i = 1; i < argc; i++)
+        if (streq (argv [i], "--json"))
+            ctl.json = true;
     opterr = 0;
     int c;
     char *end;
@@ -79,7 +85,7 @@ main (int argc, char *argv [])
                 long timeout = strtol (optarg, &end, 10);
                 if (!isdigit ((unsigned char) *optarg) || *end || errno || timeout < 1
                 ||  timeout > INT_MAX)
-                    return s_usage_error ("--timeout takes milliseconds, not '%s'", optarg);
+                    return s_usage_error (&ctl, "--timeout takes milliseconds, not '%s'", optarg);
                 ctl.opts.timeout_ms = (int) timeout;
                 break;
             case 'V':
@@ -89,13 +95,15 @@ main (int argc, char *argv [])
                 s_help (stdout);
                 return CTL_OK;
             case ':':
-                return s_usage_error ("option %s needs a value", argv [optind - 1]);
+                return s_usage_error (&ctl, "option %s needs a value", argv [optind - 1]);
             default:
-                return s_usage_error ("unknown option %s", argv [optind - 1]);
+                return s_usage_error (&ctl, "unknown option %s", argv [optind - 1]);
         }
     }
     if (optind == argc) {
         fprintf (stderr, S_USAGE "(duotangctl --help lists the commands)\n");
+        if (ctl.json)
+            ctl_json_error (&ctl, "USAGE", NULL, "a command is needed");
         return CTL_USAGE;
     }
     //  A hub started with its defaults writes its public key here

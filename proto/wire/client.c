@@ -1,13 +1,95 @@
-/* client.c -- DTP client: CURVE DEALER, framing, ids and timeouts. */
+/* client.c -- DTP client: CURVE DEALER, framing, ids, timeouts, and what the
+   socket monitor says about the connection when no answer comes. */
 #include "client.h"
 #include "keys.h"
+#include "monitor.h"
+
+/* After this long of refused connections a call gives up: nothing listens. */
+#define S_REFUSED_MS 1000
 
 struct _client_t {
     zsock_t *sock;
     uint64_t next_id;
     int timeout_ms;
     zmsg_t *last;               /* the body the last reply's strings point into */
+    monitor_t *monitor;         /* NULL if libzmq would not monitor */
+    //  What the monitor told, since client_new
+    bool delayed;               /* a TCP connect is under way */
+    bool connected;             /* a TCP connection was made */
+    int64_t refused_since;      /* connects refused since then (0: none) */
+    int handshake;              /* 0 none yet, 1 the last one succeeded, -1 it failed */
+    int handshake_event;        /* ZMQ_EVENT_HANDSHAKE_FAILED_* of the last failure */
 };
+
+/* Read the monitor's waiting events into the client's state. */
+static void
+s_monitor_drain (client_t *self)
+{
+    uint32_t value;
+    int event;
+    while (self->monitor && (event = monitor_recv (self->monitor, 0, &value, NULL, 0))) {
+        if (event == ZMQ_EVENT_CONNECT_DELAYED)
+            self->delayed = true;
+        else
+        if (event == ZMQ_EVENT_CONNECT_RETRIED) {
+            if (!self->refused_since && !self->connected)
+                self->refused_since = zclock_mono ();
+        }
+        else
+        if (event == ZMQ_EVENT_CONNECTED) {
+            self->connected = true;
+            self->refused_since = 0;
+        }
+        else
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            self->handshake = 1;
+        else {
+            self->handshake = -1;
+            self->handshake_event = event;
+        }
+    }
+}
+
+client_link_t
+client_link (client_t *self)
+{
+    s_monitor_drain (self);
+    if (self->handshake == 1)
+        return CLIENT_LINK_READY;
+    if (self->handshake == -1)
+        return self->handshake_event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH?
+               CLIENT_LINK_KEY_REFUSED: CLIENT_LINK_HANDSHAKE_FAILED;
+    if (self->connected)
+        return CLIENT_LINK_HANDSHAKING;
+    if (self->refused_since)
+        return CLIENT_LINK_REFUSED;
+    if (self->delayed)
+        return CLIENT_LINK_CONNECTING;
+    return CLIENT_LINK_UNKNOWN;
+}
+
+const char *
+client_link_why (client_link_t link)
+{
+    switch (link) {
+        case CLIENT_LINK_REFUSED:
+            return "nothing listens there (connection refused)";
+        case CLIENT_LINK_CONNECTING:
+            return "no connection could be made (is the host reachable?)";
+        case CLIENT_LINK_KEY_REFUSED:
+            return "the handshake failed: the server refused this key (not registered "
+                   "there, or revoked)";
+        case CLIENT_LINK_HANDSHAKE_FAILED:
+            return "the handshake failed: wrong server key or this key is not registered "
+                   "(or --insecure against a secure server, or the reverse)";
+        case CLIENT_LINK_HANDSHAKING:
+            return "connected, but the handshake did not finish: the server is slow";
+        case CLIENT_LINK_READY:
+            return "the server is slow (connected, handshake done, no reply in time)";
+        default:
+            return NULL;
+    }
+}
 
 /* Set up CURVE client keys on the socket; 0 or -1 with err. */
 static int
@@ -52,6 +134,13 @@ client_new (const client_opts_t *opts, dt_err_t *err)
     zsock_set_sndhwm (self->sock, 10000);
     if (!opts->insecure && s_curve (self->sock, opts, err))
         goto failed;
+    //  Before connecting, so that the first events are seen
+    self->monitor = monitor_new (self->sock, ZMQ_EVENT_CONNECT_DELAYED
+                                 | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CONNECTED
+                                 | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                                 | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                                 | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                                 | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
     if (zsock_connect (self->sock, "%s", opts->endpoint)) {
         dt_err_set (err, "BAD_ARGS", "connect to %s failed: %s", opts->endpoint,
                     zmq_strerror (zmq_errno ()));
@@ -69,6 +158,7 @@ client_destroy (client_t **self_p)
     assert (self_p);
     client_t *self = *self_p;
     if (self) {
+        monitor_destroy (&self->monitor);
         zsock_destroy (&self->sock);
         zmsg_destroy (&self->last);
         free (self);
@@ -130,6 +220,8 @@ client_recv (client_t *self, int timeout_ms, proto_reply_t *reply, dt_err_t *err
 {
     memset (reply, 0, sizeof (*reply));
     msgpack_unpacked_init (&reply->unpacked);
+    //  A long-lived connection (a node's) keeps its monitor's queue short
+    s_monitor_drain (self);
     zsock_set_rcvtimeo (self->sock, timeout_ms);
     zmsg_t *msg = zmsg_recv (self->sock);
     if (!msg)
@@ -163,19 +255,36 @@ client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
     uint64_t id = self->next_id++;
     s_send (self, id, op, args, rid, as);
     int64_t deadline = zclock_mono () + self->timeout_ms;
+    zmq_pollitem_t items [2] = {
+        { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 },
+        { self->monitor? zsock_resolve (monitor_sock (self->monitor)): NULL, 0, ZMQ_POLLIN, 0 }
+    };
+    client_link_t link = CLIENT_LINK_UNKNOWN;
     while (true) {
         int64_t left = deadline - zclock_mono ();
         if (left <= 0)
             break;
-        if (client_recv (self, (int) left, reply, err) == 0) {
+        //  The monitor wakes us too: a failed handshake needs no more waiting
+        if (zmq_poll (items, self->monitor? 2: 1, left) < 0 && zmq_errno () != EINTR)
+            break;
+        link = client_link (self);
+        if (link == CLIENT_LINK_KEY_REFUSED || link == CLIENT_LINK_HANDSHAKE_FAILED
+        || (link == CLIENT_LINK_REFUSED
+        &&  zclock_mono () - self->refused_since >= S_REFUSED_MS))
+            break;
+        if (!(items [0].revents & ZMQ_POLLIN))
+            continue;
+        if (client_recv (self, 0, reply, err) == 0) {
             if (!*reply->push && reply->id == id)
                 return 0;
             //  A late reply to an earlier call, or a push: not ours
         }
         proto_reply_release (reply);
-        if (streq (err->code, "UNAVAILABLE"))
-            break;
     }
+    const char *why = client_link_why (client_link (self));
+    if (why)
+        return dt_err_set (err, "UNAVAILABLE", "no answer from the server within %d ms (%s): "
+                           "%s", self->timeout_ms, op, why);
     return dt_err_set (err, "UNAVAILABLE", "no answer from the server within %d ms (%s)",
                        self->timeout_ms, op);
 }

@@ -23,7 +23,9 @@ void client_destroy (client_t **self_p);
 /* Send one request and wait for its reply. args is a packed map or NULL; rid
    NULL or "" for none. On 0 the caller owns *reply and must call
    proto_reply_release; a server error is a reply with ok false, not -1.
-   Returns -1 with err UNAVAILABLE when no reply came within the timeout. */
+   Returns -1 with err UNAVAILABLE when no reply came within the timeout, or
+   sooner when the handshake failed or connections have been refused for a
+   second; err's message then says which (client_link_why). */
 int client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
                  const char *rid, proto_reply_t *reply, dt_err_t *err);
 /* As client_call, for the key named `as` (NULL or "" for none): a node's
@@ -46,6 +48,22 @@ uint64_t client_send (client_t *self, const char *op, const msgpack_sbuffer *arg
    the body, which the client keeps until its next receive (client_call too)
    or client_destroy: copy what must outlive that. */
 int client_recv (client_t *self, int timeout_ms, proto_reply_t *reply, dt_err_t *err);
+
+/* What the socket monitor has told about the connection, for messages when
+   no answer comes (client_call's err says it too). */
+typedef enum {
+    CLIENT_LINK_UNKNOWN,            /* nothing heard (inproc, or no monitor) */
+    CLIENT_LINK_CONNECTING,         /* a TCP connect under way, no answer yet */
+    CLIENT_LINK_REFUSED,            /* connections refused: nothing listens there */
+    CLIENT_LINK_HANDSHAKING,        /* connected, the handshake not finished */
+    CLIENT_LINK_KEY_REFUSED,        /* the server's ZAP handler refused this key */
+    CLIENT_LINK_HANDSHAKE_FAILED,   /* another key, or a mechanism mismatch */
+    CLIENT_LINK_READY               /* connected and authenticated */
+} client_link_t;
+client_link_t client_link (client_t *self);
+/* One phrase for an operator ("nothing listens there (connection refused)"),
+   NULL for CLIENT_LINK_UNKNOWN. */
+const char *client_link_why (client_link_t link);
 
 /* The socket, for pollers. */
 zsock_t *client_sock (client_t *self);

@@ -18,11 +18,12 @@ keys_create (const char *prefix, const char *name, dt_err_t *err)
     mode_t old = umask (077);
     int rc = zcert_save_secret (cert, sec);
     umask (old);
-    if (rc == 0)
-        rc = zcert_save_public (cert, pub);
+    const char *failed = rc? sec: NULL;
+    if (rc == 0 && (rc = zcert_save_public (cert, pub)))
+        failed = pub;
     zcert_destroy (&cert);
     if (rc)
-        return dt_err_set (err, "INTERNAL", "writing %s failed: %s", prefix, strerror (errno));
+        return dt_err_set (err, "INTERNAL", "writing %s failed: %s", failed, strerror (errno));
     return chmod (sec, 0600) == 0? 0:
            dt_err_set (err, "INTERNAL", "chmod %s failed: %s", sec, strerror (errno));
 }

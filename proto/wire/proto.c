@@ -488,9 +488,12 @@ proto_arg_id (const msgpack_object *args, const char *key, bool required,
 {
     //  Longer than 64 bytes is TOO_LARGE, as for every string (PROTOCOL.md 4)
     int rc = proto_arg_str (args, key, required, out, DT_ID_MAX, err);
-    if (rc == 1 && !dt_id_valid (out, strlen (out)))
-        return dt_err_set (err, "BAD_ARGS", "argument \"%s\" is not a valid id "
-                           "(1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric)", key);
+    if (rc == 1 && !dt_id_valid (out, strlen (out))) {
+        //  Echo what was sent, so that its author sees which value it was
+        dt_utf8_sanitize (out);
+        return dt_err_set (err, "BAD_ARGS", "argument \"%s\": '%s' is not a valid id "
+                           "(1-64 of A-Z a-z 0-9 . _ -, starting alphanumeric)", key, out);
+    }
     return rc;
 }
 

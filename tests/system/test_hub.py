@@ -282,16 +282,17 @@ def bad_command_lines_are_refused_with_a_reason():
     from harness import BIN, ENV
     cluster = Cluster()
     try:
-        cases = [(["duotang-hub", "--log-keep", "abc"], "--log-keep"),
-                 (["duotang-hub", "--log-keep", "0"], "--log-keep"),
-                 (["duotang-hub", "--bogus"], "usage"),
-                 (["duotang-hub", "-c", cluster.path("missing.cfg")], "missing.cfg"),
-                 (["duotang-hub", "stray"], "usage")]
-        for argv, expect in cases:
+        # A usage error exits 2 (issue 13), a start that fails 1
+        cases = [(["duotang-hub", "--log-keep", "abc"], "--log-keep", 2),
+                 (["duotang-hub", "--log-keep", "0"], "--log-keep", 2),
+                 (["duotang-hub", "--bogus"], "usage", 2),
+                 (["duotang-hub", "-c", cluster.path("missing.cfg")], "missing.cfg", 1),
+                 (["duotang-hub", "stray"], "usage", 2)]
+        for argv, expect, status in cases:
             proc = subprocess.run([os.path.join(BIN, argv[0])] + argv[1:] +
                                   ["-d", cluster.path("hub"), "--insecure"],
                                   capture_output=True, text=True, env=ENV, timeout=30)
-            assert proc.returncode == 1, (argv, proc.returncode, proc.stderr)
+            assert proc.returncode == status, (argv, proc.returncode, proc.stderr)
             assert expect in proc.stderr, (argv, proc.stderr)
         version = subprocess.run([os.path.join(BIN, "duotang-hub"), "-V"],
                                  capture_output=True, text=True, env=ENV, timeout=30)
