@@ -1458,9 +1458,9 @@ s_make_post (size_t index, args_t *args, void *arg)
     args_str (args, "kind", "article");
     args_str (args, "title", "酱酒之道");
     args_str (args, "author", "o-1");
-    proto_pack_key (&args->pk, "topics");
-    msgpack_pack_array (&args->pk, 1);
-    proto_pack_str (&args->pk, "酱酒");
+    msgpack_packer *pk = args_key (args, "topics");
+    msgpack_pack_array (pk, 1);
+    proto_pack_str (pk, "酱酒");
     return "post.add";
 }
 
