@@ -42,7 +42,8 @@ s_show_imported (ctl_t *ctl, const msgpack_object *result)
 static void
 s_show_export (ctl_t *ctl, const msgpack_object *result)
 {
-    ctl_import_export (ctl->out, ctl_array (result, "rows"));
+    //  A page at a time: the header with the first
+    ctl_import_export_rows (ctl->out, ctl_array (result, "rows"), ctl->page == 0);
 }
 
 /* The id alone. */
@@ -147,7 +148,7 @@ s_member_list (ctl_t *ctl, ctl_line_t *line)
 {
     if (s_group (line, "hall", "branch"))
         return CTL_USAGE;
-    return ctl_call (ctl, line, "member.list", s_show_members);
+    return ctl_call_list (ctl, line, "member.list", "members", 0, 0, false, s_show_members);
 }
 
 /* IMPORT MEMBERS file.csv */
@@ -180,7 +181,7 @@ static int
 s_export_members (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call (ctl, line, "export.members", s_show_export);
+    return ctl_call_list (ctl, line, "export.members", "rows", 0, 0, true, s_show_export);
 }
 
 const ctl_cmd_t ctl_member_cmds [] = {

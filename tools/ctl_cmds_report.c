@@ -6,7 +6,8 @@
 #include "ctl_fake.h"
 #include "op.h"
 
-/* One table for branch and hall lines, so every column lines up. */
+/* A page of the tree (ctl_call_list streams them): the hq line first, then
+   one table for a page's branch and hall lines, so their columns line up. */
 static void
 s_show_tree (ctl_t *ctl, const msgpack_object *result)
 {
@@ -16,9 +17,16 @@ s_show_tree (ctl_t *ctl, const msgpack_object *result)
     uint64_t halls = 0;
     for (uint32_t b = 0; b < nbranches; b++)
         halls += ctl_u (&branches->via.array.ptr [b], "halls");
-    fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %u  halls %" PRIu64 "\n",
-             ctl_v (hq, "officers"), ctl_v (hq, "members"), ctl_v (hq, "unplaced"),
-             nbranches, halls);
+    //  hq counts the whole tree (a server before paging: this one page)
+    if (ctl->page == 0 && proto_map_get (hq, "branches"))
+        fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %s  halls %s\n",
+                 ctl_v (hq, "officers"), ctl_v (hq, "members"), ctl_v (hq, "unplaced"),
+                 ctl_v (hq, "branches"), ctl_v (hq, "halls"));
+    else
+    if (ctl->page == 0)
+        fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %u  halls %"
+                 PRIu64 "\n", ctl_v (hq, "officers"), ctl_v (hq, "members"),
+                 ctl_v (hq, "unplaced"), nbranches, halls);
     ctl_table_t *table = ctl_table_new ();
     for (uint32_t b = 0; b < nbranches; b++) {
         const msgpack_object *branch = &branches->via.array.ptr [b];
@@ -44,6 +52,7 @@ s_show_tree (ctl_t *ctl, const msgpack_object *result)
 }
 
 #define CTL_AUDIT_CHANGES 12
+#define CTL_AUDIT_MAX     10000     /* the largest limit of audit.list */
 
 static void
 s_show_audit (ctl_t *ctl, const msgpack_object *result)
@@ -66,7 +75,7 @@ s_show_audit (ctl_t *ctl, const msgpack_object *result)
             fprintf (ctl->out, "  ... and %u more changes (--json lists them all)\n",
                      count - shown);
     }
-    if (!entries || entries->via.array.size == 0)
+    if (ctl->page == 0 && (!entries || entries->via.array.size == 0))
         fprintf (ctl->out, "(no entries)\n");
 }
 
@@ -75,7 +84,7 @@ static int
 s_tree (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call (ctl, line, "tree", s_show_tree);
+    return ctl_call_list (ctl, line, "tree", "branches", 0, 0, true, s_show_tree);
 }
 
 /* AUDIT [--since time] [--limit n] */
@@ -89,9 +98,12 @@ s_audit (ctl_t *ctl, ctl_line_t *line)
                           "(2026-11-23T10:00) or milliseconds since 1970, not '%s'", since);
     if (since)
         args_int (&line->req, "since", ms);
-    if (ctl_put_uint (line, "limit", ctl_opt (line, "limit"), "--limit"))
+    uint64_t limit;
+    if (ctl_limit (line, ctl_opt (line, "limit"), &limit))
         return CTL_USAGE;
-    return ctl_call (ctl, line, "audit.list", s_show_audit);
+    //  A page cut short by its size goes on with the rest of the limit
+    return ctl_call_list (ctl, line, "audit.list", "entries", limit, CTL_AUDIT_MAX, true,
+                          s_show_audit);
 }
 
 /* AUDIT VERIFY */

@@ -139,7 +139,14 @@ ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
 void
 ctl_import_export (FILE *out, const msgpack_object *rows)
 {
-    ctl_csv_write (out, s_keys, S_KEYS);
+    ctl_import_export_rows (out, rows, true);
+}
+
+void
+ctl_import_export_rows (FILE *out, const msgpack_object *rows, bool header)
+{
+    if (header)
+        ctl_csv_write (out, s_keys, S_KEYS);
     for (uint32_t i = 0; rows && rows->type == MSGPACK_OBJECT_ARRAY && i < rows->via.array.size;
          i++) {
         const char *values [S_KEYS];

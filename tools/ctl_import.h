@@ -17,6 +17,8 @@ int ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
 
 /* Write rows (an array of row maps) as CSV with the header. */
 void ctl_import_export (FILE *out, const msgpack_object *rows);
+/* The same, the header only if header (a page after the first has none). */
+void ctl_import_export_rows (FILE *out, const msgpack_object *rows, bool header);
 
 void ctl_import_test (bool verbose);
 
