@@ -148,5 +148,34 @@ def every_list_pages_and_gives_each_record_once_while_writes_happen():
         cluster.close()
 
 
+@test
+def an_oversized_request_is_answered_at_once():
+    cluster = Cluster()
+    try:
+        hub = cluster.hub()
+        client = Client(hub.endpoint)
+        # The hub reads the id at the front of a body over 4 MiB and echoes it
+        body = msgpack.packb({"v": 1, "id": 77, "op": "import.members",
+                              "args": {"rows": ["x" * 1000] * 5000}})
+        assert len(body) > 4 * 1024 * 1024
+        client.send_raw(b"", body)
+        reply = client.recv(5000)
+        assert reply and reply["id"] == 77 and reply["error"]["code"] == "TOO_LARGE", reply
+        assert client.result("hello")["version"] == 1
+        # duotangctl refuses one at once, with one line naming the limit
+        path = cluster.path("big.jsonl")
+        with open(path, "w") as out:
+            for i in range(12000):
+                out.write(json.dumps({"type": "post", "group": "h-1", "kind": "notice",
+                                      "title": "t" * 200, "author": "lead", "at": i,
+                                      "text": "x" * 200}) + "\n")
+        started = time.monotonic()
+        rc, out, err = cluster.ctl(hub.endpoint, "import", "content", path, timeout=60)
+        assert rc == 1 and "4194304" in err and len(err.strip().splitlines()) == 1, err
+        assert time.monotonic() - started < 30, "the CLI waited for its timeout"
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
