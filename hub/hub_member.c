@@ -6,6 +6,7 @@
 #include "args.h"
 #include "check.h"
 #include "scratch.h"
+#include "query.h"
 
 //  Shared pieces
 
@@ -916,6 +917,102 @@ s_test_import (store_t *store, const dt_key_t *leader_b1, bool verbose)
     dt_err_reset (&err);
 }
 
+/* Rows of the largest import: every one seated in b-huge's core. */
+static const char *
+s_huge_row (size_t index, char *buf, size_t size)
+{
+    snprintf (buf, size, "%zu|x-%zu|成员%zu||b-huge", index + 2, index, index);
+    return buf;
+}
+
+/* The audit chain and the details of its summaries: 0 intact, else the
+   first bad entry. */
+static uint64_t
+s_audit_bad (store_t *store, char *reason)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    uint64_t entries, first_bad;
+    int rc = store_audit_verify (&txn, &entries, &first_bad, reason, DT_ERR_MSG_MAX);
+    store_abort (&txn);
+    return rc? first_bad: 0;
+}
+
+/* Flip one byte of a stored audit record (entry or detail part). */
+static void
+s_audit_flip (store_t *store, const uint8_t *key, size_t key_size, size_t at)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    const void *val;
+    size_t size;
+    assert (store_get (&txn, TBL_AUDIT, key, key_size, &val, &size, &err) == 0);
+    char *altered = malloc (size);
+    assert (altered && at < size);
+    memcpy (altered, val, size);
+    altered [at] ^= 1;
+    assert (store_put (&txn, TBL_AUDIT, key, key_size, altered, size, &err) == 0);
+    free (altered);
+    assert (store_commit (&txn, &err) == 0);
+}
+
+/* An import of 100 000 seated rows is audited as a summary whose detail
+   verifies; the verifier fails only when an entry or a part is altered. */
+static void
+s_test_audit_at_size (store_t *store)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    char reason [DT_ERR_MSG_MAX];
+    assert (s_audit_bad (store, reason) == 0);      /* after the 10 000-row import too */
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    branch_t huge = { .id = "b-huge", .name = "特大分舵", .leader = "o-1", .cap = 100000 };
+    assert (tree_branch_put (&txn, &huge, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    uint32_t imported, seated;
+    assert (s_import (store, NULL, NULL, s_huge_row, 100000, &imported, &seated, &err) == 0);
+    assert (imported == 100000 && seated == 100000);
+    assert (s_audit_bad (store, reason) == 0);
+
+    //  audit.list shows the summary: the first changes and their number
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    assert (op_run (store, query_ops, NULL, "audit.list", "limit:=1", &result, &err) == 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, result.data, result.size, NULL)
+            == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *entries = proto_map_get (&unpacked.data, "entries");
+    assert (entries && entries->via.array.size == 1);
+    const msgpack_object *entry = &entries->via.array.ptr [0];
+    assert (proto_map_get (entry, "changes_total")->via.u64 >= 200000);
+    assert (proto_map_get (entry, "changes")->via.array.size == STORE_AUDIT_SHOWN);
+    uint64_t seq = proto_map_get (entry, "seq")->via.u64;
+    uint64_t parts = proto_map_get (entry, "detail_parts")->via.u64;
+    assert (parts > 1);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&result);
+
+    //  A byte changed in a part of the detail, or in the summary, is found
+    uint8_t key [16];
+    store_seq_key (seq, key);
+    store_seq_key (parts / 2, key + 8);
+    s_audit_flip (store, key, 16, 100);
+    assert (s_audit_bad (store, reason) == seq && strstr (reason, "detail"));
+    s_audit_flip (store, key, 16, 100);
+    assert (s_audit_bad (store, reason) == 0);
+    s_audit_flip (store, key, 8, 20);
+    assert (s_audit_bad (store, reason) != 0);
+    s_audit_flip (store, key, 8, 20);
+    assert (s_audit_bad (store, reason) == 0);
+    dt_err_reset (&err);
+}
+
 void
 hub_member_test (bool verbose)
 {
@@ -932,5 +1029,6 @@ hub_member_test (bool verbose)
     s_test_promote_demote (store);
     s_test_role (store);
     s_test_import (store, &leader_b1, verbose);
+    s_test_audit_at_size (store);
     scratch_destroy (&store);
 }

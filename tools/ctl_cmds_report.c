@@ -71,9 +71,13 @@ s_show_audit (ctl_t *ctl, const msgpack_object *result)
         uint32_t shown = count > CTL_AUDIT_CHANGES? CTL_AUDIT_CHANGES: count;
         for (uint32_t c = 0; c < shown; c++)
             ctl_print_change (ctl->out, &changes->via.array.ptr [c]);
-        if (shown < count)
-            fprintf (ctl->out, "  ... and %u more changes (--json lists them all)\n",
-                     count - shown);
+        //  A summary's changes are in its detail (PROTOCOL.md 6.8)
+        uint64_t total = proto_map_get (entry, "changes_total")?
+                         ctl_u (entry, "changes_total"): count;
+        if (shown < total)
+            fprintf (ctl->out, "  ... and %" PRIu64 " more changes (%s)\n", total - shown,
+                     total > count? "kept in the entry's detail, checked by audit verify":
+                     "--json lists them all");
     }
     if (ctl->page == 0 && (!entries || entries->via.array.size == 0))
         fprintf (ctl->out, "(no entries)\n");
