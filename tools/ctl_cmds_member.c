@@ -151,6 +151,55 @@ s_member_list (ctl_t *ctl, ctl_line_t *line)
     return ctl_call_list (ctl, line, "member.list", "members", 0, 0, false, s_show_members);
 }
 
+#define S_PART_ROWS 20000      /* rows of one part of a large file */
+
+/* A file of several parts: staged at the hub part by part under a stage
+   name of this run, and imported whole by the last (PROTOCOL.md 6.6). */
+static int
+s_import_staged (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t nparts,
+                 size_t count)
+{
+    uint8_t random [8];
+    randombytes_buf (random, sizeof (random));
+    char stage [24] = "ctl-";
+    for (size_t i = 0; i < sizeof (random); i++)
+        snprintf (stage + 4 + 2 * i, 3, "%02x", random [i]);
+    bool progress = isatty (fileno (ctl->err));
+    size_t sent = 0;
+    int rc = CTL_OK;
+    for (size_t i = 0; rc == CTL_OK && i < nparts; i++) {
+        args_t args;
+        args_init (&args);
+        msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
+        args.count = line->req.count;
+        ctl_import_part_put (&parts [i], &args);
+        args_str (&args, "stage", stage);
+        args_uint (&args, "part", i + 1);
+        if (i + 1 == nparts)
+            args_bool (&args, "last", true);
+        if (progress)
+            fprintf (ctl->err, "\rimport members: %zu of %zu rows sent%s", sent, count,
+                     i + 1 == nparts? ", importing": "");
+        proto_reply_t reply;
+        rc = ctl_request (ctl, "import.members", &args, &reply);
+        args_destroy (&args);
+        if (rc == CTL_OK) {
+            sent += parts [i].count;
+            if (i + 1 == nparts) {
+                if (progress)
+                    fprintf (ctl->err, "\rimport members: %zu of %zu rows imported\n",
+                             sent, count);
+                ctl_result (ctl, reply.result, s_show_imported);
+            }
+            proto_reply_release (&reply);
+        }
+        else
+        if (progress)
+            fputc ('\n', ctl->err);
+    }
+    return rc;
+}
+
 /* IMPORT MEMBERS file.csv */
 static int
 s_import_members (ctl_t *ctl, ctl_line_t *line)
@@ -159,19 +208,28 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
     dt_err_t err;
     dt_err_init (&err);
     char *data;
-    size_t size, count;
+    size_t size, count = 0, nparts = 0;
+    ctl_import_part_t *parts = NULL;
     int rc = ctl_import_read (path, &data, &size, &err);
     if (rc == 0) {
-        rc = ctl_import_rows (data, size, &line->req, &count, &err);
+        rc = ctl_import_parts (data, size, S_PART_ROWS, &parts, &nparts, &count, &err);
         free (data);
     }
-    //  One transaction of up to 100 000 rows takes longer than a usual request
+    //  One transaction of many rows takes longer than a usual request
     if (ctl->opts.timeout_ms == 0)
         ctl->opts.timeout_ms = 120000;
     if (rc)
         rc = ctl_fail (ctl, "%s: %s", path, err.message);
     else
+    if (nparts > 1)
+        rc = s_import_staged (ctl, line, parts, nparts, count);
+    else {
+        //  A file of one part is one request, as it always was
+        ctl_import_part_put (nparts? &parts [0]: &(ctl_import_part_t) { .count = 0 },
+                             &line->req);
         rc = ctl_call (ctl, line, "import.members", s_show_imported);
+    }
+    ctl_import_parts_destroy (&parts, nparts);
     dt_err_reset (&err);
     return rc;
 }
@@ -208,7 +266,7 @@ const ctl_cmd_t ctl_member_cmds [] = {
       s_member_list, "List a hall's members, or a branch's core members." },
     { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
       "Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
-      "or none." },
+      "or none, in parts staged at the hub for a large file." },
     { "export", "members", "export members [--branch BRANCH]", "branch:", 0, 0,
       s_export_members, "Write members as CSV (id,name,referrer,group) on stdout." },
     { NULL }

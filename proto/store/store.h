@@ -30,7 +30,8 @@
     X (ITEM,        "item")         /* content item id -> item record (item.h) */ \
     X (ITEM_INDEX,  "item_index")   /* content indexes: timelines, open questions */ \
     X (ACTIVITY,    "activity")     /* member \0 day -> activity record */        \
-    X (UPLINK,      "uplink")       /* node: seq (u64 BE) -> content for the hub */
+    X (UPLINK,      "uplink")       /* node: seq (u64 BE) -> content for the hub */ \
+    X (STAGE,       "stage")        /* hub: KEYNAME/STAGE \0 part (u64 BE) -> rows */
 
 typedef enum {
 #define STORE_TABLE_ENUM(id, name) TBL_##id,

@@ -6,6 +6,7 @@ import."""
 import csv
 import io
 import json
+import os
 import time
 
 import msgpack
@@ -173,6 +174,45 @@ def an_oversized_request_is_answered_at_once():
         rc, out, err = cluster.ctl(hub.endpoint, "import", "content", path, timeout=60)
         assert rc == 1 and "4194304" in err and len(err.strip().splitlines()) == 1, err
         assert time.monotonic() - started < 30, "the CLI waited for its timeout"
+    finally:
+        cluster.close()
+
+
+@test
+def a_large_file_imports_in_parts_all_or_nothing_and_the_audit_verifies():
+    cluster = Cluster()
+    try:
+        ep = cluster.hub().endpoint
+        cluster.ok(ep, "officer", "add", "o-1", "张三")
+        cluster.ok(ep, "branch", "create", "b-big", "大分舵", "--leader", "o-1",
+                   "--cap", "100000")
+        rows = 45000            # three parts of 20 000 rows at most
+
+        def write(path, bad_line=None):
+            with open(path, "w") as out:
+                out.write("id,name,referrer,group\n")
+                for i in range(rows):
+                    group = "h-none" if i + 2 == bad_line else "b-big"
+                    out.write("m-%d,成员%d%s,%s,%s\n" % (i, i, "x" * 100,
+                                                          "m-%d" % (i + 1) if i < rows - 1
+                                                          else "", group))
+            assert os.path.getsize(path) > 4 * 1024 * 1024      # more than one request
+        bad = cluster.path("bad.csv")
+        write(bad, bad_line=rows)          # in the last part
+        rc, out, err = cluster.ctl(ep, "import", "members", bad)
+        assert rc == 1 and "line %d" % rows in err and "1 of %d rows" % rows in err, err
+        assert cluster.ok(ep, "tree")["hq"]["members"] == 0
+        good = cluster.path("good.csv")
+        write(good)
+        rc, out, err = cluster.ctl(ep, "import", "members", good)
+        assert rc == 0 and out == "imported %d members, %d seated\n" % (rows, rows), (out, err)
+        hq = cluster.ok(ep, "tree")["hq"]
+        assert hq["members"] == rows and hq["unplaced"] == 0, hq
+        assert cluster.ok(ep, "member", "show", "m-0")["member"]["referrer"] == "m-1"
+        rc, out, err = cluster.ctl(ep, "audit", "verify")
+        assert rc == 0 and out.startswith("OK: "), (out, err)
+        entry = cluster.ok(ep, "audit", "--limit", "1")["entries"][0]
+        assert entry["op"] == "import.members" and entry["changes_total"] >= 2 * rows, entry
     finally:
         cluster.close()
 
