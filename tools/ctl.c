@@ -575,6 +575,42 @@ ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit)
     return CTL_OK;
 }
 
+/* Request one page of op: the command's args plus its cursor and a limit:
+   what is left of `wanted`, at most `most`; without `wanted` none, or
+   `most` on the pages after the first when limit_later. */
+static int
+s_page_request (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
+                uint64_t have, uint64_t most, bool limit_later, const char *cursor,
+                bool json, proto_reply_t *reply)
+{
+    args_t args;
+    args_init (&args);
+    msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
+    args.count = line->req.count;
+    uint64_t left = wanted? wanted - have: most;
+    if (wanted || (limit_later && cursor))
+        args_uint (&args, "limit", left < most? left: most);
+    args_str (&args, "cursor", cursor);
+    int rc = s_request (self, op, &args, reply, json);
+    args_destroy (&args);
+    return rc;
+}
+
+/* The cursor of the page after this one (a new string), NULL at the end
+   or once `wanted` items have come; *rc fails on a server that loops. */
+static char *
+s_page_following (ctl_t *self, const char *op, const msgpack_object *next,
+                  const char *cursor, uint64_t wanted, uint64_t have, int *rc)
+{
+    bool more = *rc == CTL_OK && next && next->type == MSGPACK_OBJECT_STR
+             && next->via.str.size && (!wanted || have < wanted);
+    char *following = more? strndup (next->via.str.ptr, next->via.str.size): NULL;
+    if (following && cursor && streq (following, cursor))
+        *rc = ctl_fail (self, "%s answered the cursor it was given: the server is "
+                        "looping, stopped after %" PRIu64 " items", op, have);
+    return following;
+}
+
 int
 ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
                 const ctl_column_t *columns, ctl_row_fn *row)
@@ -587,21 +623,12 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
     bool open = false;          /* the JSON array is begun */
     int rc = CTL_OK;
     while (rc == CTL_OK) {
-        //  Every page is the command's args plus its limit and cursor
-        args_t args;
-        args_init (&args);
-        msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
-        args.count = line->req.count;
-        if (wanted) {
-            uint64_t left = wanted - pages.items;
-            args_uint (&args, "limit", left < S_PAGE_MAX? left: S_PAGE_MAX);
-        }
-        args_str (&args, "cursor", cursor);
-        proto_reply_t reply;
-        //  A failure after the first page closes the JSON array (the error
+        //  Every page is the command's args plus its limit and cursor. A
+        //  failure after the first page closes the JSON array (the error
         //  is on stderr), so stdout still holds one JSON document
-        rc = s_request (self, op, &args, &reply, self->json && !cursor);
-        args_destroy (&args);
+        proto_reply_t reply;
+        rc = s_page_request (self, line, op, wanted, pages.items, S_PAGE_MAX, false, cursor,
+                             self->json && !cursor, &reply);
         if (rc)
             break;
         const msgpack_object *items = ctl_array (reply.result, "items");
@@ -629,16 +656,10 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
             ctl_print_release ();       /* a long list need not pile up its texts */
         }
         pages.items += count;
-        bool more = next && next->type == MSGPACK_OBJECT_STR && next->via.str.size
-                 && (!wanted || pages.items < wanted);
-        char *following = more? strndup (next->via.str.ptr, next->via.str.size): NULL;
         if (!items && reply.result)
             rc = ctl_fail (self, "%s answered no items list: is the server older than "
                            "this duotangctl?", op);
-        else
-        if (following && cursor && streq (following, cursor))
-            rc = ctl_fail (self, "%s answered the cursor it was given: the server is "
-                           "looping, stopped after %" PRIu64 " items", op, pages.items);
+        char *following = s_page_following (self, op, next, cursor, wanted, pages.items, &rc);
         proto_reply_release (&reply);
         free (cursor);
         cursor = following;
@@ -743,19 +764,11 @@ ctl_call_list (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
     char *cursor = NULL;
     int rc = CTL_OK;
     for (self->page = 0; rc == CTL_OK; self->page++) {
-        args_t args;
-        args_init (&args);
-        msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
-        args.count = line->req.count;
-        uint64_t left = wanted? wanted - list.items: most;
-        if (wanted || cursor)
-            args_uint (&args, "limit", left < most? left: most);
-        args_str (&args, "cursor", cursor);
-        proto_reply_t reply;
         //  A failure after the first page closes the JSON document (the
         //  error is on stderr), so stdout still holds one
-        rc = s_request (self, op, &args, &reply, self->json && !list.open);
-        args_destroy (&args);
+        proto_reply_t reply;
+        rc = s_page_request (self, line, op, wanted, list.items, most, true, cursor,
+                             self->json && !list.open, &reply);
         if (rc)
             break;
         const msgpack_object *result = reply.result;
@@ -795,12 +808,7 @@ ctl_call_list (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
                 msgpack_pack_object (&list.pk, items->via.array.ptr [i]);
         }
         list.items += count;
-        bool more = rc == CTL_OK && next && next->type == MSGPACK_OBJECT_STR
-                 && next->via.str.size && (!wanted || list.items < wanted);
-        char *following = more? strndup (next->via.str.ptr, next->via.str.size): NULL;
-        if (following && cursor && streq (following, cursor))
-            rc = ctl_fail (self, "%s answered the cursor it was given: the server is "
-                           "looping, stopped after %" PRIu64 " items", op, list.items);
+        char *following = s_page_following (self, op, next, cursor, wanted, list.items, &rc);
         proto_reply_release (&reply);
         free (cursor);
         cursor = following;
