@@ -43,6 +43,32 @@ def build(client):
     client.result("import.members", {"rows": rows})
 
 
+def terminal_ctl(endpoint, *args):
+    """duotangctl with its stderr on a terminal (a pty): (rc, stdout, stderr)."""
+    import pty
+    import subprocess
+    import harness
+    master, slave = pty.openpty()
+    env = dict(harness.ENV, DUOTANG_INSECURE="1")
+    proc = subprocess.Popen([os.path.join(harness.BIN, "duotangctl"), "-e", endpoint]
+                            + list(args), stdout=subprocess.PIPE, stderr=slave, env=env,
+                            text=True)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    out = proc.stdout.read()
+    rc = proc.wait(120)
+    os.close(master)
+    return rc, out, err.decode()
+
+
 def pages(client, op, key, args=None, limit=7, between=None):
     """Every item of a list, page by page; between(n) runs after page n."""
     items, cursor, n = [], None, 0
@@ -205,11 +231,16 @@ def a_large_file_imports_in_parts_all_or_nothing_and_the_audit_verifies():
         write(bad, bad_line=rows)          # in the last part
         rc, out, err = cluster.ctl(ep, "import", "members", bad)
         assert rc == 1 and "line %d" % rows in err and "1 of %d rows" % rows in err, err
+        assert "\r" not in err, err        # no progress line off a terminal
         assert cluster.ok(ep, "tree")["hq"]["members"] == 0
         good = cluster.path("good.csv")
         write(good)
-        rc, out, err = cluster.ctl(ep, "import", "members", good)
+        rc, out, err = terminal_ctl(ep, "import", "members", good)
         assert rc == 0 and out == "imported %d members, %d seated\n" % (rows, rows), (out, err)
+        # On a terminal, a progress line rewritten in place
+        assert "\rimport members: 0 of %d rows sent\r" % rows in err, err
+        assert " of %d rows sent, importing\rimport members: %d of %d rows imported\r\n" \
+            % (rows, rows, rows) in err, err
         hq = cluster.ok(ep, "tree")["hq"]
         assert hq["members"] == rows and hq["unplaced"] == 0, hq
         assert cluster.ok(ep, "member", "show", "m-0")["member"]["referrer"] == "m-1"
