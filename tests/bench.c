@@ -824,8 +824,6 @@ s_figure_hub (void)
            fixed, "puts/s");
     s_note ("%d joins acknowledged ok; the hub group-commits them with fsync, %.1f joins "
             "per commit on average", JOIN_COUNT, achieved);
-    s_note ("PostgreSQL not compared: the synchronous-commit join with the same clients and "
-            "cap-and-lock checks is not written yet");
     if (busy)
         s_note ("%" PRIu64 " BUSY replies (rate limit %d/s per connection) were retried",
                 busy, DT_RATE_MAX);
