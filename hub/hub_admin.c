@@ -3,6 +3,7 @@
 #include "hub_keys.h"
 #include "hub_sync.h"
 #include "uplink.h"
+#include "page.h"
 
 /* Collect the branch ids served by a node. */
 typedef struct {
@@ -20,15 +21,15 @@ s_collect_node_branch (const branch_t *branch, void *arg)
 }
 
 static void
-s_pack_node_branches (op_ctx_t *ctx, const char *node)
+s_pack_node_branches (op_ctx_t *ctx, msgpack_packer *pk, const char *node)
 {
     s_node_branches_t walk = { node, zlistx_new () };
     zlistx_set_duplicator (walk.ids, (zlistx_duplicator_fn *) strdup);
     zlistx_set_destructor (walk.ids, (zlistx_destructor_fn *) zstr_free);
     tree_branch_visit (ctx->txn, s_collect_node_branch, &walk, ctx->err);
-    msgpack_pack_array (ctx->pk, zlistx_size (walk.ids));
+    msgpack_pack_array (pk, zlistx_size (walk.ids));
     for (char *id = zlistx_first (walk.ids); id; id = zlistx_next (walk.ids))
-        proto_pack_str (ctx->pk, id);
+        proto_pack_str (pk, id);
     zlistx_destroy (&walk.ids);
 }
 
@@ -162,36 +163,80 @@ s_key_revoke (op_ctx_t *ctx, const msgpack_object *args)
     return s_key_put (ctx, &key);
 }
 
+/* A page of a table's records in key order (PROTOCOL.md 6.0). */
 typedef struct {
-    msgpack_packer *pk;
-    uint32_t count;
+    op_ctx_t *ctx;
+    page_t page;
 } s_lister_t;
+
+/* Open a page of a table; the cursor is a record's key. */
+static int
+s_lister_open (s_lister_t *self, op_ctx_t *ctx, const msgpack_object *args)
+{
+    self->ctx = ctx;
+    if (page_open (&self->page, args, ctx->err)) {
+        page_release (&self->page);
+        return -1;
+    }
+    return 0;
+}
+
+/* Room for the record at key (the cursor's own skipped): its packer or NULL. */
+static msgpack_packer *
+s_lister_item (s_lister_t *self, const void *key, size_t key_size, bool *full)
+{
+    size_t after_size;
+    const void *after = page_after (&self->page, &after_size);
+    *full = false;
+    if (after && after_size == key_size && memcmp (after, key, key_size) == 0)
+        return NULL;
+    msgpack_packer *pk = page_item (&self->page, key, key_size);
+    *full = !pk;
+    return pk;
+}
+
+static int
+s_lister_close (s_lister_t *self, store_table_t table, store_visit_fn *visit,
+                const char *name)
+{
+    size_t after_size;
+    const void *after = page_after (&self->page, &after_size);
+    int rc = store_scan (self->ctx->txn, table, NULL, 0, after, after_size, visit, self,
+                         self->ctx->err);
+    if (rc) {
+        page_release (&self->page);
+        return -1;
+    }
+    msgpack_pack_map (self->ctx->pk, 2);
+    page_pack (&self->page, self->ctx->pk, name);
+    return 0;
+}
 
 static int
 s_pack_key_record (const void *key, size_t key_size, const void *val, size_t val_size,
                    void *arg)
 {
-    (void) key; (void) key_size;
     s_lister_t *lister = arg;
     dt_key_t record;
+    bool full;
     if (record_key_decode (&record, val, val_size) == 0) {
-        record_key_pack (&record, lister->pk);
-        lister->count++;
+        msgpack_packer *pk = s_lister_item (lister, key, key_size, &full);
+        if (full)
+            return 1;
+        if (pk)
+            record_key_pack (&record, pk);
     }
     return 0;
 }
 
-/* KEY LIST */
+/* KEY LIST limit? cursor? */
 static int
 s_key_list (op_ctx_t *ctx, const msgpack_object *args)
 {
-    (void) args;
-    msgpack_pack_map (ctx->pk, 1);
-    proto_pack_key (ctx->pk, "keys");
-    msgpack_pack_array (ctx->pk, store_count (ctx->txn, TBL_KEY));
-    s_lister_t lister = { ctx->pk, 0 };
-    return store_scan (ctx->txn, TBL_KEY, NULL, 0, NULL, 0, s_pack_key_record, &lister,
-                       ctx->err);
+    s_lister_t lister;
+    if (s_lister_open (&lister, ctx, args))
+        return -1;
+    return s_lister_close (&lister, TBL_KEY, s_pack_key_record, "keys");
 }
 
 //  Nodes
@@ -248,18 +293,21 @@ s_lag_ms (op_ctx_t *ctx, uint64_t applied, uint64_t head)
 static int
 s_pack_node (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
-    (void) key; (void) key_size;
-    op_ctx_t *ctx = arg;
+    s_lister_t *lister = arg;
+    op_ctx_t *ctx = lister->ctx;
     node_t node;
     if (record_node_decode (&node, val, val_size))
         return 0;
+    bool full;
+    msgpack_packer *pk = s_lister_item (lister, key, key_size, &full);
+    if (!pk)
+        return full? 1: 0;
     hub_node_state_t state = { 0 };
     if (ctx->server)
         hub_node_state (ctx->server, node.id, &state);
     uint64_t head = store_log_head (ctx->txn);
     uplink_state_t uplink;
     uplink_state (ctx->txn, node.id, &uplink);
-    msgpack_packer *pk = ctx->pk;
     msgpack_pack_map (pk, 13);
     proto_pack_key (pk, "id");
     proto_pack_str (pk, node.id);
@@ -288,19 +336,18 @@ s_pack_node (const void *key, size_t key_size, const void *val, size_t val_size,
     proto_pack_key (pk, "content_watermark");
     uplink.watermark? msgpack_pack_int64 (pk, uplink.watermark): msgpack_pack_nil (pk);
     proto_pack_key (pk, "branches");
-    s_pack_node_branches (ctx, node.id);
+    s_pack_node_branches (ctx, pk, node.id);
     return 0;
 }
 
-/* NODE LIST */
+/* NODE LIST limit? cursor? */
 static int
 s_node_list (op_ctx_t *ctx, const msgpack_object *args)
 {
-    (void) args;
-    msgpack_pack_map (ctx->pk, 1);
-    proto_pack_key (ctx->pk, "nodes");
-    msgpack_pack_array (ctx->pk, store_count (ctx->txn, TBL_NODE));
-    return store_scan (ctx->txn, TBL_NODE, NULL, 0, NULL, 0, s_pack_node, ctx, ctx->err);
+    s_lister_t lister;
+    if (s_lister_open (&lister, ctx, args))
+        return -1;
+    return s_lister_close (&lister, TBL_NODE, s_pack_node, "nodes");
 }
 
 //  Replication

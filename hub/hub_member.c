@@ -6,6 +6,7 @@
 #include "args.h"
 #include "check.h"
 #include "scratch.h"
+#include "query.h"
 
 //  Shared pieces
 
@@ -281,6 +282,9 @@ typedef struct {
     zhash_t *ids;               /* id -> line of the row that brings it */
     zhash_t *in_file;           /* every id the file brings: referrers may come later */
     zhash_t *groups;            /* group id -> s_group_t */
+    uint64_t rows;              /* rows of the file (the names pass counts them) */
+    uint64_t bad;               /* rows rejected */
+    uint64_t seated;            /* rows applied with a seat */
 } s_import_t;
 
 /* An optional reference: an id or "". */
@@ -386,12 +390,19 @@ s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
     return 0;
 }
 
-/* Check every row, collecting one detail per bad row. An export lists
-   members by branch, so a referrer may come on a later line. */
+//  A file imports as one array of rows, or in parts staged at the hub under
+//  a stage name and committed by the last part in one transaction
+//  (PROTOCOL.md 6.6). Each pass over the rows goes part by part, so a large
+//  file is never unpacked whole.
+
+typedef int (s_rows_fn) (s_import_t *self, const msgpack_object *rows);
+
+#define S_STAGE_KEY_MAX (2 * DT_ID_MAX + 16)
+
+/* First pass: every id the file brings (referrers may come later). */
 static int
-s_import_check (s_import_t *self, const msgpack_object *rows)
+s_import_names (s_import_t *self, const msgpack_object *rows)
 {
-    dt_err_t *err = self->ctx->err;
     dt_err_t row_err;
     dt_err_init (&row_err);
     for (uint32_t index = 0; index < rows->via.array.size; index++) {
@@ -400,7 +411,18 @@ s_import_check (s_import_t *self, const msgpack_object *rows)
             zhash_insert (self->in_file, row.id, (void *) (uintptr_t) 1);
     }
     dt_err_reset (&row_err);
-    uint32_t bad = 0;
+    self->rows += rows->via.array.size;
+    return 0;
+}
+
+/* Second pass: check every row, collecting one detail per bad row. An
+   export lists members by branch, so a referrer may come on a later line. */
+static int
+s_import_judge (s_import_t *self, const msgpack_object *rows)
+{
+    dt_err_t *err = self->ctx->err;
+    dt_err_t row_err;
+    dt_err_init (&row_err);
     for (uint32_t index = 0; index < rows->via.array.size; index++) {
         s_row_t row;
         if (s_row_read (&rows->via.array.ptr [index], index, &row, &row_err) == 0
@@ -411,20 +433,16 @@ s_import_check (s_import_t *self, const msgpack_object *rows)
             return dt_err_set (err, "INTERNAL", "%s", row_err.message);
         }
         dt_err_detail (err, row.line, "%s", row_err.message);
-        bad++;
+        self->bad++;
     }
-    if (bad)
-        return dt_err_set (err, "IMPORT_REJECTED", "%u of %u rows rejected", bad,
-                           rows->via.array.size);
     return 0;
 }
 
-/* Create every (checked) row in its seat. */
+/* Last pass: create every (checked) row in its seat. */
 static int
 s_import_apply (s_import_t *self, const msgpack_object *rows)
 {
     op_ctx_t *ctx = self->ctx;
-    uint32_t seated = 0;
     for (uint32_t index = 0; index < rows->via.array.size; index++) {
         s_row_t row;
         if (s_row_read (&rows->via.array.ptr [index], index, &row, ctx->err))
@@ -438,30 +456,185 @@ s_import_apply (s_import_t *self, const msgpack_object *rows)
         //  Seating a member that is not stored yet creates it
         if (rules_seat (ctx->txn, &member, kind, row.group, ctx->err))
             return -1;
-        seated += kind != SEAT_NONE;
+        self->seated += kind != SEAT_NONE;
     }
-    msgpack_pack_map (ctx->pk, 2);
-    proto_pack_key (ctx->pk, "imported");
-    msgpack_pack_uint32 (ctx->pk, rows->via.array.size);
-    proto_pack_key (ctx->pk, "seated");
-    msgpack_pack_uint32 (ctx->pk, seated);
     return 0;
 }
 
-/* IMPORT MEMBERS rows */
+/* The key of a stage's part: "KEYNAME/" then the stage name, \0, the part
+   number (u64 BE); 0 when it does not fit. */
+static size_t
+s_stage_key (op_ctx_t *ctx, const char *stage, uint64_t part, uint8_t *key, size_t size)
+{
+    size_t length = store_rid_key (ctx->key->name, stage, (char *) key, size);
+    if (!length || length + 9 > size)
+        return 0;
+    key [length] = 0;
+    store_seq_key (part, key + length + 1);
+    return length + 9;
+}
+
+/* Run a pass over the staged parts 1..parts of stage (none when stage is
+   NULL), then over rows. */
+static int
+s_import_each (s_import_t *self, const char *stage, uint64_t parts, const msgpack_object *rows,
+               s_rows_fn *pass)
+{
+    op_ctx_t *ctx = self->ctx;
+    int rc = 0;
+    for (uint64_t part = 1; rc == 0 && stage && part <= parts; part++) {
+        uint8_t key [S_STAGE_KEY_MAX];
+        size_t key_size = s_stage_key (ctx, stage, part, key, sizeof (key));
+        const void *val;
+        size_t size;
+        if (store_get (ctx->txn, TBL_STAGE, key, key_size, &val, &size, ctx->err))
+            return dt_err_is_set (ctx->err)? -1:
+                   dt_err_set (ctx->err, "BAD_ARGS", "part %" PRIu64 " of stage %s is not "
+                               "staged", part, stage);
+        //  The apply pass writes: LMDB's pointer would not outlive it
+        void *copy = malloc (size);
+        assert (copy);
+        memcpy (copy, val, size);
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        if (msgpack_unpack_next (&unpacked, copy, size, NULL) != MSGPACK_UNPACK_SUCCESS
+        ||  unpacked.data.type != MSGPACK_OBJECT_ARRAY)
+            rc = dt_err_set (ctx->err, "INTERNAL", "staged part %" PRIu64 " of %s is damaged",
+                             part, stage);
+        else
+            rc = pass (self, &unpacked.data);
+        msgpack_unpacked_destroy (&unpacked);
+        free (copy);
+    }
+    return rc? rc: pass (self, rows);
+}
+
+/* The parts staged under this key: every stage of it, or their number. A
+   key stages one file at a time: part 1 of any stage drops the others. */
+typedef struct {
+    uint64_t parts;
+    zlistx_t *keys;             /* to drop, when not NULL */
+} s_stage_walk_t;
+
+static int
+s_stage_visit (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) val; (void) val_size;
+    s_stage_walk_t *self = arg;
+    self->parts++;
+    if (self->keys) {
+        //  Deleted after the scan, not under its cursor
+        zchunk_t *copy = zchunk_new (key, key_size);
+        zlistx_add_end (self->keys, copy);
+    }
+    return 0;
+}
+
+static int
+s_stage_walk (op_ctx_t *ctx, const char *stage, bool drop, uint64_t *parts)
+{
+    char prefix [S_STAGE_KEY_MAX];
+    size_t size = store_rid_key (ctx->key->name, stage? stage: "x", prefix, sizeof (prefix));
+    if (!stage)
+        size -= 1;              /* "KEYNAME/": every stage of the key */
+    else
+        prefix [size++] = 0;
+    s_stage_walk_t walk = { 0, drop? zlistx_new (): NULL };
+    int rc = store_scan (ctx->txn, TBL_STAGE, prefix, size, NULL, 0, s_stage_visit, &walk,
+                         ctx->err);
+    for (zchunk_t *key = walk.keys? zlistx_first (walk.keys): NULL; key;
+         key = zlistx_next (walk.keys)) {
+        if (rc == 0)
+            rc = store_del (ctx->txn, TBL_STAGE, zchunk_data (key), zchunk_size (key),
+                            ctx->err);
+        zchunk_destroy (&key);
+    }
+    zlistx_destroy (&walk.keys);
+    *parts = walk.parts;
+    return rc;
+}
+
+/* Stage part `part` of a file; the rows wait for the last part. */
+static int
+s_import_stage (op_ctx_t *ctx, const char *stage, uint64_t part, const msgpack_object *rows)
+{
+    uint64_t staged;
+    if (s_stage_walk (ctx, part == 1? NULL: stage, part == 1, &staged))
+        return -1;
+    if (part != 1 && staged != part - 1)
+        return dt_err_set (ctx->err, "BAD_ARGS", "part %" PRIu64 " of stage %s comes after "
+                           "part %" PRIu64 " (start again with part 1)", part, stage, staged);
+    uint8_t key [S_STAGE_KEY_MAX];
+    size_t key_size = s_stage_key (ctx, stage, part, key, sizeof (key));
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &packed, msgpack_sbuffer_write);
+    msgpack_pack_object (&pk, *rows);
+    int rc = store_put (ctx->txn, TBL_STAGE, key, key_size, packed.data, packed.size, ctx->err);
+    msgpack_sbuffer_destroy (&packed);
+    if (rc == 0) {
+        msgpack_pack_map (ctx->pk, 2);
+        proto_pack_key (ctx->pk, "staged");
+        msgpack_pack_uint64 (ctx->pk, part);
+        proto_pack_key (ctx->pk, "rows");
+        msgpack_pack_uint32 (ctx->pk, rows->via.array.size);
+    }
+    return rc;
+}
+
+/* IMPORT MEMBERS rows [stage part last] */
 static int
 s_import_members (op_ctx_t *ctx, const msgpack_object *args)
 {
     const msgpack_object *rows;
-    if (proto_arg_array (args, "rows", true, &rows, ctx->err) < 0)
+    char stage [DT_ID_MAX + 1] = "";
+    uint64_t part = 0;
+    bool last = false;
+    int staged = proto_arg_array (args, "rows", true, &rows, ctx->err) < 0? -1:
+                 proto_arg_id (args, "stage", false, stage, ctx->err);
+    if (staged < 0
+    ||  proto_arg_uint (args, "part", staged == 1, &part, ctx->err) < 0
+    ||  proto_arg_bool (args, "last", false, &last, ctx->err) < 0)
         return -1;
+    if (!staged && (proto_map_get (args, "part") || proto_map_get (args, "last")))
+        return dt_err_set (ctx->err, "BAD_ARGS", "\"part\" and \"last\" go with \"stage\"");
+    if (staged && part == 0)
+        return dt_err_set (ctx->err, "BAD_ARGS", "\"part\" counts from 1");
     if (rows->via.array.size > DT_LIST_MAX)
         return dt_err_set (ctx->err, "TOO_LARGE", "an import takes at most %d rows, got %u",
                            DT_LIST_MAX, rows->via.array.size);
-    s_import_t self = { ctx, zhash_new (), zhash_new (), zhash_new () };
-    int rc = s_import_check (&self, rows);
+    if (staged && !last)
+        return s_import_stage (ctx, stage, part, rows);
+    uint64_t parts = 0;
+    if (staged && (s_stage_walk (ctx, stage, false, &parts)))
+        return -1;
+    if (staged && parts != part - 1)
+        return dt_err_set (ctx->err, "BAD_ARGS", "the last part %" PRIu64 " of stage %s "
+                           "comes after part %" PRIu64 " (start again with part 1)",
+                           part, stage, parts);
+    const char *from = staged? stage: NULL;
+    s_import_t self = { .ctx = ctx, .ids = zhash_new (), .in_file = zhash_new (),
+                        .groups = zhash_new () };
+    int rc = s_import_each (&self, from, parts, rows, s_import_names);
     if (rc == 0)
-        rc = s_import_apply (&self, rows);
+        rc = s_import_each (&self, from, parts, rows, s_import_judge);
+    if (rc == 0 && self.bad)
+        rc = dt_err_set (ctx->err, "IMPORT_REJECTED", "%" PRIu64 " of %" PRIu64
+                         " rows rejected", self.bad, self.rows);
+    if (rc == 0)
+        rc = s_import_each (&self, from, parts, rows, s_import_apply);
+    //  The staged parts go with the commit (a rejected one keeps them until
+    //  this key stages again: a failed request changes nothing)
+    if (rc == 0 && staged)
+        rc = s_stage_walk (ctx, stage, true, &parts);
+    if (rc == 0) {
+        msgpack_pack_map (ctx->pk, 2);
+        proto_pack_key (ctx->pk, "imported");
+        msgpack_pack_uint64 (ctx->pk, self.rows);
+        proto_pack_key (ctx->pk, "seated");
+        msgpack_pack_uint64 (ctx->pk, self.seated);
+    }
     zhash_destroy (&self.ids);
     zhash_destroy (&self.in_file);
     zhash_destroy (&self.groups);
@@ -605,6 +778,105 @@ s_import (store_t *store, const dt_key_t *key, const char **rows, s_row_fn *make
     msgpack_sbuffer_destroy (&result);
     args_destroy (&args);
     return rc;
+}
+
+/* Send rows first..first+count of make as part `part` of stage (last:
+   the commit). 0 or -1 with err; *imported is the rows committed (0 for a
+   staged part). */
+static int
+s_import_part (store_t *store, s_row_fn *make, size_t first, size_t count, const char *stage,
+               uint64_t part, bool last, uint64_t *imported, dt_err_t *err)
+{
+    args_t args;
+    args_init (&args);
+    msgpack_packer *pk = args_key (&args, "rows");
+    msgpack_pack_array (pk, count);
+    for (size_t index = first; index < first + count; index++) {
+        char buf [256];
+        s_pack_row (pk, make (index, buf, sizeof (buf)));
+    }
+    args_str (&args, "stage", stage);
+    args_uint (&args, "part", part);
+    if (last)
+        args_bool (&args, "last", true);
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    int rc = op_run_packed (store, hub_member_ops, NULL, "import.members", args_map (&args),
+                            &result, err);
+    *imported = 0;
+    if (rc == 0) {
+        msgpack_unpacked unpacked;
+        msgpack_unpacked_init (&unpacked);
+        assert (msgpack_unpack_next (&unpacked, result.data, result.size, NULL)
+                == MSGPACK_UNPACK_SUCCESS);
+        const msgpack_object *rows = proto_map_get (&unpacked.data, "imported");
+        *imported = rows? rows->via.u64: 0;
+        assert (last == (rows != NULL));
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    msgpack_sbuffer_destroy (&result);
+    args_destroy (&args);
+    return rc;
+}
+
+/* Rows of a staged import; row 150 refers to row 250 (a later part). */
+static const char *
+s_staged_row (size_t index, char *buf, size_t size)
+{
+    snprintf (buf, size, "%zu|st-%zu|分%zu|%s|%s", index + 2, index, index,
+              index == 150? "st-250": "", index % 3? "": "b-big");
+    return buf;
+}
+
+/* The same rows, one of them (line 252) bad: its group does not exist. */
+static const char *
+s_staged_bad_row (size_t index, char *buf, size_t size)
+{
+    s_staged_row (index, buf, size);
+    if (index == 250)
+        snprintf (buf, size, "252|st-250|分||h-none");
+    return buf;
+}
+
+/* A file in parts staged at the hub is one import: all or nothing. */
+static void
+s_test_import_staged (store_t *store)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    uint64_t imported;
+    //  A bad row in a later part rejects the whole file, naming its line
+    assert (s_import_part (store, s_staged_bad_row, 0, 100, "s1", 1, false, &imported,
+                           &err) == 0);
+    assert (s_import_part (store, s_staged_bad_row, 100, 100, "s1", 2, false, &imported,
+                           &err) == 0);
+    assert (!s_exists (store, "st-0"));
+    assert (s_import_part (store, s_staged_bad_row, 200, 100, "s1", 3, true, &imported,
+                           &err) == -1);
+    assert (streq (err.code, "IMPORT_REJECTED") && err.ndetails == 1);
+    assert (err.details [0].line == 252 && streq (err.message, "1 of 300 rows rejected"));
+    dt_err_reset (&err);
+    assert (!s_exists (store, "st-0") && !s_exists (store, "st-299"));
+    //  Parts come in order; part 1 starts the file again
+    assert (s_import_part (store, s_staged_row, 0, 100, "s2", 1, false, &imported,
+                           &err) == 0);
+    assert (s_import_part (store, s_staged_row, 200, 100, "s2", 3, true, &imported,
+                           &err) == -1 && streq (err.code, "BAD_ARGS"));
+    dt_err_reset (&err);
+    assert (s_import_part (store, s_staged_row, 100, 100, "s2", 2, false, &imported,
+                           &err) == 0);
+    assert (s_import_part (store, s_staged_row, 200, 100, "s2", 3, true, &imported,
+                           &err) == 0 && imported == 300);
+    assert (s_exists (store, "st-0") && s_exists (store, "st-299"));
+    //  Nothing stays staged: not s1's parts (dropped by s2's part 1), not s2's
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    member_t member;
+    assert (tree_member_get (&txn, "st-150", &member, &err) == 0);
+    assert (streq (member.referrer, "st-250") && member.seat == SEAT_CORE);
+    assert (store_count (&txn, TBL_STAGE) == 0);
+    store_abort (&txn);
+    check_assert (store);
 }
 
 /* Import rows that must be rejected on exactly the given lines. */
@@ -916,6 +1188,102 @@ s_test_import (store_t *store, const dt_key_t *leader_b1, bool verbose)
     dt_err_reset (&err);
 }
 
+/* Rows of the largest import: every one seated in b-huge's core. */
+static const char *
+s_huge_row (size_t index, char *buf, size_t size)
+{
+    snprintf (buf, size, "%zu|x-%zu|成员%zu||b-huge", index + 2, index, index);
+    return buf;
+}
+
+/* The audit chain and the details of its summaries: 0 intact, else the
+   first bad entry. */
+static uint64_t
+s_audit_bad (store_t *store, char *reason)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, false, &err) == 0);
+    uint64_t entries, first_bad;
+    int rc = store_audit_verify (&txn, &entries, &first_bad, reason, DT_ERR_MSG_MAX);
+    store_abort (&txn);
+    return rc? first_bad: 0;
+}
+
+/* Flip one byte of a stored audit record (entry or detail part). */
+static void
+s_audit_flip (store_t *store, const uint8_t *key, size_t key_size, size_t at)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    const void *val;
+    size_t size;
+    assert (store_get (&txn, TBL_AUDIT, key, key_size, &val, &size, &err) == 0);
+    char *altered = malloc (size);
+    assert (altered && at < size);
+    memcpy (altered, val, size);
+    altered [at] ^= 1;
+    assert (store_put (&txn, TBL_AUDIT, key, key_size, altered, size, &err) == 0);
+    free (altered);
+    assert (store_commit (&txn, &err) == 0);
+}
+
+/* An import of 100 000 seated rows is audited as a summary whose detail
+   verifies; the verifier fails only when an entry or a part is altered. */
+static void
+s_test_audit_at_size (store_t *store)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    char reason [DT_ERR_MSG_MAX];
+    assert (s_audit_bad (store, reason) == 0);      /* after the 10 000-row import too */
+    store_txn_t txn;
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    branch_t huge = { .id = "b-huge", .name = "特大分舵", .leader = "o-1", .cap = 100000 };
+    assert (tree_branch_put (&txn, &huge, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    uint32_t imported, seated;
+    assert (s_import (store, NULL, NULL, s_huge_row, 100000, &imported, &seated, &err) == 0);
+    assert (imported == 100000 && seated == 100000);
+    assert (s_audit_bad (store, reason) == 0);
+
+    //  audit.list shows the summary: the first changes and their number
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    assert (op_run (store, query_ops, NULL, "audit.list", "limit:=1", &result, &err) == 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    assert (msgpack_unpack_next (&unpacked, result.data, result.size, NULL)
+            == MSGPACK_UNPACK_SUCCESS);
+    const msgpack_object *entries = proto_map_get (&unpacked.data, "entries");
+    assert (entries && entries->via.array.size == 1);
+    const msgpack_object *entry = &entries->via.array.ptr [0];
+    assert (proto_map_get (entry, "changes_total")->via.u64 >= 200000);
+    assert (proto_map_get (entry, "changes")->via.array.size == STORE_AUDIT_SHOWN);
+    uint64_t seq = proto_map_get (entry, "seq")->via.u64;
+    uint64_t parts = proto_map_get (entry, "detail_parts")->via.u64;
+    assert (parts > 1);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&result);
+
+    //  A byte changed in a part of the detail, or in the summary, is found
+    uint8_t key [16];
+    store_seq_key (seq, key);
+    store_seq_key (parts / 2, key + 8);
+    s_audit_flip (store, key, 16, 100);
+    assert (s_audit_bad (store, reason) == seq && strstr (reason, "detail"));
+    s_audit_flip (store, key, 16, 100);
+    assert (s_audit_bad (store, reason) == 0);
+    s_audit_flip (store, key, 8, 20);
+    assert (s_audit_bad (store, reason) != 0);
+    s_audit_flip (store, key, 8, 20);
+    assert (s_audit_bad (store, reason) == 0);
+    dt_err_reset (&err);
+}
+
 void
 hub_member_test (bool verbose)
 {
@@ -932,5 +1300,7 @@ hub_member_test (bool verbose)
     s_test_promote_demote (store);
     s_test_role (store);
     s_test_import (store, &leader_b1, verbose);
+    s_test_import_staged (store);
+    s_test_audit_at_size (store);
     scratch_destroy (&store);
 }

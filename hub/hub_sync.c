@@ -11,10 +11,15 @@
 typedef enum {
     S_START,                        /* just said hello */
     S_SNAPSHOT_DUE,                 /* owes the node a snapshot before the log */
+    S_SNAPSHOTTING,                 /* sends the snapshot, a slice per pump */
     S_STREAMING,                    /* sends the log as far as the credit goes */
     S_STALLED,                      /* credit spent: only heartbeats until an ack */
     S_ENDED                         /* to be deleted */
 } s_state_t;
+
+/* Records of a snapshot sent per pump: between two slices the hub serves
+   a batch, so a new node's snapshot never stalls the writers. */
+#define S_SLICE_RECORDS (16 * HUB_SYNC_BATCH)
 
 typedef enum {
     E_NONE,
@@ -23,6 +28,7 @@ typedef enum {
     E_PUMP,                         /* a commit, or the timer */
     E_BEHIND_LOG,                   /* the log was trimmed past what was sent */
     E_CREDIT_SPENT,                 /* raised by s_send_changes */
+    E_SNAPSHOT_SENT,                /* raised by s_send_slice: the last slice went */
     E_ACK,                          /* sync.ack: credit granted */
     E_SILENT,                       /* no ack for HUB_SYNC_EXPIRY_MS */
     E_REPLACED,                     /* a new sync.hello of the same node */
@@ -30,7 +36,7 @@ typedef enum {
 } s_event_t;
 
 static const char *s_state_names [] = {
-    "start", "snapshot-due", "streaming", "stalled", "ended"
+    "start", "snapshot-due", "snapshotting", "streaming", "stalled", "ended"
 };
 
 typedef struct {
@@ -44,6 +50,11 @@ typedef struct {
     uint64_t granted;               /* E_ACK: credit the ack adds */
     int64_t last_seen;
     int64_t last_push;
+    //  While snapshotting: the read transaction the slices come from (the
+    //  store as it was at upto), and the branch the next slice starts after
+    store_txn_t *snapshot;
+    uint64_t upto;
+    dt_id_t after;
 } s_session_t;
 
 struct _hub_sync_t {
@@ -54,10 +65,11 @@ struct _hub_sync_t {
 };
 
 typedef void (s_action_fn) (hub_sync_t *self, s_session_t *session, store_txn_t *txn);
-static s_action_fn s_send_snapshot, s_send_changes, s_send_heartbeat, s_take_credit;
+static s_action_fn s_send_snapshot, s_send_slice, s_drop_snapshot, s_send_changes,
+                   s_send_heartbeat, s_take_credit;
 
 #define IN(state) (1 << (state))
-#define S_LIVE    (IN (S_SNAPSHOT_DUE) | IN (S_STREAMING) | IN (S_STALLED))
+#define S_LIVE    (IN (S_SNAPSHOT_DUE) | IN (S_SNAPSHOTTING) | IN (S_STREAMING) | IN (S_STALLED))
 
 static const struct {
     int in;                         /* states the row applies in */
@@ -68,8 +80,12 @@ static const struct {
     //  in                 on                  do                                 then
     { IN (S_START),        E_HELLO_IN_LOG,     { NULL },                          S_STREAMING },
     { IN (S_START),        E_HELLO_OUT_OF_LOG, { NULL },                          S_SNAPSHOT_DUE },
-    { IN (S_SNAPSHOT_DUE), E_PUMP,   { s_send_snapshot, s_send_changes, s_send_heartbeat },
+    { IN (S_SNAPSHOT_DUE), E_PUMP,             { s_send_snapshot, s_send_slice }, S_SNAPSHOTTING },
+    { IN (S_SNAPSHOTTING), E_PUMP,             { s_send_slice },                  S_SNAPSHOTTING },
+    { IN (S_SNAPSHOTTING), E_SNAPSHOT_SENT,    { s_send_changes, s_send_heartbeat },
                                                                                   S_STREAMING },
+    { IN (S_SNAPSHOTTING), E_BEHIND_LOG,       { s_drop_snapshot },               S_SNAPSHOT_DUE },
+    { IN (S_SNAPSHOTTING), E_ACK,              { s_take_credit },                 S_SNAPSHOTTING },
     { IN (S_STREAMING),    E_PUMP,   { s_send_changes, s_send_heartbeat },        S_STREAMING },
     { IN (S_STALLED),      E_PUMP,   { s_send_heartbeat },                        S_STALLED },
     { IN (S_STREAMING) | IN (S_STALLED), E_BEHIND_LOG, { NULL },                  S_SNAPSHOT_DUE },
@@ -105,6 +121,9 @@ static void
 s_session_destroy (s_session_t **self_p)
 {
     if (*self_p) {
+        if ((*self_p)->snapshot)
+            store_abort ((*self_p)->snapshot);
+        free ((*self_p)->snapshot);
         zframe_destroy (&(*self_p)->peer);
         free (*self_p);
         *self_p = NULL;
@@ -268,6 +287,7 @@ typedef struct {
     s_session_t *session;
     msgpack_sbuffer entries;
     uint32_t count;
+    uint64_t sent;              /* records flushed before the ones in entries */
     uint64_t upto;
 } s_snapshot_t;
 
@@ -280,6 +300,7 @@ s_snapshot_flush (s_snapshot_t *snap)
                            .entries_size = snap->entries.size, .nentries = snap->count };
     s_send (snap->self, snap->session, &push);
     msgpack_sbuffer_clear (&snap->entries);
+    snap->sent += snap->count;
     snap->count = 0;
 }
 
@@ -299,21 +320,107 @@ s_snapshot_record (store_table_t table, const char *key, const void *val, size_t
     return 0;
 }
 
-/* ACTION: every record the node holds (repl_snapshot), between markers;
-   the log goes on from the head. */
+/* ACTION: begin a snapshot: its marker, and a read transaction kept for
+   its slices, so that every slice comes from the store as it was at upto
+   (the log goes on from there). */
 static void
 s_send_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
 {
-    s_snapshot_t snap = { .self = self, .session = session, .upto = store_log_head (txn) };
+    session->upto = store_log_head (txn);
+    session->snapshot = (store_txn_t *) zmalloc (sizeof (store_txn_t));
+    dt_err_t err;
+    dt_err_init (&err);
+    if (store_begin (self->store, session->snapshot, NULL, false, &err)) {
+        //  No snapshot this round: the next pump tries again
+        free (session->snapshot);
+        session->snapshot = NULL;
+        dt_err_reset (&err);
+        return;
+    }
+    *session->after = 0;
+    //  What the node was sent is the snapshot now: a log trimmed past upto
+    //  while the slices go makes it start again (E_BEHIND_LOG)
+    session->sent_upto = session->upto;
+    s_send (self, session, &(stream_push_t) { .kind = STREAM_SNAPSHOT_BEGIN,
+                                              .upto = session->upto });
+}
+
+typedef struct {
+    s_snapshot_t *snap;
+    s_session_t *session;
+    uint64_t budget;            /* records this slice may still send */
+    dt_err_t *err;
+} s_slice_t;
+
+static int
+s_slice_branch (const branch_t *branch, void *arg)
+{
+    s_slice_t *slice = arg;
+    if (!streq (branch->node, slice->session->node))
+        return 0;
+    if (slice->budget == 0)
+        return 1;               /* the next slice starts here */
+    uint64_t before = slice->snap->sent + slice->snap->count;
+    if (repl_branch_records (slice->session->snapshot, branch->id, s_snapshot_record,
+                             slice->snap, slice->err))
+        return -1;
+    uint64_t sent = slice->snap->sent + slice->snap->count - before;
+    slice->budget -= sent < slice->budget? sent: slice->budget;
+    snprintf (slice->session->after, sizeof (slice->session->after), "%s", branch->id);
+    return 0;
+}
+
+/* ACTION: the next slice of the snapshot: whole branches of the node, up
+   to S_SLICE_RECORDS records; after the last branch the tables of every
+   node and the end marker. Raises E_SNAPSHOT_SENT. */
+static void
+s_send_slice (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+{
+    if (!session->snapshot && txn)
+        s_send_snapshot (self, session, txn);       /* it could not begin before */
+    if (!session->snapshot)
+        return;
+    s_snapshot_t snap = { .self = self, .session = session, .upto = session->upto };
     msgpack_sbuffer_init (&snap.entries);
     dt_err_t err;
     dt_err_init (&err);
-    s_send (self, session, &(stream_push_t) { .kind = STREAM_SNAPSHOT_BEGIN, .upto = snap.upto });
-    repl_snapshot (txn, session->node, s_snapshot_record, &snap, &err);
+    s_slice_t slice = { &snap, session, S_SLICE_RECORDS, &err };
+    tree_branch_visit_after (session->snapshot, session->after, s_slice_branch, &slice,
+                             &err);
+    bool done = slice.budget > 0;
+    if (done)
+        repl_snapshot_common (session->snapshot, s_snapshot_record, &snap, &err);
     s_snapshot_flush (&snap);
-    s_send (self, session, &(stream_push_t) { .kind = STREAM_SNAPSHOT_END, .upto = snap.upto });
     msgpack_sbuffer_destroy (&snap.entries);
-    session->sent_upto = snap.upto;
+    dt_err_reset (&err);
+    if (done) {
+        s_send (self, session, &(stream_push_t) { .kind = STREAM_SNAPSHOT_END,
+                                                  .upto = session->upto });
+        s_drop_snapshot (self, session, NULL);
+        session->sent_upto = session->upto;
+        session->raised = E_SNAPSHOT_SENT;
+    }
+}
+
+/* ACTION: end a snapshot's read transaction (sent, or to begin again). */
+static void
+s_drop_snapshot (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
+{
+    (void) self; (void) txn;
+    if (session->snapshot)
+        store_abort (session->snapshot);
+    free (session->snapshot);
+    session->snapshot = NULL;
+}
+
+bool
+hub_sync_busy (hub_sync_t *self)
+{
+    for (s_session_t *session = zhashx_first (self->sessions); session;
+         session = zhashx_next (self->sessions))
+        if (session->state == S_SNAPSHOTTING)
+            return true;
+    return false;
 }
 
 //  Sessions
@@ -584,6 +691,72 @@ hub_sync_test (bool verbose)
     s_test_recv (node, &push, &kept);
     s_test_recv (node, &push, &kept);
     assert (push.kind == STREAM_SNAPSHOT_END);
+    //  A snapshot larger than a slice goes over several pumps, each slice
+    //  from the store as it was at upto: a write between two slices comes
+    //  after the snapshot, in the log
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    for (int b = 0; b < 20; b++) {
+        branch_t big = { .name = "大分舵", .leader = "o-1", .node = "n1" };
+        snprintf (big.id, sizeof (big.id), "s-%02d", b);
+        assert (tree_branch_put (&txn, &big, &err) == 0);
+        for (int h = 0; h < 500; h++) {
+            hall_t hall = { .name = "堂口", .leader = "m-1" };
+            snprintf (hall.id, sizeof (hall.id), "h-%02d-%03d", b, h);
+            snprintf (hall.branch, sizeof (hall.branch), "%s", big.id);
+            assert (tree_hall_put (&txn, &hall, &err) == 0);
+        }
+    }
+    assert (store_log_trim (&txn, 1, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    s_test_hello (sync, store, peer, 1, 100000);
+    hub_sync_pump (sync);
+    s_test_recv (node, &push, &kept);
+    assert (push.kind == STREAM_SNAPSHOT_BEGIN);
+    uint64_t upto = push.upto;
+    size_t records = 0;
+    while (zsock_events (node) & ZMQ_POLLIN) {
+        s_test_recv (node, &push, &kept);
+        assert (push.kind == STREAM_SNAPSHOT);
+        records += push.nentries;
+    }
+    assert (records >= S_SLICE_RECORDS && records < 21 * 501);
+    assert (streq (s_session_state (sync, "n1"), "snapshotting"));
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    uint64_t head = store_log_head (&txn);
+    branch_t renamed = { .id = "s-19", .name = "改名", .leader = "o-1", .node = "n1" };
+    assert (tree_branch_put (&txn, &renamed, &err) == 0);
+    assert (store_log_mark_end (&txn, head, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    bool old_name = false, ended = false, changes = false;
+    for (int round = 0; round < 20 && !changes; round++) {
+        hub_sync_pump (sync);
+        while (zsock_events (node) & ZMQ_POLLIN) {
+            s_test_recv (node, &push, &kept);
+            if (push.kind == STREAM_SNAPSHOT) {
+                records += push.nentries;
+                stream_change_t change;
+                size_t offset = 0;
+                while (stream_entries_next (push.entries, push.entries_size, &offset,
+                                            &change, &err) == 1)
+                    if (streq (change.table, "branch") && streq (change.key, "s-19")) {
+                        branch_t seen;
+                        assert (record_branch_decode (&seen, change.value,
+                                                      change.value_size) == 0);
+                        old_name = streq (seen.name, "大分舵");
+                    }
+            }
+            if (push.kind == STREAM_SNAPSHOT_END)
+                ended = push.upto == upto;
+            if (push.kind == STREAM_CHANGES)
+                changes = ended && push.nentries == 1 && push.upto == upto + 1;
+        }
+    }
+    assert (old_name && ended && changes);
+    assert (records == 1 + 20 * 501 + 1);       /* b-1, the 20 branches, the policy */
+    assert (streq (s_session_state (sync, "n1"), "streaming"));
+
     //  A new hello of the same node replaces the session; revoking the
     //  session's key ends it
     s_test_hello (sync, store, peer, 10, 100);

@@ -29,6 +29,9 @@ void hub_sync_ack (hub_sync_t *self, zframe_t *peer, const stream_ack_t *ack);
 /* Send what each session's credit allows, heartbeats, and expire silent
    sessions. Call after every commit and on a timer. */
 void hub_sync_pump (hub_sync_t *self);
+/* True while a snapshot is being sent in slices: the loop should not wait
+   before its next pump. */
+bool hub_sync_busy (hub_sync_t *self);
 /* End every session authenticated with this public key (revocation). */
 void hub_sync_revoke (hub_sync_t *self, const char *key_z85);
 /* What the hub knows of a node's replication. */

@@ -63,10 +63,10 @@ static void
 s_options (ctl_line_t *line, const char *spec)
 {
     char text [256];
-    snprintf (text, sizeof (text), "%s help json", spec? spec: "");
+    snprintf (text, sizeof (text), "%s help json jsonl", spec? spec: "");
     for (char *save = NULL, *token = strtok_r (text, " ", &save); token;
          token = strtok_r (NULL, " ", &save)) {
-        assert (line->nopts < CTL_OPTS_MAX + 2);     /* the table is programmer input */
+        assert (line->nopts < CTL_OPTS_MAX + 3);     /* the table is programmer input */
         size_t len = strcspn (token, ":");
         snprintf (line->opt [line->nopts].name, sizeof (line->opt [0].name), "%.*s",
                   (int) len, token);
@@ -174,7 +174,7 @@ s_parse (ctl_t *ctl, ctl_line_t *line, int argc, char **argv)
     s_options (line, line->cmd->options);
     line->words = s_positionals_last (line, argc, argv, &argc);
     argv = line->words;
-    struct option longs [CTL_OPTS_MAX + 3];
+    struct option longs [CTL_OPTS_MAX + 4];
     for (int i = 0; i < line->nopts; i++)
         longs [i] = (struct option) { line->opt [i].name,
             line->opt [i].value? required_argument: no_argument, NULL, 256 + i };
@@ -191,6 +191,9 @@ s_parse (ctl_t *ctl, ctl_line_t *line, int argc, char **argv)
         else
         if (c >= 256 && streq (line->opt [c - 256].name, "json"))
             ctl->json = true;
+        else
+        if (c >= 256 && streq (line->opt [c - 256].name, "jsonl"))
+            ctl->json = ctl->jsonl = true;
         else
         if (c >= 256)
             line->given [line->ngiven++] = (ctl_given_t) { c - 256, optarg };
@@ -754,6 +757,42 @@ ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit)
     return CTL_OK;
 }
 
+/* Request one page of op: the command's args plus its cursor and a limit:
+   what is left of `wanted`, at most `most`; without `wanted` none, or
+   `most` on the pages after the first when limit_later. */
+static int
+s_page_request (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
+                uint64_t have, uint64_t most, bool limit_later, const char *cursor,
+                bool json, proto_reply_t *reply)
+{
+    args_t args;
+    args_init (&args);
+    msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
+    args.count = line->req.count;
+    uint64_t left = wanted? wanted - have: most;
+    if (wanted || (limit_later && cursor))
+        args_uint (&args, "limit", left < most? left: most);
+    args_str (&args, "cursor", cursor);
+    int rc = s_request (self, op, &args, reply, json);
+    args_destroy (&args);
+    return rc;
+}
+
+/* The cursor of the page after this one (a new string), NULL at the end
+   or once `wanted` items have come; *rc fails on a server that loops. */
+static char *
+s_page_following (ctl_t *self, const char *op, const msgpack_object *next,
+                  const char *cursor, uint64_t wanted, uint64_t have, int *rc)
+{
+    bool more = *rc == CTL_OK && next && next->type == MSGPACK_OBJECT_STR
+             && next->via.str.size && (!wanted || have < wanted);
+    char *following = more? strndup (next->via.str.ptr, next->via.str.size): NULL;
+    if (following && cursor && streq (following, cursor))
+        *rc = ctl_fail (self, "%s answered the cursor it was given: the server is "
+                        "looping, stopped after %" PRIu64 " items", op, have);
+    return following;
+}
+
 int
 ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
                 const ctl_column_t *columns, ctl_row_fn *row)
@@ -766,21 +805,12 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
     bool open = false;          /* the JSON array is begun */
     int rc = CTL_OK;
     while (rc == CTL_OK) {
-        //  Every page is the command's args plus its limit and cursor
-        args_t args;
-        args_init (&args);
-        msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
-        args.count = line->req.count;
-        if (wanted) {
-            uint64_t left = wanted - pages.items;
-            args_uint (&args, "limit", left < S_PAGE_MAX? left: S_PAGE_MAX);
-        }
-        args_str (&args, "cursor", cursor);
-        proto_reply_t reply;
-        //  A failure after the first page closes the JSON array (the error
+        //  Every page is the command's args plus its limit and cursor. A
+        //  failure after the first page closes the JSON array (the error
         //  is on stderr), so stdout still holds one JSON document
-        rc = s_request (self, op, &args, &reply, self->json && !cursor);
-        args_destroy (&args);
+        proto_reply_t reply;
+        rc = s_page_request (self, line, op, wanted, pages.items, S_PAGE_MAX, false, cursor,
+                             self->json && !cursor, &reply);
         if (rc)
             break;
         const msgpack_object *items = ctl_array (reply.result, "items");
@@ -788,6 +818,12 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
         uint32_t count = items? items->via.array.size: 0;
         if (wanted && count > wanted - pages.items)
             count = (uint32_t) (wanted - pages.items);
+        if (self->jsonl)
+            for (uint32_t i = 0; i < count; i++) {
+                ctl_json_print (self->out, &items->via.array.ptr [i]);
+                fputc ('\n', self->out);
+            }
+        else
         if (self->json) {
             if (!open)
                 fputc ('[', self->out);
@@ -802,16 +838,10 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
             ctl_print_release ();       /* a long list need not pile up its texts */
         }
         pages.items += count;
-        bool more = next && next->type == MSGPACK_OBJECT_STR && next->via.str.size
-                 && (!wanted || pages.items < wanted);
-        char *following = more? strndup (next->via.str.ptr, next->via.str.size): NULL;
         if (!items && reply.result)
             rc = ctl_fail (self, "%s answered no items list: is the server older than "
                            "this duotangctl?", op);
-        else
-        if (following && cursor && streq (following, cursor))
-            rc = ctl_fail (self, "%s answered the cursor it was given: the server is "
-                           "looping, stopped after %" PRIu64 " items", op, pages.items);
+        char *following = s_page_following (self, op, next, cursor, wanted, pages.items, &rc);
         proto_reply_release (&reply);
         free (cursor);
         cursor = following;
@@ -823,6 +853,157 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
         fputs ("]\n", self->out);
     if (rc == CTL_OK && !self->json && pages.items == 0)
         fprintf (self->out, "(none)\n");
+    ctl_print_release ();
+    return rc;
+}
+
+//  The lists older than 6.0's "items"
+
+typedef struct {
+    const char *key;
+    bool stream;
+    ctl_show_fn *show;
+    uint64_t items;             /* items had so far */
+    bool open;                  /* --json: the document is begun */
+    msgpack_sbuffer rest;       /* not streamed: the first page's other pairs */
+    uint32_t nrest;
+    msgpack_sbuffer all;        /* not streamed: every item, packed */
+    msgpack_packer pk;
+} s_list_t;
+
+/* Begin the JSON document with the first page's pairs other than the list. */
+static void
+s_list_json_open (ctl_t *self, s_list_t *list, const msgpack_object *result)
+{
+    fputc ('{', self->out);
+    for (uint32_t i = 0; result && i < result->via.map.size; i++) {
+        const msgpack_object_kv *pair = &result->via.map.ptr [i];
+        if (pair->key.type != MSGPACK_OBJECT_STR
+        ||  (pair->key.via.str.size == 4 && memcmp (pair->key.via.str.ptr, "next", 4) == 0)
+        ||  (pair->key.via.str.size == strlen (list->key)
+             && memcmp (pair->key.via.str.ptr, list->key, strlen (list->key)) == 0))
+            continue;
+        ctl_json_print (self->out, &pair->key);
+        fputc (':', self->out);
+        ctl_json_print (self->out, &pair->val);
+        fputc (',', self->out);
+    }
+    fprintf (self->out, "\"%s\":[", list->key);
+    list->open = true;
+}
+
+/* Keep the first page's other pairs, to show them with every item. */
+static void
+s_list_keep (s_list_t *list, const msgpack_object *result)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &list->rest, msgpack_sbuffer_write);
+    for (uint32_t i = 0; result && i < result->via.map.size; i++) {
+        const msgpack_object_kv *pair = &result->via.map.ptr [i];
+        if (pair->key.type == MSGPACK_OBJECT_STR
+        && !(pair->key.via.str.size == 4 && memcmp (pair->key.via.str.ptr, "next", 4) == 0)
+        && !(pair->key.via.str.size == strlen (list->key)
+             && memcmp (pair->key.via.str.ptr, list->key, strlen (list->key)) == 0)) {
+            msgpack_pack_object (&pk, pair->key);
+            msgpack_pack_object (&pk, pair->val);
+            list->nrest++;
+        }
+    }
+}
+
+/* Show the kept pairs and every item as one result. */
+static void
+s_list_show_all (ctl_t *self, s_list_t *list)
+{
+    msgpack_sbuffer whole;
+    msgpack_sbuffer_init (&whole);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &whole, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, list->nrest + 1);
+    if (list->rest.size)
+        msgpack_sbuffer_write (&whole, list->rest.data, list->rest.size);
+    proto_pack_key (&pk, list->key);
+    msgpack_pack_array (&pk, (uint32_t) list->items);
+    if (list->all.size)
+        msgpack_sbuffer_write (&whole, list->all.data, list->all.size);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    if (msgpack_unpack_next (&unpacked, whole.data, whole.size, NULL) == MSGPACK_UNPACK_SUCCESS)
+        list->show (self, &unpacked.data);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_destroy (&whole);
+}
+
+int
+ctl_call_list (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
+               uint64_t wanted, uint64_t most, bool stream, ctl_show_fn *show)
+{
+    most = most? most: S_PAGE_MAX;
+    s_list_t list = { .key = key, .stream = stream, .show = show };
+    msgpack_sbuffer_init (&list.rest);
+    msgpack_sbuffer_init (&list.all);
+    msgpack_packer_init (&list.pk, &list.all, msgpack_sbuffer_write);
+    char *cursor = NULL;
+    int rc = CTL_OK;
+    for (self->page = 0; rc == CTL_OK; self->page++) {
+        //  A failure after the first page closes the JSON document (the
+        //  error is on stderr), so stdout still holds one
+        proto_reply_t reply;
+        rc = s_page_request (self, line, op, wanted, list.items, most, true, cursor,
+                             self->json && !list.open, &reply);
+        if (rc)
+            break;
+        const msgpack_object *result = reply.result;
+        const msgpack_object *items = ctl_array (result, key);
+        const msgpack_object *next = proto_map_get (result, "next");
+        uint32_t count = items? items->via.array.size: 0;
+        if (wanted && count > wanted - list.items)
+            count = (uint32_t) (wanted - list.items);
+        //  A result without the list shows as an empty one, as before paging
+        if (self->jsonl)
+            for (uint32_t i = 0; i < count; i++) {
+                ctl_json_print (self->out, &items->via.array.ptr [i]);
+                fputc ('\n', self->out);
+            }
+        else
+        if (self->json) {
+            if (!list.open)
+                s_list_json_open (self, &list, result);
+            for (uint32_t i = 0; i < count; i++) {
+                fputs (list.items + i? ",": "", self->out);
+                ctl_json_print (self->out, &items->via.array.ptr [i]);
+            }
+        }
+        else
+        if (stream) {
+            //  The page as it came, cut to what was wanted
+            if (items && count < items->via.array.size)
+                ((msgpack_object *) items)->via.array.size = count;
+            show (self, result);
+            fflush (self->out);
+            ctl_print_release ();       /* a long list need not pile up its texts */
+        }
+        else {
+            if (self->page == 0)
+                s_list_keep (&list, result);
+            for (uint32_t i = 0; i < count; i++)
+                msgpack_pack_object (&list.pk, items->via.array.ptr [i]);
+        }
+        list.items += count;
+        char *following = s_page_following (self, op, next, cursor, wanted, list.items, &rc);
+        proto_reply_release (&reply);
+        free (cursor);
+        cursor = following;
+        if (!cursor)
+            break;
+    }
+    free (cursor);
+    if (list.open)
+        fputs ("]}\n", self->out);
+    if (rc == CTL_OK && !self->json && !stream)
+        s_list_show_all (self, &list);
+    msgpack_sbuffer_destroy (&list.rest);
+    msgpack_sbuffer_destroy (&list.all);
     ctl_print_release ();
     return rc;
 }

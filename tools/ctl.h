@@ -21,6 +21,8 @@
 typedef struct {
     client_opts_t opts;         /* endpoint, keys, insecure, timeout */
     bool json;                  /* print results as one JSON document */
+    bool jsonl;                 /* --jsonl: a list as one JSON line per item */
+    uint64_t page;              /* while ctl_call_list streams: the page shown, from 0 */
     FILE *out;                  /* results (stdout) */
     FILE *err;                  /* errors and usage (stderr) */
     client_t *client;           /* connected by the first request */
@@ -67,7 +69,7 @@ struct _ctl_line_t {
     struct {
         char name [24];
         bool value, required, repeat;
-    } opt [CTL_OPTS_MAX + 2];   /* + help, json */
+    } opt [CTL_OPTS_MAX + 3];   /* + help, json, jsonl */
     int nopts;
     ctl_given_t *given;         /* each option as given, in order */
     char **words;               /* argv, positional arguments last (owned) */
@@ -168,6 +170,20 @@ int ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit);
    JSON document). */
 int ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t limit,
                     const ctl_column_t *columns, ctl_row_fn *row);
+
+/* The lists older than 6.0's "items" (branches, halls, rows, entries, ...):
+   make the request op with line->req and follow `next` until it is nil or
+   `wanted` items (0 = no limit) have come; the array is result[key]. The
+   first page asks for the server's default number of items (a small list
+   is one request, as before paging) or `wanted`, each later one for what
+   is left, at most `most` (the op's largest limit, 0: 1000). With --json, one document as it comes: the first page's other
+   pairs, then key with every item; with --jsonl, one line per item.
+   Otherwise show prints: once, the first page's result with every item
+   (stream false: a table whose columns fit every row, the whole list in
+   memory), or each page as it comes (stream true: ctl->page counts the
+   pages from 0, memory stays that of one page). CTL_OK or CTL_FAIL. */
+int ctl_call_list (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
+                   uint64_t wanted, uint64_t most, bool stream, ctl_show_fn *show);
 
 /* The command groups (ctl_cmds_*.c), each ended by a NULL noun. */
 extern const ctl_cmd_t ctl_org_cmds [];

@@ -198,7 +198,8 @@ s_key_revoke (ctl_t *ctl, ctl_line_t *line)
 static int
 s_key_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "key.list", s_show_keys);
+    return ctl_show_zone (ctl)? CTL_FAIL:
+           ctl_call_list (ctl, line, "key.list", "keys", 0, 0, false, s_show_keys);
 }
 
 /* NODE ADD id */
@@ -213,7 +214,8 @@ s_node_add (ctl_t *ctl, ctl_line_t *line)
 static int
 s_node_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "node.list", s_show_nodes);
+    return ctl_show_zone (ctl)? CTL_FAIL:
+           ctl_call_list (ctl, line, "node.list", "nodes", 0, 0, false, s_show_nodes);
 }
 
 /* REQUEST STATUS ticket -- asked of a node */

@@ -44,14 +44,17 @@ s_show_imported (ctl_t *ctl, const msgpack_object *result)
 static void
 s_show_export_bom (ctl_t *ctl, const msgpack_object *result)
 {
-    fputs ("\xEF\xBB\xBF", ctl->out);
-    ctl_import_export (ctl->out, ctl_array (result, "rows"));
+    //  The mark once, before the header on the first page
+    if (ctl->page == 0)
+        fputs ("\xEF\xBB\xBF", ctl->out);
+    ctl_import_export_rows (ctl->out, ctl_array (result, "rows"), ctl->page == 0);
 }
 
 static void
 s_show_export (ctl_t *ctl, const msgpack_object *result)
 {
-    ctl_import_export (ctl->out, ctl_array (result, "rows"));
+    //  A page at a time: the header with the first
+    ctl_import_export_rows (ctl->out, ctl_array (result, "rows"), ctl->page == 0);
 }
 
 /* The id alone. */
@@ -156,7 +159,56 @@ s_member_list (ctl_t *ctl, ctl_line_t *line)
 {
     if (s_group (line, "hall", "branch"))
         return CTL_USAGE;
-    return ctl_call (ctl, line, "member.list", s_show_members);
+    return ctl_call_list (ctl, line, "member.list", "members", 0, 0, false, s_show_members);
+}
+
+#define S_PART_ROWS 20000      /* rows of one part of a large file */
+
+/* A file of several parts: staged at the hub part by part under a stage
+   name of this run, and imported whole by the last (PROTOCOL.md 6.6). */
+static int
+s_import_staged (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t nparts,
+                 size_t count)
+{
+    uint8_t random [8];
+    randombytes_buf (random, sizeof (random));
+    char stage [24] = "ctl-";
+    for (size_t i = 0; i < sizeof (random); i++)
+        snprintf (stage + 4 + 2 * i, 3, "%02x", random [i]);
+    bool progress = isatty (fileno (ctl->err));
+    size_t sent = 0;
+    int rc = CTL_OK;
+    for (size_t i = 0; rc == CTL_OK && i < nparts; i++) {
+        args_t args;
+        args_init (&args);
+        msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
+        args.count = line->req.count;
+        ctl_import_part_put (&parts [i], &args);
+        args_str (&args, "stage", stage);
+        args_uint (&args, "part", i + 1);
+        if (i + 1 == nparts)
+            args_bool (&args, "last", true);
+        if (progress)
+            fprintf (ctl->err, "\rimport members: %zu of %zu rows sent%s", sent, count,
+                     i + 1 == nparts? ", importing": "");
+        proto_reply_t reply;
+        rc = ctl_request (ctl, "import.members", &args, &reply);
+        args_destroy (&args);
+        if (rc == CTL_OK) {
+            sent += parts [i].count;
+            if (i + 1 == nparts) {
+                if (progress)
+                    fprintf (ctl->err, "\rimport members: %zu of %zu rows imported\n",
+                             sent, count);
+                ctl_result (ctl, reply.result, s_show_imported);
+            }
+            proto_reply_release (&reply);
+        }
+        else
+        if (progress)
+            fputc ('\n', ctl->err);
+    }
+    return rc;
 }
 
 /* IMPORT MEMBERS file.csv */
@@ -167,19 +219,28 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
     dt_err_t err;
     dt_err_init (&err);
     char *data;
-    size_t size, count;
+    size_t size, count = 0, nparts = 0;
+    ctl_import_part_t *parts = NULL;
     int rc = ctl_import_read (path, &data, &size, &err);
     if (rc == 0) {
-        rc = ctl_import_rows (data, size, &line->req, &count, &err);
+        rc = ctl_import_parts (data, size, S_PART_ROWS, &parts, &nparts, &count, &err);
         free (data);
     }
-    //  One transaction of up to 100 000 rows takes longer than a usual request
+    //  One transaction of many rows takes longer than a usual request
     if (ctl->opts.timeout_ms == 0)
         ctl->opts.timeout_ms = 120000;
     if (rc)
         rc = ctl_fail (ctl, "%s: %s", path, err.message);
     else
+    if (nparts > 1)
+        rc = s_import_staged (ctl, line, parts, nparts, count);
+    else {
+        //  A file of one part is one request, as it always was
+        ctl_import_part_put (nparts? &parts [0]: &(ctl_import_part_t) { .count = 0 },
+                             &line->req);
         rc = ctl_call (ctl, line, "import.members", s_show_imported);
+    }
+    ctl_import_parts_destroy (&parts, nparts);
     dt_err_reset (&err);
     return rc;
 }
@@ -189,8 +250,8 @@ static int
 s_export_members (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call (ctl, line, "export.members", ctl_opt (line, "bom")?
-                     s_show_export_bom: s_show_export);
+    return ctl_call_list (ctl, line, "export.members", "rows", 0, 0, true, ctl_opt (line, "bom")?
+                          s_show_export_bom: s_show_export);
 }
 
 const ctl_cmd_t ctl_member_cmds [] = {
@@ -217,7 +278,7 @@ const ctl_cmd_t ctl_member_cmds [] = {
       s_member_list, "List a hall's members, or a branch's core members." },
     { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
       "Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
-      "or none." },
+      "or none, in parts staged at the hub for a large file." },
     { "export", "members", "export members [--branch BRANCH] [--bom]", "branch: bom", 0, 0,
       s_export_members, "Write members as CSV (id,name,referrer,group) on stdout; --bom "
       "starts it with a UTF-8 byte order mark for spreadsheets." },

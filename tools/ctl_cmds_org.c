@@ -167,7 +167,8 @@ s_officer_add (ctl_t *ctl, ctl_line_t *line)
 static int
 s_officer_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_show_zone (ctl)? CTL_FAIL: ctl_call (ctl, line, "officer.list", s_show_officers);
+    return ctl_show_zone (ctl)? CTL_FAIL:
+           ctl_call_list (ctl, line, "officer.list", "officers", 0, 0, false, s_show_officers);
 }
 
 //  Branches
@@ -223,7 +224,7 @@ s_branch_assign (ctl_t *ctl, ctl_line_t *line)
 static int
 s_branch_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_call (ctl, line, "branch.list", s_show_branches);
+    return ctl_call_list (ctl, line, "branch.list", "branches", 0, 0, false, s_show_branches);
 }
 
 /* BRANCH SHOW id */
@@ -309,7 +310,7 @@ static int
 s_hall_list (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call (ctl, line, "hall.list", s_show_halls);
+    return ctl_call_list (ctl, line, "hall.list", "halls", 0, 0, false, s_show_halls);
 }
 
 /* HALL SHOW id */

@@ -9,7 +9,8 @@
 #include "ctl_csv.h"
 #include "ctl_json.h"
 
-/* One table for branch and hall lines, so every column lines up. */
+/* A page of the tree (ctl_call_list streams them): the hq line first, then
+   one table for a page's branch and hall lines, so their columns line up. */
 static void
 s_show_tree (ctl_t *ctl, const msgpack_object *result)
 {
@@ -19,9 +20,16 @@ s_show_tree (ctl_t *ctl, const msgpack_object *result)
     uint64_t halls = 0;
     for (uint32_t b = 0; b < nbranches; b++)
         halls += ctl_u (&branches->via.array.ptr [b], "halls");
-    fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %u  halls %" PRIu64 "\n",
-             ctl_v (hq, "officers"), ctl_v (hq, "members"), ctl_v (hq, "unplaced"),
-             nbranches, halls);
+    //  hq counts the whole tree (a server before paging: this one page)
+    if (ctl->page == 0 && proto_map_get (hq, "branches"))
+        fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %s  halls %s\n",
+                 ctl_v (hq, "officers"), ctl_v (hq, "members"), ctl_v (hq, "unplaced"),
+                 ctl_v (hq, "branches"), ctl_v (hq, "halls"));
+    else
+    if (ctl->page == 0)
+        fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %u  halls %"
+                 PRIu64 "\n", ctl_v (hq, "officers"), ctl_v (hq, "members"),
+                 ctl_v (hq, "unplaced"), nbranches, halls);
     ctl_table_t *table = ctl_table_new ();
     for (uint32_t b = 0; b < nbranches; b++) {
         const msgpack_object *branch = &branches->via.array.ptr [b];
@@ -47,6 +55,7 @@ s_show_tree (ctl_t *ctl, const msgpack_object *result)
 }
 
 #define CTL_AUDIT_CHANGES 12
+#define CTL_AUDIT_MAX     10000     /* the largest limit of audit.list */
 
 static void
 s_show_audit (ctl_t *ctl, const msgpack_object *result)
@@ -65,11 +74,15 @@ s_show_audit (ctl_t *ctl, const msgpack_object *result)
         uint32_t shown = count > CTL_AUDIT_CHANGES? CTL_AUDIT_CHANGES: count;
         for (uint32_t c = 0; c < shown; c++)
             ctl_print_change (ctl->out, &changes->via.array.ptr [c]);
-        if (shown < count)
-            fprintf (ctl->out, "  ... and %u more changes (--json lists them all)\n",
-                     count - shown);
+        //  A summary's changes are in its detail (PROTOCOL.md 6.8)
+        uint64_t total = proto_map_get (entry, "changes_total")?
+                         ctl_u (entry, "changes_total"): count;
+        if (shown < total)
+            fprintf (ctl->out, "  ... and %" PRIu64 " more changes (%s)\n", total - shown,
+                     total > count? "kept in the entry's detail, checked by audit verify":
+                     "--json lists them all");
     }
-    if (!entries || entries->via.array.size == 0)
+    if (ctl->page == 0 && (!entries || entries->via.array.size == 0))
         fprintf (ctl->out, "(no entries)\n");
 }
 
@@ -78,20 +91,23 @@ static int
 s_tree (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call (ctl, line, "tree", s_show_tree);
+    return ctl_call_list (ctl, line, "tree", "branches", 0, 0, true, s_show_tree);
 }
 
 /* AUDIT [--since time] [--limit n] */
 static int
 s_audit (ctl_t *ctl, ctl_line_t *line)
 {
-    //  --since is local to the policy's zone, as every time shown
-    if (ctl_put_uint (line, "limit", ctl_opt (line, "limit"), "--limit"))
+    uint64_t limit;
+    if (ctl_limit (line, ctl_opt (line, "limit"), &limit))
         return CTL_USAGE;
+    //  --since is local to the policy's zone, as every time shown
     int rc = ctl_put_time (ctl, line, "since", "since");
     if (rc == CTL_OK)
         rc = ctl_show_zone (ctl);
-    return rc? rc: ctl_call (ctl, line, "audit.list", s_show_audit);
+    //  A page cut short by its size goes on with the rest of the limit
+    return rc? rc: ctl_call_list (ctl, line, "audit.list", "entries", limit, CTL_AUDIT_MAX,
+                                  true, s_show_audit);
 }
 
 /* AUDIT VERIFY */
@@ -121,6 +137,13 @@ s_audit_verify (ctl_t *ctl, ctl_line_t *line)
 
 #define S_TIME_MAX 40
 
+/* --jsonl is every list command's (ctl.c): as an option value, "" or NULL. */
+static const char *
+s_jsonl (ctl_t *ctl)
+{
+    return ctl->jsonl? "": NULL;
+}
+
 /* The common options of a report: --branch, --period, --at, --limit, the
    zone for its times. */
 static int
@@ -136,7 +159,7 @@ s_report_args (ctl_t *ctl, ctl_line_t *line, bool period, uint64_t *limit)
                               ctl_opt (line, "period"));
         args_str (&line->req, "period", ctl_opt (line, "period"));
     }
-    if (ctl_opt (line, "csv") && ctl_opt (line, "jsonl"))
+    if (ctl_opt (line, "csv") && s_jsonl (ctl))
         return ctl_usage (line, "give --csv or --jsonl, not both");
     int rc = ctl_put_time (ctl, line, "at", "at");
     if (rc == CTL_OK && !ctl->json && !ctl_zone (ctl))
@@ -341,7 +364,7 @@ s_report_compliance (ctl_t *ctl, ctl_line_t *line)
     int rc = s_report_args (ctl, line, true, &limit);
     if (rc)
         return rc;
-    bool csv = ctl_opt (line, "csv") != NULL, jsonl = ctl_opt (line, "jsonl") != NULL;
+    bool csv = ctl_opt (line, "csv") != NULL, jsonl = s_jsonl (ctl) != NULL;
     bool detail = ctl_opt (line, "branch") || ctl_opt (line, "detail") || csv || jsonl;
     if (detail && !ctl_opt (line, "branch"))
         args_bool (&line->req, "detail", true);
@@ -445,7 +468,7 @@ s_report_health (ctl_t *ctl, ctl_line_t *line)
     int rc = s_report_args (ctl, line, false, &limit);
     if (rc)
         return rc;
-    bool csv = ctl_opt (line, "csv") != NULL, jsonl = ctl_opt (line, "jsonl") != NULL;
+    bool csv = ctl_opt (line, "csv") != NULL, jsonl = s_jsonl (ctl) != NULL;
     //  The summary: what needs attention; --all (and the streams) every group
     if (!ctl_opt (line, "all") && !csv && !jsonl)
         args_bool (&line->req, "dying", true);
@@ -502,7 +525,7 @@ s_report_questions (ctl_t *ctl, ctl_line_t *line)
     if (rc)
         return rc;
     args_str (&line->req, "leader", ctl_opt (line, "leader"));
-    if (ctl_opt (line, "csv") || ctl_opt (line, "jsonl"))
+    if (ctl_opt (line, "csv") || s_jsonl (ctl))
         return s_stream (ctl, line, "report.questions", ctl_opt (line, "csv") != NULL,
                          s_csv_overdue);
     return ctl_call_pages (ctl, line, "report.questions", limit, s_overdue_columns,
@@ -575,7 +598,7 @@ s_report_streaks (ctl_t *ctl, ctl_line_t *line)
     int rc = s_report_args (ctl, line, true, &limit);
     if (rc)
         return rc;
-    if (ctl_opt (line, "csv") || ctl_opt (line, "jsonl"))
+    if (ctl_opt (line, "csv") || s_jsonl (ctl))
         return s_stream (ctl, line, "report.streaks", ctl_opt (line, "csv") != NULL,
                          s_csv_streak);
     if (ctl_opt (line, "branch"))
@@ -594,18 +617,18 @@ const ctl_cmd_t ctl_report_cmds [] = {
       "Check the audit log's hash chain; exit 1 naming the first bad entry." },
     { "report", "compliance", "report compliance [--branch B] [--period day|week|month] "
       "[--at TIME] [--detail] [--csv|--jsonl] [--limit N]",
-      "branch: period: at: detail csv jsonl limit:", 0, 0, s_report_compliance,
+      "branch: period: at: detail csv limit:", 0, 0, s_report_compliance,
       "Quotas met or missed in each group's last closed period: per branch rolled up, "
       "every group of --branch, or the whole detail (--detail, --csv, --jsonl)." },
     { "report", "health", "report health [--branch B] [--at TIME] [--all] [--csv|--jsonl] "
-      "[--limit N]", "branch: at: all csv jsonl limit:", 0, 0, s_report_health,
+      "[--limit N]", "branch: at: all csv limit:", 0, 0, s_report_health,
       "Dormant and dead groups with the advice for each hall, leaders and officers out of "
       "rule (--all: every group)." },
     { "report", "questions", "report questions [--branch B] [--leader L] [--at TIME] "
-      "[--csv|--jsonl] [--limit N]", "branch: leader: at: csv jsonl limit:", 0, 0,
+      "[--csv|--jsonl] [--limit N]", "branch: leader: at: csv limit:", 0, 0,
       s_report_questions, "Questions past their deadline, by leader, with their age." },
     { "report", "streaks", "report streaks [--branch B] [--period day|week|month] [--at TIME] "
-      "[--csv|--jsonl] [--limit N]", "branch: period: at: csv jsonl limit:", 0, 0,
+      "[--csv|--jsonl] [--limit N]", "branch: period: at: csv limit:", 0, 0,
       s_report_streaks, "Runs of met and missed periods: the worst of each branch, or every "
       "group of --branch." },
     { NULL }
@@ -694,7 +717,10 @@ s_report_fake_test (ctl_fake_t *fake, msgpack_sbuffer *result, msgpack_packer *p
     ctl_fake_expect (fake, "report compliance --period week --at 2026-12-03", CTL_OK,
         "report.compliance {\"period\":\"week\",\"at\":1796227200000}", NULL, "");
     ctl_fake_expect (fake, "report compliance --period year", CTL_USAGE, "", "", NULL);
-    ctl_fake_expect (fake, "report compliance --csv --jsonl", CTL_USAGE, "", "", NULL);
+    //  --jsonl asks for JSON, so the refusal is JSON on stdout too
+    ctl_fake_expect (fake, "report compliance --csv --jsonl", CTL_USAGE, "",
+        "{\"error\":{\"code\":\"USAGE\",\"message\":\"give --csv or --jsonl, not both\"}}\n",
+        NULL);
 
     //  A branch's detail: a group per row, awaiting names the node
     s_page_begin (result, pk, 2);
@@ -716,7 +742,7 @@ s_report_fake_test (ctl_fake_t *fake, msgpack_sbuffer *result, msgpack_packer *p
         "current,longest,missing\n"
         "b-1,成都分舵,b-1,branch,articles,2026-12-02,awaiting,0,1,2,n1,2026-12-03,0,0,4,1\n"
         "h-1,青羊堂口,b-1,hall,gatherings,2026-12-02,missed,0,1,2,,2026-12-03,0,0,4,1\n", "");
-    s_queue_zone (fake);
+    //  JSON lines keep milliseconds: no zone is asked for
     ctl_fake_expect (fake, "report compliance --jsonl", CTL_OK,
         "report.compliance {\"detail\":true,\"limit\":1000}", NULL, "");
     assert (strstr (ctl_fake_out (fake), "\"group\":\"h-1\""));
@@ -833,7 +859,7 @@ ctl_cmds_report_test (bool verbose)
                         "18:00:30 +08:00\n";
     ctl_fake_queue_text (fake, "timezone=Asia/Shanghai");
     ctl_fake_expect (fake, "audit --since 2026-11-23 --limit 5", CTL_OK,
-        "audit.list {\"limit\":5,\"since\":1795363200000}", local, "");
+        "audit.list {\"since\":1795363200000,\"limit\":5}", local, "");
     ctl_fake_queue_text (fake, "timezone=Asia/Shanghai");
     ctl_fake_expect (fake, "audit --since 2026-11-23T18:00", CTL_OK,
         "audit.list {\"since\":1795428000000}", local, "");

@@ -94,14 +94,13 @@ s_row (msgpack_packer *pk, ctl_csv_t *csv, const int *column, size_t line)
 }
 
 int
-ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
-                 dt_err_t *err)
+ctl_import_parts (const char *data, size_t size, size_t part_rows,
+                  ctl_import_part_t **parts_p, size_t *nparts, size_t *count, dt_err_t *err)
 {
     ctl_csv_t *csv = ctl_csv_new (data, size);
-    msgpack_sbuffer rows;
-    msgpack_sbuffer_init (&rows);
+    ctl_import_part_t *parts = NULL;
+    *nparts = 0;
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &rows, msgpack_sbuffer_write);
     int column [S_KEYS];
     size_t line, columns = 0;
     int rc = ctl_csv_next (csv, &line, err);
@@ -117,29 +116,81 @@ ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
         rc = s_header (csv, column, err)? -1: 1;
     }
     for (*count = 0; rc == 1 && (rc = ctl_csv_next (csv, &line, err)) == 1; (*count)++) {
-        if (ctl_csv_count (csv) != columns)
+        if (ctl_csv_count (csv) != columns) {
             rc = dt_err_set (err, "BAD_ARGS", "line %zu: %zu fields, the header has %zu",
                              line, ctl_csv_count (csv), columns);
-        else
-        if (*count == DT_LIST_MAX)
-            rc = dt_err_set (err, "TOO_LARGE", "line %zu: one import takes at most %d rows: "
-                             "split the file", line, DT_LIST_MAX);
-        else
-            s_row (&pk, csv, column, line);
+            break;
+        }
+        //  A new part when the last one is full, by rows or by bytes
+        ctl_import_part_t *last = *nparts? &parts [*nparts - 1]: NULL;
+        if (!last || last->count == part_rows || last->rows.size >= CTL_IMPORT_PART_BYTES) {
+            parts = realloc (parts, (*nparts + 1) * sizeof (ctl_import_part_t));
+            assert (parts);
+            last = &parts [(*nparts)++];
+            memset (last, 0, sizeof (*last));
+            msgpack_sbuffer_init (&last->rows);
+            last->first_line = line;
+        }
+        msgpack_packer_init (&pk, &last->rows, msgpack_sbuffer_write);
+        s_row (&pk, csv, column, line);
+        last->count++;
     }
-    if (rc == 0) {
-        msgpack_pack_array (args_key (args, "rows"), *count);
-        msgpack_sbuffer_write (&args->body, rows.data, rows.size);
-    }
-    msgpack_sbuffer_destroy (&rows);
     ctl_csv_destroy (&csv);
+    if (rc)
+        ctl_import_parts_destroy (&parts, *nparts);
+    *parts_p = parts;
+    return rc;
+}
+
+void
+ctl_import_parts_destroy (ctl_import_part_t **parts_p, size_t nparts)
+{
+    for (size_t i = 0; *parts_p && i < nparts; i++)
+        msgpack_sbuffer_destroy (&(*parts_p) [i].rows);
+    free (*parts_p);
+    *parts_p = NULL;
+}
+
+void
+ctl_import_part_put (const ctl_import_part_t *part, args_t *args)
+{
+    msgpack_pack_array (args_key (args, "rows"), (uint32_t) part->count);
+    if (part->rows.size)
+        msgpack_sbuffer_write (&args->body, part->rows.data, part->rows.size);
+}
+
+int
+ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
+                 dt_err_t *err)
+{
+    ctl_import_part_t *parts;
+    size_t nparts;
+    int rc = ctl_import_parts (data, size, DT_LIST_MAX, &parts, &nparts, count, err);
+    if (rc == 0 && nparts > 1 && parts [0].count == DT_LIST_MAX)
+        rc = dt_err_set (err, "TOO_LARGE", "line %zu: one import takes at most %d rows: "
+                         "split the file", parts [1].first_line, DT_LIST_MAX);
+    else
+    if (rc == 0 && nparts > 1)
+        rc = dt_err_set (err, "TOO_LARGE", "line %zu: the rows before it fill one request: "
+                         "split the file", parts [1].first_line);
+    else
+    if (rc == 0)
+        ctl_import_part_put (nparts? &parts [0]: &(ctl_import_part_t) { .count = 0 }, args);
+    ctl_import_parts_destroy (&parts, nparts);
     return rc;
 }
 
 void
 ctl_import_export (FILE *out, const msgpack_object *rows)
 {
-    ctl_csv_write (out, s_keys, S_KEYS);
+    ctl_import_export_rows (out, rows, true);
+}
+
+void
+ctl_import_export_rows (FILE *out, const msgpack_object *rows, bool header)
+{
+    if (header)
+        ctl_csv_write (out, s_keys, S_KEYS);
     for (uint32_t i = 0; rows && rows->type == MSGPACK_OBJECT_ARRAY && i < rows->via.array.size;
          i++) {
         const char *values [S_KEYS];

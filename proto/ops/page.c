@@ -6,15 +6,22 @@ static const char s_hex [] = "0123456789abcdef";
 int
 page_open (page_t *self, const msgpack_object *args, dt_err_t *err)
 {
+    return page_open_range (self, args, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, err);
+}
+
+int
+page_open_range (page_t *self, const msgpack_object *args, uint32_t dflt, uint32_t max,
+                 dt_err_t *err)
+{
     memset (self, 0, sizeof (*self));
     msgpack_sbuffer_init (&self->items);
     msgpack_packer_init (&self->pk, &self->items, msgpack_sbuffer_write);
-    uint64_t limit = PAGE_LIMIT_DEFAULT;
+    uint64_t limit = dflt;
     if (proto_arg_uint (args, "limit", false, &limit, err) < 0)
         return -1;
-    if (limit < 1 || limit > PAGE_LIMIT_MAX)
-        return dt_err_set (err, "BAD_ARGS", "argument \"limit\" must be 1..%d, not %" PRIu64,
-                           PAGE_LIMIT_MAX, limit);
+    if (limit < 1 || limit > max)
+        return dt_err_set (err, "BAD_ARGS", "argument \"limit\" must be 1..%u, not %" PRIu64,
+                           max, limit);
     self->limit = (uint32_t) limit;
     char cursor [PAGE_KEY_MAX * 2 + 1];
     int given = proto_arg_str (args, "cursor", false, cursor, sizeof (cursor) - 1, err);
@@ -46,7 +53,8 @@ page_after (page_t *self, size_t *size)
 msgpack_packer *
 page_item (page_t *self, const void *key, size_t key_size)
 {
-    if (self->count == self->limit || key_size > PAGE_KEY_MAX) {
+    if (self->count == self->limit || self->items.size >= PAGE_BYTES_MAX
+    ||  key_size > PAGE_KEY_MAX) {
         self->more = true;
         return NULL;
     }
@@ -60,7 +68,13 @@ void
 page_close (page_t *self, msgpack_packer *pk)
 {
     msgpack_pack_map (pk, 2);
-    proto_pack_key (pk, "items");
+    page_pack (self, pk, "items");
+}
+
+void
+page_pack (page_t *self, msgpack_packer *pk, const char *name)
+{
+    proto_pack_key (pk, name);
     msgpack_pack_array (pk, self->count);
     if (self->items.size)
         pk->callback (pk->data, self->items.data, self->items.size);    //  packed already
@@ -172,6 +186,23 @@ page_test (bool verbose)
     assert (page_open (&page, s_args (&unpacked, &buf, "abc", 0), &err) == -1);
     page_release (&page);
     dt_err_reset (&err);
+
+    //  A page stops once its items pass PAGE_BYTES_MAX, whatever its limit
+    assert (page_open (&page, s_args (&unpacked, &buf, NULL, PAGE_LIMIT_MAX), &err) == 0);
+    static char blob [200 * 1024];
+    uint32_t fitted = 0;
+    for (uint32_t i = 0; i < 100; i++) {
+        char key [8];
+        snprintf (key, sizeof (key), "%03u", i);
+        msgpack_packer *item = page_item (&page, key, strlen (key));
+        if (!item)
+            break;
+        msgpack_pack_bin (item, sizeof (blob));
+        msgpack_pack_bin_body (item, blob, sizeof (blob));
+        fitted++;
+    }
+    assert (page.more && fitted == PAGE_BYTES_MAX / sizeof (blob) + 1);
+    page_release (&page);
 
     msgpack_unpacked_destroy (&result);
     msgpack_unpacked_destroy (&unpacked);

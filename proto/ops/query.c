@@ -1,6 +1,8 @@
 /* query.c -- the read operations: lists, shows, the tree, export and audit,
-   streamed from the store into the result within the key's scope. */
+   streamed from the store into the result within the key's scope. Every
+   list pages (page.h, PROTOCOL.md 6.0): a reply never grows past its limit. */
 #include "query.h"
+#include "page.h"
 #include "policy.h"
 #include "scratch.h"
 #include "repl.h"
@@ -8,33 +10,35 @@
 #define QUERY_AUDIT_LIMIT_DEFAULT 100
 #define QUERY_AUDIT_LIMIT_MAX     10000
 
-//  A list streamed into the result. msgpack wants the length first, and the
-//  groups' counters (branch.halls, branch.core_seats, hall.seats) give it
-//  without holding 10 000 halls in memory. A store whose counters disagree
-//  with its indexes fails the call (the caller drops what was packed) rather
-//  than send a malformed reply.
+//  A list inside a show (a hall's members, a branch's halls), streamed into
+//  the result. msgpack wants the length first, and the groups' counters
+//  (branch.halls, branch.core_seats, hall.seats) give it without holding
+//  the list in memory. A store whose counters disagree with its indexes
+//  fails the call (the caller drops what was packed) rather than send a
+//  malformed reply.
 
 typedef struct {
     op_ctx_t *ctx;
+    msgpack_packer *pk;         /* where the items go */
     uint64_t expected;
     uint64_t packed;
     bool over;                  /* the store held more than its counter */
     char what [DT_ID_MAX + 40];
     //  Used by some visitors only
-    uint64_t line;              /* export: number of the last row packed */
-    uint64_t seats;             /* tree: seats of the groups packed */
+    uint64_t seats;             /* seats of the groups packed */
     const char *leader;         /* member.show: the member whose halls we list */
-    zhashx_t *led;              /* officer.list: officer id -> branches led */
 } s_list_t;
 
 static void
-s_list_open (s_list_t *self, op_ctx_t *ctx, uint64_t count, const char *what, const char *id)
+s_list_open (s_list_t *self, op_ctx_t *ctx, msgpack_packer *pk, uint64_t count,
+             const char *what, const char *id)
 {
     memset (self, 0, sizeof (*self));
     self->ctx = ctx;
+    self->pk = pk;
     self->expected = count;
     snprintf (self->what, sizeof (self->what), "%s%s%s", what, *id? " ": "", id);
-    msgpack_pack_array (ctx->pk, (uint32_t) count);
+    msgpack_pack_array (pk, (uint32_t) count);
 }
 
 /* True if one more item fits the length packed; else notes the overflow. */
@@ -67,15 +71,13 @@ s_pack_raw (msgpack_packer *pk, const void *data, size_t size)
     pk->callback (pk->data, (const char *) data, size);
 }
 
-//  Item visitors: each packs one item if the list has room for it
-
 static int
 s_pack_member (const member_t *member, void *arg)
 {
     s_list_t *list = arg;
     if (!s_list_take (list))
         return 1;
-    record_member_pack (member, list->ctx->pk);
+    record_member_pack (member, list->pk);
     return 0;
 }
 
@@ -85,18 +87,8 @@ s_pack_hall (const hall_t *hall, void *arg)
     s_list_t *list = arg;
     if (!s_list_take (list))
         return 1;
-    record_hall_pack (hall, tree_hall_cap (list->ctx->txn, hall), list->ctx->pk);
+    record_hall_pack (hall, tree_hall_cap (list->ctx->txn, hall), list->pk);
     list->seats += hall->seats;
-    return 0;
-}
-
-static int
-s_pack_branch (const branch_t *branch, void *arg)
-{
-    s_list_t *list = arg;
-    if (!s_list_take (list))
-        return 1;
-    record_branch_pack (branch, tree_branch_cap (list->ctx->txn, branch), list->ctx->pk);
     return 0;
 }
 
@@ -105,25 +97,117 @@ static int
 s_pack_seats (op_ctx_t *ctx, seat_kind_t kind, const char *group, uint32_t count)
 {
     s_list_t list;
-    s_list_open (&list, ctx, count, kind == SEAT_CORE? "core seats of branch": "seats of hall",
-                 group);
+    s_list_open (&list, ctx, ctx->pk, count,
+                 kind == SEAT_CORE? "core seats of branch": "seats of hall", group);
     if (tree_seat_visit (ctx->txn, kind, group, s_pack_member, &list, ctx->err))
         return -1;
     return s_list_close (&list);
 }
 
-/* Halls of a branch; adds their seats to *seats when not NULL. */
+/* Halls of a branch into pk. */
 static int
-s_pack_halls (op_ctx_t *ctx, const branch_t *branch, uint64_t *seats)
+s_pack_halls (op_ctx_t *ctx, msgpack_packer *pk, const branch_t *branch)
 {
     s_list_t list;
-    s_list_open (&list, ctx, branch->halls, "halls of branch", branch->id);
-    if (tree_hall_visit (ctx->txn, branch->id, s_pack_hall, &list, ctx->err)
-    ||  s_list_close (&list))
+    s_list_open (&list, ctx, pk, branch->halls, "halls of branch", branch->id);
+    if (tree_hall_visit (ctx->txn, branch->id, s_pack_hall, &list, ctx->err))
         return -1;
-    if (seats)
-        *seats += list.seats;
+    return s_list_close (&list);
+}
+
+//  Pages: a position is the ids that locate an item, joined by \0 (an id
+//  never holds one); the cursor of page.h is its hex.
+
+#define S_POS_FIELDS 4
+
+typedef struct {
+    op_ctx_t *ctx;
+    page_t page;
+    bool resume;                /* a cursor was given: `at` holds its fields */
+    char at [S_POS_FIELDS][DT_ID_MAX + 1];
+    //  Used by some lists only
+    char branch [DT_ID_MAX + 1];    /* export: the group being visited */
+    char hall [DT_ID_MAX + 1];
+    uint64_t line;              /* export: number of the last row packed */
+    zhashx_t *led;              /* officer.list: officer id -> branches led */
+} s_paged_t;
+
+/* Open a page of fields-field positions; -1 (BAD_ARGS) for a cursor that
+   is not one (page_release is done). */
+static int
+s_paged_open (s_paged_t *self, op_ctx_t *ctx, const msgpack_object *args, size_t fields)
+{
+    memset (self, 0, sizeof (*self));
+    self->ctx = ctx;
+    if (page_open (&self->page, args, ctx->err)) {
+        page_release (&self->page);
+        return -1;
+    }
+    size_t size;
+    const char *after = page_after (&self->page, &size);
+    if (!after)
+        return 0;
+    size_t field = 0, start = 0;
+    for (size_t i = 0; i <= size; i++)
+        if (i == size || after [i] == 0) {
+            if (field == fields || i - start > DT_ID_MAX)
+                break;
+            memcpy (self->at [field], after + start, i - start);
+            self->at [field++][i - start] = 0;
+            start = i + 1;
+        }
+    if (field != fields || !*self->at [fields - 1]) {
+        page_release (&self->page);
+        return dt_err_set (ctx->err, "BAD_ARGS", "argument \"cursor\" is not a cursor of "
+                           "this list (take it from \"next\" of the page before)");
+    }
+    self->resume = true;
     return 0;
+}
+
+/* Room for one more item at the position of these fields (NULL ends
+   them): its packer, or NULL when the page is full. */
+static msgpack_packer *
+s_paged_item (s_paged_t *self, const char *first, ...)
+{
+    char key [PAGE_KEY_MAX];
+    size_t size = 0;
+    va_list fields;
+    va_start (fields, first);
+    for (const char *field = first; field; field = va_arg (fields, const char *)) {
+        size_t len = strlen (field);
+        if (size + len + 1 > sizeof (key))
+            break;
+        if (size)
+            key [size++] = 0;
+        memcpy (key + size, field, len);
+        size += len;
+    }
+    va_end (fields);
+    return page_item (&self->page, key, size);
+}
+
+/* The list of a store whose counter says count: wrong only when this page
+   holds the whole list. */
+static int
+s_paged_check (s_paged_t *self, uint64_t count, const char *what)
+{
+    if (self->resume || self->page.more || self->page.count == count)
+        return 0;
+    return dt_err_set (self->ctx->err, "INTERNAL", "store is inconsistent: %s counts %"
+                       PRIu64 ", found %" PRIu32, what, count, self->page.count);
+}
+
+/* Finish a visit: 0 with the page packed as name (and next) into the
+   result map, whose other pairs the caller packs; -1 drops it. */
+static int
+s_paged_close (s_paged_t *self, int rc, const char *name)
+{
+    if (rc == 0)
+        page_pack (&self->page, self->ctx->pk, name);
+    else
+        page_release (&self->page);
+    return rc;
 }
 
 //  Scope: the branches a key covers
@@ -132,34 +216,58 @@ typedef struct {
     op_ctx_t *ctx;
     tree_branch_fn *visit;
     void *arg;
+    page_t *page;
 } s_scope_t;
 
 static int
 s_scope_branch (const branch_t *branch, void *arg)
 {
     s_scope_t *self = arg;
-    return op_covers (self->ctx, branch->id)? self->visit (branch, self->arg): 0;
+    int rc = op_covers (self->ctx, branch->id)? self->visit (branch, self->arg): 0;
+    //  A full page stops the walk, whichever level found it full
+    return rc == 0 && self->page && self->page->more? 1: rc;
 }
 
 /* Visit the branches in the key's scope in id order, or only `one` when it
-   is not "" (NOT_FOUND or DENIED when it is unknown or out of scope). */
+   is not "" (NOT_FOUND or DENIED when it is unknown or out of scope). A
+   page resumes: after branch `after` (skipped), or at it when `at` (the
+   page's position is inside it; a branch gone since is passed). */
 static int
-s_scope_visit (op_ctx_t *ctx, const char *one, tree_branch_fn *visit, void *arg)
+s_scope_visit_from (op_ctx_t *ctx, const char *one, page_t *page, const char *after, bool at,
+                    tree_branch_fn *visit, void *arg)
 {
     if (*one) {
         branch_t branch;
         if (tree_branch_need (ctx->txn, one, &branch, ctx->err) || op_allow (ctx, one))
             return -1;
+        if (after && *after && !at)
+            return 0;           /* the one branch was the last page's */
         return visit (&branch, arg) == -1? -1: 0;
     }
-    s_scope_t self = { ctx, visit, arg };
-    return tree_branch_visit (ctx->txn, s_scope_branch, &self, ctx->err);
+    s_scope_t self = { ctx, visit, arg, page };
+    if (after && *after && at) {
+        branch_t branch;
+        dt_err_t err;
+        dt_err_init (&err);
+        int found = tree_branch_get (ctx->txn, after, &branch, &err);
+        dt_err_reset (&err);
+        int rc = found == 0? s_scope_branch (&branch, &self): 0;
+        if (rc)
+            return rc == -1? -1: 0;
+    }
+    return tree_branch_visit_after (ctx->txn, after, s_scope_branch, &self, ctx->err);
 }
 
-/* What a list over the scope will hold: the first pass of every such list. */
+static int
+s_scope_visit (op_ctx_t *ctx, const char *one, tree_branch_fn *visit, void *arg)
+{
+    return s_scope_visit_from (ctx, one, NULL, NULL, false, visit, arg);
+}
+
+/* What a list over the scope holds, from the groups' counters. */
 typedef struct {
     op_ctx_t *ctx;
-    bool hall_seats;            /* also add up the seats of every hall (export) */
+    bool hall_seats;            /* also add up the seats of every hall */
     uint64_t branches;
     uint64_t halls;
     uint64_t seated;            /* core seats, plus hall seats if hall_seats */
@@ -199,63 +307,72 @@ s_count_led (const branch_t *branch, void *arg)
 }
 
 static int
-s_pack_officer (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+s_page_officer (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
-    s_list_t *list = arg;
+    s_paged_t *self = arg;
     officer_t officer;
     if (record_officer_decode (&officer, val, val_size))
-        return dt_err_set (list->ctx->err, "INTERNAL", "stored officer %.*s is damaged",
+        return dt_err_set (self->ctx->err, "INTERNAL", "stored officer %.*s is damaged",
                            (int) (key_size > DT_ID_MAX? DT_ID_MAX: key_size),
                            (const char *) key);
-    if (!s_list_take (list))
+    if (self->resume && streq (officer.id, self->at [0]))
+        return 0;
+    msgpack_packer *pk = s_paged_item (self, officer.id, NULL);
+    if (!pk)
         return 1;
-    uintptr_t led = (uintptr_t) zhashx_lookup (list->led, officer.id);
-    record_officer_pack (&officer, (uint32_t) led, list->ctx->pk);
+    uintptr_t led = (uintptr_t) zhashx_lookup (self->led, officer.id);
+    record_officer_pack (&officer, (uint32_t) led, pk);
     return 0;
 }
 
-/* OFFICER LIST */
+/* OFFICER LIST limit? cursor? */
 static int
 s_officer_list (op_ctx_t *ctx, const msgpack_object *args)
 {
-    (void) args;
+    s_paged_t self;
+    if (s_paged_open (&self, ctx, args, 1))
+        return -1;
     //  One walk over the branches counts what every officer leads, where
     //  tree_officer_branches would walk them once per officer.
-    zhashx_t *led = zhashx_new ();
-    assert (led);
-    int rc = tree_branch_visit (ctx->txn, s_count_led, led, ctx->err);
+    self.led = zhashx_new ();
+    assert (self.led);
+    int rc = tree_branch_visit (ctx->txn, s_count_led, self.led, ctx->err);
     if (rc == 0) {
-        msgpack_pack_map (ctx->pk, 1);
-        proto_pack_key (ctx->pk, "officers");
-        s_list_t list;
-        s_list_open (&list, ctx, store_count (ctx->txn, TBL_OFFICER), "officers", "");
-        list.led = led;
-        rc = store_scan (ctx->txn, TBL_OFFICER, NULL, 0, NULL, 0, s_pack_officer, &list,
-                         ctx->err);
-        if (rc == 0)
-            rc = s_list_close (&list);
+        const char *from = self.resume? self.at [0]: NULL;
+        rc = store_scan (ctx->txn, TBL_OFFICER, NULL, 0, from, from? strlen (from): 0,
+                         s_page_officer, &self, ctx->err);
     }
-    zhashx_destroy (&led);
-    return rc;
+    zhashx_destroy (&self.led);
+    if (rc == 0)
+        msgpack_pack_map (ctx->pk, 2);
+    return s_paged_close (&self, rc, "officers");
 }
 
 //  Branches and halls
 
-/* BRANCH LIST */
+static int
+s_page_branch (const branch_t *branch, void *arg)
+{
+    s_paged_t *self = arg;
+    msgpack_packer *pk = s_paged_item (self, branch->id, NULL);
+    if (!pk)
+        return 1;
+    record_branch_pack (branch, tree_branch_cap (self->ctx->txn, branch), pk);
+    return 0;
+}
+
+/* BRANCH LIST limit? cursor? */
 static int
 s_branch_list (op_ctx_t *ctx, const msgpack_object *args)
 {
-    (void) args;
-    s_tally_t tally = { .ctx = ctx };
-    if (s_scope_visit (ctx, "", s_tally_branch, &tally))
+    s_paged_t self;
+    if (s_paged_open (&self, ctx, args, 1))
         return -1;
-    msgpack_pack_map (ctx->pk, 1);
-    proto_pack_key (ctx->pk, "branches");
-    s_list_t list;
-    s_list_open (&list, ctx, tally.branches, "branches in scope of key", ctx->key->name);
-    if (s_scope_visit (ctx, "", s_pack_branch, &list))
-        return -1;
-    return s_list_close (&list);
+    int rc = s_scope_visit_from (ctx, "", &self.page, self.resume? self.at [0]: NULL, false,
+                                 s_page_branch, &self);
+    if (rc == 0)
+        msgpack_pack_map (ctx->pk, 2);
+    return s_paged_close (&self, rc, "branches");
 }
 
 /* BRANCH SHOW id */
@@ -272,35 +389,46 @@ s_branch_show (op_ctx_t *ctx, const msgpack_object *args)
     proto_pack_key (ctx->pk, "branch");
     record_branch_pack (&branch, tree_branch_cap (ctx->txn, &branch), ctx->pk);
     proto_pack_key (ctx->pk, "halls");
-    if (s_pack_halls (ctx, &branch, NULL))
+    if (s_pack_halls (ctx, ctx->pk, &branch))
         return -1;
     proto_pack_key (ctx->pk, "core");
     return s_pack_seats (ctx, SEAT_CORE, id, branch.core_seats);
 }
 
 static int
-s_pack_branch_halls (const branch_t *branch, void *arg)
+s_page_hall (const hall_t *hall, void *arg)
 {
-    s_list_t *list = arg;
-    return tree_hall_visit (list->ctx->txn, branch->id, s_pack_hall, list, list->ctx->err);
+    s_paged_t *self = arg;
+    msgpack_packer *pk = s_paged_item (self, hall->branch, hall->id, NULL);
+    if (!pk)
+        return 1;
+    record_hall_pack (hall, tree_hall_cap (self->ctx->txn, hall), pk);
+    return 0;
 }
 
-/* HALL LIST branch? */
+static int
+s_page_branch_halls (const branch_t *branch, void *arg)
+{
+    s_paged_t *self = arg;
+    bool inside = self->resume && streq (branch->id, self->at [0]);
+    return tree_hall_visit_after (self->ctx->txn, branch->id, inside? self->at [1]: NULL,
+                                  s_page_hall, self, self->ctx->err);
+}
+
+/* HALL LIST branch? limit? cursor? */
 static int
 s_hall_list (op_ctx_t *ctx, const msgpack_object *args)
 {
     char one [DT_ID_MAX + 1] = "";
-    s_tally_t tally = { .ctx = ctx };
+    s_paged_t self;
     if (proto_arg_id (args, "branch", false, one, ctx->err) < 0
-    ||  s_scope_visit (ctx, one, s_tally_branch, &tally))
+    ||  s_paged_open (&self, ctx, args, 2))
         return -1;
-    msgpack_pack_map (ctx->pk, 1);
-    proto_pack_key (ctx->pk, "halls");
-    s_list_t list;
-    s_list_open (&list, ctx, tally.halls, "halls in scope of key", ctx->key->name);
-    if (s_scope_visit (ctx, one, s_pack_branch_halls, &list))
-        return -1;
-    return s_list_close (&list);
+    int rc = s_scope_visit_from (ctx, one, &self.page, self.resume? self.at [0]: NULL, true,
+                                 s_page_branch_halls, &self);
+    if (rc == 0)
+        msgpack_pack_map (ctx->pk, 2);
+    return s_paged_close (&self, rc, "halls");
 }
 
 /* HALL SHOW id */
@@ -342,7 +470,7 @@ s_pack_led (const hall_t *hall, void *arg)
         return 0;
     if (!s_list_take (list))
         return 1;
-    proto_pack_str (list->ctx->pk, hall->id);
+    proto_pack_str (list->pk, hall->id);
     return 0;
 }
 
@@ -370,14 +498,25 @@ s_member_show (op_ctx_t *ctx, const msgpack_object *args)
         return 0;
     }
     s_list_t list;
-    s_list_open (&list, ctx, count, "halls led by member", id);
+    s_list_open (&list, ctx, ctx->pk, count, "halls led by member", id);
     list.leader = id;
     if (tree_hall_visit (ctx->txn, member.branch, s_pack_led, &list, ctx->err))
         return -1;
     return s_list_close (&list);
 }
 
-/* MEMBER LIST hall? | branch? */
+static int
+s_page_member (const member_t *member, void *arg)
+{
+    s_paged_t *self = arg;
+    msgpack_packer *pk = s_paged_item (self, member->id, NULL);
+    if (!pk)
+        return 1;
+    record_member_pack (member, pk);
+    return 0;
+}
+
+/* MEMBER LIST hall? | branch? limit? cursor? */
 static int
 s_member_list (op_ctx_t *ctx, const msgpack_object *args)
 {
@@ -403,89 +542,103 @@ s_member_list (op_ctx_t *ctx, const msgpack_object *args)
             return -1;
         count = branch.core_seats;
     }
-    msgpack_pack_map (ctx->pk, 1);
-    proto_pack_key (ctx->pk, "members");
-    return by_hall? s_pack_seats (ctx, SEAT_HALL, hall_id, count)
-                  : s_pack_seats (ctx, SEAT_CORE, branch_id, count);
+    s_paged_t self;
+    if (s_paged_open (&self, ctx, args, 1))
+        return -1;
+    const char *group = by_hall? hall_id: branch_id;
+    int rc = tree_seat_visit_after (ctx->txn, by_hall? SEAT_HALL: SEAT_CORE, group,
+                                    self.resume? self.at [0]: NULL, s_page_member, &self,
+                                    ctx->err);
+    if (rc == 0)
+        rc = s_paged_check (&self, count, by_hall? "seats of hall": "core seats of branch");
+    if (rc == 0)
+        msgpack_pack_map (ctx->pk, 2);
+    return s_paged_close (&self, rc, "members");
 }
 
 //  The tree
 
 static int
-s_pack_tree_branch (const branch_t *branch, void *arg)
+s_page_tree_branch (const branch_t *branch, void *arg)
 {
-    s_list_t *list = arg;
-    if (!s_list_take (list))
+    s_paged_t *self = arg;
+    msgpack_packer *pk = s_paged_item (self, branch->id, NULL);
+    if (!pk)
         return 1;
-    record_branch_pack_extra (branch, tree_branch_cap (list->ctx->txn, branch), 1,
-                              list->ctx->pk);
-    proto_pack_key (list->ctx->pk, "hall_list");
-    list->seats += branch->core_seats;
-    return s_pack_halls (list->ctx, branch, &list->seats);
+    record_branch_pack_extra (branch, tree_branch_cap (self->ctx->txn, branch), 1, pk);
+    proto_pack_key (pk, "hall_list");
+    return s_pack_halls (self->ctx, pk, branch);
 }
 
 static void
-s_pack_hq (msgpack_packer *pk, uint64_t officers, uint64_t members, uint64_t unplaced)
+s_pack_hq (msgpack_packer *pk, uint64_t officers, uint64_t members, uint64_t unplaced,
+           const s_tally_t *tally)
 {
-    msgpack_pack_map (pk, 3);
+    msgpack_pack_map (pk, 5);
     proto_pack_key (pk, "officers");
     msgpack_pack_uint64 (pk, officers);
     proto_pack_key (pk, "members");
     msgpack_pack_uint64 (pk, members);
     proto_pack_key (pk, "unplaced");
     msgpack_pack_uint64 (pk, unplaced);
+    proto_pack_key (pk, "branches");
+    msgpack_pack_uint64 (pk, tally->branches);
+    proto_pack_key (pk, "halls");
+    msgpack_pack_uint64 (pk, tally->halls);
 }
 
-/* TREE branch?
-   For an hq-admin key "hq" counts the whole organisation, from table sizes
-   (every seated member has exactly one seat index entry). Other keys see hq
-   only through their branches: the officers leading them, the members
-   seated in them, and no unplaced members. */
+/* TREE branch? limit? cursor?
+   A page of branches, each with all its halls; "hq" on every page counts
+   the whole list. For an hq-admin key "hq" counts the whole organisation,
+   from table sizes (every seated member has exactly one seat index
+   entry). Other keys see hq only through their branches: the officers
+   leading them, the members seated in them, and no unplaced members. */
 static int
 s_tree (op_ctx_t *ctx, const msgpack_object *args)
 {
     char one [DT_ID_MAX + 1] = "";
-    if (proto_arg_id (args, "branch", false, one, ctx->err) < 0)
+    s_paged_t self;
+    if (proto_arg_id (args, "branch", false, one, ctx->err) < 0
+    ||  s_paged_open (&self, ctx, args, 1))
         return -1;
     bool admin = ctx->key->role == KEY_HQ_ADMIN;
-    s_tally_t tally = { .ctx = ctx, .leaders = admin? NULL: zhashx_new () };
-    s_list_t list = { .ctx = ctx };
+    s_tally_t tally = { .ctx = ctx, .hall_seats = !admin,
+                        .leaders = admin? NULL: zhashx_new () };
     int rc = s_scope_visit (ctx, one, s_tally_branch, &tally);
+    if (rc == 0)
+        rc = s_scope_visit_from (ctx, one, &self.page, self.resume? self.at [0]: NULL, false,
+                                 s_page_tree_branch, &self);
     if (rc == 0) {
-        msgpack_pack_map (ctx->pk, 2);
-        proto_pack_key (ctx->pk, "branches");
-        s_list_open (&list, ctx, tally.branches, "branches in scope of key", ctx->key->name);
-        rc = s_scope_visit (ctx, one, s_pack_tree_branch, &list);
-        if (rc == 0)
-            rc = s_list_close (&list);
-    }
-    if (rc == 0) {
+        msgpack_pack_map (ctx->pk, 3);
         proto_pack_key (ctx->pk, "hq");
         if (admin) {
             uint64_t members = store_count (ctx->txn, TBL_MEMBER);
             uint64_t seated = store_count (ctx->txn, TBL_SEAT);
             s_pack_hq (ctx->pk, store_count (ctx->txn, TBL_OFFICER), members,
-                       members > seated? members - seated: 0);
+                       members > seated? members - seated: 0, &tally);
         }
         else
-            s_pack_hq (ctx->pk, zhashx_size (tally.leaders), list.seats, 0);
+            s_pack_hq (ctx->pk, zhashx_size (tally.leaders), tally.seated, 0, &tally);
     }
     zhashx_destroy (&tally.leaders);
-    return rc;
+    return s_paged_close (&self, rc, "branches");
 }
 
-//  Export: the rows import.members reads
+//  Export: the rows import.members reads, at positions branch, hall ("" for
+//  the core seats), member and the row's line (branch "" for the unplaced)
 
 static int
-s_pack_row (const member_t *member, void *arg)
+s_export_row (const member_t *member, void *arg)
 {
-    s_list_t *rows = arg;
-    if (!s_list_take (rows))
+    s_paged_t *self = arg;
+    char line [24];
+    snprintf (line, sizeof (line), "%" PRIu64, self->line + 1);
+    msgpack_packer *pk = s_paged_item (self, self->branch, self->hall, member->id, line, NULL);
+    if (!pk)
         return 1;
-    msgpack_packer *pk = rows->ctx->pk;
     msgpack_pack_map (pk, 5);
     proto_pack_key (pk, "line");
-    msgpack_pack_uint64 (pk, ++rows->line);
+    msgpack_pack_uint64 (pk, ++self->line);
     proto_pack_key (pk, "id");
     proto_pack_str (pk, member->id);
     proto_pack_key (pk, "name");
@@ -497,72 +650,111 @@ s_pack_row (const member_t *member, void *arg)
     return 0;
 }
 
+/* The seats of one group, after member `after` (NULL: all). */
+static int
+s_export_seats (s_paged_t *self, seat_kind_t kind, const char *group, const char *after)
+{
+    int rc = tree_seat_visit_after (self->ctx->txn, kind, group, after, s_export_row, self,
+                                    self->ctx->err);
+    return rc? -1: self->page.more? 1: 0;
+}
+
 static int
 s_export_hall (const hall_t *hall, void *arg)
 {
-    s_list_t *rows = arg;
-    return tree_seat_visit (rows->ctx->txn, SEAT_HALL, hall->id, s_pack_row, rows,
-                            rows->ctx->err);
+    s_paged_t *self = arg;
+    snprintf (self->hall, sizeof (self->hall), "%s", hall->id);
+    return s_export_seats (self, SEAT_HALL, hall->id, NULL);
 }
 
 static int
 s_export_branch (const branch_t *branch, void *arg)
 {
-    s_list_t *rows = arg;
-    if (tree_seat_visit (rows->ctx->txn, SEAT_CORE, branch->id, s_pack_row, rows,
-                         rows->ctx->err)
-    ||  tree_hall_visit (rows->ctx->txn, branch->id, s_export_hall, rows, rows->ctx->err))
-        return -1;
-    return 0;
+    s_paged_t *self = arg;
+    op_ctx_t *ctx = self->ctx;
+    bool inside = self->resume && streq (branch->id, self->at [0]);
+    const char *hall = inside? self->at [1]: "";
+    const char *member = inside? self->at [2]: NULL;
+    snprintf (self->branch, sizeof (self->branch), "%s", branch->id);
+    *self->hall = 0;
+    int rc = 0;
+    if (!*hall)
+        rc = s_export_seats (self, SEAT_CORE, branch->id, member);
+    else {
+        //  Resuming inside a hall: the rest of its seats, if it is still here
+        hall_t resumed;
+        dt_err_t err;
+        dt_err_init (&err);
+        if (tree_hall_get (ctx->txn, hall, &resumed, &err) == 0
+        &&  streq (resumed.branch, branch->id)) {
+            snprintf (self->hall, sizeof (self->hall), "%s", hall);
+            rc = s_export_seats (self, SEAT_HALL, hall, member);
+        }
+        dt_err_reset (&err);
+    }
+    if (rc == 0)
+        rc = tree_hall_visit_after (ctx->txn, branch->id, *hall? hall: NULL, s_export_hall,
+                                    self, ctx->err);
+    return rc == -1? -1: self->page.more? 1: 0;
 }
 
 static int
 s_export_unplaced (const void *key, size_t key_size, const void *val, size_t val_size,
                    void *arg)
 {
-    s_list_t *rows = arg;
+    s_paged_t *self = arg;
     member_t member;
     if (record_member_decode (&member, val, val_size))
-        return dt_err_set (rows->ctx->err, "INTERNAL", "stored member %.*s is damaged",
+        return dt_err_set (self->ctx->err, "INTERNAL", "stored member %.*s is damaged",
                            (int) (key_size > DT_ID_MAX? DT_ID_MAX: key_size),
                            (const char *) key);
-    return member.seat == SEAT_NONE? s_pack_row (&member, rows): 0;
+    if (self->resume && !*self->at [0] && streq (member.id, self->at [2]))
+        return 0;
+    return member.seat == SEAT_NONE? s_export_row (&member, self): 0;
 }
 
-/* EXPORT MEMBERS branch?
+/* EXPORT MEMBERS branch? limit? cursor?
    Rows go branch by branch: core seats, then each hall's seats. Without a
    branch an hq-admin key gets every member, the unplaced ones last. */
 static int
 s_export_members (op_ctx_t *ctx, const msgpack_object *args)
 {
     char one [DT_ID_MAX + 1] = "";
-    if (proto_arg_id (args, "branch", false, one, ctx->err) < 0)
+    s_paged_t self;
+    if (proto_arg_id (args, "branch", false, one, ctx->err) < 0
+    ||  s_paged_open (&self, ctx, args, 4))
         return -1;
     bool everyone = !*one && ctx->key->role == KEY_HQ_ADMIN;
-    s_tally_t tally = { .ctx = ctx, .hall_seats = true };
-    if (!everyone && s_scope_visit (ctx, one, s_tally_branch, &tally))
-        return -1;
-    msgpack_pack_map (ctx->pk, 1);
-    proto_pack_key (ctx->pk, "rows");
-    s_list_t rows;
-    s_list_open (&rows, ctx, everyone? store_count (ctx->txn, TBL_MEMBER): tally.seated,
-                 "members in scope of key", ctx->key->name);
-    if (s_scope_visit (ctx, one, s_export_branch, &rows))
-        return -1;
-    if (everyone && store_scan (ctx->txn, TBL_MEMBER, NULL, 0, NULL, 0, s_export_unplaced,
-                                &rows, ctx->err))
-        return -1;
-    return s_list_close (&rows);
+    bool unplaced = self.resume && !*self.at [0];
+    uint64_t expected = 0;
+    int rc = 0;
+    if (self.resume)
+        self.line = strtoull (self.at [3], NULL, 10);
+    else
+    if (everyone)
+        expected = store_count (ctx->txn, TBL_MEMBER);
+    else {
+        s_tally_t tally = { .ctx = ctx, .hall_seats = true };
+        rc = s_scope_visit (ctx, one, s_tally_branch, &tally);
+        expected = tally.seated;
+    }
+    if (rc == 0 && !unplaced)
+        rc = s_scope_visit_from (ctx, one, &self.page, self.resume? self.at [0]: NULL, true,
+                                 s_export_branch, &self);
+    if (rc == 0 && everyone && !self.page.more) {
+        const char *from = unplaced? self.at [2]: NULL;
+        *self.branch = *self.hall = 0;
+        rc = store_scan (ctx->txn, TBL_MEMBER, NULL, 0, from, from? strlen (from): 0,
+                         s_export_unplaced, &self, ctx->err);
+    }
+    if (rc == 0)
+        rc = s_paged_check (&self, expected, "members in scope of key");
+    if (rc == 0)
+        msgpack_pack_map (ctx->pk, 2);
+    return s_paged_close (&self, rc, "rows");
 }
 
 //  Audit
-
-typedef struct {
-    int64_t since;
-    uint32_t count;
-    msgpack_sbuffer entries;    /* packed entries, for want of their number */
-    msgpack_packer pk;
-} s_audit_t;
 
 /* A stored entry as the public entry: its own map plus "hash", the
    BLAKE2b-256 of the stored bytes. The entry has passed proto_check. */
@@ -594,11 +786,21 @@ s_pack_entry (msgpack_packer *pk, const uint8_t *data, size_t size)
     msgpack_pack_bin_body (pk, hash, sizeof (hash));
 }
 
+typedef struct {
+    int64_t since;
+    page_t page;
+} s_audit_t;
+
 static int
 s_audit_entry (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
-    (void) key; (void) key_size;
     s_audit_t *self = arg;
+    size_t after_size;
+    const void *after = page_after (&self->page, &after_size);
+    //  The parts of a summary's detail (16-byte keys) are for audit.verify
+    if (key_size != 8
+    || (after && after_size == key_size && memcmp (after, key, key_size) == 0))
+        return 0;
     dt_err_t err;
     dt_err_init (&err);
     msgpack_unpacked unpacked;
@@ -613,42 +815,47 @@ s_audit_entry (const void *key, size_t key_size, const void *val, size_t val_siz
                      ||  ts->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
                      && ts->via.i64 >= self->since;
     msgpack_unpacked_destroy (&unpacked);
-    if (wanted) {
-        s_pack_entry (&self->pk, val, val_size);
-        self->count++;
-    }
+    if (!wanted)
+        return 0;
+    msgpack_packer *pk = page_item (&self->page, key, key_size);
+    if (!pk)
+        return 1;
+    s_pack_entry (pk, val, val_size);
     return 0;
 }
 
-/* AUDIT LIST since? limit?
-   The newest `limit` entries at or after `since`, oldest first. */
+/* AUDIT LIST since? limit? cursor?
+   Oldest first: from the first entry with ts >= since when since is given,
+   else the newest `limit` entries; a cursor goes on after its entry. */
 static int
 s_audit_list (op_ctx_t *ctx, const msgpack_object *args)
 {
-    int64_t since = INT64_MIN;
-    uint64_t limit = QUERY_AUDIT_LIMIT_DEFAULT;
-    if (proto_arg_int (args, "since", false, &since, ctx->err) < 0
-    ||  proto_arg_uint (args, "limit", false, &limit, ctx->err) < 0)
+    s_audit_t audit = { .since = INT64_MIN };
+    if (page_open_range (&audit.page, args, QUERY_AUDIT_LIMIT_DEFAULT, QUERY_AUDIT_LIMIT_MAX,
+                         ctx->err)
+    ||  proto_arg_int (args, "since", false, &audit.since, ctx->err) < 0) {
+        page_release (&audit.page);
         return -1;
-    if (limit < 1 || limit > QUERY_AUDIT_LIMIT_MAX)
-        return dt_err_set (ctx->err, "BAD_ARGS", "limit %" PRIu64 " is out of range 1..%d",
-                           limit, QUERY_AUDIT_LIMIT_MAX);
-    //  Only the newest `limit` entries can be in the answer: start there.
-    uint64_t head = store_meta_uint (ctx->txn, "audit_seq");
-    uint8_t from [8];
-    store_seq_key (head > limit? head - limit + 1: 1, from);
-    s_audit_t audit = { .since = since };
-    msgpack_sbuffer_init (&audit.entries);
-    msgpack_packer_init (&audit.pk, &audit.entries, msgpack_sbuffer_write);
-    int rc = store_scan (ctx->txn, TBL_AUDIT, NULL, 0, from, sizeof (from), s_audit_entry,
-                         &audit, ctx->err);
-    if (rc == 0) {
-        msgpack_pack_map (ctx->pk, 1);
-        proto_pack_key (ctx->pk, "entries");
-        msgpack_pack_array (ctx->pk, audit.count);
-        s_pack_raw (ctx->pk, audit.entries.data, audit.entries.size);
     }
-    msgpack_sbuffer_destroy (&audit.entries);
+    size_t after_size;
+    const void *after = page_after (&audit.page, &after_size);
+    if (after && after_size != 8) {
+        page_release (&audit.page);
+        return dt_err_set (ctx->err, "BAD_ARGS", "argument \"cursor\" is not a cursor of "
+                           "this list (take it from \"next\" of the page before)");
+    }
+    uint8_t from [8];
+    uint64_t head = store_meta_uint (ctx->txn, "audit_seq");
+    uint64_t limit = audit.page.limit;
+    store_seq_key (proto_map_get (args, "since") || head <= limit? 1: head - limit + 1, from);
+    int rc = store_scan (ctx->txn, TBL_AUDIT, NULL, 0, after? after: from, sizeof (from),
+                         s_audit_entry, &audit, ctx->err);
+    if (rc == 0)
+        msgpack_pack_map (ctx->pk, 2);
+    if (rc == 0)
+        page_pack (&audit.page, ctx->pk, "entries");
+    else
+        page_release (&audit.page);
     return rc;
 }
 

@@ -324,6 +324,13 @@ repl_snapshot (store_txn_t *txn, const char *node, tree_record_fn *visit, void *
     s_snapshot_t self = { txn, node, TBL_COUNT, visit, arg, err };
     if (tree_branch_visit (txn, s_snapshot_branch, &self, err))
         return -1;
+    return repl_snapshot_common (txn, visit, arg, err);
+}
+
+int
+repl_snapshot_common (store_txn_t *txn, tree_record_fn *visit, void *arg, dt_err_t *err)
+{
+    s_snapshot_t self = { txn, NULL, TBL_COUNT, visit, arg, err };
     for (size_t i = 0; i < S_TABLES; i++) {
         if (s_tables [i].scope != REPL_EVERY_NODE || !s_tables [i].snapshot)
             continue;

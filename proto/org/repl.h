@@ -66,6 +66,9 @@ int repl_branch_resend (store_txn_t *txn, const char *branch, const char *node,
    serves, then every record of the tables of every node. */
 int repl_snapshot (store_txn_t *txn, const char *node, tree_record_fn *visit, void *arg,
                    dt_err_t *err);
+/* Hub: the second half of a snapshot, every record of the tables of every
+   node (a snapshot sent in slices visits the branches itself). */
+int repl_snapshot_common (store_txn_t *txn, tree_record_fn *visit, void *arg, dt_err_t *err);
 
 /* Replica: apply one change of the hub's log (value NULL deletes). A record
    of a branch this node does not serve is deleted instead; a branch record

@@ -326,6 +326,7 @@ typedef struct {
     tree_hall_fn *hall_fn;
     void *arg;
     dt_err_t *err;
+    const char *after;          /* the id the scan starts at, skipped */
 } s_visit_t;
 
 static int
@@ -339,6 +340,8 @@ s_visit_indexed (const void *key, size_t key_size, const void *val, size_t val_s
         return 0;
     memcpy (id, (const char *) key + self->prefix_size, len);
     id [len] = 0;
+    if (self->after && streq (id, self->after))
+        return 0;
     if (self->member_fn) {
         member_t member;
         if (tree_member_need (self->txn, id, &member, self->err))
@@ -351,36 +354,70 @@ s_visit_indexed (const void *key, size_t key_size, const void *val, size_t val_s
     return self->hall_fn (&hall, self->arg);
 }
 
+/* Scan an index from prefix + after (after itself skipped), or the prefix. */
+static int
+s_visit_index (s_visit_t *self, store_table_t table, const char *prefix, size_t size)
+{
+    char from [2 * DT_ID_MAX + 3];
+    size_t from_size = 0;
+    if (self->after && *self->after) {
+        from_size = size + strlen (self->after);
+        if (from_size > sizeof (from))
+            return 0;
+        memcpy (from, prefix, size);
+        memcpy (from + size, self->after, from_size - size);
+    }
+    return store_scan (self->txn, table, prefix, size, from_size? from: NULL, from_size,
+                       s_visit_indexed, self, self->err);
+}
+
 int
 tree_seat_visit (store_txn_t *txn, seat_kind_t kind, const char *group,
                  tree_member_fn *visit, void *arg, dt_err_t *err)
 {
+    return tree_seat_visit_after (txn, kind, group, NULL, visit, arg, err);
+}
+
+int
+tree_seat_visit_after (store_txn_t *txn, seat_kind_t kind, const char *group, const char *after,
+                       tree_member_fn *visit, void *arg, dt_err_t *err)
+{
     char prefix [DT_ID_MAX + 3];
     size_t size = s_index_key (prefix, s_seat_prefix (kind), group, "");
-    s_visit_t self = { txn, size, visit, NULL, arg, err };
-    return store_scan (txn, TBL_SEAT, prefix, size, NULL, 0, s_visit_indexed, &self, err);
+    s_visit_t self = { txn, size, visit, NULL, arg, err, after };
+    return s_visit_index (&self, TBL_SEAT, prefix, size);
 }
 
 int
 tree_hall_visit (store_txn_t *txn, const char *branch,
                  tree_hall_fn *visit, void *arg, dt_err_t *err)
 {
+    return tree_hall_visit_after (txn, branch, NULL, visit, arg, err);
+}
+
+int
+tree_hall_visit_after (store_txn_t *txn, const char *branch, const char *after,
+                       tree_hall_fn *visit, void *arg, dt_err_t *err)
+{
     char prefix [DT_ID_MAX + 3];
     size_t size = s_index_key (prefix, 0, branch, "");
-    s_visit_t self = { txn, size, NULL, visit, arg, err };
-    return store_scan (txn, TBL_BRANCH_HALL, prefix, size, NULL, 0, s_visit_indexed, &self, err);
+    s_visit_t self = { txn, size, NULL, visit, arg, err, after };
+    return s_visit_index (&self, TBL_BRANCH_HALL, prefix, size);
 }
 
 typedef struct {
     tree_branch_fn *visit;
     void *arg;
+    const char *after;
 } s_branch_visit_t;
 
 static int
 s_visit_branch (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
-    (void) key; (void) key_size;
     s_branch_visit_t *self = arg;
+    if (self->after && strlen (self->after) == key_size
+    &&  memcmp (key, self->after, key_size) == 0)
+        return 0;
     branch_t branch;
     if (record_branch_decode (&branch, val, val_size))
         return -1;
@@ -390,8 +427,16 @@ s_visit_branch (const void *key, size_t key_size, const void *val, size_t val_si
 int
 tree_branch_visit (store_txn_t *txn, tree_branch_fn *visit, void *arg, dt_err_t *err)
 {
-    s_branch_visit_t self = { visit, arg };
-    return store_scan (txn, TBL_BRANCH, NULL, 0, NULL, 0, s_visit_branch, &self, err);
+    return tree_branch_visit_after (txn, NULL, visit, arg, err);
+}
+
+int
+tree_branch_visit_after (store_txn_t *txn, const char *after, tree_branch_fn *visit, void *arg,
+                         dt_err_t *err)
+{
+    s_branch_visit_t self = { visit, arg, after && *after? after: NULL };
+    return store_scan (txn, TBL_BRANCH, NULL, 0, self.after, self.after? strlen (after): 0,
+                       s_visit_branch, &self, err);
 }
 
 static int

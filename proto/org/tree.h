@@ -50,6 +50,14 @@ int tree_seat_visit (store_txn_t *txn, seat_kind_t kind, const char *group,
 int tree_hall_visit (store_txn_t *txn, const char *branch,
                      tree_hall_fn *visit, void *arg, dt_err_t *err);
 int tree_branch_visit (store_txn_t *txn, tree_branch_fn *visit, void *arg, dt_err_t *err);
+/* The same from just after id `after` (NULL or "": from the first): paged
+   lists resume where their cursor points (PROTOCOL.md 6.0). */
+int tree_seat_visit_after (store_txn_t *txn, seat_kind_t kind, const char *group,
+                           const char *after, tree_member_fn *visit, void *arg, dt_err_t *err);
+int tree_hall_visit_after (store_txn_t *txn, const char *branch, const char *after,
+                           tree_hall_fn *visit, void *arg, dt_err_t *err);
+int tree_branch_visit_after (store_txn_t *txn, const char *after, tree_branch_fn *visit,
+                             void *arg, dt_err_t *err);
 /* Collect member ids seated in a group into a new zlistx of strings (owned by
    the caller), so that the caller may change seats while walking them. */
 zlistx_t *tree_seat_ids (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t *err);

@@ -483,6 +483,64 @@ s_audit_head (store_txn_t *txn, uint8_t hash [32])
         memcpy (hash, val, 32);
 }
 
+/* One change as the audit entry holds it. */
+static void
+s_pack_change (msgpack_sbuffer *buf, msgpack_packer *pk, const store_change_t *change)
+{
+    msgpack_pack_map (pk, 4);
+    proto_pack_key (pk, "table");
+    proto_pack_str (pk, store_table_name (change->table));
+    proto_pack_key (pk, "key");
+    proto_pack_str (pk, change->key);
+    proto_pack_key (pk, "before");
+    s_pack_raw_or_nil (buf, pk, change->before, change->before_size);
+    proto_pack_key (pk, "after");
+    s_pack_raw_or_nil (buf, pk, change->after, change->after_size);
+}
+
+/* The key of part `part` of entry seq's detail: the entry's key and the part
+   number, so the parts follow their entry in TBL_AUDIT (an entry's key is 8
+   bytes, a part's 16). */
+static void
+s_part_key (uint64_t seq, uint64_t part, uint8_t key [16])
+{
+    store_seq_key (seq, key);
+    store_seq_key (part, key + 8);
+}
+
+/* Store an entry's detail (the args, then every change, as a sequence of
+   msgpack objects) in parts of about STORE_AUDIT_PART bytes, hashing it
+   all. The number of parts and bytes in *parts, *bytes. */
+static int
+s_audit_detail (store_txn_t *txn, uint64_t seq, const void *args, size_t args_size,
+                uint8_t hash [32], uint64_t *parts, uint64_t *bytes, dt_err_t *err)
+{
+    crypto_generichash_state state;
+    crypto_generichash_init (&state, NULL, 0, 32);
+    msgpack_sbuffer part;
+    msgpack_sbuffer_init (&part);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &part, msgpack_sbuffer_write);
+    s_pack_raw_or_nil (&part, &pk, args, args_size);
+    *parts = *bytes = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i <= txn->nchanges; i++) {
+        if (i < txn->nchanges)
+            s_pack_change (&part, &pk, &txn->changes [i]);
+        if (part.size && (part.size >= STORE_AUDIT_PART || i == txn->nchanges)) {
+            uint8_t key [16];
+            s_part_key (seq, (*parts)++, key);
+            crypto_generichash_update (&state, (const unsigned char *) part.data, part.size);
+            *bytes += part.size;
+            rc = store_put (txn, TBL_AUDIT, key, 16, part.data, part.size, err);
+            msgpack_sbuffer_clear (&part);
+        }
+    }
+    crypto_generichash_final (&state, hash, 32);
+    msgpack_sbuffer_destroy (&part);
+    return rc;
+}
+
 int
 store_audit_append (store_txn_t *txn, const char *actor, const char *op,
                     const void *args, size_t args_size, dt_err_t *err)
@@ -492,11 +550,27 @@ store_audit_append (store_txn_t *txn, const char *actor, const char *op,
     uint64_t seq = store_meta_uint (txn, "audit_seq") + 1;
     uint8_t prev [32], hash [32];
     s_audit_head (txn, prev);
+    //  An entry that would pass STORE_AUDIT_ENTRY holds a summary: the first
+    //  changes, their number, and the hash of the full detail, which is
+    //  stored beside it in parts (PROTOCOL.md 6.8)
+    size_t estimate = args_size + 64;
+    for (size_t i = 0; i < txn->nchanges; i++)
+        estimate += txn->changes [i].before_size + txn->changes [i].after_size + 96;
+    bool summary = estimate > STORE_AUDIT_ENTRY;
+    uint8_t detail [32];
+    uint64_t parts = 0, bytes = 0;
+    if (summary && s_audit_detail (txn, seq, args, args_size, detail, &parts, &bytes, err)) {
+        s_changes_free (txn);
+        return -1;
+    }
+    size_t shown = summary && txn->nchanges > STORE_AUDIT_SHOWN? STORE_AUDIT_SHOWN:
+                   txn->nchanges;
+    bool args_shown = !summary || args_size <= STORE_AUDIT_ENTRY / 4;
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 7);
+    msgpack_pack_map (&pk, summary? 11: 7);
     proto_pack_key (&pk, "seq");
     msgpack_pack_uint64 (&pk, seq);
     proto_pack_key (&pk, "ts");
@@ -506,20 +580,21 @@ store_audit_append (store_txn_t *txn, const char *actor, const char *op,
     proto_pack_key (&pk, "op");
     proto_pack_str (&pk, op);
     proto_pack_key (&pk, "args");
-    s_pack_raw_or_nil (&buf, &pk, args, args_size);
+    s_pack_raw_or_nil (&buf, &pk, args_shown? args: NULL, args_size);
     proto_pack_key (&pk, "changes");
-    msgpack_pack_array (&pk, txn->nchanges);
-    for (size_t i = 0; i < txn->nchanges; i++) {
-        store_change_t *change = &txn->changes [i];
-        msgpack_pack_map (&pk, 4);
-        proto_pack_key (&pk, "table");
-        proto_pack_str (&pk, store_table_name (change->table));
-        proto_pack_key (&pk, "key");
-        proto_pack_str (&pk, change->key);
-        proto_pack_key (&pk, "before");
-        s_pack_raw_or_nil (&buf, &pk, change->before, change->before_size);
-        proto_pack_key (&pk, "after");
-        s_pack_raw_or_nil (&buf, &pk, change->after, change->after_size);
+    msgpack_pack_array (&pk, (uint32_t) shown);
+    for (size_t i = 0; i < shown; i++)
+        s_pack_change (&buf, &pk, &txn->changes [i]);
+    if (summary) {
+        proto_pack_key (&pk, "changes_total");
+        msgpack_pack_uint64 (&pk, txn->nchanges);
+        proto_pack_key (&pk, "detail_parts");
+        msgpack_pack_uint64 (&pk, parts);
+        proto_pack_key (&pk, "detail_bytes");
+        msgpack_pack_uint64 (&pk, bytes);
+        proto_pack_key (&pk, "detail_hash");
+        msgpack_pack_bin (&pk, 32);
+        msgpack_pack_bin_body (&pk, detail, 32);
     }
     proto_pack_key (&pk, "prev");
     msgpack_pack_bin (&pk, 32);
@@ -543,12 +618,60 @@ typedef struct {
     uint64_t first_bad;
     char *reason;
     size_t reason_size;
+    //  The detail of the last entry, when it is a summary
+    uint64_t detail_seq;        /* 0: none pending */
+    uint64_t detail_parts;      /* parts it names */
+    uint64_t parts_seen;
+    uint8_t detail_hash [32];
+    crypto_generichash_state detail;
 } s_verify_t;
+
+static int
+s_verify_bad (s_verify_t *self, uint64_t seq, const char *what)
+{
+    self->first_bad = seq;
+    snprintf (self->reason, self->reason_size, "entry %" PRIu64 " %s", seq, what);
+    return 1;
+}
+
+/* The detail of the pending summary is complete: its hash must match. */
+static int
+s_verify_detail_end (s_verify_t *self)
+{
+    if (!self->detail_seq)
+        return 0;
+    uint64_t seq = self->detail_seq;
+    self->detail_seq = 0;
+    uint8_t hash [32];
+    crypto_generichash_final (&self->detail, hash, 32);
+    if (self->parts_seen != self->detail_parts)
+        return s_verify_bad (self, seq, "is missing parts of its detail");
+    if (memcmp (hash, self->detail_hash, 32) != 0)
+        return s_verify_bad (self, seq, "does not match the hash of its detail");
+    return 0;
+}
+
+/* A part of a summary's detail: hashed, in order, for the entry before it. */
+static int
+s_verify_part (s_verify_t *self, const void *key, const void *val, size_t val_size)
+{
+    uint64_t seq = store_seq_from_key (key);
+    uint64_t part = store_seq_from_key ((const uint8_t *) key + 8);
+    if (seq != self->detail_seq || part != self->parts_seen)
+        return s_verify_bad (self, seq, "has a detail part it does not name");
+    crypto_generichash_update (&self->detail, val, val_size);
+    self->parts_seen++;
+    return 0;
+}
 
 static int
 s_verify_entry (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
 {
     s_verify_t *self = arg;
+    if (key_size == 16)
+        return s_verify_part (self, key, val, val_size);
+    if (s_verify_detail_end (self))
+        return 1;
     uint64_t seq = key_size == 8? store_seq_from_key (key): 0;
     if (seq != self->expect_seq) {
         self->first_bad = self->expect_seq;
@@ -560,18 +683,28 @@ s_verify_entry (const void *key, size_t key_size, const void *val, size_t val_si
     size_t offset = 0;
     dt_err_t err;
     dt_err_init (&err);
-    const msgpack_object *prev = NULL;
+    const msgpack_object *prev = NULL, *detail = NULL, *parts = NULL;
     if (proto_check (val, val_size, &err) == 0
-    &&  msgpack_unpack_next (&unpacked, val, val_size, &offset) == MSGPACK_UNPACK_SUCCESS)
+    &&  msgpack_unpack_next (&unpacked, val, val_size, &offset) == MSGPACK_UNPACK_SUCCESS) {
         prev = proto_map_get (&unpacked.data, "prev");
-    bool readable = prev && prev->type == MSGPACK_OBJECT_BIN && prev->via.bin.size == 32;
-    bool linked = readable && memcmp (prev->via.bin.ptr, self->expect_prev, 32) == 0;
-    msgpack_unpacked_destroy (&unpacked);
-    if (!readable) {
-        self->first_bad = seq;
-        snprintf (self->reason, self->reason_size, "entry %" PRIu64 " is damaged", seq);
-        return 1;
+        detail = proto_map_get (&unpacked.data, "detail_hash");
+        parts = proto_map_get (&unpacked.data, "detail_parts");
     }
+    bool readable = prev && prev->type == MSGPACK_OBJECT_BIN && prev->via.bin.size == 32
+                 && (!detail || (detail->type == MSGPACK_OBJECT_BIN && detail->via.bin.size == 32
+                                 && parts && parts->type == MSGPACK_OBJECT_POSITIVE_INTEGER));
+    bool linked = readable && memcmp (prev->via.bin.ptr, self->expect_prev, 32) == 0;
+    if (readable && detail) {
+        //  Its parts follow it in the table: hashed as they come
+        self->detail_seq = seq;
+        self->detail_parts = parts->via.u64;
+        self->parts_seen = 0;
+        memcpy (self->detail_hash, detail->via.bin.ptr, 32);
+        crypto_generichash_init (&self->detail, NULL, 0, 32);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    if (!readable)
+        return s_verify_bad (self, seq, "is damaged");
     if (!linked) {
         //  This entry does not point at the previous one as it was written:
         //  the previous entry was altered (or this one's link was).
@@ -596,6 +729,8 @@ store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
     reason [0] = 0;
     *first_bad = 0;
     store_scan (txn, TBL_AUDIT, NULL, 0, NULL, 0, s_verify_entry, &verify, &err);
+    if (!verify.first_bad)
+        s_verify_detail_end (&verify);
     *entries = verify.expect_seq - 1;
     if (verify.first_bad) {
         *first_bad = verify.first_bad;

@@ -30,7 +30,8 @@
     X (ITEM,        "item")         /* content item id -> item record (item.h) */ \
     X (ITEM_INDEX,  "item_index")   /* content indexes: timelines, open questions */ \
     X (ACTIVITY,    "activity")     /* member \0 day -> activity record */        \
-    X (UPLINK,      "uplink")       /* node: seq (u64 BE) -> content for the hub */
+    X (UPLINK,      "uplink")       /* node: seq (u64 BE) -> content for the hub */ \
+    X (STAGE,       "stage")        /* hub: KEYNAME/STAGE \0 part (u64 BE) -> rows */
 
 typedef enum {
 #define STORE_TABLE_ENUM(id, name) TBL_##id,
@@ -149,12 +150,20 @@ int store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err);
 
 /* Append one audit entry for the changes collected in txn (if any), chained to
    the previous entry by BLAKE2b-256; clears the collected changes. args is the
-   packed msgpack map of the request arguments (or NULL). */
+   packed msgpack map of the request arguments (or NULL). An entry that would
+   pass STORE_AUDIT_ENTRY bytes (a large import) is a summary: its first
+   STORE_AUDIT_SHOWN changes, changes_total, and detail_hash, the BLAKE2b-256
+   of the full detail (args, then every change) stored after it in
+   detail_parts parts of about STORE_AUDIT_PART bytes (PROTOCOL.md 6.8). */
+#define STORE_AUDIT_ENTRY (256 * 1024)
+#define STORE_AUDIT_PART  (512 * 1024)
+#define STORE_AUDIT_SHOWN 12
 int store_audit_append (store_txn_t *txn, const char *actor, const char *op,
                         const void *args, size_t args_size, dt_err_t *err);
 
-/* Walk the audit chain. Returns 0 when intact; else 1 with *first_bad the seq
-   of the first altered or missing entry and reason filled in. */
+/* Walk the audit chain, and the detail of every summary against its hash.
+   Returns 0 when intact; else 1 with *first_bad the seq of the first altered
+   or missing entry and reason filled in. */
 int store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
                         char *reason, size_t reason_size);
 

@@ -253,6 +253,12 @@ client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
                 const char *rid, const char *as, proto_reply_t *reply, dt_err_t *err)
 {
     uint64_t id = self->next_id++;
+    //  A body over the limit is not sent: far over it, the server's socket
+    //  would drop the connection and no answer would ever come
+    size_t size = args? args->size: 0;
+    if (size > DT_MAX_BODY)
+        return dt_err_set (err, "TOO_LARGE", "%s: a request of %zu bytes exceeds the %d "
+                           "bytes a request may hold", op, size, DT_MAX_BODY);
     s_send (self, id, op, args, rid, as);
     int64_t deadline = zclock_mono () + self->timeout_ms;
     zmq_pollitem_t items [2] = {
@@ -275,7 +281,9 @@ client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
         if (!(items [0].revents & ZMQ_POLLIN))
             continue;
         if (client_recv (self, 0, reply, err) == 0) {
-            if (!*reply->push && reply->id == id)
+            //  An error with id 0 answers a request whose id the server
+            //  could not read: this call's, the one it has in flight
+            if (!*reply->push && (reply->id == id || (reply->id == 0 && !reply->ok)))
                 return 0;
             //  A late reply to an earlier call, or a push: not ours
         }
@@ -344,6 +352,43 @@ client_test (bool verbose)
     proto_reply_release (&reply);
     assert (client_recv (client, 1000, &reply, &err) == 0 && reply.id == id && reply.ok);
     proto_reply_release (&reply);
+
+    //  An error the server could not give an id answers the call in flight
+    //  at once, not after the timeout (queued here before the call is made)
+    client->timeout_ms = 60000;
+    client_send (client, "hello", NULL);
+    zmsg_t *unread = zmsg_recv (server);
+    assert (unread);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    dt_err_set (&err, "TOO_LARGE", "body of 5000000 bytes exceeds 4194304");
+    proto_reply_encode (&body, 0, NULL, &err);
+    dt_err_reset (&err);
+    zmsg_t *answer = zmsg_new ();
+    zmsg_append (answer, &(zframe_t *) { zframe_dup (zmsg_first (unread)) });
+    zmsg_addmem (answer, NULL, 0);
+    zmsg_addmem (answer, body.data, body.size);
+    zmsg_send (&answer, server);
+    msgpack_sbuffer_destroy (&body);
+    zmsg_destroy (&unread);
+    int64_t started = zclock_mono ();
+    assert (client_call (client, "hello", NULL, NULL, &reply, &err) == 0);
+    assert (!reply.ok && reply.id == 0 && streq (reply.code, "TOO_LARGE"));
+    assert (zclock_mono () - started < 30000);
+    proto_reply_release (&reply);
+    zmsg_destroy (&(zmsg_t *) { zmsg_recv (server) });
+    //  A body over the limit is refused without being sent
+    msgpack_sbuffer big;
+    msgpack_sbuffer_init (&big);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &big, msgpack_sbuffer_write);
+    msgpack_pack_bin (&pk, DT_MAX_BODY);
+    while (big.size <= DT_MAX_BODY)
+        msgpack_sbuffer_write (&big, "\0\0\0\0\0\0\0\0", 8);
+    assert (client_call (client, "import.members", &big, NULL, &reply, &err) == -1);
+    assert (streq (err.code, "TOO_LARGE"));
+    dt_err_reset (&err);
+    msgpack_sbuffer_destroy (&big);
 
     //  Insecure mode is for loopback only
     opts.endpoint = "tcp://192.0.2.1:7700";
