@@ -49,6 +49,71 @@ s_lmdb_error (dt_err_t *err, const char *what, int rc)
     return dt_err_set (err, "INTERNAL", "%s failed: %s", what, mdb_strerror (rc));
 }
 
+//  The marker a directory keeps once it has held a store: a data.mdb that
+//  is missing or empty there was lost, not never made (an empty one would
+//  start an empty organisation beside the old keys and certificates)
+#define S_MARKER "store.held"
+
+static int
+s_refuse_vanished (const char *dir, bool *held, dt_err_t *err)
+{
+    char marker [PATH_MAX], path [PATH_MAX];
+    snprintf (marker, sizeof (marker), "%s/" S_MARKER, dir);
+    snprintf (path, sizeof (path), "%s/data.mdb", dir);
+    *held = zsys_file_exists (marker);
+    if (!*held)
+        return 0;
+    struct stat st;
+    if (stat (path, &st))
+        return dt_err_set (err, "INTERNAL", "store %s is missing: %s has held a store "
+                           "(%s exists) but data.mdb is gone; restore it from a backup, "
+                           "or remove the directory to start afresh", dir, dir, marker);
+    if (st.st_size == 0)
+        return dt_err_set (err, "INTERNAL", "store %s is empty: data.mdb is 0 bytes in a "
+                           "directory that has held a store (%s exists); restore it from "
+                           "a backup, or remove the directory to start afresh", dir, marker);
+    return 0;
+}
+
+static int
+s_mark_held (const char *dir, dt_err_t *err)
+{
+    char marker [PATH_MAX];
+    snprintf (marker, sizeof (marker), "%s/" S_MARKER, dir);
+    FILE *file = fopen (marker, "w");
+    if (!file || fprintf (file, "this directory holds a duotang store (data.mdb)\n") < 0
+    ||  fclose (file)) {
+        if (file)
+            fclose (file);
+        return dt_err_set (err, "INTERNAL", "writing %s failed: %s", marker, strerror (errno));
+    }
+    return 0;
+}
+
+//  A store file shorter than its last page (as its meta page says) was cut
+//  short: refused whole, since any read of the missing pages would fault
+static int
+s_refuse_truncated (MDB_env *env, const char *dir, dt_err_t *err)
+{
+    MDB_envinfo info;
+    MDB_stat stat_;
+    mdb_env_info (env, &info);
+    mdb_env_stat (env, &stat_);
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/data.mdb", dir);
+    struct stat st;
+    if (stat (path, &st))
+        return dt_err_set (err, "INTERNAL", "store %s: stat %s failed: %s",
+                           dir, path, strerror (errno));
+    uint64_t needed = ((uint64_t) info.me_last_pgno + 1) * stat_.ms_psize;
+    if ((uint64_t) st.st_size < needed)
+        return dt_err_set (err, "INTERNAL", "store %s is truncated: data.mdb is %lld bytes, "
+                           "shorter than its last page (page %zu of %u bytes needs %" PRIu64
+                           " bytes); restore it from a backup", dir, (long long) st.st_size,
+                           info.me_last_pgno, stat_.ms_psize, needed);
+    return 0;
+}
+
 store_t *
 store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
 {
@@ -66,10 +131,24 @@ store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
     }
     mdb_env_set_maxdbs (self->env, TBL_COUNT);
     mdb_env_set_mapsize (self->env, (size_t) mapsize_mb << 20);
+    bool held = false;
+    if (s_refuse_vanished (dir, &held, err))
+        goto failed;
     if ((rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600))) {
-        dt_err_set (err, "INTERNAL", "opening store %s failed: %s", dir, mdb_strerror (rc));
+        char path [PATH_MAX];
+        snprintf (path, sizeof (path), "%s/data.mdb", dir);
+        struct stat st;
+        if (stat (path, &st) == 0)
+            dt_err_set (err, "INTERNAL", "store %s is damaged: opening it failed: %s "
+                        "(data.mdb is %lld bytes)", dir, mdb_strerror (rc), (long long) st.st_size);
+        else
+            dt_err_set (err, "INTERNAL", "opening store %s failed: %s", dir, mdb_strerror (rc));
         goto failed;
     }
+    //  Before any page past the meta pages is touched: a mapped read past
+    //  the end of the file is SIGBUS, not an error
+    if (s_refuse_truncated (self->env, dir, err))
+        goto failed;
     if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn))) {
         s_lmdb_error (err, "mdb_txn_begin", rc);
         goto failed;
@@ -84,6 +163,9 @@ store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
         s_lmdb_error (err, "mdb_txn_commit", rc);
         goto failed;
     }
+    txn = NULL;
+    if (!held && s_mark_held (dir, err))
+        goto failed;
     //  Armed after the tables exist, so that only the server's own writes fail
     const char *faults = getenv ("DUOTANG_FAULT_COMMITS");
     if (faults && atoi (faults) > 0) {
@@ -772,6 +854,42 @@ store_test (bool verbose)
     unsetenv ("DUOTANG_FAULT_COMMITS");
     assert (store && store_fault_left (store) == 3);
     store_fault_set (store, 0);
+    //  Enough pages that the last one lies well past the meta pages
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    char blob [2048] = { 0 };
+    for (int i = 0; i < 64; i++) {
+        char id [32];
+        snprintf (id, sizeof (id), "h-big-%d", i);
+        assert (store_put (&txn, TBL_HALL, id, strlen (id), blob, sizeof (blob), &err) == 0);
+    }
+    assert (store_commit (&txn, &err) == 0);
+    store_destroy (&store);
+
+    //  A damaged store is refused with what is wrong, never mapped past its end
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/data.mdb", dir);
+    struct stat st;
+    assert (stat (path, &st) == 0 && st.st_size > 16384);
+    assert (truncate (path, st.st_size / 2) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "truncated"));
+    dt_err_reset (&err);
+    assert (truncate (path, 8192) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "truncated"));
+    dt_err_reset (&err);
+    assert (truncate (path, 0) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "empty"));
+    dt_err_reset (&err);
+    assert (unlink (path) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "missing"));
+    dt_err_reset (&err);
+    //  ... while a directory that never held one starts a fresh store
+    store_remove (dir);
+    store = store_new (dir, 64, &err);
+    assert (store);
 
     store_destroy (&store);
     assert (store == NULL);
