@@ -54,23 +54,94 @@ hub_config_defaults (hub_config_t *config)
     config->batch_max = 256;
 }
 
+//  One parser and one range for each setting, whether it comes from a flag
+//  or from the config file, so that a file cannot say what a flag may not
+static int
+s_config_uint (const char *key, const char *value, uint64_t min, uint64_t max,
+               uint64_t *out, dt_err_t *err)
+{
+    char *end;
+    errno = 0;
+    unsigned long long number = strtoull (value, &end, 10);
+    if (errno || *end || !isdigit ((unsigned char) *value) || number < min || number > max)
+        return dt_err_set (err, "BAD_ARGS", "%s = \"%s\": must be a whole number from %"
+                           PRIu64 " to %" PRIu64, key, value, min, max);
+    *out = number;
+    return 0;
+}
+
+static int
+s_config_text (const char *key, const char *value, char *out, size_t size, dt_err_t *err)
+{
+    if (!*value || strlen (value) >= size)
+        return dt_err_set (err, "BAD_ARGS", "%s = \"%s\": must be 1 to %zu bytes",
+                           key, value, size - 1);
+    snprintf (out, size, "%s", value);
+    return 0;
+}
+
+int
+hub_config_set (hub_config_t *config, const char *key, const char *value,
+                const char *label, dt_err_t *err)
+{
+    uint64_t number;
+    const char *name = key;
+    key = label? label: key;
+    if (streq (name, "datadir"))
+        return s_config_text (key, value, config->datadir, sizeof (config->datadir), err);
+    if (streq (name, "endpoint"))
+        return s_config_text (key, value, config->endpoint, sizeof (config->endpoint), err);
+    if (streq (name, "insecure")) {
+        if (s_config_uint (key, value, 0, 1, &number, err))
+            return -1;
+        config->insecure = number == 1;
+        return 0;
+    }
+    if (streq (name, "mapsize_mb")) {
+        if (s_config_uint (key, value, HUB_MAPSIZE_MIN, HUB_MAPSIZE_MAX, &number, err))
+            return -1;
+        config->mapsize_mb = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "log_keep"))
+        return s_config_uint (key, value, 1, HUB_LOG_KEEP_MAX, &config->log_keep, err);
+    return dt_err_set (err, "BAD_ARGS", "unknown setting %s (known: datadir, endpoint, "
+                       "insecure, log_keep, mapsize_mb)", key);
+}
+
 int
 hub_config_load (hub_config_t *config, const char *path, dt_err_t *err)
 {
     zconfig_t *root = zconfig_load (path);
     if (!root)
         return dt_err_set (err, "BAD_ARGS", "config file %s cannot be read", path);
-    snprintf (config->datadir, sizeof (config->datadir), "%s",
-              zconfig_get (root, "hub/datadir", config->datadir));
-    snprintf (config->endpoint, sizeof (config->endpoint), "%s",
-              zconfig_get (root, "hub/endpoint", config->endpoint));
-    config->insecure = atoi (zconfig_get (root, "hub/insecure", config->insecure? "1": "0"));
-    config->mapsize_mb = strtoull (zconfig_get (root, "hub/mapsize_mb", "0"), NULL, 10)
-                       ?: config->mapsize_mb;
-    config->log_keep = strtoull (zconfig_get (root, "hub/log_keep", "0"), NULL, 10)
-                     ?: config->log_keep;
+    int rc = 0;
+    for (zconfig_t *section = zconfig_child (root); section && !rc;
+         section = zconfig_next (section)) {
+        if (!streq (zconfig_name (section), "hub")) {
+            rc = dt_err_set (err, "BAD_ARGS", "%s: unknown section %s (only hub)",
+                             path, zconfig_name (section));
+            break;
+        }
+        for (zconfig_t *item = zconfig_child (section); item && !rc; item = zconfig_next (item)) {
+            char key [128];
+            snprintf (key, sizeof (key), "hub/%s", zconfig_name (item));
+            if (zconfig_child (item))
+                rc = dt_err_set (err, "BAD_ARGS", "%s: %s is a section, not a setting",
+                                 path, key);
+            else
+            if (hub_config_set (config, zconfig_name (item),
+                                zconfig_value (item)? zconfig_value (item): "", key, err)) {
+                //  Name the file too: FILE: hub/log_keep = "-5": ...
+                char message [DT_ERR_MSG_MAX];
+                snprintf (message, sizeof (message), "%s", err->message);
+                dt_err_reset (err);
+                rc = dt_err_set (err, "BAD_ARGS", "%s: %s", path, message);
+            }
+        }
+    }
     zconfig_destroy (&root);
-    return 0;
+    return rc;
 }
 
 //  Lifecycle

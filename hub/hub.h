@@ -17,8 +17,19 @@ typedef struct {
 
 /* Defaults: ./var/hub, tcp://127.0.0.1:7700, 1 GiB map... */
 void hub_config_defaults (hub_config_t *config);
-/* Read a ZPL config file (section "hub": datadir, endpoint, insecure,
-   mapsize_mb, log_keep). 0 or -1 with err. */
+/* Ranges of the settings, the same for flags and the config file. */
+#define HUB_MAPSIZE_MIN  1
+#define HUB_MAPSIZE_MAX  (16u << 20)        /* MiB: 16 TiB */
+#define HUB_LOG_KEEP_MAX 1000000000000ull
+
+/* Set one setting by its name (datadir, endpoint, insecure = 0|1,
+   mapsize_mb, log_keep) from its text, checked against its range; messages
+   name it as label (a flag, "hub/KEY") when not NULL. Unknown names and
+   values out of range fail with BAD_ARGS naming the key and the value. */
+int hub_config_set (hub_config_t *config, const char *key, const char *value,
+                    const char *label, dt_err_t *err);
+/* Read a ZPL config file: only the section "hub", only the settings above,
+   each through hub_config_set. 0 or -1 with err. */
 int hub_config_load (hub_config_t *config, const char *path, dt_err_t *err);
 
 typedef struct _hub_t hub_t;

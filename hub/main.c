@@ -64,18 +64,6 @@ s_check (const char *dir, size_t mapsize_mb)
     return violations < 0? 2: violations? 1: 0;
 }
 
-static bool
-s_parse_uint (const char *text, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (errno || *end || !*text || text [0] == '-')
-        return false;
-    *out = value;
-    return true;
-}
-
 int
 main (int argc, char *argv [])
 {
@@ -106,13 +94,19 @@ main (int argc, char *argv [])
     int opt;
     while ((opt = getopt_long (argc, argv, "d:e:c:Vh", options, NULL)) != -1) {
         switch (opt) {
-            case 'd': snprintf (config.datadir, sizeof (config.datadir), "%s", optarg); break;
-            case 'e': snprintf (config.endpoint, sizeof (config.endpoint), "%s", optarg); break;
+            case 'd':
+            case 'e':
+                if (hub_config_set (&config, opt == 'd'? "datadir": "endpoint", optarg,
+                                    opt == 'd'? "-d": "-e", &err)) {
+                    fprintf (stderr, "duotang-hub: %s\n", err.message);
+                    return 1;
+                }
+                break;
             case 'c': break;
             case 'a': snprintf (config.admin_pub, sizeof (config.admin_pub), "%s", optarg); break;
             case 'k':
-                if (!s_parse_uint (optarg, &config.log_keep) || config.log_keep == 0) {
-                    fprintf (stderr, "duotang-hub: --log-keep needs a positive number\n");
+                if (hub_config_set (&config, "log_keep", optarg, "--log-keep", &err)) {
+                    fprintf (stderr, "duotang-hub: %s\n", err.message);
                     return 1;
                 }
                 break;

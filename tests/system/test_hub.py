@@ -300,5 +300,42 @@ def bad_command_lines_are_refused_with_a_reason():
         cluster.close()
 
 
+@test
+def bad_config_files_are_refused_naming_key_and_value():
+    import subprocess
+    from harness import BIN, ENV
+    cluster = Cluster()
+    try:
+        cases = [("hub\n    log_keep = -5\n", 'hub/log_keep = "-5"'),
+                 ("hub\n    mapsize_mb = abc\n", 'hub/mapsize_mb = "abc"'),
+                 ("hub\n    mapsize_mb = 0\n", 'hub/mapsize_mb = "0"'),
+                 ("hub\n    log_keep = 18446744073709551611\n", "hub/log_keep"),
+                 ("hub\n    insecure = yes\n", 'hub/insecure = "yes"'),
+                 ("hub\n    log_kep = 5\n", "unknown setting hub/log_kep"),
+                 ("node\n    id = n1\n", "unknown section node")]
+        config = cluster.path("hub.cfg")
+        for text, expect in cases:
+            with open(config, "w") as f:
+                f.write(text)
+            proc = subprocess.run([os.path.join(BIN, "duotang-hub"), "-c", config,
+                                   "-d", cluster.path("hub"), "--insecure"],
+                                  capture_output=True, text=True, env=ENV, timeout=30)
+            assert proc.returncode == 1, (text, proc.returncode, proc.stderr)
+            assert expect in proc.stderr, (text, proc.stderr)
+        # Every documented setting, insecure included, is taken
+        with open(config, "w") as f:
+            f.write("hub\n    datadir = %s\n    endpoint = tcp://127.0.0.1:!\n"
+                    "    insecure = 1\n    log_keep = 1000\n    mapsize_mb = 64\n"
+                    % cluster.path("hub"))
+        from harness import Process
+        hub = Process("duotang-hub", cluster.path("hub"), ["-c", config]).start()
+        cluster.procs.append(hub)
+        client = Client(hub.endpoint)
+        assert client.result("hello")["role"] == "hq-admin"
+        client.close()
+    finally:
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
