@@ -2,6 +2,7 @@
 #include "store.h"
 #include "proto.h"
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 static const char *s_table_names [TBL_COUNT] = {
 #define S_TABLE_NAME(id, name) name,
@@ -47,6 +48,29 @@ static int
 s_lmdb_error (dt_err_t *err, const char *what, int rc)
 {
     return dt_err_set (err, "INTERNAL", "%s failed: %s", what, mdb_strerror (rc));
+}
+
+//  A write that failed for want of room says so: LMDB reports a map used up
+//  as MDB_MAP_FULL, and a disk that filled up mid-write as ENOSPC or, for a
+//  short write, as EIO (so the free space is looked at)
+static int
+s_write_error (store_t *self, const char *what, int rc, dt_err_t *err)
+{
+    if (rc == MDB_MAP_FULL) {
+        MDB_envinfo info;
+        mdb_env_info (self->env, &info);
+        return dt_err_set (err, "INTERNAL", "store %s is full: its map of %zu MiB is used up "
+                           "(%s: %s); nothing was changed; raise mapsize_mb", self->dir,
+                           info.me_mapsize >> 20, what, mdb_strerror (rc));
+    }
+    struct statvfs fs;
+    if (rc == ENOSPC
+    || (rc == EIO && statvfs (self->dir, &fs) == 0
+                  && (uint64_t) fs.f_bavail * fs.f_frsize < (1u << 20)))
+        return dt_err_set (err, "INTERNAL", "the disk of store %s is full (%s: %s; no space "
+                           "left on device); nothing was changed", self->dir, what,
+                           mdb_strerror (rc));
+    return s_lmdb_error (err, what, rc);
 }
 
 //  The marker a directory keeps once it has held a store: a data.mdb that
@@ -256,7 +280,7 @@ store_commit (store_txn_t *txn, dt_err_t *err)
     }
     int rc = mdb_txn_commit (txn->txn);
     txn->txn = NULL;
-    return rc? s_lmdb_error (err, "mdb_txn_commit", rc): 0;
+    return rc? s_write_error (txn->store, "mdb_txn_commit", rc, err): 0;
 }
 
 void
@@ -291,7 +315,7 @@ store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_si
 {
     MDB_val k = { key_size, (void *) key }, v = { val_size, (void *) val };
     int rc = mdb_put (txn->txn, txn->store->dbi [table], &k, &v, 0);
-    return rc? s_lmdb_error (err, "mdb_put", rc): 0;
+    return rc? s_write_error (txn->store, "mdb_put", rc, err): 0;
 }
 
 int
@@ -864,6 +888,21 @@ store_test (bool verbose)
     }
     assert (store_commit (&txn, &err) == 0);
     store_destroy (&store);
+
+    //  A map used up says so, and changes nothing
+    store_t *small = store_new (dir, 1, &err);
+    assert (small);
+    assert (store_begin (small, &txn, NULL, true, &err) == 0);
+    int rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+        char id [32];
+        snprintf (id, sizeof (id), "h-full-%d", i);
+        rc = store_put (&txn, TBL_HALL, id, strlen (id), blob, sizeof (blob), &err);
+    }
+    assert (rc == -1 && streq (err.code, "INTERNAL") && strstr (err.message, "is full"));
+    dt_err_reset (&err);
+    store_abort (&txn);
+    store_destroy (&small);
 
     //  A damaged store is refused with what is wrong, never mapped past its end
     char path [PATH_MAX];
