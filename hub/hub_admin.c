@@ -335,8 +335,21 @@ s_sync_ack (op_ctx_t *ctx, const msgpack_object *args)
     stream_ack_t ack;
     if (stream_ack_decode (&ack, args, ctx->err))
         return -1;
-    if (ctx->server && ctx->peer)
+    if (ctx->key->role == KEY_LEADER)
+        return dt_err_set (ctx->err, "DENIED", "key %s is a leader key: it may not sync",
+                           ctx->key->name);
+    if (ctx->server && ctx->peer) {
+        //  Only on the connection that said sync.hello, as the node it named:
+        //  an ack moves that node's credit and position (PROTOCOL.md 7.2)
+        const char *node = hub_sync_session_node (hub_sync (ctx->server), ctx->peer);
+        if (!node)
+            return dt_err_set (ctx->err, "DENIED", "no sync session on this connection: "
+                               "sync.hello first");
+        if (ctx->key->role == KEY_NODE && !streq (ctx->key->node, node))
+            return dt_err_set (ctx->err, "DENIED", "key %s may not sync as node %s",
+                               ctx->key->name, node);
         hub_sync_ack (hub_sync (ctx->server), ctx->peer, &ack);
+    }
     msgpack_pack_nil (ctx->pk);
     return 0;
 }

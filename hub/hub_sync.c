@@ -365,6 +365,15 @@ hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85,
     return 0;
 }
 
+const char *
+hub_sync_session_node (hub_sync_t *self, zframe_t *peer)
+{
+    char *hex = zframe_strhex (peer);
+    s_session_t *session = zhashx_lookup (self->sessions, hex);
+    free (hex);
+    return session? session->node: NULL;
+}
+
 void
 hub_sync_ack (hub_sync_t *self, zframe_t *peer, const stream_ack_t *ack)
 {

@@ -85,6 +85,25 @@ def node_key_is_confined_to_its_branches():
         code, message = client.error("sync.hello", {"node": "n2", "from": 0, "credit": 1})
         assert code == "DENIED", (code, message)
         assert root.result("member.show", {"id": "m-2"})["member"]["seat"] == "none"
+        # sync.ack only on the connection of a session, as its node (PROTOCOL 7.2):
+        # not from another node's key, nor a leader's
+        ack = {"applied": 0, "credit": 1, "ts": 0}
+        n2 = cluster.new_key("n2key")
+        cluster.ok(hub.endpoint, "key", "allow", "n2key", "--role", "node", "--node", "n2",
+                   "--public", n2 + ".pub")
+        lead = cluster.new_key("lead")
+        cluster.ok(hub.endpoint, "key", "allow", "lead", "--role", "leader", "--branch", "b-1",
+                   "--public", lead + ".pub")
+        other = Client(hub.endpoint, n2, cluster.path("hub", "hub.pub"))
+        leader = Client(hub.endpoint, lead, cluster.path("hub", "hub.pub"))
+        assert client.error("sync.ack", ack)[0] == "DENIED"
+        assert other.error("sync.ack", ack)[0] == "DENIED"
+        assert leader.error("sync.ack", ack)[0] == "DENIED"
+        client.result("sync.hello", {"node": "n1", "from": 0, "credit": 0})
+        assert client.result("sync.ack", ack) is None
+        assert other.error("sync.ack", ack)[0] == "DENIED"
+        other.close()
+        leader.close()
     finally:
         cluster.close()
 
