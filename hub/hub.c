@@ -326,7 +326,37 @@ s_rid_key (const s_request_t *r, char *out, size_t size)
     return store_rid_key (r->key->name, r->req.rid, out, size);
 }
 
-/* The reply recorded for the request's rid, re-addressed to this request id. */
+/* A recorded rid is S_RID_TAG, the digest of the request it named, then
+   its reply; a store written before digests holds the reply alone (a
+   msgpack map: never the tag, a byte msgpack never uses). */
+#define S_RID_TAG    0xc1
+#define S_RID_DIGEST 32
+
+/* BLAKE2b of what a rid names: op, args (their bytes) and as. */
+static void
+s_rid_digest (const s_request_t *r, uint8_t digest [S_RID_DIGEST])
+{
+    crypto_generichash_state state;
+    crypto_generichash_init (&state, NULL, 0, S_RID_DIGEST);
+    crypto_generichash_update (&state, (const uint8_t *) r->req.op, strlen (r->req.op) + 1);
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init (&args);
+    if (r->req.args) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
+        msgpack_pack_object (&pk, *r->req.args);
+    }
+    uint8_t size [8];
+    store_seq_key (args.size, size);
+    crypto_generichash_update (&state, size, 8);
+    crypto_generichash_update (&state, (const uint8_t *) args.data, args.size);
+    crypto_generichash_update (&state, (const uint8_t *) r->req.as, strlen (r->req.as) + 1);
+    crypto_generichash_final (&state, digest, S_RID_DIGEST);
+    msgpack_sbuffer_destroy (&args);
+}
+
+/* The reply recorded for the request's rid, re-addressed to this request
+   id; RID_REUSED when the rid named another request. */
 static bool
 s_rid_replay (s_request_t *r, store_txn_t *txn)
 {
@@ -338,6 +368,19 @@ s_rid_replay (s_request_t *r, store_txn_t *txn)
     dt_err_init (&err);
     if (store_get (txn, TBL_RID, key, key_size, &val, &size, &err) != 0)
         return false;
+    if (size > 1 + S_RID_DIGEST && *(const uint8_t *) val == S_RID_TAG) {
+        uint8_t digest [S_RID_DIGEST];
+        s_rid_digest (r, digest);
+        if (memcmp (digest, (const uint8_t *) val + 1, S_RID_DIGEST)) {
+            dt_err_set (&r->err, "RID_REUSED", "rid \"%s\" of key %s was used before for "
+                        "another request (operation, arguments or \"as\"); use a new rid",
+                        r->req.rid, r->key->name);
+            proto_reply_encode (&r->reply, r->req.id, NULL, &r->err);
+            return true;
+        }
+        val = (const uint8_t *) val + 1 + S_RID_DIGEST;
+        size -= 1 + S_RID_DIGEST;
+    }
     proto_reply_t old;
     bool replayed = proto_reply_decode (&old, val, size, &err) == 0
                  && (old.ok || !dt_err_retryable (old.code));
@@ -403,7 +446,13 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
     if (write && *r->req.rid && !dt_err_retryable (r->err.code)) {
         char key [DT_ID_MAX * 4];
         size_t key_size = s_rid_key (r, key, sizeof (key));
-        store_put (batch, TBL_RID, key, key_size, r->reply.data, r->reply.size, &r->err);
+        uint8_t *record = (uint8_t *) zmalloc (1 + S_RID_DIGEST + r->reply.size);
+        record [0] = S_RID_TAG;
+        s_rid_digest (r, record + 1);
+        memcpy (record + 1 + S_RID_DIGEST, r->reply.data, r->reply.size);
+        store_put (batch, TBL_RID, key, key_size, record, 1 + S_RID_DIGEST + r->reply.size,
+                   &r->err);
+        free (record);
     }
     msgpack_sbuffer_destroy (&result);
     msgpack_sbuffer_destroy (&args);
@@ -801,9 +850,12 @@ s_test_rid_replay (s_rig_t *rig, client_t *admin, client_t *zhang)
     proto_reply_release (&first);
     proto_reply_release (&again);
     assert (s_test_audit (rig, "member.add", "r-1", NULL) == 1);
-    //  The rid names the request, whatever a copy says
-    s_test_ok (rig, admin, "member.add", "id=r-2 name=R", "rid-1", NULL);
+    //  The rid names one request: reused for other arguments or another
+    //  operation it fails on its own, and changes nothing
+    s_test_fails (rig, admin, "member.add", "id=r-2 name=R", "rid-1", NULL, "RID_REUSED");
+    s_test_fails (rig, admin, "member.join", "id=r-1 branch=b-2", "rid-1", NULL, "RID_REUSED");
     s_test_fails (rig, admin, "member.show", "id=r-2", NULL, NULL, "NOT_FOUND");
+    s_test_ok (rig, admin, "member.add", "id=r-1 name=R", "rid-1", NULL);
     //  Another key's rid of the same text is its own
     s_test_ok (rig, zhang, "member.add", "id=r-3 name=R", "rid-1", NULL);
     assert (s_test_audit (rig, "member.add", "r-3", "zhang") == 1);

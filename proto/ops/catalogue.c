@@ -97,6 +97,7 @@ const catalogue_code_t catalogue_codes [] = {
     { "MOVED",            false, false },
     { "UNAUTHENTICATED",  false, true },
     { "DENIED",           false, true },
+    { "RID_REUSED",       false, true },
     { "BUSY",             true,  true },
     { "UNAVAILABLE",      true,  true },
     { "INTERNAL",         true,  true },
