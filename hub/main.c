@@ -2,6 +2,7 @@
    --check, the invariant check of a store. */
 #include "hub.h"
 #include "check.h"
+#include "server.h"
 #include <getopt.h>
 
 static void
@@ -123,6 +124,10 @@ main (int argc, char *argv [])
     if (config.insecure)
         fprintf (stderr, "duotang-hub: WARNING: insecure mode: no CURVE encryption, every "
                  "peer acts as hq-admin. For development on loopback only.\n");
+    uint64_t fds = 0;
+    if (server_raise_fd_limit (&fds))
+        fprintf (stderr, "duotang-hub: WARNING: file descriptors limited to %" PRIu64
+                 " (could not raise to the hard limit)\n", fds);
     zsys_init ();
     zsys_set_logident ("duotang-hub");
     hub_t *hub = hub_new (&config, &err);

@@ -1,5 +1,6 @@
 /* main.c -- duotang-node: command line and the serve loop. */
 #include "node.h"
+#include "server.h"
 #include <getopt.h>
 
 static void
@@ -79,6 +80,10 @@ main (int argc, char *argv [])
     if (config.insecure)
         fprintf (stderr, "duotang-node: WARNING: insecure mode: no CURVE encryption, every "
                  "peer acts as hq-admin. For development on loopback only.\n");
+    uint64_t fds = 0;
+    if (server_raise_fd_limit (&fds))
+        fprintf (stderr, "duotang-node: WARNING: file descriptors limited to %" PRIu64
+                 " (could not raise to the hard limit)\n", fds);
     zsys_init ();
     zsys_set_logident ("duotang-node");
     dt_err_t err;

@@ -5,6 +5,27 @@
    between DT_MAX_BODY and this the peer gets TOO_LARGE. */
 #define SERVER_MAXMSGSIZE (4 * DT_MAX_BODY)
 
+#include <sys/resource.h>
+
+int
+server_raise_fd_limit (uint64_t *limit)
+{
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl))
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &rl)) {
+            rl.rlim_cur = old;
+            *limit = (uint64_t) rl.rlim_cur;
+            return -1;
+        }
+    }
+    *limit = rl.rlim_cur == RLIM_INFINITY? UINT64_MAX: (uint64_t) rl.rlim_cur;
+    return 0;
+}
+
 static void
 s_write_endpoint (const char *datadir, const char *endpoint)
 {
@@ -30,6 +51,11 @@ server_bind (const char *endpoint, zcert_t *cert, const char *datadir,
     zsock_set_rcvhwm (router, 100000);
     zsock_set_sndhwm (router, 100000);
     zsock_set_linger (router, 100);
+    //  A peer that does not finish its handshake (a stranger that sends two
+    //  bytes and holds on) is dropped, so that it holds a descriptor for a
+    //  bounded time only
+    zsock_set_handshake_ivl (router, SERVER_HANDSHAKE_MS);
+    zsock_set_backlog (router, SERVER_BACKLOG);
     if (cert) {
         zcert_apply (cert, router);
         zsock_set_curve_server (router, 1);

@@ -7,6 +7,17 @@
 #include "dt.h"
 #include "dt_err.h"
 
+/* A connection that has not finished its ZMTP/CURVE handshake within this
+   is dropped; pending connections the kernel queues (listen backlog). */
+#define SERVER_HANDSHAKE_MS 5000
+#define SERVER_BACKLOG      1024
+
+/* Raise this process's file-descriptor budget (RLIMIT_NOFILE) to the hard
+   limit, so that connections of strangers cannot use up a small soft limit
+   before registered keys connect. *limit is the budget now. 0, or -1 when it
+   could not be raised. */
+int server_raise_fd_limit (uint64_t *limit);
+
 /* Bind a ROUTER on endpoint; a CURVE server with cert (ZAP domain "duotang")
    unless cert is NULL. The endpoint bound (ephemeral port resolved) is copied
    to bound and written to DATADIR/endpoint for scripts and tests. Returns the

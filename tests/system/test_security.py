@@ -302,5 +302,48 @@ def insecure_mode_is_loopback_only_and_says_so():
         cluster.close()
 
 
+@test
+def strangers_holding_half_open_connections_do_not_lock_keys_out():
+    """1,100 raw TCP connections that send 2 bytes and hold on, against a hub
+    started with the common default of 1,024 file descriptors: it raises its
+    budget to the hard limit at start and drops handshakes that do not finish,
+    so a registered admin is still answered."""
+    import resource
+    import socket
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        print("SKIP: hard file limit %d too low for the test" % hard)
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))     # the hub inherits it
+    try:
+        cluster, hub = secure_cluster()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    strangers = []
+    try:
+        if soft != resource.RLIM_INFINITY and soft < 4096:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
+        host, port = hub.endpoint[len("tcp://"):].rsplit(":", 1)
+        for _ in range(1100):
+            s = socket.create_connection((host, int(port)), timeout=5)
+            s.sendall(b"\xff\x00")
+            strangers.append(s)
+        root = admin(cluster, hub)
+        root.timeout = 1000
+
+        def answered():
+            reply = root.call("hello")
+            return reply and reply["ok"]
+        # Within less than the handshake timeout (5 s): answered while the
+        # strangers still hold their connections, not after they were dropped
+        wait_for(answered, 4, "an answer to a registered key")
+        root.close()
+    finally:
+        for s in strangers:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        cluster.close()
+
+
 if __name__ == "__main__":
     run()
