@@ -20,7 +20,21 @@ typedef struct {
     char actor [DT_ID_MAX * 2 + 2];     /* audit actor: KEY, or NODEKEY/KEY */
     dt_err_t err;
     msgpack_sbuffer reply;
+    struct _s_share_t *share;   /* whose fair share it was queued in */
 } s_request_t;
+
+/* Fair share: every request is counted and queued, when it arrives, under
+   the key that sent it (all of that key's connections together; in
+   insecure mode, where every peer is the same key, under its connection),
+   and the batch takes one request of each key in turn (PROTOCOL.md 4). */
+typedef struct _s_share_t {
+    zlist_t *queue;             /* s_request_t *, prepared, in arrival order */
+    size_t bytes;               /* their bodies */
+    int64_t window;             /* start of the current second */
+    uint32_t count;             /* requests that arrived in it */
+    int64_t last_seen;
+    bool ready;                 /* in hub->ready, the round-robin ring */
+} s_share_t;
 
 struct _hub_t {
     hub_config_t config;
@@ -28,18 +42,16 @@ struct _hub_t {
     zsock_t *router;
     hub_keys_t *keys;
     hub_sync_t *sync;
-    zhashx_t *peers;            /* routing id hex -> s_peer_t (rate limits) */
+    zhashx_t *shares;           /* key name or connection -> s_share_t */
+    zlist_t *ready;             /* shares with requests queued, served in turn */
+    size_t queued;              /* requests queued in every share */
+    size_t queued_bytes;        /* their bodies */
     char endpoint [256];
     int64_t next_sweep;
     s_request_t *batch;         /* batch_max requests, reused by every batch */
     hub_stats_t stats;
 };
 
-typedef struct {
-    int64_t window;             /* start of the current second */
-    uint32_t count;             /* requests in it */
-    int64_t last_seen;
-} s_peer_t;
 
 //  Configuration
 
@@ -146,6 +158,24 @@ hub_config_load (hub_config_t *config, const char *path, dt_err_t *err)
 
 //  Lifecycle
 
+static void s_request_free (s_request_t *r);
+
+static void
+s_share_destroy (void **item)
+{
+    s_share_t *share = (s_share_t *) *item;
+    if (!share)
+        return;
+    s_request_t *r;
+    while ((r = (s_request_t *) zlist_pop (share->queue))) {
+        s_request_free (r);
+        free (r);
+    }
+    zlist_destroy (&share->queue);
+    free (share);
+    *item = NULL;
+}
+
 hub_t *
 hub_new (const hub_config_t *config, dt_err_t *err)
 {
@@ -159,8 +189,9 @@ hub_new (const hub_config_t *config, dt_err_t *err)
     if (self->config.batch_max < 1)
         self->config.batch_max = 1;
     self->batch = (s_request_t *) zmalloc (self->config.batch_max * sizeof (s_request_t));
-    self->peers = zhashx_new ();
-    zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) zstr_free);
+    self->shares = zhashx_new ();
+    zhashx_set_destructor (self->shares, s_share_destroy);
+    self->ready = zlist_new ();
     self->store = store_new (config->datadir, config->mapsize_mb, err);
     if (!self->store)
         goto failed;
@@ -190,7 +221,8 @@ hub_destroy (hub_t **self_p)
         zsock_destroy (&self->router);
         hub_keys_destroy (&self->keys);
         store_destroy (&self->store);
-        zhashx_destroy (&self->peers);
+        zlist_destroy (&self->ready);
+        zhashx_destroy (&self->shares);
         free (self->batch);
         free (self);
         *self_p = NULL;
@@ -235,25 +267,6 @@ hub_node_state (hub_t *self, const char *node, hub_node_state_t *out)
 
 //  Requests
 
-/* BUSY beyond DT_RATE_MAX requests per second on one connection. */
-static bool
-s_rate_ok (hub_t *self, zframe_t *peer, int64_t now)
-{
-    char *hex = zframe_strhex (peer);
-    s_peer_t *state = zhashx_lookup (self->peers, hex);
-    if (!state) {
-        state = (s_peer_t *) zmalloc (sizeof (s_peer_t));
-        zhashx_insert (self->peers, hex, state);
-    }
-    free (hex);
-    state->last_seen = now;
-    if (now - state->window >= 1000) {
-        state->window = now;
-        state->count = 0;
-    }
-    return ++state->count <= DT_RATE_MAX;
-}
-
 /* A node forwards a membership write for the key that asked at the node
    ("as"): that key's scope applies, within the node key's, and the audit
    names both. 0, or -1 with r->err set. */
@@ -284,7 +297,7 @@ s_request_as (hub_t *self, s_request_t *r)
 
 /* Decode, authenticate and find the op; on failure r->err is set. */
 static void
-s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
+s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg)
 {
     r->body = server_take_body (msg, &r->peer, &r->err);
     if (!r->body)
@@ -296,14 +309,6 @@ s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
         return;
     snprintf (r->actor, sizeof (r->actor), "%s", r->key->name);
     r->info = catalogue_find (r->req.op);
-    //  The replication stream is paced by credit, not by the request limit:
-    //  a refused ack would take credit away and stall the node
-    bool sync = r->info && (r->info->flags & OP_SYNC);
-    if (!sync && !s_rate_ok (self, r->peer, now)) {
-        dt_err_set (&r->err, "BUSY", "more than %d requests per second on this connection",
-                    DT_RATE_MAX);
-        return;
-    }
     if (catalogue_route (r->info, OP_HUB) == CATALOGUE_SERVE)
         r->op = op_bind (hub_bindings, r->req.op);
     if (!r->op)
@@ -458,12 +463,17 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
     msgpack_sbuffer_destroy (&args);
 }
 
+static void s_share_drop_peer (hub_t *self, s_share_t *share, zframe_t *peer);
+
 static void
 s_request_reply (hub_t *self, s_request_t *r)
 {
     if (r->reply.size == 0)
         proto_reply_encode (&r->reply, r->req.id, NULL, &r->err);
-    server_reply (self->router, &r->peer, r->reply.data, r->reply.size);
+    zframe_t *peer = r->share? zframe_dup (r->peer): NULL;
+    if (server_reply (self->router, &r->peer, r->reply.data, r->reply.size) == 1 && peer)
+        s_share_drop_peer (self, r->share, peer);
+    zframe_destroy (&peer);
 }
 
 static void
@@ -533,43 +543,172 @@ s_batch_run (hub_t *self, s_request_t *batch, int count)
     }
 }
 
-/* Take every message waiting (up to batch_max) and serve them together. */
-static void
-s_serve_waiting (hub_t *self)
+//  Fair share: arrivals counted and queued per key, batches taken in turn
+
+/* The share of a prepared request: its key's, else (insecure mode, or no
+   key known yet) its connection's. */
+static s_share_t *
+s_share_of (hub_t *self, const s_request_t *r, int64_t now)
 {
-    int max = self->config.batch_max;
-    s_request_t *batch = self->batch;
+    char name [DT_ID_MAX + 2];
+    char *hex = NULL;
+    if (r->key && !self->config.insecure)
+        snprintf (name, sizeof (name), "k%s", r->key->name);
+    else {
+        hex = zframe_strhex (r->peer);
+        snprintf (name, sizeof (name), "c%.*s", DT_ID_MAX, hex);
+    }
+    free (hex);
+    s_share_t *share = (s_share_t *) zhashx_lookup (self->shares, name);
+    if (!share) {
+        share = (s_share_t *) zmalloc (sizeof (s_share_t));
+        share->queue = zlist_new ();
+        zhashx_insert (self->shares, name, share);
+    }
+    share->last_seen = now;
+    return share;
+}
+
+/* Drop what a connection that has gone still has queued: nobody waits for
+   those replies, and its writes were never begun. */
+static void
+s_share_drop_peer (hub_t *self, s_share_t *share, zframe_t *peer)
+{
+    zlist_t *keep = zlist_new ();
+    s_request_t *r;
+    while ((r = (s_request_t *) zlist_pop (share->queue))) {
+        if (zframe_eq (r->peer, peer)) {
+            share->bytes -= r->body? zframe_size (r->body): 0;
+            self->queued_bytes -= r->body? zframe_size (r->body): 0;
+            self->queued--;
+            self->stats.dropped++;
+            s_request_free (r);
+            free (r);
+        }
+        else
+            zlist_append (keep, r);
+    }
+    zlist_destroy (&share->queue);
+    share->queue = keep;
+}
+
+/* One message as it arrives: prepared, counted against its key's rate, and
+   queued in its key's share, or answered BUSY at once (it is not queued)
+   when the key is over its rate or its queue, or every queue, is full. */
+static void
+s_arrive (hub_t *self, zmsg_t *msg, int64_t now)
+{
+    s_request_t *r = (s_request_t *) zmalloc (sizeof (s_request_t));
+    dt_err_init (&r->err);
+    msgpack_sbuffer_init (&r->reply);
+    msgpack_unpacked_init (&r->req.unpacked);
+    s_request_prepare (self, r, msg);
+    if (!r->peer) {
+        s_request_free (r);
+        free (r);
+        return;
+    }
+    s_share_t *share = s_share_of (self, r, now);
+    size_t size = r->body? zframe_size (r->body): 0;
+    //  The replication stream is paced by credit, not by the request limit:
+    //  a refused ack would take credit away and stall the node
+    bool sync = r->info && (r->info->flags & OP_SYNC) && !dt_err_is_set (&r->err);
+    if (!sync) {
+        if (now - share->window >= 1000) {
+            share->window = now;
+            share->count = 0;
+        }
+        if (++share->count > DT_RATE_MAX) {
+            dt_err_reset (&r->err);
+            dt_err_set (&r->err, "BUSY", "more than %d requests per second from %s %s",
+                        DT_RATE_MAX, r->key && !self->config.insecure? "key": "this",
+                        r->key && !self->config.insecure? r->key->name: "connection");
+        }
+        else
+        if (zlist_size (share->queue) >= HUB_QUEUE_PER_KEY
+        ||  self->queued >= HUB_QUEUE_MAX
+        ||  self->queued_bytes + size > HUB_QUEUE_BYTES) {
+            dt_err_reset (&r->err);
+            dt_err_set (&r->err, "BUSY", "too many requests waiting (%zu of this key's, "
+                        "%zu in all); retry later", zlist_size (share->queue), self->queued);
+        }
+        if (streq (r->err.code, "BUSY")) {
+            s_request_reply (self, r);
+            s_request_free (r);
+            free (r);
+            self->stats.busy++;
+            return;
+        }
+    }
+    r->share = share;
+    zlist_append (share->queue, r);
+    share->bytes += size;
+    self->queued++;
+    self->queued_bytes += size;
+    if (!share->ready) {
+        share->ready = true;
+        zlist_append (self->ready, share);
+    }
+}
+
+/* Take what has arrived (a bounded number per round, so that a flood of
+   tiny messages cannot keep the loop from serving). */
+static void
+s_take_arrivals (hub_t *self)
+{
     int64_t now = dt_now_ms ();
-    int count = 0;
-    while (count < max && (zsock_events (self->router) & ZMQ_POLLIN)) {
+    for (int taken = 0; taken < HUB_ARRIVALS_ROUND
+                     && (zsock_events (self->router) & ZMQ_POLLIN); taken++) {
         zmsg_t *msg = zmsg_recv (self->router);
         if (!msg)
             break;
-        s_request_t *r = &batch [count++];
-        memset (r, 0, sizeof (*r));
-        dt_err_init (&r->err);
-        msgpack_sbuffer_init (&r->reply);
-        msgpack_unpacked_init (&r->req.unpacked);
-        s_request_prepare (self, r, msg, now);
+        s_arrive (self, msg, now);
         zmsg_destroy (&msg);
-        if (!r->peer)
-            s_request_free (&batch [--count]);
+    }
+}
+
+/* One batch: a request of each key with requests queued, in turn, until
+   batch_max; served together. */
+static void
+s_serve_queued (hub_t *self)
+{
+    int max = self->config.batch_max;
+    s_request_t *batch = self->batch;
+    int count = 0;
+    while (count < max && zlist_size (self->ready)) {
+        s_share_t *share = (s_share_t *) zlist_pop (self->ready);
+        s_request_t *r = (s_request_t *) zlist_pop (share->queue);
+        if (!r) {                   /* emptied: its connection had gone */
+            share->ready = false;
+            continue;
+        }
+        size_t size = r->body? zframe_size (r->body): 0;
+        share->bytes -= size;
+        self->queued_bytes -= size;
+        self->queued--;
+        batch [count++] = *r;
+        free (r);
+        if (zlist_size (share->queue))
+            zlist_append (self->ready, share);
+        else
+            share->ready = false;
     }
     s_batch_run (self, batch, count);
     for (int i = 0; i < count; i++)
         s_request_free (&batch [i]);
 }
 
-/* Forget rate-limit state of connections idle for a minute. */
+/* Forget the shares of keys and connections idle for a minute. */
 static void
-s_sweep_peers (hub_t *self, int64_t now)
+s_sweep_shares (hub_t *self, int64_t now)
 {
     zlist_t *idle = zlist_new ();
-    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
-        if (now - peer->last_seen > 60000)
-            zlist_append (idle, (void *) zhashx_cursor (self->peers));
+    for (s_share_t *share = zhashx_first (self->shares); share;
+         share = zhashx_next (self->shares))
+        if (!share->ready && now - share->last_seen > 60000)
+            zlist_append (idle, (void *) zhashx_cursor (self->shares));
     for (const char *key = zlist_first (idle); key; key = zlist_next (idle))
-        zhashx_delete (self->peers, key);
+        zhashx_delete (self->shares, key);
     zlist_destroy (&idle);
 }
 
@@ -577,12 +716,15 @@ void
 hub_step (hub_t *self, int timeout_ms)
 {
     zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (&item, 1, timeout_ms) > 0 && (item.revents & ZMQ_POLLIN))
-        s_serve_waiting (self);
+    if (zmq_poll (&item, 1, zlist_size (self->ready)? 0: timeout_ms) > 0
+    &&  (item.revents & ZMQ_POLLIN))
+        s_take_arrivals (self);
+    if (zlist_size (self->ready))
+        s_serve_queued (self);
     int64_t now = dt_now_ms ();
     hub_sync_pump (self->sync);
     if (now >= self->next_sweep) {
-        s_sweep_peers (self, now);
+        s_sweep_shares (self, now);
         self->next_sweep = now + 10000;
     }
 }
@@ -928,15 +1070,16 @@ s_test_forward_as (s_rig_t *rig, client_t *admin, client_t *node, client_t *zhan
     assert (s_test_audit (rig, "member.leave", "a-1", NULL) == 0);
 }
 
-/* Beyond DT_RATE_MAX requests in a second one connection hears BUSY;
-   another connection is served meanwhile. */
+/* Beyond DT_RATE_MAX requests in a second one key hears BUSY, however many
+   connections it spreads them over (counted as they arrive); another key is
+   served meanwhile. */
 static void
-s_test_rate_limit (s_rig_t *rig, client_t *flood, client_t *other)
+s_test_rate_limit (s_rig_t *rig, client_t *flood [2], client_t *other)
 {
     enum { N = DT_RATE_MAX + 100 };
     uint64_t first = 0;
     for (int i = 0; i < N; i++) {
-        uint64_t id = s_test_send (rig, flood, "hello", "", NULL, NULL);
+        uint64_t id = s_test_send (rig, flood [i % 2], "hello", "", NULL, NULL);
         first = first? first: id;
     }
     //  All in before the hub looks, so that they fall in one second
@@ -946,22 +1089,67 @@ s_test_rate_limit (s_rig_t *rig, client_t *flood, client_t *other)
     dt_err_init (&err);
     for (int round = 0; ok + busy < N && round < 20000; round++) {
         hub_step (rig->hub, 5);
-        while (zsock_events (client_sock (flood)) & ZMQ_POLLIN) {
-            proto_reply_t reply;
-            assert (client_recv (flood, 0, &reply, &err) == 0);
-            assert (reply.id >= first && reply.id < first + N);
-            if (reply.ok)
-                ok++;
-            else {
-                assert (streq (reply.code, "BUSY"));
-                busy++;
+        for (int c = 0; c < 2; c++)
+            while (zsock_events (client_sock (flood [c])) & ZMQ_POLLIN) {
+                proto_reply_t reply;
+                assert (client_recv (flood [c], 0, &reply, &err) == 0);
+                assert (reply.id >= first && reply.id < first + N);
+                if (reply.ok)
+                    ok++;
+                else {
+                    assert (streq (reply.code, "BUSY"));
+                    busy++;
+                }
+                proto_reply_release (&reply);
             }
+    }
+    assert (ok + busy == N);
+    assert (busy > 0 && ok >= DT_RATE_MAX / 2);
+    s_test_ok (rig, other, "hello", "", NULL, NULL);
+}
+
+/* A key that floods from many connections slows itself only: another
+   key's requests, sent behind the flood, are served within a few batches
+   (round robin across keys), long before the flood is through. */
+static void
+s_test_fair_share (s_rig_t *rig, client_t *flood [2], client_t *other)
+{
+    enum { N = 1500 };          /* under the rate: all of it is queued */
+    for (int i = 0; i < N; i++)
+        s_test_send (rig, flood [i % 2], "member.add", i % 2? "id=fs-x name=X":
+                     "id=fs-y name=Y", NULL, NULL);
+    s_test_settle (rig);
+    uint64_t id = s_test_send (rig, other, "hello", "", NULL, NULL);
+    zclock_sleep (100);
+    hub_stats_t before, after;
+    hub_stats (rig->hub, &before);
+    dt_err_t err;
+    dt_err_init (&err);
+    bool answered = false;
+    for (int round = 0; !answered && round < 2000; round++) {
+        hub_step (rig->hub, 5);
+        while (zsock_events (client_sock (other)) & ZMQ_POLLIN) {
+            proto_reply_t reply;
+            assert (client_recv (other, 0, &reply, &err) == 0);
+            answered |= reply.id == id && reply.ok;
             proto_reply_release (&reply);
         }
     }
-    assert (ok + busy == N);
-    assert (busy > 0 && ok >= DT_RATE_MAX);
-    s_test_ok (rig, other, "hello", "", NULL, NULL);
+    hub_stats (rig->hub, &after);
+    assert (answered);
+    //  Served in the first batches, not behind the 1,500 queued before it
+    assert (after.requests - before.requests < 4 * (uint64_t) rig->hub->config.batch_max);
+    //  The flooder's connections go away: what they still have queued is
+    //  dropped at the first reply that finds them gone, not run
+    client_destroy (&flood [0]);
+    client_destroy (&flood [1]);
+    zclock_sleep (200);
+    for (int round = 0; round < 200 && zlist_size (rig->hub->ready); round++)
+        hub_step (rig->hub, 5);
+    hub_stats (rig->hub, &after);
+    assert (rig->hub->queued == 0);
+    assert (after.dropped > 0);
+    assert (after.requests - before.requests < N);
 }
 
 void
@@ -1010,10 +1198,10 @@ hub_test (bool verbose)
     s_test_rid_replay (&rig, admin, zhang);
     s_test_forward_as (&rig, admin, node, zhang);
     s_test_storage_fault (&rig, admin, node);
-    client_t *flood = s_test_client (&rig, "admin");
-    s_test_rate_limit (&rig, flood, admin);
+    client_t *flood [2] = { s_test_client (&rig, "admin"), s_test_client (&rig, "admin") };
+    s_test_rate_limit (&rig, flood, zhang);
+    s_test_fair_share (&rig, flood, zhang);
 
-    client_destroy (&flood);
     client_destroy (&zhang);
     client_destroy (&node);
     client_destroy (&admin);

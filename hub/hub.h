@@ -32,6 +32,14 @@ int hub_config_set (hub_config_t *config, const char *key, const char *value,
    each through hub_config_set. 0 or -1 with err. */
 int hub_config_load (hub_config_t *config, const char *path, dt_err_t *err);
 
+/* Fair share (PROTOCOL.md 4): requests queued per key, at most one
+   second's worth of its rate each, and in all at most HUB_QUEUE_MAX
+   requests with HUB_QUEUE_BYTES of bodies; beyond, BUSY when they arrive. */
+#define HUB_QUEUE_PER_KEY  DT_RATE_MAX
+#define HUB_QUEUE_MAX      20000
+#define HUB_QUEUE_BYTES    (64u << 20)
+#define HUB_ARRIVALS_ROUND 4096     /* messages taken off the socket per round */
+
 typedef struct _hub_t hub_t;
 
 /* Open the store, load keys, bind. NULL with err set on failure. */
@@ -51,6 +59,8 @@ typedef struct {
     uint64_t requests;          /* requests served (replied to) */
     uint64_t batches;           /* batches served */
     uint64_t commits;           /* batch transactions committed (group commits) */
+    uint64_t busy;              /* requests answered BUSY when they arrived */
+    uint64_t dropped;           /* requests of connections that had gone, unserved */
 } hub_stats_t;
 void hub_stats (hub_t *self, hub_stats_t *out);
 

@@ -161,6 +161,7 @@ s_send (hub_sync_t *self, s_session_t *session, const stream_push_t *push)
     zmsg_addmem (msg, NULL, 0);
     zmsg_addmem (msg, body.data, body.size);
     zmsg_send (&msg, self->router);
+    zmsg_destroy (&msg);            /* not sent: the node has gone, or reads nothing */
     msgpack_sbuffer_destroy (&body);
     session->last_push = dt_now_ms ();
 }

@@ -56,6 +56,12 @@ server_bind (const char *endpoint, zcert_t *cert, const char *datadir,
     //  bounded time only
     zsock_set_handshake_ivl (router, SERVER_HANDSHAKE_MS);
     zsock_set_backlog (router, SERVER_BACKLOG);
+    //  A reply to a peer that has gone fails (EHOSTUNREACH) instead of
+    //  vanishing, so that the server can drop what that peer still has
+    //  queued; one to a peer that does not read (its pipe full) is dropped
+    //  at once, as before, and never blocks the server
+    zsock_set_router_mandatory (router, 1);
+    zsock_set_sndtimeo (router, 0);
     if (cert) {
         zcert_apply (cert, router);
         zsock_set_curve_server (router, 1);
@@ -92,14 +98,17 @@ server_take_body (zmsg_t *msg, zframe_t **peer_p, dt_err_t *err)
     return NULL;
 }
 
-void
+int
 server_reply (zsock_t *router, zframe_t **peer_p, const void *body, size_t size)
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, peer_p);
     zmsg_addmem (msg, NULL, 0);
     zmsg_addmem (msg, body, size);
-    zmsg_send (&msg, router);
+    int rc = zmsg_send (&msg, router);
+    int error = zmq_errno ();
+    zmsg_destroy (&msg);
+    return rc == 0? 0: error == EHOSTUNREACH? 1: -1;
 }
 
 //  Self-test
@@ -144,6 +153,9 @@ server_test (bool verbose)
         assert (reply && zmsg_size (reply) == 2);
         zmsg_destroy (&reply);
     }
+    //  A reply to a peer that is not (or no longer) connected says so
+    zframe_t *gone = zframe_new ("\x00\x01\x02\x03\x04", 5);
+    assert (server_reply (router, &gone, "ok", 2) == 1 && !gone);
     zsock_destroy (&client);
     zsock_destroy (&router);
     unlink (path);

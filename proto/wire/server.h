@@ -31,8 +31,10 @@ zsock_t *server_bind (const char *endpoint, zcert_t *cert, const char *datadir,
    still set when the peer is known, so that it can be answered. */
 zframe_t *server_take_body (zmsg_t *msg, zframe_t **peer_p, dt_err_t *err);
 
-/* Send body to the peer (takes the peer frame). */
-void server_reply (zsock_t *router, zframe_t **peer_p, const void *body, size_t size);
+/* Send body to the peer (takes the peer frame). 0 sent; 1 the peer has gone
+   (its connection closed: what it still has queued may be dropped); -1 not
+   sent otherwise (its pipe is full: a peer that does not read its replies). */
+int server_reply (zsock_t *router, zframe_t **peer_p, const void *body, size_t size);
 
 void server_test (bool verbose);
 
