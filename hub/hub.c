@@ -6,6 +6,8 @@
 #include "keys.h"
 #include "server.h"
 #include "client.h"
+#include "repl.h"
+#include <sys/stat.h>
 
 /* One request of a batch, from receipt to reply. */
 typedef struct {
@@ -49,6 +51,9 @@ struct _hub_t {
     char endpoint [256];
     int64_t next_sweep;
     s_request_t *batch;         /* batch_max requests, reused by every batch */
+    uint8_t audit_secret [crypto_sign_SECRETKEYBYTES];  /* DATADIR/audit.key */
+    uint8_t audit_public [crypto_sign_PUBLICKEYBYTES];
+    uint64_t checkpointed;      /* audit seq of the last checkpoint committed */
     hub_stats_t stats;
 };
 
@@ -158,6 +163,56 @@ hub_config_load (hub_config_t *config, const char *path, dt_err_t *err)
 
 //  Lifecycle
 
+/* The audit signing key (Ed25519, PROTOCOL.md 3): DATADIR/audit.key holds
+   its 64 secret bytes (mode 0600, made on the first start), audit.pub the
+   public key in hex for people. Apart from the CURVE key, so that the two
+   can be kept and rotated apart. */
+static int
+s_audit_key (hub_t *self, const char *datadir, dt_err_t *err)
+{
+    char path [PATH_MAX], pub [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/audit.key", datadir);
+    snprintf (pub, sizeof (pub), "%s/audit.pub", datadir);
+    struct stat st;
+    if (stat (path, &st) == 0) {
+        if (st.st_mode & 077)
+            return dt_err_set (err, "DENIED", "secret key file %s is accessible by others "
+                               "(mode %03o): chmod 600 it", path, (unsigned) (st.st_mode & 0777));
+        FILE *file = fopen (path, "rb");
+        size_t got = file? fread (self->audit_secret, 1, sizeof (self->audit_secret), file): 0;
+        if (file)
+            fclose (file);
+        if (got != sizeof (self->audit_secret))
+            return dt_err_set (err, "INTERNAL", "audit key %s cannot be read (%zu bytes)",
+                               path, got);
+        crypto_sign_ed25519_sk_to_pk (self->audit_public, self->audit_secret);
+        return 0;
+    }
+    crypto_sign_keypair (self->audit_public, self->audit_secret);
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write (fd, self->audit_secret, sizeof (self->audit_secret))
+                  != (ssize_t) sizeof (self->audit_secret) || fsync (fd)) {
+        if (fd >= 0)
+            close (fd);
+        return dt_err_set (err, "INTERNAL", "writing %s failed: %s", path, strerror (errno));
+    }
+    close (fd);
+    char hex [2 * crypto_sign_PUBLICKEYBYTES + 1];
+    sodium_bin2hex (hex, sizeof (hex), self->audit_public, sizeof (self->audit_public));
+    FILE *file = fopen (pub, "w");
+    if (file) {
+        fprintf (file, "%s\n", hex);
+        fclose (file);
+    }
+    return 0;
+}
+
+const uint8_t *
+hub_audit_public (hub_t *self)
+{
+    return self->audit_public;
+}
+
 static void s_request_free (s_request_t *r);
 
 static void
@@ -193,7 +248,7 @@ hub_new (const hub_config_t *config, dt_err_t *err)
     zhashx_set_destructor (self->shares, s_share_destroy);
     self->ready = zlist_new ();
     self->store = store_new (config->datadir, config->mapsize_mb, err);
-    if (!self->store)
+    if (!self->store || s_audit_key (self, config->datadir, err))
         goto failed;
     self->keys = hub_keys_new (self->store, config->datadir, config->insecure, err);
     if (!self->keys)
@@ -224,6 +279,7 @@ hub_destroy (hub_t **self_p)
         zlist_destroy (&self->ready);
         zhashx_destroy (&self->shares);
         free (self->batch);
+        sodium_memzero (self->audit_secret, sizeof (self->audit_secret));
         free (self);
         *self_p = NULL;
     }
@@ -488,6 +544,24 @@ s_request_free (s_request_t *r)
 
 //  Group commit: every request waiting on the socket, one transaction
 
+/* A batch that added audit entries signs a checkpoint of the chain, logged
+   for every node (the last change of the batch), which keeps it as its
+   witness (PROTOCOL.md 3). */
+static int
+s_checkpoint (hub_t *self, store_txn_t *txn, uint64_t audit_seq, dt_err_t *err)
+{
+    if (audit_seq == self->checkpointed)
+        return 0;
+    uint8_t checkpoint [STORE_CHECKPOINT_SIZE];
+    store_checkpoint_sign (txn, self->audit_secret, checkpoint);
+    bool log = txn->log;
+    txn->log = true;
+    int rc = repl_record_put (txn, TBL_CHECKPOINT, "current", checkpoint, sizeof (checkpoint),
+                              err);
+    txn->log = log;
+    return rc;
+}
+
 /* Commit the batch; if that fails, every write in it fails with the reason. */
 static void
 s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
@@ -495,10 +569,13 @@ s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
 {
     dt_err_t err;
     dt_err_init (&err);
-    if (store_log_mark_end (txn, log_head, &err) == 0
+    uint64_t audit_seq = store_audit_seq (txn);
+    if (s_checkpoint (self, txn, audit_seq, &err) == 0
+    &&  store_log_mark_end (txn, log_head, &err) == 0
     &&  store_log_trim (txn, self->config.log_keep, &err) == 0
     &&  store_commit (txn, &err) == 0) {
         self->stats.commits++;
+        self->checkpointed = audit_seq;
         return;
     }
     for (int i = 0; i < count; i++)

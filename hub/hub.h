@@ -73,6 +73,9 @@ typedef struct {
 } hub_node_state_t;
 void hub_node_state (hub_t *self, const char *node, hub_node_state_t *out);
 
+/* The public key of the hub's audit checkpoints (Ed25519). */
+const uint8_t *hub_audit_public (hub_t *self);
+
 /* The store (for ops that need the runtime, e.g. node.list). */
 store_t *hub_store (hub_t *self);
 

@@ -324,6 +324,16 @@ s_sync_hello (op_ctx_t *ctx, const msgpack_object *args)
                dt_err_set (ctx->err, "NOT_FOUND", "unknown node %s", node);
     if (!ctx->server || !ctx->peer)
         return dt_err_set (ctx->err, "BAD_ARGS", "sync.hello needs a connection");
+    //  The node's witness: a checkpoint this hub signed, which audit.verify
+    //  holds the chain against (kept in memory: the store may be the forgery)
+    store_checkpoint_t witness;
+    if (hello.witness_size
+    &&  store_checkpoint_open (hello.witness, hello.witness_size, &witness) == 0
+    &&  memcmp (witness.signer, hub_audit_public (ctx->server), 32) == 0) {
+        char who [DT_ID_MAX + 8];
+        snprintf (who, sizeof (who), "node %s", node);
+        store_witness_add (hub_store (ctx->server), who, &witness);
+    }
     return hub_sync_hello (hub_sync (ctx->server), ctx->peer, ctx->key->public_key, &hello,
                            ctx->txn, ctx->pk, ctx->err);
 }

@@ -71,7 +71,7 @@ const catalogue_op_t catalogue_ops [] = {
     { "question.list",   "group? leader? open? overdue? limit? cursor?", S_REPLICA,              "6.12", "NOT_FOUND" },
     { "activity.report", "rows",                                   S_CONTENT_WRITE,              "6.12", "IMPORT_REJECTED" },
     { "import.content",  "rows",                                   S_CONTENT_WRITE,              "6.12", "IMPORT_REJECTED" },
-    { "sync.hello",      "node from credit",                       OP_HUB | OP_SYNC,             "7.2", "NOT_FOUND" },
+    { "sync.hello",      "node from credit witness?",              OP_HUB | OP_SYNC,             "7.2", "NOT_FOUND" },
     { "sync.ack",        "applied credit ts outbox?",              OP_HUB | OP_SYNC,             "7.2", "" },
     { "content.push",    "node epoch entries watermark waiting?",  OP_HUB | OP_WRITE,            "7.5", "NOT_FOUND RULE" },
     { NULL, NULL, 0, NULL, NULL }

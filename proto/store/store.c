@@ -15,6 +15,7 @@ struct _store_t {
     MDB_dbi dbi [TBL_COUNT];
     char *dir;
     int faults;                 /* write commits still to fail (tests) */
+    zhashx_t *witnesses;        /* who -> store_checkpoint_t, in memory only */
 };
 
 const char *
@@ -143,6 +144,8 @@ store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
 {
     store_t *self = (store_t *) zmalloc (sizeof (store_t));
     self->dir = strdup (dir);
+    self->witnesses = zhashx_new ();
+    zhashx_set_destructor (self->witnesses, (zhashx_destructor_fn *) zstr_free);
     MDB_txn *txn = NULL;
     int rc;
     if (zsys_dir_create ("%s", dir) && !zsys_file_exists (dir)) {
@@ -214,6 +217,7 @@ store_destroy (store_t **self_p)
         return;
     if (self->env)
         mdb_env_close (self->env);
+    zhashx_destroy (&self->witnesses);
     free (self->dir);
     free (self);
     *self_p = NULL;
@@ -692,6 +696,107 @@ s_verify_entry (const void *key, size_t key_size, const void *val, size_t val_si
     return 0;
 }
 
+//  Audit checkpoints and witnesses
+
+#define S_CHECKPOINT_MAGIC "DTCP1"
+#define S_CHECKPOINT_SIGNED (STORE_CHECKPOINT_SIZE - crypto_sign_BYTES)
+
+uint64_t
+store_audit_seq (store_txn_t *txn)
+{
+    return store_meta_uint (txn, "audit_seq");
+}
+
+void
+store_checkpoint_sign (store_txn_t *txn, const uint8_t secret [64],
+                       uint8_t out [STORE_CHECKPOINT_SIZE])
+{
+    uint8_t *at = out;
+    memcpy (at, S_CHECKPOINT_MAGIC, 5);
+    at += 5;
+    store_seq_key (store_audit_seq (txn), at);
+    at += 8;
+    s_audit_head (txn, at);
+    at += 32;
+    store_seq_key ((uint64_t) dt_now_ms (), at);
+    at += 8;
+    crypto_sign_ed25519_sk_to_pk (at, secret);
+    at += 32;
+    crypto_sign_detached (at, NULL, out, S_CHECKPOINT_SIGNED, secret);
+}
+
+int
+store_checkpoint_open (const void *data, size_t size, store_checkpoint_t *out)
+{
+    const uint8_t *bytes = (const uint8_t *) data;
+    if (size != STORE_CHECKPOINT_SIZE || memcmp (bytes, S_CHECKPOINT_MAGIC, 5))
+        return -1;
+    out->seq = store_seq_from_key (bytes + 5);
+    memcpy (out->head, bytes + 13, 32);
+    out->ts = (int64_t) store_seq_from_key (bytes + 45);
+    memcpy (out->signer, bytes + 53, 32);
+    return crypto_sign_verify_detached (bytes + S_CHECKPOINT_SIGNED, bytes,
+                                        S_CHECKPOINT_SIGNED, out->signer) == 0? 0: -1;
+}
+
+void
+store_witness_add (store_t *self, const char *who, const store_checkpoint_t *checkpoint)
+{
+    store_checkpoint_t *held = zhashx_lookup (self->witnesses, who);
+    if (held && held->seq > checkpoint->seq)
+        return;
+    store_checkpoint_t *copy = (store_checkpoint_t *) zmalloc (sizeof (*copy));
+    *copy = *checkpoint;
+    zhashx_update (self->witnesses, who, copy);
+}
+
+/* The chain (intact from 1 to entries) against every witness: one that saw
+   more entries names the first removed; one whose hash differs at its seq
+   names that entry, altered with every later link (and the head) rewritten
+   to match. */
+static int
+s_verify_witnesses (store_txn_t *txn, uint64_t entries, uint64_t *first_bad,
+                    char *reason, size_t reason_size)
+{
+    zhashx_t *witnesses = txn->store->witnesses;
+    uint64_t worst = 0;
+    for (store_checkpoint_t *witness = zhashx_first (witnesses); witness;
+         witness = zhashx_next (witnesses)) {
+        const char *who = (const char *) zhashx_cursor (witnesses);
+        uint64_t bad = 0;
+        char why [DT_ERR_MSG_MAX];
+        if (witness->seq > entries) {
+            bad = entries + 1;
+            snprintf (why, sizeof (why), "entry %" PRIu64 " was removed: %s holds a checkpoint "
+                      "of %" PRIu64 " entries, the chain has %" PRIu64, bad, who,
+                      witness->seq, entries);
+        }
+        else
+        if (witness->seq > 0) {
+            uint8_t key [8], hash [32];
+            store_seq_key (witness->seq, key);
+            const void *val = NULL;
+            size_t size = 0;
+            dt_err_t err;
+            dt_err_init (&err);
+            if (store_get (txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0)
+                crypto_generichash (hash, 32, val, size, NULL, 0);
+            if (size == 0 || memcmp (hash, witness->head, 32)) {
+                bad = witness->seq;
+                snprintf (why, sizeof (why), "entry %" PRIu64 " was altered (or one before it, "
+                          "with every later link rewritten): it does not match the checkpoint "
+                          "%s holds", bad, who);
+            }
+        }
+        if (bad && (!worst || bad < worst)) {
+            worst = bad;
+            snprintf (reason, reason_size, "%s", why);
+        }
+    }
+    *first_bad = worst;
+    return worst? 1: 0;
+}
+
 int
 store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
                     char *reason, size_t reason_size)
@@ -710,6 +815,8 @@ store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
     uint64_t last = store_meta_uint (txn, "audit_seq");
     uint8_t head [32];
     s_audit_head (txn, head);
+    if (s_verify_witnesses (txn, *entries, first_bad, reason, reason_size))
+        return 1;
     if (last != *entries) {
         *first_bad = *entries + 1;
         snprintf (reason, reason_size, "entry %" PRIu64 " is missing (log ends at %" PRIu64
@@ -823,6 +930,48 @@ store_test (bool verbose)
     assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
     assert (bad == 5);
     store_abort (&txn);
+
+    //  A checkpoint held by a witness catches what the chain alone cannot:
+    //  the newest entry removed and the head (and count) rewritten to match
+    {
+        uint8_t pk [32], sk [64], signed_ [STORE_CHECKPOINT_SIZE];
+        crypto_sign_keypair (pk, sk);
+        assert (store_begin (store, &txn, NULL, true, &err) == 0);
+        store_checkpoint_sign (&txn, sk, signed_);
+        store_checkpoint_t checkpoint;
+        assert (store_checkpoint_open (signed_, sizeof (signed_), &checkpoint) == 0);
+        assert (checkpoint.seq == 5 && memcmp (checkpoint.signer, pk, 32) == 0);
+        signed_ [10] ^= 1;
+        assert (store_checkpoint_open (signed_, sizeof (signed_), &checkpoint) == -1);
+        signed_ [10] ^= 1;
+        assert (store_checkpoint_open (signed_, sizeof (signed_), &checkpoint) == 0);
+        store_witness_add (store, "n1", &checkpoint);
+        assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 0);
+        uint8_t head [32];
+        store_seq_key (4, key);
+        assert (store_get (&txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0);
+        crypto_generichash (head, 32, val, size, NULL, 0);
+        store_seq_key (5, key);
+        assert (store_del (&txn, TBL_AUDIT, key, 8, &err) == 0);
+        assert (store_put (&txn, TBL_META, "audit_head", 10, head, 32, &err) == 0);
+        assert (store_meta_set_uint (&txn, "audit_seq", 4, &err) == 0);
+        assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
+        assert (bad == 5 && strstr (reason, "removed") && strstr (reason, "n1"));
+        store_abort (&txn);
+        //  ... and the newest entry altered, the head rewritten to match
+        assert (store_begin (store, &txn, NULL, true, &err) == 0);
+        assert (store_get (&txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0);
+        char *forged = s_copy (val, size);
+        forged [12] ^= 1;              /* in its ts: still well formed */
+        crypto_generichash (head, 32, (const uint8_t *) forged, size, NULL, 0);
+        assert (store_put (&txn, TBL_AUDIT, key, 8, forged, size, &err) == 0);
+        assert (store_put (&txn, TBL_META, "audit_head", 10, head, 32, &err) == 0);
+        free (forged);
+        assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
+        assert (bad == 5 && strstr (reason, "altered"));
+        store_abort (&txn);
+        zhashx_purge (store->witnesses);
+    }
 
     //  The last entry of a commit is marked, once
     assert (store_begin (store, &txn, NULL, true, &err) == 0);

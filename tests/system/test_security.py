@@ -170,6 +170,67 @@ def audit_records_the_acting_key_and_tampering_is_found():
 
 
 @test
+def a_rewritten_audit_head_is_caught_through_a_nodes_witness():
+    """Alter the newest audit entry and rewrite the stored head to match, with
+    the LMDB tools: the chain alone is consistent again, but the checkpoint
+    the node witnessed (signed by the hub, kept outside its store) is not."""
+    import hashlib
+    cluster = Cluster()
+    try:
+        hub = cluster.hub()
+        root = Client(hub.endpoint)
+        root.result("node.add", {"id": "n1"})
+        for officer, name in (("o-1", "张三"), ("o-2", "李四"), ("o-3", "王五")):
+            root.result("officer.add", {"id": officer, "name": name})
+        target = max(e["seq"] for e in root.result("audit.list", {"limit": 100})["entries"])
+        node = cluster.node("n1", hub)
+
+        def caught_up():
+            nodes = root.result("node.list")["nodes"]
+            return any(n["id"] == "n1" and n["connected"] and n["applied"] == n["head"]
+                       for n in nodes)
+        wait_for(caught_up, 20, "the node to apply the checkpoint")
+        assert root.result("audit.verify")["ok"] is True
+        root.close()
+        hub.stop()
+
+        def dump(table):
+            return subprocess.run(["mdb_dump", "-s", table, cluster.path("hub")],
+                                  capture_output=True, text=True, check=True).stdout.splitlines()
+
+        def load(table, lines):
+            subprocess.run(["mdb_load", "-s", table, cluster.path("hub")],
+                           input="\n".join(lines) + "\n", text=True, check=True,
+                           capture_output=True)
+        audit = dump("audit")
+        i = audit.index(" %016x" % target)
+        value = audit[i + 1].strip()
+        pos = value.index("e78e8b")      # "王" in the newest entry's officer name
+        forged = value[:pos] + "e78e8c" + value[pos + 6:]
+        audit[i + 1] = " " + forged
+        load("audit", audit)
+        meta = dump("meta")
+        j = meta.index(" " + b"audit_head".hex())
+        meta[j + 1] = " " + hashlib.blake2b(bytes.fromhex(forged), digest_size=32).hexdigest()
+        load("meta", meta)
+        hub.start()
+        root = Client(hub.endpoint)
+
+        def refused():
+            result = root.result("audit.verify")
+            return result if not result["ok"] else None
+        # The node says hello again (with its witness) once it misses the hub
+        result = wait_for(refused, 30, "audit.verify to hold the chain against the witness")
+        assert result["first_bad"] == target, result
+        assert "node n1" in result["reason"], result
+        rc, out, err = cluster.ctl(hub.endpoint, "audit", "verify")
+        assert rc != 0 and str(target) in out + err, (out, err)
+        root.close()
+    finally:
+        cluster.close()
+
+
+@test
 def node_enforces_leader_scope_locally():
     cluster, hub = secure_cluster()
     try:
