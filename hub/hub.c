@@ -351,20 +351,28 @@ s_request_as (hub_t *self, s_request_t *r)
     return 0;
 }
 
-/* Decode, authenticate and find the op; on failure r->err is set. */
+/* As it arrives: take the frames and decode; on failure r->err is set. */
 static void
-s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg)
+s_request_receive (s_request_t *r, zmsg_t *msg)
 {
     r->body = server_take_body (msg, &r->peer, &r->err);
-    if (!r->body)
-        return;
-    if (proto_req_decode (&r->req, zframe_data (r->body), zframe_size (r->body), &r->err))
+    if (r->body
+    &&  proto_req_decode (&r->req, zframe_data (r->body), zframe_size (r->body), &r->err) == 0)
+        r->info = catalogue_find (r->req.op);
+}
+
+/* When it is served: authenticate (now: a key revoked while the request
+   was queued fails it, and key records may have been reloaded since it
+   arrived) and find the op; on failure r->err is set. */
+static void
+s_request_prepare (hub_t *self, s_request_t *r)
+{
+    if (dt_err_is_set (&r->err))
         return;
     r->key = r->acting = hub_keys_of (self->keys, r->body, &r->err);
     if (!r->key)
         return;
     snprintf (r->actor, sizeof (r->actor), "%s", r->key->name);
-    r->info = catalogue_find (r->req.op);
     if (catalogue_route (r->info, OP_HUB) == CATALOGUE_SERVE)
         r->op = op_bind (hub_bindings, r->req.op);
     if (!r->op)
@@ -625,12 +633,12 @@ s_batch_run (hub_t *self, s_request_t *batch, int count)
 /* The share of a prepared request: its key's, else (insecure mode, or no
    key known yet) its connection's. */
 static s_share_t *
-s_share_of (hub_t *self, const s_request_t *r, int64_t now)
+s_share_of (hub_t *self, const s_request_t *r, const dt_key_t *key, int64_t now)
 {
     char name [DT_ID_MAX + 2];
     char *hex = NULL;
-    if (r->key && !self->config.insecure)
-        snprintf (name, sizeof (name), "k%s", r->key->name);
+    if (key && !self->config.insecure)
+        snprintf (name, sizeof (name), "k%s", key->name);
     else {
         hex = zframe_strhex (r->peer);
         snprintf (name, sizeof (name), "c%.*s", DT_ID_MAX, hex);
@@ -679,13 +687,19 @@ s_arrive (hub_t *self, zmsg_t *msg, int64_t now)
     dt_err_init (&r->err);
     msgpack_sbuffer_init (&r->reply);
     msgpack_unpacked_init (&r->req.unpacked);
-    s_request_prepare (self, r, msg);
+    s_request_receive (r, msg);
     if (!r->peer) {
         s_request_free (r);
         free (r);
         return;
     }
-    s_share_t *share = s_share_of (self, r, now);
+    //  The key only names the share here: it is looked up again when the
+    //  request is served
+    dt_err_t unknown;
+    dt_err_init (&unknown);
+    const dt_key_t *key = r->body? hub_keys_of (self->keys, r->body, &unknown): NULL;
+    dt_err_reset (&unknown);
+    s_share_t *share = s_share_of (self, r, key, now);
     size_t size = r->body? zframe_size (r->body): 0;
     //  The replication stream is paced by credit, not by the request limit:
     //  a refused ack would take credit away and stall the node
@@ -698,8 +712,8 @@ s_arrive (hub_t *self, zmsg_t *msg, int64_t now)
         if (++share->count > DT_RATE_MAX) {
             dt_err_reset (&r->err);
             dt_err_set (&r->err, "BUSY", "more than %d requests per second from %s %s",
-                        DT_RATE_MAX, r->key && !self->config.insecure? "key": "this",
-                        r->key && !self->config.insecure? r->key->name: "connection");
+                        DT_RATE_MAX, key && !self->config.insecure? "key": "this",
+                        key && !self->config.insecure? key->name: "connection");
         }
         else
         if (zlist_size (share->queue) >= HUB_QUEUE_PER_KEY
@@ -763,8 +777,9 @@ s_serve_queued (hub_t *self)
         share->bytes -= size;
         self->queued_bytes -= size;
         self->queued--;
-        batch [count++] = *r;
+        batch [count] = *r;
         free (r);
+        s_request_prepare (self, &batch [count++]);
         if (zlist_size (share->queue))
             zlist_append (self->ready, share);
         else

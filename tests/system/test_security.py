@@ -231,6 +231,59 @@ def a_rewritten_audit_head_is_caught_through_a_nodes_witness():
 
 
 @test
+def one_key_flooding_from_many_connections_slows_only_itself():
+    """Fair share per key (PROTOCOL.md 4): the rate is counted per key when
+    requests arrive, however many connections carry them; another key is
+    answered meanwhile; what a flooder that vanished had queued is bounded."""
+    import time
+    cluster, hub = secure_cluster()
+    try:
+        root = admin(cluster, hub)
+        flood_key = cluster.new_key("flood")
+        cluster.ok(hub.endpoint, "key", "allow", "flood", "--role", "hq-admin",
+                   "--public", flood_key + ".pub")
+        server_pub = cluster.path("hub", "hub.pub")
+        conns = [Client(hub.endpoint, flood_key, server_pub) for _ in range(20)]
+        for c in conns:
+            assert c.result("hello")["key"] == "flood"
+        # 20 connections, 150 writes each: 3,000 in a burst, 150 per connection
+        for n, c in enumerate(conns):
+            for i in range(150):
+                c.send_raw(b"", msgpack.packb({"v": 1, "id": 10 + i, "op": "officer.add",
+                                               "args": {"id": "f-%d-%d" % (n, i), "name": "F"}}))
+        root.timeout = 1000
+        wait_for(lambda: (root.call("hello") or {}).get("ok"), 20, "the other key's answer")
+        codes = {}
+        for c in conns:
+            for _ in range(150):
+                reply = c.recv(timeout=10000)
+                assert reply is not None, codes
+                code = "ok" if reply["ok"] else reply["error"]["code"]
+                codes[code] = codes.get(code, 0) + 1
+        assert codes.get("BUSY", 0) > 0, codes        # counted per key, not per connection
+        root.timeout = 10000
+        # Again, and the flooder vanishes at once: at most its queue (one second
+        # of its rate) and what arrived in that second are run, not all it sent
+        before = len(root.result("officer.list")["officers"])
+        for n, c in enumerate(conns):
+            for i in range(500):
+                c.send_raw(b"", msgpack.packb({"v": 1, "id": 1000 + i, "op": "officer.add",
+                                               "args": {"id": "g-%d-%d" % (n, i), "name": "G"}}))
+            c.close()
+
+        def settled():
+            first = len(root.result("officer.list")["officers"])
+            time.sleep(0.5)
+            return first if first == len(root.result("officer.list")["officers"]) else None
+        after = wait_for(settled, 60, "the vanished flooder's writes to stop")
+        assert after - before <= 2 * 2000, (before, after)
+        assert after - before < 20 * 500, (before, after)
+        root.close()
+    finally:
+        cluster.close()
+
+
+@test
 def node_enforces_leader_scope_locally():
     cluster, hub = secure_cluster()
     try:
