@@ -77,6 +77,12 @@ main (int argc, char *argv [])
     }
     if (optind < argc || !*config.id || !*config.hub)
         s_usage ();
+    //  Checked as the hub checks it (PROTOCOL.md 4), not found wrong later
+    if (!dt_id_valid (config.id, strlen (config.id))) {
+        fprintf (stderr, "duotang-node: -n \"%s\" is not a node id (1..%d bytes of "
+                 "[A-Za-z0-9._-], first alphanumeric)\n", config.id, DT_ID_MAX);
+        return 1;
+    }
     if (config.insecure)
         fprintf (stderr, "duotang-node: WARNING: insecure mode: no CURVE encryption, every "
                  "peer acts as hq-admin. For development on loopback only.\n");

@@ -22,6 +22,16 @@ def start_fails(proc, expect):
     return said
 
 
+def seed(client):
+    """A branch of 200 members: a store of many pages."""
+    client.result("officer.add", {"id": "o-1", "name": "张三"})
+    client.result("branch.create", {"id": "b-1", "name": "成都分舵", "leader": "o-1"})
+    rows = [{"line": i + 1, "id": "m-%d" % i, "name": "粉丝%d" % i, "referrer": "",
+             "group": "b-1"} for i in range(200)]
+    client.result("import.members", {"rows": rows})
+    return client
+
+
 def damage_and_check(proc):
     """Cut the stopped server's store short, empty it and remove it; each start
     is refused. The intact bytes are put back between the cuts."""
@@ -49,14 +59,7 @@ def damaged_hub_store_is_refused():
     cluster = Cluster()
     try:
         hub = cluster.hub()
-        client = Client(hub.endpoint)
-        client.result("officer.add", {"id": "o-1", "name": "张三"})
-        client.result("branch.create", {"id": "b-1", "name": "成都分舵", "leader": "o-1"})
-        rows = [{"line": i + 1, "id": "m-%d" % i, "name": "粉丝%d" % i, "referrer": "",
-                 "group": "b-1"}
-                for i in range(200)]
-        client.result("import.members", {"rows": rows})
-        client.close()
+        seed(Client(hub.endpoint)).close()
         assert hub.stop() == 0
         hub = damage_and_check(hub)
         # The intact store serves again, all of it
@@ -74,12 +77,7 @@ def damaged_node_store_is_refused():
         hub = cluster.hub()
         client = Client(hub.endpoint)
         client.result("node.add", {"id": "n1"})
-        client.result("officer.add", {"id": "o-1", "name": "张三"})
-        client.result("branch.create", {"id": "b-1", "name": "成都分舵", "leader": "o-1"})
-        rows = [{"line": i + 1, "id": "m-%d" % i, "name": "粉丝%d" % i, "referrer": "",
-                 "group": "b-1"}
-                for i in range(200)]
-        client.result("import.members", {"rows": rows})
+        seed(client)
         client.result("branch.assign", {"id": "b-1", "node": "n1"})
         node = cluster.node("n1", hub)
         local = Client(node.endpoint)
