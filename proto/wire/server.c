@@ -55,7 +55,6 @@ server_bind (const char *endpoint, zcert_t *cert, const char *datadir,
     //  bytes and holds on) is dropped, so that it holds a descriptor for a
     //  bounded time only
     zsock_set_handshake_ivl (router, SERVER_HANDSHAKE_MS);
-    zsock_set_backlog (router, SERVER_BACKLOG);
     //  A reply to a peer that has gone fails (EHOSTUNREACH) instead of
     //  vanishing, so that the server can drop what that peer still has
     //  queued; one to a peer that does not read (its pipe full) is dropped

@@ -8,9 +8,8 @@
 #include "dt_err.h"
 
 /* A connection that has not finished its ZMTP/CURVE handshake within this
-   is dropped; pending connections the kernel queues (listen backlog). */
+   is dropped. */
 #define SERVER_HANDSHAKE_MS 5000
-#define SERVER_BACKLOG      1024
 
 /* Raise this process's file-descriptor budget (RLIMIT_NOFILE) to the hard
    limit, so that connections of strangers cannot use up a small soft limit
