@@ -36,6 +36,7 @@ typedef struct _s_share_t {
     uint32_t count;             /* requests that arrived in it */
     int64_t last_seen;
     bool ready;                 /* in hub->ready, the round-robin ring */
+    int taken;                  /* requests it has in the batch being filled */
 } s_share_t;
 
 struct _hub_t {
@@ -759,13 +760,19 @@ s_take_arrivals (hub_t *self)
 }
 
 /* One batch: a request of each key with requests queued, in turn, until
-   batch_max; served together. */
+   batch_max; served together. While several keys wait, none takes more
+   than a quarter of a batch: the others' replies wait for one commit, and
+   a short one, not for a batch filled by the flood. */
 static void
 s_serve_queued (hub_t *self)
 {
     int max = self->config.batch_max;
+    int cap = zlist_size (self->ready) > 1 && max >= 4? max / 4: max;
     s_request_t *batch = self->batch;
     int count = 0;
+    zlist_t *later = zlist_new ();      /* shares that had their part of this batch */
+    for (s_share_t *share = zlist_first (self->ready); share; share = zlist_next (self->ready))
+        share->taken = 0;
     while (count < max && zlist_size (self->ready)) {
         s_share_t *share = (s_share_t *) zlist_pop (self->ready);
         s_request_t *r = (s_request_t *) zlist_pop (share->queue);
@@ -780,11 +787,17 @@ s_serve_queued (hub_t *self)
         batch [count] = *r;
         free (r);
         s_request_prepare (self, &batch [count++]);
-        if (zlist_size (share->queue))
-            zlist_append (self->ready, share);
-        else
+        if (!zlist_size (share->queue))
             share->ready = false;
+        else
+        if (++share->taken >= cap)
+            zlist_append (later, share);
+        else
+            zlist_append (self->ready, share);
     }
+    for (s_share_t *share = zlist_first (later); share; share = zlist_next (later))
+        zlist_append (self->ready, share);
+    zlist_destroy (&later);
     s_batch_run (self, batch, count);
     for (int i = 0; i < count; i++)
         s_request_free (&batch [i]);

@@ -38,7 +38,7 @@ int hub_config_load (hub_config_t *config, const char *path, dt_err_t *err);
 #define HUB_QUEUE_PER_KEY  DT_RATE_MAX
 #define HUB_QUEUE_MAX      20000
 #define HUB_QUEUE_BYTES    (64u << 20)
-#define HUB_ARRIVALS_ROUND 4096     /* messages taken off the socket per round */
+#define HUB_ARRIVALS_ROUND 512      /* messages taken off the socket per round */
 
 typedef struct _hub_t hub_t;
 
