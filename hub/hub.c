@@ -7,6 +7,8 @@
 #include "server.h"
 #include "monitor.h"
 #include "client.h"
+#include "repl.h"
+#include <sys/stat.h>
 
 /* One request of a batch, from receipt to reply. */
 typedef struct {
@@ -21,7 +23,22 @@ typedef struct {
     char actor [DT_ID_MAX * 2 + 2];     /* audit actor: KEY, or NODEKEY/KEY */
     dt_err_t err;
     msgpack_sbuffer reply;
+    struct _s_share_t *share;   /* whose fair share it was queued in */
 } s_request_t;
+
+/* Fair share: every request is counted and queued, when it arrives, under
+   the key that sent it (all of that key's connections together; in
+   insecure mode, where every peer is the same key, under its connection),
+   and the batch takes one request of each key in turn (PROTOCOL.md 4). */
+typedef struct _s_share_t {
+    zlist_t *queue;             /* s_request_t *, prepared, in arrival order */
+    size_t bytes;               /* their bodies */
+    int64_t window;             /* start of the current second */
+    uint32_t count;             /* requests that arrived in it */
+    int64_t last_seen;
+    bool ready;                 /* in hub->ready, the round-robin ring */
+    int taken;                  /* requests it has in the batch being filled */
+} s_share_t;
 
 struct _hub_t {
     hub_config_t config;
@@ -30,18 +47,19 @@ struct _hub_t {
     zactor_t *refusals;         /* logs the handshakes the router refuses */
     hub_keys_t *keys;
     hub_sync_t *sync;
-    zhashx_t *peers;            /* routing id hex -> s_peer_t (rate limits) */
+    zhashx_t *shares;           /* key name or connection -> s_share_t */
+    zlist_t *ready;             /* shares with requests queued, served in turn */
+    size_t queued;              /* requests queued in every share */
+    size_t queued_bytes;        /* their bodies */
     char endpoint [256];
     int64_t next_sweep;
     s_request_t *batch;         /* batch_max requests, reused by every batch */
+    uint8_t audit_secret [crypto_sign_SECRETKEYBYTES];  /* DATADIR/audit.key */
+    uint8_t audit_public [crypto_sign_PUBLICKEYBYTES];
+    uint64_t checkpointed;      /* audit seq of the last checkpoint committed */
     hub_stats_t stats;
 };
 
-typedef struct {
-    int64_t window;             /* start of the current second */
-    uint32_t count;             /* requests in it */
-    int64_t last_seen;
-} s_peer_t;
 
 //  Configuration
 
@@ -56,26 +74,165 @@ hub_config_defaults (hub_config_t *config)
     config->batch_max = 256;
 }
 
+//  One parser and one range for each setting, whether it comes from a flag
+//  or from the config file, so that a file cannot say what a flag may not
+static int
+s_config_uint (const char *key, const char *value, uint64_t min, uint64_t max,
+               uint64_t *out, dt_err_t *err)
+{
+    char *end;
+    errno = 0;
+    unsigned long long number = strtoull (value, &end, 10);
+    if (errno || *end || !isdigit ((unsigned char) *value) || number < min || number > max)
+        return dt_err_set (err, "BAD_ARGS", "%s = \"%s\": must be a whole number from %"
+                           PRIu64 " to %" PRIu64, key, value, min, max);
+    *out = number;
+    return 0;
+}
+
+static int
+s_config_text (const char *key, const char *value, char *out, size_t size, dt_err_t *err)
+{
+    if (!*value || strlen (value) >= size)
+        return dt_err_set (err, "BAD_ARGS", "%s = \"%s\": must be 1 to %zu bytes",
+                           key, value, size - 1);
+    snprintf (out, size, "%s", value);
+    return 0;
+}
+
+int
+hub_config_set (hub_config_t *config, const char *key, const char *value,
+                const char *label, dt_err_t *err)
+{
+    uint64_t number;
+    const char *name = key;
+    key = label? label: key;
+    if (streq (name, "datadir"))
+        return s_config_text (key, value, config->datadir, sizeof (config->datadir), err);
+    if (streq (name, "endpoint"))
+        return s_config_text (key, value, config->endpoint, sizeof (config->endpoint), err);
+    if (streq (name, "insecure")) {
+        if (s_config_uint (key, value, 0, 1, &number, err))
+            return -1;
+        config->insecure = number == 1;
+        return 0;
+    }
+    if (streq (name, "mapsize_mb")) {
+        if (s_config_uint (key, value, HUB_MAPSIZE_MIN, HUB_MAPSIZE_MAX, &number, err))
+            return -1;
+        config->mapsize_mb = (size_t) number;
+        return 0;
+    }
+    if (streq (name, "log_keep"))
+        return s_config_uint (key, value, 1, HUB_LOG_KEEP_MAX, &config->log_keep, err);
+    return dt_err_set (err, "BAD_ARGS", "unknown setting %s (known: datadir, endpoint, "
+                       "insecure, log_keep, mapsize_mb)", key);
+}
+
 int
 hub_config_load (hub_config_t *config, const char *path, dt_err_t *err)
 {
     zconfig_t *root = zconfig_load (path);
     if (!root)
         return dt_err_set (err, "BAD_ARGS", "config file %s cannot be read", path);
-    snprintf (config->datadir, sizeof (config->datadir), "%s",
-              zconfig_get (root, "hub/datadir", config->datadir));
-    snprintf (config->endpoint, sizeof (config->endpoint), "%s",
-              zconfig_get (root, "hub/endpoint", config->endpoint));
-    config->insecure = atoi (zconfig_get (root, "hub/insecure", config->insecure? "1": "0"));
-    config->mapsize_mb = strtoull (zconfig_get (root, "hub/mapsize_mb", "0"), NULL, 10)
-                       ?: config->mapsize_mb;
-    config->log_keep = strtoull (zconfig_get (root, "hub/log_keep", "0"), NULL, 10)
-                     ?: config->log_keep;
+    int rc = 0;
+    for (zconfig_t *section = zconfig_child (root); section && !rc;
+         section = zconfig_next (section)) {
+        if (!streq (zconfig_name (section), "hub")) {
+            rc = dt_err_set (err, "BAD_ARGS", "%s: unknown section %s (only hub)",
+                             path, zconfig_name (section));
+            break;
+        }
+        for (zconfig_t *item = zconfig_child (section); item && !rc; item = zconfig_next (item)) {
+            char key [128];
+            snprintf (key, sizeof (key), "hub/%s", zconfig_name (item));
+            if (zconfig_child (item))
+                rc = dt_err_set (err, "BAD_ARGS", "%s: %s is a section, not a setting",
+                                 path, key);
+            else
+            if (hub_config_set (config, zconfig_name (item),
+                                zconfig_value (item)? zconfig_value (item): "", key, err)) {
+                //  Name the file too: FILE: hub/log_keep = "-5": ...
+                char message [DT_ERR_MSG_MAX];
+                snprintf (message, sizeof (message), "%s", err->message);
+                dt_err_reset (err);
+                rc = dt_err_set (err, "BAD_ARGS", "%s: %s", path, message);
+            }
+        }
+    }
     zconfig_destroy (&root);
-    return 0;
+    return rc;
 }
 
 //  Lifecycle
+
+/* The audit signing key (Ed25519, PROTOCOL.md 3): DATADIR/audit.key holds
+   its 64 secret bytes (mode 0600, made on the first start), audit.pub the
+   public key in hex for people. Apart from the CURVE key, so that the two
+   can be kept and rotated apart. */
+static int
+s_audit_key (hub_t *self, const char *datadir, dt_err_t *err)
+{
+    char path [PATH_MAX], pub [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/audit.key", datadir);
+    snprintf (pub, sizeof (pub), "%s/audit.pub", datadir);
+    struct stat st;
+    if (stat (path, &st) == 0) {
+        if (st.st_mode & 077)
+            return dt_err_set (err, "DENIED", "secret key file %s is accessible by others "
+                               "(mode %03o): chmod 600 it", path, (unsigned) (st.st_mode & 0777));
+        FILE *file = fopen (path, "rb");
+        size_t got = file? fread (self->audit_secret, 1, sizeof (self->audit_secret), file): 0;
+        if (file)
+            fclose (file);
+        if (got != sizeof (self->audit_secret))
+            return dt_err_set (err, "INTERNAL", "audit key %s cannot be read (%zu bytes)",
+                               path, got);
+        crypto_sign_ed25519_sk_to_pk (self->audit_public, self->audit_secret);
+        return 0;
+    }
+    crypto_sign_keypair (self->audit_public, self->audit_secret);
+    int fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || write (fd, self->audit_secret, sizeof (self->audit_secret))
+                  != (ssize_t) sizeof (self->audit_secret) || fsync (fd)) {
+        if (fd >= 0)
+            close (fd);
+        return dt_err_set (err, "INTERNAL", "writing %s failed: %s", path, strerror (errno));
+    }
+    close (fd);
+    char hex [2 * crypto_sign_PUBLICKEYBYTES + 1];
+    sodium_bin2hex (hex, sizeof (hex), self->audit_public, sizeof (self->audit_public));
+    FILE *file = fopen (pub, "w");
+    if (file) {
+        fprintf (file, "%s\n", hex);
+        fclose (file);
+    }
+    return 0;
+}
+
+const uint8_t *
+hub_audit_public (hub_t *self)
+{
+    return self->audit_public;
+}
+
+static void s_request_free (s_request_t *r);
+
+static void
+s_share_destroy (void **item)
+{
+    s_share_t *share = (s_share_t *) *item;
+    if (!share)
+        return;
+    s_request_t *r;
+    while ((r = (s_request_t *) zlist_pop (share->queue))) {
+        s_request_free (r);
+        free (r);
+    }
+    zlist_destroy (&share->queue);
+    free (share);
+    *item = NULL;
+}
 
 hub_t *
 hub_new (const hub_config_t *config, dt_err_t *err)
@@ -90,10 +247,11 @@ hub_new (const hub_config_t *config, dt_err_t *err)
     if (self->config.batch_max < 1)
         self->config.batch_max = 1;
     self->batch = (s_request_t *) zmalloc (self->config.batch_max * sizeof (s_request_t));
-    self->peers = zhashx_new ();
-    zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) zstr_free);
+    self->shares = zhashx_new ();
+    zhashx_set_destructor (self->shares, s_share_destroy);
+    self->ready = zlist_new ();
     self->store = store_new (config->datadir, config->mapsize_mb, err);
-    if (!self->store)
+    if (!self->store || s_audit_key (self, config->datadir, err))
         goto failed;
     self->keys = hub_keys_new (self->store, config->datadir, config->insecure, err);
     if (!self->keys)
@@ -123,8 +281,10 @@ hub_destroy (hub_t **self_p)
         zsock_destroy (&self->router);
         hub_keys_destroy (&self->keys);
         store_destroy (&self->store);
-        zhashx_destroy (&self->peers);
+        zlist_destroy (&self->ready);
+        zhashx_destroy (&self->shares);
         free (self->batch);
+        sodium_memzero (self->audit_secret, sizeof (self->audit_secret));
         free (self);
         *self_p = NULL;
     }
@@ -168,25 +328,6 @@ hub_node_state (hub_t *self, const char *node, hub_node_state_t *out)
 
 //  Requests
 
-/* BUSY beyond DT_RATE_MAX requests per second on one connection. */
-static bool
-s_rate_ok (hub_t *self, zframe_t *peer, int64_t now)
-{
-    char *hex = zframe_strhex (peer);
-    s_peer_t *state = zhashx_lookup (self->peers, hex);
-    if (!state) {
-        state = (s_peer_t *) zmalloc (sizeof (s_peer_t));
-        zhashx_insert (self->peers, hex, state);
-    }
-    free (hex);
-    state->last_seen = now;
-    if (now - state->window >= 1000) {
-        state->window = now;
-        state->count = 0;
-    }
-    return ++state->count <= DT_RATE_MAX;
-}
-
 /* A node forwards a membership write for the key that asked at the node
    ("as"): that key's scope applies, within the node key's, and the audit
    names both. 0, or -1 with r->err set. */
@@ -215,28 +356,28 @@ s_request_as (hub_t *self, s_request_t *r)
     return 0;
 }
 
-/* Decode, authenticate and find the op; on failure r->err is set. */
+/* As it arrives: take the frames and decode; on failure r->err is set. */
 static void
-s_request_prepare (hub_t *self, s_request_t *r, zmsg_t *msg, int64_t now)
+s_request_receive (s_request_t *r, zmsg_t *msg)
 {
     r->body = server_take_body (msg, &r->peer, &r->err);
-    if (!r->body)
-        return;
-    if (proto_req_decode (&r->req, zframe_data (r->body), zframe_size (r->body), &r->err))
+    if (r->body
+    &&  proto_req_decode (&r->req, zframe_data (r->body), zframe_size (r->body), &r->err) == 0)
+        r->info = catalogue_find (r->req.op);
+}
+
+/* When it is served: authenticate (now: a key revoked while the request
+   was queued fails it, and key records may have been reloaded since it
+   arrived) and find the op; on failure r->err is set. */
+static void
+s_request_prepare (hub_t *self, s_request_t *r)
+{
+    if (dt_err_is_set (&r->err))
         return;
     r->key = r->acting = hub_keys_of (self->keys, r->body, &r->err);
     if (!r->key)
         return;
     snprintf (r->actor, sizeof (r->actor), "%s", r->key->name);
-    r->info = catalogue_find (r->req.op);
-    //  The replication stream is paced by credit, not by the request limit:
-    //  a refused ack would take credit away and stall the node
-    bool sync = r->info && (r->info->flags & OP_SYNC);
-    if (!sync && !s_rate_ok (self, r->peer, now)) {
-        dt_err_set (&r->err, "BUSY", "more than %d requests per second on this connection",
-                    DT_RATE_MAX);
-        return;
-    }
     if (catalogue_route (r->info, OP_HUB) == CATALOGUE_SERVE)
         r->op = op_bind (hub_bindings, r->req.op);
     if (!r->op)
@@ -259,7 +400,37 @@ s_rid_key (const s_request_t *r, char *out, size_t size)
     return store_rid_key (r->key->name, r->req.rid, out, size);
 }
 
-/* The reply recorded for the request's rid, re-addressed to this request id. */
+/* A recorded rid is S_RID_TAG, the digest of the request it named, then
+   its reply; a store written before digests holds the reply alone (a
+   msgpack map: never the tag, a byte msgpack never uses). */
+#define S_RID_TAG    0xc1
+#define S_RID_DIGEST 32
+
+/* BLAKE2b of what a rid names: op, args (their bytes) and as. */
+static void
+s_rid_digest (const s_request_t *r, uint8_t digest [S_RID_DIGEST])
+{
+    crypto_generichash_state state;
+    crypto_generichash_init (&state, NULL, 0, S_RID_DIGEST);
+    crypto_generichash_update (&state, (const uint8_t *) r->req.op, strlen (r->req.op) + 1);
+    msgpack_sbuffer args;
+    msgpack_sbuffer_init (&args);
+    if (r->req.args) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &args, msgpack_sbuffer_write);
+        msgpack_pack_object (&pk, *r->req.args);
+    }
+    uint8_t size [8];
+    store_seq_key (args.size, size);
+    crypto_generichash_update (&state, size, 8);
+    crypto_generichash_update (&state, (const uint8_t *) args.data, args.size);
+    crypto_generichash_update (&state, (const uint8_t *) r->req.as, strlen (r->req.as) + 1);
+    crypto_generichash_final (&state, digest, S_RID_DIGEST);
+    msgpack_sbuffer_destroy (&args);
+}
+
+/* The reply recorded for the request's rid, re-addressed to this request
+   id; RID_REUSED when the rid named another request. */
 static bool
 s_rid_replay (s_request_t *r, store_txn_t *txn)
 {
@@ -271,6 +442,19 @@ s_rid_replay (s_request_t *r, store_txn_t *txn)
     dt_err_init (&err);
     if (store_get (txn, TBL_RID, key, key_size, &val, &size, &err) != 0)
         return false;
+    if (size > 1 + S_RID_DIGEST && *(const uint8_t *) val == S_RID_TAG) {
+        uint8_t digest [S_RID_DIGEST];
+        s_rid_digest (r, digest);
+        if (memcmp (digest, (const uint8_t *) val + 1, S_RID_DIGEST)) {
+            dt_err_set (&r->err, "RID_REUSED", "rid \"%s\" of key %s was used before for "
+                        "another request (operation, arguments or \"as\"); use a new rid",
+                        r->req.rid, r->key->name);
+            proto_reply_encode (&r->reply, r->req.id, NULL, &r->err);
+            return true;
+        }
+        val = (const uint8_t *) val + 1 + S_RID_DIGEST;
+        size -= 1 + S_RID_DIGEST;
+    }
     proto_reply_t old;
     bool replayed = proto_reply_decode (&old, val, size, &err) == 0
                  && (old.ok || !dt_err_retryable (old.code));
@@ -336,18 +520,29 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
     if (write && *r->req.rid && !dt_err_retryable (r->err.code)) {
         char key [DT_ID_MAX * 4];
         size_t key_size = s_rid_key (r, key, sizeof (key));
-        store_put (batch, TBL_RID, key, key_size, r->reply.data, r->reply.size, &r->err);
+        uint8_t *record = (uint8_t *) zmalloc (1 + S_RID_DIGEST + r->reply.size);
+        record [0] = S_RID_TAG;
+        s_rid_digest (r, record + 1);
+        memcpy (record + 1 + S_RID_DIGEST, r->reply.data, r->reply.size);
+        store_put (batch, TBL_RID, key, key_size, record, 1 + S_RID_DIGEST + r->reply.size,
+                   &r->err);
+        free (record);
     }
     msgpack_sbuffer_destroy (&result);
     msgpack_sbuffer_destroy (&args);
 }
+
+static void s_share_drop_peer (hub_t *self, s_share_t *share, zframe_t *peer);
 
 static void
 s_request_reply (hub_t *self, s_request_t *r)
 {
     if (r->reply.size == 0)
         proto_reply_encode (&r->reply, r->req.id, NULL, &r->err);
-    server_reply (self->router, &r->peer, r->reply.data, r->reply.size);
+    zframe_t *peer = r->share? zframe_dup (r->peer): NULL;
+    if (server_reply (self->router, &r->peer, r->reply.data, r->reply.size) == 1 && peer)
+        s_share_drop_peer (self, r->share, peer);
+    zframe_destroy (&peer);
 }
 
 static void
@@ -362,6 +557,24 @@ s_request_free (s_request_t *r)
 
 //  Group commit: every request waiting on the socket, one transaction
 
+/* A batch that added audit entries signs a checkpoint of the chain, logged
+   for every node (the last change of the batch), which keeps it as its
+   witness (PROTOCOL.md 3). */
+static int
+s_checkpoint (hub_t *self, store_txn_t *txn, uint64_t audit_seq, dt_err_t *err)
+{
+    if (audit_seq == self->checkpointed)
+        return 0;
+    uint8_t checkpoint [STORE_CHECKPOINT_SIZE];
+    store_checkpoint_sign (txn, self->audit_secret, checkpoint);
+    bool log = txn->log;
+    txn->log = true;
+    int rc = repl_record_put (txn, TBL_CHECKPOINT, "current", checkpoint, sizeof (checkpoint),
+                              err);
+    txn->log = log;
+    return rc;
+}
+
 /* Commit the batch; if that fails, every write in it fails with the reason. */
 static void
 s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
@@ -369,10 +582,13 @@ s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
 {
     dt_err_t err;
     dt_err_init (&err);
-    if (store_log_mark_end (txn, log_head, &err) == 0
+    uint64_t audit_seq = store_audit_seq (txn);
+    if (s_checkpoint (self, txn, audit_seq, &err) == 0
+    &&  store_log_mark_end (txn, log_head, &err) == 0
     &&  store_log_trim (txn, self->config.log_keep, &err) == 0
     &&  store_commit (txn, &err) == 0) {
         self->stats.commits++;
+        self->checkpointed = audit_seq;
         return;
     }
     for (int i = 0; i < count; i++)
@@ -434,43 +650,191 @@ s_batch_run (hub_t *self, s_request_t *batch, int count)
     self->stats.batches += count > 0;
 }
 
-/* Take every message waiting (up to batch_max) and serve them together. */
-static void
-s_serve_waiting (hub_t *self)
+//  Fair share: arrivals counted and queued per key, batches taken in turn
+
+/* The share of a prepared request: its key's, else (insecure mode, or no
+   key known yet) its connection's. */
+static s_share_t *
+s_share_of (hub_t *self, const s_request_t *r, const dt_key_t *key, int64_t now)
 {
-    int max = self->config.batch_max;
-    s_request_t *batch = self->batch;
+    char name [DT_ID_MAX + 2];
+    char *hex = NULL;
+    if (key && !self->config.insecure)
+        snprintf (name, sizeof (name), "k%s", key->name);
+    else {
+        hex = zframe_strhex (r->peer);
+        snprintf (name, sizeof (name), "c%.*s", DT_ID_MAX, hex);
+    }
+    free (hex);
+    s_share_t *share = (s_share_t *) zhashx_lookup (self->shares, name);
+    if (!share) {
+        share = (s_share_t *) zmalloc (sizeof (s_share_t));
+        share->queue = zlist_new ();
+        zhashx_insert (self->shares, name, share);
+    }
+    share->last_seen = now;
+    return share;
+}
+
+/* Drop what a connection that has gone still has queued: nobody waits for
+   those replies, and its writes were never begun. */
+static void
+s_share_drop_peer (hub_t *self, s_share_t *share, zframe_t *peer)
+{
+    zlist_t *keep = zlist_new ();
+    s_request_t *r;
+    while ((r = (s_request_t *) zlist_pop (share->queue))) {
+        if (zframe_eq (r->peer, peer)) {
+            share->bytes -= r->body? zframe_size (r->body): 0;
+            self->queued_bytes -= r->body? zframe_size (r->body): 0;
+            self->queued--;
+            self->stats.dropped++;
+            s_request_free (r);
+            free (r);
+        }
+        else
+            zlist_append (keep, r);
+    }
+    zlist_destroy (&share->queue);
+    share->queue = keep;
+}
+
+/* One message as it arrives: prepared, counted against its key's rate, and
+   queued in its key's share, or answered BUSY at once (it is not queued)
+   when the key is over its rate or its queue, or every queue, is full. */
+static void
+s_arrive (hub_t *self, zmsg_t *msg, int64_t now)
+{
+    s_request_t *r = (s_request_t *) zmalloc (sizeof (s_request_t));
+    dt_err_init (&r->err);
+    msgpack_sbuffer_init (&r->reply);
+    msgpack_unpacked_init (&r->req.unpacked);
+    s_request_receive (r, msg);
+    if (!r->peer) {
+        s_request_free (r);
+        free (r);
+        return;
+    }
+    //  The key only names the share here: it is looked up again when the
+    //  request is served
+    dt_err_t unknown;
+    dt_err_init (&unknown);
+    const dt_key_t *key = r->body? hub_keys_of (self->keys, r->body, &unknown): NULL;
+    dt_err_reset (&unknown);
+    s_share_t *share = s_share_of (self, r, key, now);
+    size_t size = r->body? zframe_size (r->body): 0;
+    //  The replication stream is paced by credit, not by the request limit:
+    //  a refused ack would take credit away and stall the node
+    bool sync = r->info && (r->info->flags & OP_SYNC) && !dt_err_is_set (&r->err);
+    if (!sync && now - share->window >= 1000) {
+        share->window = now;
+        share->count = 0;
+    }
+    if (!sync && ++share->count > DT_RATE_MAX) {
+        dt_err_reset (&r->err);
+        dt_err_set (&r->err, "BUSY", "more than %d requests per second from %s %s",
+                    DT_RATE_MAX, key && !self->config.insecure? "key": "this",
+                    key && !self->config.insecure? key->name: "connection");
+    }
+    else
+    //  The bounds hold for sync.* too (a node has a few of them waiting at
+    //  most), so that no key can queue without limit by calling them
+    if (zlist_size (share->queue) >= HUB_QUEUE_PER_KEY
+    ||  self->queued >= HUB_QUEUE_MAX
+    ||  self->queued_bytes + size > HUB_QUEUE_BYTES) {
+        dt_err_reset (&r->err);
+        dt_err_set (&r->err, "BUSY", "too many requests waiting (%zu of this key's, "
+                    "%zu in all); retry later", zlist_size (share->queue), self->queued);
+    }
+    if (streq (r->err.code, "BUSY")) {
+        s_request_reply (self, r);
+        s_request_free (r);
+        free (r);
+        self->stats.busy++;
+        return;
+    }
+    r->share = share;
+    zlist_append (share->queue, r);
+    share->bytes += size;
+    self->queued++;
+    self->queued_bytes += size;
+    if (!share->ready) {
+        share->ready = true;
+        zlist_append (self->ready, share);
+    }
+}
+
+/* Take what has arrived (a bounded number per round, so that a flood of
+   tiny messages cannot keep the loop from serving). */
+static void
+s_take_arrivals (hub_t *self)
+{
     int64_t now = dt_now_ms ();
-    int count = 0;
-    while (count < max && (zsock_events (self->router) & ZMQ_POLLIN)) {
+    for (int taken = 0; taken < HUB_ARRIVALS_ROUND
+                     && (zsock_events (self->router) & ZMQ_POLLIN); taken++) {
         zmsg_t *msg = zmsg_recv (self->router);
         if (!msg)
             break;
-        s_request_t *r = &batch [count++];
-        memset (r, 0, sizeof (*r));
-        dt_err_init (&r->err);
-        msgpack_sbuffer_init (&r->reply);
-        msgpack_unpacked_init (&r->req.unpacked);
-        s_request_prepare (self, r, msg, now);
+        s_arrive (self, msg, now);
         zmsg_destroy (&msg);
-        if (!r->peer)
-            s_request_free (&batch [--count]);
     }
+}
+
+/* One batch: a request of each key with requests queued, in turn, until
+   batch_max; served together. While several keys wait, none takes more
+   than a quarter of a batch: the others' replies wait for one commit, and
+   a short one, not for a batch filled by the flood. */
+static void
+s_serve_queued (hub_t *self)
+{
+    int max = self->config.batch_max;
+    int cap = zlist_size (self->ready) > 1 && max >= 4? max / 4: max;
+    s_request_t *batch = self->batch;
+    int count = 0;
+    zlist_t *later = zlist_new ();      /* shares that had their part of this batch */
+    for (s_share_t *share = zlist_first (self->ready); share; share = zlist_next (self->ready))
+        share->taken = 0;
+    while (count < max && zlist_size (self->ready)) {
+        s_share_t *share = (s_share_t *) zlist_pop (self->ready);
+        s_request_t *r = (s_request_t *) zlist_pop (share->queue);
+        if (!r) {                   /* emptied: its connection had gone */
+            share->ready = false;
+            continue;
+        }
+        size_t size = r->body? zframe_size (r->body): 0;
+        share->bytes -= size;
+        self->queued_bytes -= size;
+        self->queued--;
+        batch [count] = *r;
+        free (r);
+        s_request_prepare (self, &batch [count++]);
+        if (!zlist_size (share->queue))
+            share->ready = false;
+        else
+        if (++share->taken >= cap)
+            zlist_append (later, share);
+        else
+            zlist_append (self->ready, share);
+    }
+    for (s_share_t *share = zlist_first (later); share; share = zlist_next (later))
+        zlist_append (self->ready, share);
+    zlist_destroy (&later);
     s_batch_run (self, batch, count);
     for (int i = 0; i < count; i++)
         s_request_free (&batch [i]);
 }
 
-/* Forget rate-limit state of connections idle for a minute. */
+/* Forget the shares of keys and connections idle for a minute. */
 static void
-s_sweep_peers (hub_t *self, int64_t now)
+s_sweep_shares (hub_t *self, int64_t now)
 {
     zlist_t *idle = zlist_new ();
-    for (s_peer_t *peer = zhashx_first (self->peers); peer; peer = zhashx_next (self->peers))
-        if (now - peer->last_seen > 60000)
-            zlist_append (idle, (void *) zhashx_cursor (self->peers));
+    for (s_share_t *share = zhashx_first (self->shares); share;
+         share = zhashx_next (self->shares))
+        if (!share->ready && now - share->last_seen > 60000)
+            zlist_append (idle, (void *) zhashx_cursor (self->shares));
     for (const char *key = zlist_first (idle); key; key = zlist_next (idle))
-        zhashx_delete (self->peers, key);
+        zhashx_delete (self->shares, key);
     zlist_destroy (&idle);
 }
 
@@ -479,14 +843,16 @@ hub_step (hub_t *self, int timeout_ms)
 {
     zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
     //  A snapshot in slices goes on at once when no request waits
-    if (hub_sync_busy (self->sync))
+    if (hub_sync_busy (self->sync) || zlist_size (self->ready))
         timeout_ms = 0;
     if (zmq_poll (&item, 1, timeout_ms) > 0 && (item.revents & ZMQ_POLLIN))
-        s_serve_waiting (self);
+        s_take_arrivals (self);
+    if (zlist_size (self->ready))
+        s_serve_queued (self);
     int64_t now = dt_now_ms ();
     hub_sync_pump (self->sync);
     if (now >= self->next_sweep) {
-        s_sweep_peers (self, now);
+        s_sweep_shares (self, now);
         self->next_sweep = now + 10000;
     }
 }
@@ -776,9 +1142,12 @@ s_test_rid_replay (s_rig_t *rig, client_t *admin, client_t *zhang)
     proto_reply_release (&first);
     proto_reply_release (&again);
     assert (s_test_audit (rig, "member.add", "r-1", NULL) == 1);
-    //  The rid names the request, whatever a copy says
-    s_test_ok (rig, admin, "member.add", "id=r-2 name=R", "rid-1", NULL);
+    //  The rid names one request: reused for other arguments or another
+    //  operation it fails on its own, and changes nothing
+    s_test_fails (rig, admin, "member.add", "id=r-2 name=R", "rid-1", NULL, "RID_REUSED");
+    s_test_fails (rig, admin, "member.join", "id=r-1 branch=b-2", "rid-1", NULL, "RID_REUSED");
     s_test_fails (rig, admin, "member.show", "id=r-2", NULL, NULL, "NOT_FOUND");
+    s_test_ok (rig, admin, "member.add", "id=r-1 name=R", "rid-1", NULL);
     //  Another key's rid of the same text is its own
     s_test_ok (rig, zhang, "member.add", "id=r-3 name=R", "rid-1", NULL);
     assert (s_test_audit (rig, "member.add", "r-3", "zhang") == 1);
@@ -851,15 +1220,16 @@ s_test_forward_as (s_rig_t *rig, client_t *admin, client_t *node, client_t *zhan
     assert (s_test_audit (rig, "member.leave", "a-1", NULL) == 0);
 }
 
-/* Beyond DT_RATE_MAX requests in a second one connection hears BUSY;
-   another connection is served meanwhile. */
+/* Beyond DT_RATE_MAX requests in a second one key hears BUSY, however many
+   connections it spreads them over (counted as they arrive); another key is
+   served meanwhile. */
 static void
-s_test_rate_limit (s_rig_t *rig, client_t *flood, client_t *other)
+s_test_rate_limit (s_rig_t *rig, client_t *flood [2], client_t *other)
 {
     enum { N = DT_RATE_MAX + 100 };
     uint64_t first = 0;
     for (int i = 0; i < N; i++) {
-        uint64_t id = s_test_send (rig, flood, "hello", "", NULL, NULL);
+        uint64_t id = s_test_send (rig, flood [i % 2], "hello", "", NULL, NULL);
         first = first? first: id;
     }
     //  All in before the hub looks, so that they fall in one second
@@ -869,22 +1239,69 @@ s_test_rate_limit (s_rig_t *rig, client_t *flood, client_t *other)
     dt_err_init (&err);
     for (int round = 0; ok + busy < N && round < 20000; round++) {
         hub_step (rig->hub, 5);
-        while (zsock_events (client_sock (flood)) & ZMQ_POLLIN) {
-            proto_reply_t reply;
-            assert (client_recv (flood, 0, &reply, &err) == 0);
-            assert (reply.id >= first && reply.id < first + N);
-            if (reply.ok)
-                ok++;
-            else {
-                assert (streq (reply.code, "BUSY"));
-                busy++;
+        for (int c = 0; c < 2; c++)
+            while (zsock_events (client_sock (flood [c])) & ZMQ_POLLIN) {
+                proto_reply_t reply;
+                assert (client_recv (flood [c], 0, &reply, &err) == 0);
+                assert (reply.id >= first && reply.id < first + N);
+                if (reply.ok)
+                    ok++;
+                else {
+                    assert (streq (reply.code, "BUSY"));
+                    busy++;
+                }
+                proto_reply_release (&reply);
             }
+    }
+    assert (ok + busy == N);
+    assert (busy > 0 && ok >= DT_RATE_MAX / 2);
+    s_test_ok (rig, other, "hello", "", NULL, NULL);
+}
+
+/* A key that floods from many connections slows itself only: another
+   key's requests, sent behind the flood, are served within a few batches
+   (round robin across keys), long before the flood is through. */
+static void
+s_test_fair_share (s_rig_t *rig, client_t *flood [2], client_t *other)
+{
+    enum { N = 1500 };          /* under the rate: all of it is queued */
+    zclock_sleep (1100);        /* in a second of its own, after the flood before */
+    for (int i = 0; i < N; i++)
+        s_test_send (rig, flood [i % 2], "member.add", i % 2? "id=fs-x name=X":
+                     "id=fs-y name=Y", NULL, NULL);
+    s_test_settle (rig);
+    uint64_t id = s_test_send (rig, other, "hello", "", NULL, NULL);
+    zclock_sleep (100);
+    hub_stats_t before, after;
+    hub_stats (rig->hub, &before);
+    dt_err_t err;
+    dt_err_init (&err);
+    bool answered = false;
+    for (int round = 0; !answered && round < 2000; round++) {
+        hub_step (rig->hub, 5);
+        while (zsock_events (client_sock (other)) & ZMQ_POLLIN) {
+            proto_reply_t reply;
+            assert (client_recv (other, 0, &reply, &err) == 0);
+            answered |= reply.id == id && reply.ok;
             proto_reply_release (&reply);
         }
     }
-    assert (ok + busy == N);
-    assert (busy > 0 && ok >= DT_RATE_MAX);
-    s_test_ok (rig, other, "hello", "", NULL, NULL);
+    hub_stats (rig->hub, &after);
+    assert (answered);
+    //  Served in the first batches, not behind the 1,500 queued before it
+    assert (after.requests - before.requests < 4 * (uint64_t) rig->hub->config.batch_max);
+    //  The flooder's connections go away: what they still have queued is
+    //  dropped at the first reply that finds them gone, not run
+    assert (rig->hub->queued > 0);
+    client_destroy (&flood [0]);
+    client_destroy (&flood [1]);
+    zclock_sleep (200);
+    for (int round = 0; round < 200 && zlist_size (rig->hub->ready); round++)
+        hub_step (rig->hub, 5);
+    hub_stats (rig->hub, &after);
+    assert (rig->hub->queued == 0);
+    assert (after.dropped > 0);
+    assert (after.requests - before.requests < N);
 }
 
 void
@@ -934,10 +1351,10 @@ hub_test (bool verbose)
     s_test_rid_replay (&rig, admin, zhang);
     s_test_forward_as (&rig, admin, node, zhang);
     s_test_storage_fault (&rig, admin, node);
-    client_t *flood = s_test_client (&rig, "admin");
-    s_test_rate_limit (&rig, flood, admin);
+    client_t *flood [2] = { s_test_client (&rig, "admin"), s_test_client (&rig, "admin") };
+    s_test_rate_limit (&rig, flood, zhang);
+    s_test_fair_share (&rig, flood, zhang);
 
-    client_destroy (&flood);
     client_destroy (&zhang);
     client_destroy (&node);
     client_destroy (&admin);

@@ -17,9 +17,28 @@ typedef struct {
 
 /* Defaults: ./var/hub, tcp://127.0.0.1:7700, 1 GiB map... */
 void hub_config_defaults (hub_config_t *config);
-/* Read a ZPL config file (section "hub": datadir, endpoint, insecure,
-   mapsize_mb, log_keep). 0 or -1 with err. */
+/* Ranges of the settings, the same for flags and the config file. */
+#define HUB_MAPSIZE_MIN  1
+#define HUB_MAPSIZE_MAX  (16u << 20)        /* MiB: 16 TiB */
+#define HUB_LOG_KEEP_MAX 1000000000000ull
+
+/* Set one setting by its name (datadir, endpoint, insecure = 0|1,
+   mapsize_mb, log_keep) from its text, checked against its range; messages
+   name it as label (a flag, "hub/KEY") when not NULL. Unknown names and
+   values out of range fail with BAD_ARGS naming the key and the value. */
+int hub_config_set (hub_config_t *config, const char *key, const char *value,
+                    const char *label, dt_err_t *err);
+/* Read a ZPL config file: only the section "hub", only the settings above,
+   each through hub_config_set. 0 or -1 with err. */
 int hub_config_load (hub_config_t *config, const char *path, dt_err_t *err);
+
+/* Fair share (PROTOCOL.md 4): requests queued per key, at most one
+   second's worth of its rate each, and in all at most HUB_QUEUE_MAX
+   requests with HUB_QUEUE_BYTES of bodies; beyond, BUSY when they arrive. */
+#define HUB_QUEUE_PER_KEY  DT_RATE_MAX
+#define HUB_QUEUE_MAX      20000
+#define HUB_QUEUE_BYTES    (64u << 20)
+#define HUB_ARRIVALS_ROUND 512      /* messages taken off the socket per round */
 
 typedef struct _hub_t hub_t;
 
@@ -40,6 +59,8 @@ typedef struct {
     uint64_t requests;          /* requests served (replied to) */
     uint64_t batches;           /* batches served */
     uint64_t commits;           /* batch transactions committed (group commits) */
+    uint64_t busy;              /* requests answered BUSY when they arrived */
+    uint64_t dropped;           /* requests of connections that had gone, unserved */
 } hub_stats_t;
 void hub_stats (hub_t *self, hub_stats_t *out);
 
@@ -51,6 +72,9 @@ typedef struct {
     uint64_t outbox;
 } hub_node_state_t;
 void hub_node_state (hub_t *self, const char *node, hub_node_state_t *out);
+
+/* The public key of the hub's audit checkpoints (Ed25519). */
+const uint8_t *hub_audit_public (hub_t *self);
 
 /* The store (for ops that need the runtime, e.g. node.list). */
 store_t *hub_store (hub_t *self);

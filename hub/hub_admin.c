@@ -371,6 +371,16 @@ s_sync_hello (op_ctx_t *ctx, const msgpack_object *args)
                dt_err_set (ctx->err, "NOT_FOUND", "unknown node %s", node);
     if (!ctx->server || !ctx->peer)
         return dt_err_set (ctx->err, "BAD_ARGS", "sync.hello needs a connection");
+    //  The node's witness: a checkpoint this hub signed, which audit.verify
+    //  holds the chain against (kept in memory: the store may be the forgery)
+    store_checkpoint_t witness;
+    if (hello.witness_size
+    &&  store_checkpoint_open (hello.witness, hello.witness_size, &witness) == 0
+    &&  memcmp (witness.signer, hub_audit_public (ctx->server), 32) == 0) {
+        char who [DT_ID_MAX + 8];
+        snprintf (who, sizeof (who), "node %s", node);
+        store_witness_add (hub_store (ctx->server), who, &witness);
+    }
     return hub_sync_hello (hub_sync (ctx->server), ctx->peer, ctx->key->public_key, &hello,
                            ctx->txn, ctx->pk, ctx->err);
 }
@@ -382,8 +392,21 @@ s_sync_ack (op_ctx_t *ctx, const msgpack_object *args)
     stream_ack_t ack;
     if (stream_ack_decode (&ack, args, ctx->err))
         return -1;
-    if (ctx->server && ctx->peer)
+    if (ctx->key->role == KEY_LEADER)
+        return dt_err_set (ctx->err, "DENIED", "key %s is a leader key: it may not sync",
+                           ctx->key->name);
+    if (ctx->server && ctx->peer) {
+        //  Only on the connection that said sync.hello, as the node it named:
+        //  an ack moves that node's credit and position (PROTOCOL.md 7.2)
+        const char *node = hub_sync_session_node (hub_sync (ctx->server), ctx->peer);
+        if (!node)
+            return dt_err_set (ctx->err, "DENIED", "no sync session on this connection: "
+                               "sync.hello first");
+        if (ctx->key->role == KEY_NODE && !streq (ctx->key->node, node))
+            return dt_err_set (ctx->err, "DENIED", "key %s may not sync as node %s",
+                               ctx->key->name, node);
         hub_sync_ack (hub_sync (ctx->server), ctx->peer, &ack);
+    }
     msgpack_pack_nil (ctx->pk);
     return 0;
 }

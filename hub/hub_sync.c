@@ -180,6 +180,7 @@ s_send (hub_sync_t *self, s_session_t *session, const stream_push_t *push)
     zmsg_addmem (msg, NULL, 0);
     zmsg_addmem (msg, body.data, body.size);
     zmsg_send (&msg, self->router);
+    zmsg_destroy (&msg);            /* not sent: the node has gone, or reads nothing */
     msgpack_sbuffer_destroy (&body);
     session->last_push = dt_now_ms ();
 }
@@ -470,6 +471,15 @@ hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85,
     stream_hello_ok_pack (pk, &(stream_hello_ok_t) { .head = head, .snapshot = !in_log });
     (void) err;
     return 0;
+}
+
+const char *
+hub_sync_session_node (hub_sync_t *self, zframe_t *peer)
+{
+    char *hex = zframe_strhex (peer);
+    s_session_t *session = zhashx_lookup (self->sessions, hex);
+    free (hex);
+    return session? session->node: NULL;
 }
 
 void

@@ -25,6 +25,9 @@ int hub_sync_hello (hub_sync_t *self, zframe_t *peer, const char *key_z85,
                     const stream_hello_t *hello, store_txn_t *txn, msgpack_packer *pk,
                     dt_err_t *err);
 /* A node applied everything up to ack->applied and grants ack->credit more. */
+/* The node whose session this connection holds, NULL if none (sync.ack's
+   scope: only the connection that said sync.hello may ack). */
+const char *hub_sync_session_node (hub_sync_t *self, zframe_t *peer);
 void hub_sync_ack (hub_sync_t *self, zframe_t *peer, const stream_ack_t *ack);
 /* Send what each session's credit allows, heartbeats, and expire silent
    sessions. Call after every commit and on a timer. */

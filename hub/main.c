@@ -5,6 +5,7 @@
 #include "backup.h"
 #include "dt_daemon.h"
 #include "dt_log.h"
+#include "server.h"
 #include <getopt.h>
 
 /* The keys a config file may hold (hub_config_load reads them). */
@@ -145,18 +146,6 @@ s_check (const char *dir, size_t mapsize_mb)
     return violations < 0? 2: violations? 1: 0;
 }
 
-static bool
-s_parse_uint (const char *text, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (errno || *end || !*text || text [0] == '-')
-        return false;
-    *out = value;
-    return true;
-}
-
 int
 main (int argc, char *argv [])
 {
@@ -198,13 +187,19 @@ main (int argc, char *argv [])
     int opt;
     while ((opt = getopt_long (argc, argv, "d:e:c:l:vqVh", options, NULL)) != -1) {
         switch (opt) {
-            case 'd': snprintf (config.datadir, sizeof (config.datadir), "%s", optarg); break;
-            case 'e': snprintf (config.endpoint, sizeof (config.endpoint), "%s", optarg); break;
+            case 'd':
+            case 'e':
+                if (hub_config_set (&config, opt == 'd'? "datadir": "endpoint", optarg,
+                                    opt == 'd'? "-d": "-e", &err)) {
+                    fprintf (stderr, "duotang-hub: %s\n", err.message);
+                    return 1;
+                }
+                break;
             case 'c': break;
             case 'a': snprintf (config.admin_pub, sizeof (config.admin_pub), "%s", optarg); break;
             case 'k':
-                if (!s_parse_uint (optarg, &config.log_keep) || config.log_keep == 0) {
-                    fprintf (stderr, "duotang-hub: --log-keep needs a positive number\n");
+                if (hub_config_set (&config, "log_keep", optarg, "--log-keep", &err)) {
+                    fprintf (stderr, "duotang-hub: %s\n", err.message);
                     return 2;
                 }
                 break;
@@ -241,6 +236,10 @@ main (int argc, char *argv [])
         dt_daemon_finish (lock);
         return 1;
     }
+    uint64_t fds = 0;
+    if (server_raise_fd_limit (&fds))
+        zsys_warning ("file descriptors limited to %" PRIu64 " (could not raise to the "
+                      "hard limit)", fds);
     zsys_debug ("datadir %s, endpoint %s, mapsize %zu MB, log_keep %" PRIu64 "%s%s",
                 config.datadir, config.endpoint, config.mapsize_mb, config.log_keep,
                 s_daemon.config_path? ", config ": "",

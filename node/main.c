@@ -2,6 +2,7 @@
 #include "node.h"
 #include "dt_daemon.h"
 #include "dt_log.h"
+#include "server.h"
 #include <getopt.h>
 
 /* Usage on out, then exit: -h prints it on stdout and succeeds, a usage
@@ -123,6 +124,12 @@ main (int argc, char *argv [])
         fprintf (stderr, "duotang-node: -n NODE and --hub ENDPOINT are required\n");
         s_usage (stderr, 2);
     }
+    //  Checked as the hub checks it (PROTOCOL.md 4), not found wrong later
+    if (!dt_id_valid (config.id, strlen (config.id))) {
+        fprintf (stderr, "duotang-node: -n \"%s\" is not a node id (1..%d bytes of "
+                 "[A-Za-z0-9._-], first alphanumeric)\n", config.id, DT_ID_MAX);
+        return 2;
+    }
     //  The lock lives in the data directory node_new would default to
     if (!*config.datadir)
         snprintf (config.datadir, sizeof (config.datadir), "./var/node-%s", config.id);
@@ -132,6 +139,10 @@ main (int argc, char *argv [])
         dt_daemon_finish (lock);
         return 1;
     }
+    uint64_t fds = 0;
+    if (server_raise_fd_limit (&fds))
+        zsys_warning ("file descriptors limited to %" PRIu64 " (could not raise to the "
+                      "hard limit)", fds);
     zsys_debug ("node %s, datadir %s, endpoint %s, hub %s, %d --admin keys",
                 config.id, config.datadir, config.endpoint, config.hub, config.nadmins);
     dt_err_t err;

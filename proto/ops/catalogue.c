@@ -76,7 +76,7 @@ const catalogue_op_t catalogue_ops [] = {
     { "report.health",   "branch? at? dying? limit? cursor?",      S_REPLICA,                    "6.13", "NOT_FOUND" },
     { "report.questions", "branch? leader? at? limit? cursor?",    S_REPLICA,                    "6.13", "NOT_FOUND" },
     { "report.streaks",  "branch? period? at? limit? cursor?",     S_REPLICA,                    "6.13", "NOT_FOUND" },
-    { "sync.hello",      "node from credit",                       OP_HUB | OP_SYNC,             "7.2", "NOT_FOUND" },
+    { "sync.hello",      "node from credit witness?",                       OP_HUB | OP_SYNC,             "7.2", "NOT_FOUND" },
     { "sync.ack",        "applied credit ts outbox?",              OP_HUB | OP_SYNC,             "7.2", "" },
     { "content.push",    "node epoch entries watermark waiting?",  OP_HUB | OP_WRITE,            "7.5", "NOT_FOUND RULE" },
     { NULL, NULL, 0, NULL, NULL }
@@ -102,6 +102,7 @@ const catalogue_code_t catalogue_codes [] = {
     { "MOVED",            false, false },
     { "UNAUTHENTICATED",  false, true },
     { "DENIED",           false, true },
+    { "RID_REUSED",       false, true },
     { "BUSY",             true,  true },
     { "UNAVAILABLE",      true,  true },
     { "INTERNAL",         true,  true },

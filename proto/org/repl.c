@@ -53,6 +53,45 @@ s_policy_read (const char *key, const void *val, size_t size, char branch [DT_ID
     return !streq (key, POLICY_KEY) || policy_decode (&record, val, size)? -1: 0;
 }
 
+/* An audit checkpoint (store.h): well formed and signed by the key it names. */
+static int
+s_checkpoint_read (const char *key, const void *val, size_t size, char branch [DT_ID_MAX + 1])
+{
+    store_checkpoint_t checkpoint;
+    branch [0] = 0;
+    return streq (key, "current") && store_checkpoint_open (val, size, &checkpoint) == 0? 0: -1;
+}
+
+/* A node keeps the newest checkpoint it has seen as its witness, in a table
+   that no snapshot wipes: one signed by another key than the first it took,
+   or older than the one it holds, or of the same seq with another head (a
+   rewritten chain) does not replace it. */
+static int
+s_checkpoint_apply (store_txn_t *txn, const char *node, const char *key,
+                    const void *val, size_t size, dt_err_t *err)
+{
+    (void) node;
+    store_checkpoint_t fresh, held;
+    if (!val || store_checkpoint_open (val, size, &fresh))
+        return 0;
+    const void *old = NULL;
+    size_t old_size = 0;
+    int found = store_get (txn, TBL_WITNESS, key, strlen (key), &old, &old_size, err);
+    if (found == -1)
+        return -1;
+    if (found == 0 && store_checkpoint_open (old, old_size, &held) == 0) {
+        bool same_seq_other_head = held.seq == fresh.seq && memcmp (held.head, fresh.head, 32);
+        if (memcmp (held.signer, fresh.signer, 32) || fresh.seq < held.seq
+        ||  same_seq_other_head) {
+            zsys_warning ("audit checkpoint of %" PRIu64 " entries refused: the witness holds "
+                          "%" PRIu64 "%s", fresh.seq, held.seq,
+                          memcmp (held.signer, fresh.signer, 32)? " signed by another key": "");
+            return 0;
+        }
+    }
+    return store_put (txn, TBL_WITNESS, key, strlen (key), val, size, err);
+}
+
 int
 repl_read_branch (const char *key, const void *val, size_t size, char branch [DT_ID_MAX + 1])
 {
@@ -169,6 +208,8 @@ static const repl_table_t s_tables [] = {
                   TBL_COUNT,       NULL,              true,    true },
     { TBL_POLICY, REPL_EVERY_NODE, s_policy_read, NULL,           NULL,
                   TBL_COUNT,       NULL,              true,    false },
+    { TBL_CHECKPOINT, REPL_EVERY_NODE, s_checkpoint_read, s_checkpoint_apply, NULL,
+                  TBL_COUNT,       NULL,              false,   false },
 };
 #define S_TABLES (sizeof (s_tables) / sizeof (s_tables [0]))
 

@@ -2,6 +2,7 @@
 #include "store.h"
 #include "proto.h"
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 static const char *s_table_names [TBL_COUNT] = {
 #define S_TABLE_NAME(id, name) name,
@@ -14,6 +15,7 @@ struct _store_t {
     MDB_dbi dbi [TBL_COUNT];
     char *dir;
     int faults;                 /* write commits still to fail (tests) */
+    zhashx_t *witnesses;        /* who -> store_checkpoint_t, in memory only */
 };
 
 const char *
@@ -49,11 +51,101 @@ s_lmdb_error (dt_err_t *err, const char *what, int rc)
     return dt_err_set (err, "INTERNAL", "%s failed: %s", what, mdb_strerror (rc));
 }
 
+//  A write that failed for want of room says so: LMDB reports a map used up
+//  as MDB_MAP_FULL, and a disk that filled up mid-write as ENOSPC or, for a
+//  short write, as EIO (so the free space is looked at)
+static int
+s_write_error (store_t *self, const char *what, int rc, dt_err_t *err)
+{
+    if (rc == MDB_MAP_FULL) {
+        MDB_envinfo info;
+        mdb_env_info (self->env, &info);
+        return dt_err_set (err, "INTERNAL", "store %s is full: its map of %zu MiB is used up "
+                           "(%s: %s); nothing was changed; raise mapsize_mb", self->dir,
+                           info.me_mapsize >> 20, what, mdb_strerror (rc));
+    }
+    struct statvfs fs;
+    if (rc == ENOSPC
+    || (rc == EIO && statvfs (self->dir, &fs) == 0
+                  && (uint64_t) fs.f_bavail * fs.f_frsize < (1u << 20)))
+        return dt_err_set (err, "INTERNAL", "the disk of store %s is full (%s: %s; no space "
+                           "left on device); nothing was changed", self->dir, what,
+                           mdb_strerror (rc));
+    return s_lmdb_error (err, what, rc);
+}
+
+//  The marker a directory keeps once it has held a store: a data.mdb that
+//  is missing or empty there was lost, not never made (an empty one would
+//  start an empty organisation beside the old keys and certificates)
+#define S_MARKER "store.held"
+
+static int
+s_refuse_vanished (const char *dir, bool *held, dt_err_t *err)
+{
+    char marker [PATH_MAX], path [PATH_MAX];
+    snprintf (marker, sizeof (marker), "%s/" S_MARKER, dir);
+    snprintf (path, sizeof (path), "%s/data.mdb", dir);
+    *held = zsys_file_exists (marker);
+    if (!*held)
+        return 0;
+    struct stat st;
+    if (stat (path, &st))
+        return dt_err_set (err, "INTERNAL", "store %s is missing: %s has held a store "
+                           "(%s exists) but data.mdb is gone; restore it from a backup, "
+                           "or remove the directory to start afresh", dir, dir, marker);
+    if (st.st_size == 0)
+        return dt_err_set (err, "INTERNAL", "store %s is empty: data.mdb is 0 bytes in a "
+                           "directory that has held a store (%s exists); restore it from "
+                           "a backup, or remove the directory to start afresh", dir, marker);
+    return 0;
+}
+
+static int
+s_mark_held (const char *dir, dt_err_t *err)
+{
+    char marker [PATH_MAX];
+    snprintf (marker, sizeof (marker), "%s/" S_MARKER, dir);
+    FILE *file = fopen (marker, "w");
+    if (!file || fprintf (file, "this directory holds a duotang store (data.mdb)\n") < 0
+    ||  fclose (file)) {
+        if (file)
+            fclose (file);
+        return dt_err_set (err, "INTERNAL", "writing %s failed: %s", marker, strerror (errno));
+    }
+    return 0;
+}
+
+//  A store file shorter than its last page (as its meta page says) was cut
+//  short: refused whole, since any read of the missing pages would fault
+static int
+s_refuse_truncated (MDB_env *env, const char *dir, dt_err_t *err)
+{
+    MDB_envinfo info;
+    MDB_stat stat_;
+    mdb_env_info (env, &info);
+    mdb_env_stat (env, &stat_);
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/data.mdb", dir);
+    struct stat st;
+    if (stat (path, &st))
+        return dt_err_set (err, "INTERNAL", "store %s: stat %s failed: %s",
+                           dir, path, strerror (errno));
+    uint64_t needed = ((uint64_t) info.me_last_pgno + 1) * stat_.ms_psize;
+    if ((uint64_t) st.st_size < needed)
+        return dt_err_set (err, "INTERNAL", "store %s is truncated: data.mdb is %lld bytes, "
+                           "shorter than its last page (page %zu of %u bytes needs %" PRIu64
+                           " bytes); restore it from a backup", dir, (long long) st.st_size,
+                           info.me_last_pgno, stat_.ms_psize, needed);
+    return 0;
+}
+
 store_t *
 store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
 {
     store_t *self = (store_t *) zmalloc (sizeof (store_t));
     self->dir = strdup (dir);
+    self->witnesses = zhashx_new ();
+    zhashx_set_destructor (self->witnesses, (zhashx_destructor_fn *) zstr_free);
     MDB_txn *txn = NULL;
     int rc;
     if (zsys_dir_create ("%s", dir) && !zsys_file_exists (dir)) {
@@ -66,10 +158,24 @@ store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
     }
     mdb_env_set_maxdbs (self->env, TBL_COUNT);
     mdb_env_set_mapsize (self->env, (size_t) mapsize_mb << 20);
+    bool held = false;
+    if (s_refuse_vanished (dir, &held, err))
+        goto failed;
     if ((rc = mdb_env_open (self->env, dir, MDB_NOTLS, 0600))) {
-        dt_err_set (err, "INTERNAL", "opening store %s failed: %s", dir, mdb_strerror (rc));
+        char path [PATH_MAX];
+        snprintf (path, sizeof (path), "%s/data.mdb", dir);
+        struct stat st;
+        if (stat (path, &st) == 0)
+            dt_err_set (err, "INTERNAL", "store %s is damaged: opening it failed: %s "
+                        "(data.mdb is %lld bytes)", dir, mdb_strerror (rc), (long long) st.st_size);
+        else
+            dt_err_set (err, "INTERNAL", "opening store %s failed: %s", dir, mdb_strerror (rc));
         goto failed;
     }
+    //  Before any page past the meta pages is touched: a mapped read past
+    //  the end of the file is SIGBUS, not an error
+    if (s_refuse_truncated (self->env, dir, err))
+        goto failed;
     if ((rc = mdb_txn_begin (self->env, NULL, 0, &txn))) {
         s_lmdb_error (err, "mdb_txn_begin", rc);
         goto failed;
@@ -84,6 +190,9 @@ store_new (const char *dir, size_t mapsize_mb, dt_err_t *err)
         s_lmdb_error (err, "mdb_txn_commit", rc);
         goto failed;
     }
+    txn = NULL;
+    if (!held && s_mark_held (dir, err))
+        goto failed;
     //  Armed after the tables exist, so that only the server's own writes fail
     const char *faults = getenv ("DUOTANG_FAULT_COMMITS");
     if (faults && atoi (faults) > 0) {
@@ -108,6 +217,7 @@ store_destroy (store_t **self_p)
         return;
     if (self->env)
         mdb_env_close (self->env);
+    zhashx_destroy (&self->witnesses);
     free (self->dir);
     free (self);
     *self_p = NULL;
@@ -174,7 +284,7 @@ store_commit (store_txn_t *txn, dt_err_t *err)
     }
     int rc = mdb_txn_commit (txn->txn);
     txn->txn = NULL;
-    return rc? s_lmdb_error (err, "mdb_txn_commit", rc): 0;
+    return rc? s_write_error (txn->store, "mdb_txn_commit", rc, err): 0;
 }
 
 void
@@ -209,7 +319,7 @@ store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_si
 {
     MDB_val k = { key_size, (void *) key }, v = { val_size, (void *) val };
     int rc = mdb_put (txn->txn, txn->store->dbi [table], &k, &v, 0);
-    return rc? s_lmdb_error (err, "mdb_put", rc): 0;
+    return rc? s_write_error (txn->store, "mdb_put", rc, err): 0;
 }
 
 int
@@ -719,6 +829,107 @@ s_verify_entry (const void *key, size_t key_size, const void *val, size_t val_si
     return 0;
 }
 
+//  Audit checkpoints and witnesses
+
+#define S_CHECKPOINT_MAGIC "DTCP1"
+#define S_CHECKPOINT_SIGNED (STORE_CHECKPOINT_SIZE - crypto_sign_BYTES)
+
+uint64_t
+store_audit_seq (store_txn_t *txn)
+{
+    return store_meta_uint (txn, "audit_seq");
+}
+
+void
+store_checkpoint_sign (store_txn_t *txn, const uint8_t secret [64],
+                       uint8_t out [STORE_CHECKPOINT_SIZE])
+{
+    uint8_t *at = out;
+    memcpy (at, S_CHECKPOINT_MAGIC, 5);
+    at += 5;
+    store_seq_key (store_audit_seq (txn), at);
+    at += 8;
+    s_audit_head (txn, at);
+    at += 32;
+    store_seq_key ((uint64_t) dt_now_ms (), at);
+    at += 8;
+    crypto_sign_ed25519_sk_to_pk (at, secret);
+    at += 32;
+    crypto_sign_detached (at, NULL, out, S_CHECKPOINT_SIGNED, secret);
+}
+
+int
+store_checkpoint_open (const void *data, size_t size, store_checkpoint_t *out)
+{
+    const uint8_t *bytes = (const uint8_t *) data;
+    if (size != STORE_CHECKPOINT_SIZE || memcmp (bytes, S_CHECKPOINT_MAGIC, 5))
+        return -1;
+    out->seq = store_seq_from_key (bytes + 5);
+    memcpy (out->head, bytes + 13, 32);
+    out->ts = (int64_t) store_seq_from_key (bytes + 45);
+    memcpy (out->signer, bytes + 53, 32);
+    return crypto_sign_verify_detached (bytes + S_CHECKPOINT_SIGNED, bytes,
+                                        S_CHECKPOINT_SIGNED, out->signer) == 0? 0: -1;
+}
+
+void
+store_witness_add (store_t *self, const char *who, const store_checkpoint_t *checkpoint)
+{
+    store_checkpoint_t *held = zhashx_lookup (self->witnesses, who);
+    if (held && held->seq > checkpoint->seq)
+        return;
+    store_checkpoint_t *copy = (store_checkpoint_t *) zmalloc (sizeof (*copy));
+    *copy = *checkpoint;
+    zhashx_update (self->witnesses, who, copy);
+}
+
+/* The chain (intact from 1 to entries) against every witness: one that saw
+   more entries names the first removed; one whose hash differs at its seq
+   names that entry, altered with every later link (and the head) rewritten
+   to match. */
+static int
+s_verify_witnesses (store_txn_t *txn, uint64_t entries, uint64_t *first_bad,
+                    char *reason, size_t reason_size)
+{
+    zhashx_t *witnesses = txn->store->witnesses;
+    uint64_t worst = 0;
+    for (store_checkpoint_t *witness = zhashx_first (witnesses); witness;
+         witness = zhashx_next (witnesses)) {
+        const char *who = (const char *) zhashx_cursor (witnesses);
+        uint64_t bad = 0;
+        char why [DT_ERR_MSG_MAX];
+        if (witness->seq > entries) {
+            bad = entries + 1;
+            snprintf (why, sizeof (why), "entry %" PRIu64 " was removed: %s holds a checkpoint "
+                      "of %" PRIu64 " entries, the chain has %" PRIu64, bad, who,
+                      witness->seq, entries);
+        }
+        else
+        if (witness->seq > 0) {
+            uint8_t key [8], hash [32];
+            store_seq_key (witness->seq, key);
+            const void *val = NULL;
+            size_t size = 0;
+            dt_err_t err;
+            dt_err_init (&err);
+            if (store_get (txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0)
+                crypto_generichash (hash, 32, val, size, NULL, 0);
+            if (size == 0 || memcmp (hash, witness->head, 32)) {
+                bad = witness->seq;
+                snprintf (why, sizeof (why), "entry %" PRIu64 " was altered (or one before it, "
+                          "with every later link rewritten): it does not match the checkpoint "
+                          "%s holds", bad, who);
+            }
+        }
+        if (bad && (!worst || bad < worst)) {
+            worst = bad;
+            snprintf (reason, reason_size, "%s", why);
+        }
+    }
+    *first_bad = worst;
+    return worst? 1: 0;
+}
+
 int
 store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
                     char *reason, size_t reason_size)
@@ -739,6 +950,8 @@ store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
     uint64_t last = store_meta_uint (txn, "audit_seq");
     uint8_t head [32];
     s_audit_head (txn, head);
+    if (s_verify_witnesses (txn, *entries, first_bad, reason, reason_size))
+        return 1;
     if (last != *entries) {
         *first_bad = *entries + 1;
         snprintf (reason, reason_size, "entry %" PRIu64 " is missing (log ends at %" PRIu64
@@ -853,6 +1066,48 @@ store_test (bool verbose)
     assert (bad == 5);
     store_abort (&txn);
 
+    //  A checkpoint held by a witness catches what the chain alone cannot:
+    //  the newest entry removed and the head (and count) rewritten to match
+    {
+        uint8_t pk [32], sk [64], signed_ [STORE_CHECKPOINT_SIZE];
+        crypto_sign_keypair (pk, sk);
+        assert (store_begin (store, &txn, NULL, true, &err) == 0);
+        store_checkpoint_sign (&txn, sk, signed_);
+        store_checkpoint_t checkpoint;
+        assert (store_checkpoint_open (signed_, sizeof (signed_), &checkpoint) == 0);
+        assert (checkpoint.seq == 5 && memcmp (checkpoint.signer, pk, 32) == 0);
+        signed_ [10] ^= 1;
+        assert (store_checkpoint_open (signed_, sizeof (signed_), &checkpoint) == -1);
+        signed_ [10] ^= 1;
+        assert (store_checkpoint_open (signed_, sizeof (signed_), &checkpoint) == 0);
+        store_witness_add (store, "n1", &checkpoint);
+        assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 0);
+        uint8_t head [32];
+        store_seq_key (4, key);
+        assert (store_get (&txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0);
+        crypto_generichash (head, 32, val, size, NULL, 0);
+        store_seq_key (5, key);
+        assert (store_del (&txn, TBL_AUDIT, key, 8, &err) == 0);
+        assert (store_put (&txn, TBL_META, "audit_head", 10, head, 32, &err) == 0);
+        assert (store_meta_set_uint (&txn, "audit_seq", 4, &err) == 0);
+        assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
+        assert (bad == 5 && strstr (reason, "removed") && strstr (reason, "n1"));
+        store_abort (&txn);
+        //  ... and the newest entry altered, the head rewritten to match
+        assert (store_begin (store, &txn, NULL, true, &err) == 0);
+        assert (store_get (&txn, TBL_AUDIT, key, 8, &val, &size, &err) == 0);
+        char *forged = s_copy (val, size);
+        forged [12] ^= 1;              /* in its ts: still well formed */
+        crypto_generichash (head, 32, (const uint8_t *) forged, size, NULL, 0);
+        assert (store_put (&txn, TBL_AUDIT, key, 8, forged, size, &err) == 0);
+        assert (store_put (&txn, TBL_META, "audit_head", 10, head, 32, &err) == 0);
+        free (forged);
+        assert (store_audit_verify (&txn, &entries, &bad, reason, sizeof (reason)) == 1);
+        assert (bad == 5 && strstr (reason, "altered"));
+        store_abort (&txn);
+        zhashx_purge (store->witnesses);
+    }
+
     //  The last entry of a commit is marked, once
     assert (store_begin (store, &txn, NULL, true, &err) == 0);
     txn.log = true;
@@ -907,6 +1162,57 @@ store_test (bool verbose)
     unsetenv ("DUOTANG_FAULT_COMMITS");
     assert (store && store_fault_left (store) == 3);
     store_fault_set (store, 0);
+    //  Enough pages that the last one lies well past the meta pages
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    char blob [2048] = { 0 };
+    for (int i = 0; i < 64; i++) {
+        char id [32];
+        snprintf (id, sizeof (id), "h-big-%d", i);
+        assert (store_put (&txn, TBL_HALL, id, strlen (id), blob, sizeof (blob), &err) == 0);
+    }
+    assert (store_commit (&txn, &err) == 0);
+    store_destroy (&store);
+
+    //  A map used up says so, and changes nothing
+    store_t *small = store_new (dir, 1, &err);
+    assert (small);
+    assert (store_begin (small, &txn, NULL, true, &err) == 0);
+    int rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+        char id [32];
+        snprintf (id, sizeof (id), "h-full-%d", i);
+        rc = store_put (&txn, TBL_HALL, id, strlen (id), blob, sizeof (blob), &err);
+    }
+    assert (rc == -1 && streq (err.code, "INTERNAL") && strstr (err.message, "is full"));
+    dt_err_reset (&err);
+    store_abort (&txn);
+    store_destroy (&small);
+
+    //  A damaged store is refused with what is wrong, never mapped past its end
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/data.mdb", dir);
+    struct stat st;
+    assert (stat (path, &st) == 0 && st.st_size > 16384);
+    assert (truncate (path, st.st_size / 2) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "truncated"));
+    dt_err_reset (&err);
+    assert (truncate (path, 8192) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "truncated"));
+    dt_err_reset (&err);
+    assert (truncate (path, 0) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "empty"));
+    dt_err_reset (&err);
+    assert (unlink (path) == 0);
+    store = store_new (dir, 64, &err);
+    assert (!store && strstr (err.message, "missing"));
+    dt_err_reset (&err);
+    //  ... while a directory that never held one starts a fresh store
+    store_remove (dir);
+    store = store_new (dir, 64, &err);
+    assert (store);
 
     store_destroy (&store);
     assert (store == NULL);

@@ -31,7 +31,9 @@
     X (ITEM_INDEX,  "item_index")   /* content indexes: timelines, open questions */ \
     X (ACTIVITY,    "activity")     /* member \0 day -> activity record */        \
     X (UPLINK,      "uplink")       /* node: seq (u64 BE) -> content for the hub */ \
-    X (STAGE,       "stage")        /* hub: KEYNAME/STAGE \0 part (u64 BE) -> rows */
+    X (STAGE,       "stage")        /* hub: KEYNAME/STAGE \0 part (u64 BE) -> rows */ \
+    X (CHECKPOINT,  "checkpoint")   /* hub: "current" -> signed audit checkpoint */ \
+    X (WITNESS,     "witness")      /* node: "current" -> newest checkpoint seen */
 
 typedef enum {
 #define STORE_TABLE_ENUM(id, name) TBL_##id,
@@ -161,11 +163,40 @@ int store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err);
 int store_audit_append (store_txn_t *txn, const char *actor, const char *op,
                         const void *args, size_t args_size, dt_err_t *err);
 
-/* Walk the audit chain, and the detail of every summary against its hash.
-   Returns 0 when intact; else 1 with *first_bad the seq of the first altered
-   or missing entry and reason filled in. */
+/* Walk the audit chain, and the detail of every summary against its hash,
+   then hold it against every witness (a checkpoint a node kept,
+   store_witness_add): an entry removed or altered behind the stored head is
+   caught even when that head was rewritten. Returns 0 when intact; else 1
+   with *first_bad the seq of the first altered or missing entry and reason
+   filled in. */
 int store_audit_verify (store_txn_t *txn, uint64_t *entries, uint64_t *first_bad,
                         char *reason, size_t reason_size);
+
+/* Audit checkpoints (PROTOCOL.md 3, "Audit checkpoints"): the hub signs
+   { seq, head hash, ts } of its audit chain with an Ed25519 key kept apart
+   from the store, nodes keep the newest they have seen, and a checkpoint a
+   node holds is a witness that the chain had seq entries ending in that
+   hash. Bytes: "DTCP1" seq (u64 BE) head (32) ts (i64 BE) signer's public
+   key (32) signature (64) over everything before it. */
+#define STORE_CHECKPOINT_SIZE (5 + 8 + 32 + 8 + 32 + 64)
+typedef struct {
+    uint64_t seq;               /* audit entries covered */
+    uint8_t head [32];          /* BLAKE2b of entry seq (zero when seq is 0) */
+    int64_t ts;
+    uint8_t signer [32];        /* Ed25519 public key */
+} store_checkpoint_t;
+/* Sign the audit chain as it stands in txn. */
+void store_checkpoint_sign (store_txn_t *txn, const uint8_t secret [64],
+                            uint8_t out [STORE_CHECKPOINT_SIZE]);
+/* Read a checkpoint and check its signature (by the key it names). 0, or -1
+   when malformed or forged. */
+int store_checkpoint_open (const void *data, size_t size, store_checkpoint_t *out);
+/* Audit entries in the chain (its last seq). */
+uint64_t store_audit_seq (store_txn_t *txn);
+/* Hold a witness for store_audit_verify (in memory: a witness is worth
+   something only because it is not in the store). who names it (a node);
+   a newer one from the same who replaces the older. */
+void store_witness_add (store_t *self, const char *who, const store_checkpoint_t *checkpoint);
 
 /* Remove a store directory and everything in it (tests, node resets). */
 int store_remove (const char *dir);

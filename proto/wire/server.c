@@ -5,6 +5,27 @@
    between DT_MAX_BODY and this the peer gets TOO_LARGE. */
 #define SERVER_MAXMSGSIZE (4 * DT_MAX_BODY)
 
+#include <sys/resource.h>
+
+int
+server_raise_fd_limit (uint64_t *limit)
+{
+    struct rlimit rl;
+    if (getrlimit (RLIMIT_NOFILE, &rl))
+        return -1;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &rl)) {
+            rl.rlim_cur = old;
+            *limit = (uint64_t) rl.rlim_cur;
+            return -1;
+        }
+    }
+    *limit = rl.rlim_cur == RLIM_INFINITY? UINT64_MAX: (uint64_t) rl.rlim_cur;
+    return 0;
+}
+
 static void
 s_write_endpoint (const char *datadir, const char *endpoint)
 {
@@ -30,6 +51,16 @@ server_bind (const char *endpoint, zcert_t *cert, const char *datadir,
     zsock_set_rcvhwm (router, 100000);
     zsock_set_sndhwm (router, 100000);
     zsock_set_linger (router, 100);
+    //  A peer that does not finish its handshake (a stranger that sends two
+    //  bytes and holds on) is dropped, so that it holds a descriptor for a
+    //  bounded time only
+    zsock_set_handshake_ivl (router, SERVER_HANDSHAKE_MS);
+    //  A reply to a peer that has gone fails (EHOSTUNREACH) instead of
+    //  vanishing, so that the server can drop what that peer still has
+    //  queued; one to a peer that does not read (its pipe full) is dropped
+    //  at once, as before, and never blocks the server
+    zsock_set_router_mandatory (router, 1);
+    zsock_set_sndtimeo (router, 0);
     if (cert) {
         zcert_apply (cert, router);
         zsock_set_curve_server (router, 1);
@@ -64,14 +95,17 @@ server_take_body (zmsg_t *msg, zframe_t **peer_p, dt_err_t *err)
     return NULL;
 }
 
-void
+int
 server_reply (zsock_t *router, zframe_t **peer_p, const void *body, size_t size)
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, peer_p);
     zmsg_addmem (msg, NULL, 0);
     zmsg_addmem (msg, body, size);
-    zmsg_send (&msg, router);
+    int rc = zmsg_send (&msg, router);
+    int error = zmq_errno ();
+    zmsg_destroy (&msg);
+    return rc == 0? 0: error == EHOSTUNREACH? 1: -1;
 }
 
 //  Self-test
@@ -116,6 +150,9 @@ server_test (bool verbose)
         assert (reply && zmsg_size (reply) == 2);
         zmsg_destroy (&reply);
     }
+    //  A reply to a peer that is not (or no longer) connected says so
+    zframe_t *gone = zframe_new ("\x00\x01\x02\x03\x04", 5);
+    assert (server_reply (router, &gone, "ok", 2) == 1 && !gone);
     zsock_destroy (&client);
     zsock_destroy (&router);
     unlink (path);

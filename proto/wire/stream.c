@@ -477,13 +477,18 @@ stream_hello_encode (msgpack_sbuffer *args, const stream_hello_t *hello)
 {
     msgpack_packer pk;
     msgpack_packer_init (&pk, args, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 3);
+    msgpack_pack_map (&pk, hello->witness_size? 4: 3);
     proto_pack_key (&pk, "node");
     proto_pack_str (&pk, hello->node);
     proto_pack_key (&pk, "from");
     msgpack_pack_uint64 (&pk, hello->from);
     proto_pack_key (&pk, "credit");
     msgpack_pack_uint64 (&pk, hello->credit);
+    if (hello->witness_size) {
+        proto_pack_key (&pk, "witness");
+        msgpack_pack_bin (&pk, hello->witness_size);
+        msgpack_pack_bin_body (&pk, hello->witness, hello->witness_size);
+    }
 }
 
 int
@@ -495,6 +500,16 @@ stream_hello_decode (stream_hello_t *self, const msgpack_object *args, dt_err_t 
     ||  proto_arg_uint (args, "from", true, &self->from, err) < 0
     ||  proto_arg_uint (args, "credit", true, &self->credit, err) < 0)
         return -1;
+    const msgpack_object *witness = proto_map_get (args, "witness");
+    if (witness && witness->type != MSGPACK_OBJECT_BIN)
+        return dt_err_set (err, "BAD_ARGS", "witness must be bin");
+    if (witness && witness->via.bin.size > STREAM_WITNESS_MAX)
+        return dt_err_set (err, "TOO_LARGE", "witness of %u bytes exceeds %d",
+                           witness->via.bin.size, STREAM_WITNESS_MAX);
+    if (witness) {
+        memcpy (self->witness, witness->via.bin.ptr, witness->via.bin.size);
+        self->witness_size = witness->via.bin.size;
+    }
     return 0;
 }
 

@@ -69,11 +69,14 @@ int stream_entries_next (const void *entries, size_t size, size_t *offset,
                          stream_change_t *change, dt_err_t *err);
 
 /* sync.hello { node, from, credit } -> { head, snapshot } (7.2) */
-#define STREAM_HELLO_ARGS "node from credit"
+#define STREAM_HELLO_ARGS "node from credit witness?"
+#define STREAM_WITNESS_MAX 256
 typedef struct {
     char node [DT_ID_MAX + 1];
     uint64_t from;                  /* last applied seq */
     uint64_t credit;
+    uint8_t witness [STREAM_WITNESS_MAX];   /* the newest audit checkpoint held */
+    size_t witness_size;            /* 0: none */
 } stream_hello_t;
 typedef struct {
     uint64_t head;

@@ -1,7 +1,10 @@
 /* fuzz_proto.c -- libFuzzer harness: any body a peer can send goes through the
    decoder and, when it decodes, through dispatch and the op's handler on a
    sample store, in a transaction that is then thrown away. A write that
-   succeeds must leave the tree's invariants true (check.h).
+   succeeds must leave the tree's invariants true (check.h). The same bytes
+   go through server framing (split into frames) and, as a push from the
+   hub, through a node's apply path (repl.h) on a sample replica: changes
+   applied, or a snapshot wiping and replacing it.
    Short run: make check. Long run: make fuzz FUZZ_SECONDS=3600. */
 #include "op.h"
 #include "check.h"
@@ -9,8 +12,92 @@
 #include "query.h"
 #include "hub_ops.h"
 #include "stream.h"
+#include "repl.h"
+#include "server.h"
 
 static store_t *s_store;
+static store_t *s_replica;      /* node n1's replica of s_store */
+
+static int
+s_replicate (store_table_t table, const char *key, const void *val, size_t size, void *arg)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = repl_apply ((store_txn_t *) arg, "n1", store_table_name (table), key, val, size,
+                         &err);
+    dt_err_reset (&err);
+    return rc;
+}
+
+/* Node n1's replica, made from a snapshot of the sample store as a node
+   applies one. */
+static void
+s_setup_replica (void)
+{
+    s_replica = scratch_new ("fuzz-replica", 64);
+    store_txn_t hub, node;
+    dt_err_t err;
+    dt_err_init (&err);
+    assert (store_begin (s_store, &hub, NULL, false, &err) == 0);
+    assert (store_begin (s_replica, &node, NULL, true, &err) == 0);
+    assert (repl_snapshot (&hub, "n1", s_replicate, &node, &err) == 0);
+    assert (store_commit (&node, &err) == 0);
+    store_abort (&hub);
+}
+
+/* The bytes as a push from the hub, applied as node_sync does: a change's
+   table this node does not know is passed over; a snapshot wipes first. */
+static void
+s_fuzz_apply (const uint8_t *data, size_t size)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    stream_push_t push;
+    store_txn_t txn;
+    if (stream_push_decode (&push, data, size, &err) == 0
+    &&  (push.kind == STREAM_CHANGES || push.kind == STREAM_SNAPSHOT)
+    &&  store_begin (s_replica, &txn, NULL, true, &err) == 0) {
+        int rc = push.kind == STREAM_SNAPSHOT? repl_wipe (&txn, &err): 0;
+        stream_change_t change;
+        size_t offset = 0;
+        while (rc == 0 && (rc = stream_entries_next (push.entries, push.entries_size, &offset,
+                                                     &change, &err)) == 1)
+            rc = repl_table (change.table)? repl_apply (&txn, "n1", change.table, change.key,
+                                                        change.value, change.value_size,
+                                                        &err): 0;
+        //  A failure is a refusal with a code, never a half-applied crash
+        assert (rc == 0 || dt_err_is_set (&err));
+        store_abort (&txn);
+    }
+    dt_err_reset (&err);
+}
+
+/* The bytes as frames of a request at a server: the first byte says how
+   many frames (0..4), the next ones where they split. */
+static void
+s_fuzz_framing (const uint8_t *data, size_t size)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, "\x00\x6b\x8b\x45\x67", 5);     /* the peer's routing id */
+    size_t frames = size? data [0] % 5: 0, at = size? 1: 0;
+    for (size_t i = 0; i < frames && at <= size; i++) {
+        size_t length = i + 1 < frames && at < size? data [at++] % 64: size - at;
+        if (length > size - at)
+            length = size - at;
+        zmsg_addmem (msg, data + at, length);
+        at += length;
+    }
+    zframe_t *peer = NULL;
+    dt_err_t err;
+    dt_err_init (&err);
+    zframe_t *body = server_take_body (msg, &peer, &err);
+    assert (peer);
+    assert (body? !dt_err_is_set (&err): dt_err_is_set (&err));
+    zframe_destroy (&body);
+    zframe_destroy (&peer);
+    zmsg_destroy (&msg);
+    dt_err_reset (&err);
+}
 
 /* A small tree the handlers can find things in. */
 static void
@@ -42,8 +129,12 @@ s_setup (void)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    if (!s_store)
+    if (!s_store) {
         s_setup ();
+        s_setup_replica ();
+    }
+    s_fuzz_framing (data, size);
+    s_fuzz_apply (data, size);
     dt_err_t err;
     dt_err_init (&err);
     proto_reply_t reply;

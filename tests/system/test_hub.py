@@ -146,6 +146,14 @@ def malformed_messages_get_errors_and_change_nothing():
         client.send_raw(b"", b"\x80", b"\x80")
         reply = client.recv()
         assert reply and reply["error"]["code"] == "MALFORMED", reply
+        # Between 4 and 16 MiB is TOO_LARGE (above); beyond 16 MiB the body is not
+        # read: the hub drops the connection (PROTOCOL.md 4), the client's socket
+        # connects again, and what it asks next is answered
+        huge = Client(hub.endpoint, timeout=1000)
+        huge.send_raw(b"", b"\x00" * (16 * 1024 * 1024 + 1))
+        assert huge.recv() is None
+        wait_for(lambda: huge.call("hello", timeout=500), 20, "an answer after the drop")
+        huge.close()
         # Nothing was changed, and the hub still serves
         assert client.result("audit.verify")["entries"] == before
         other = Client(hub.endpoint)
@@ -297,6 +305,43 @@ def bad_command_lines_are_refused_with_a_reason():
         version = subprocess.run([os.path.join(BIN, "duotang-hub"), "-V"],
                                  capture_output=True, text=True, env=ENV, timeout=30)
         assert version.returncode == 0 and "duotang-hub" in version.stdout
+    finally:
+        cluster.close()
+
+
+@test
+def bad_config_files_are_refused_naming_key_and_value():
+    import subprocess
+    from harness import BIN, ENV
+    cluster = Cluster()
+    try:
+        cases = [("hub\n    log_keep = -5\n", 'hub/log_keep = "-5"'),
+                 ("hub\n    mapsize_mb = abc\n", 'hub/mapsize_mb = "abc"'),
+                 ("hub\n    mapsize_mb = 0\n", 'hub/mapsize_mb = "0"'),
+                 ("hub\n    log_keep = 18446744073709551611\n", "hub/log_keep"),
+                 ("hub\n    insecure = yes\n", 'hub/insecure = "yes"'),
+                 ("hub\n    log_kep = 5\n", "unknown setting hub/log_kep"),
+                 ("node\n    id = n1\n", "unknown section node")]
+        config = cluster.path("hub.cfg")
+        for text, expect in cases:
+            with open(config, "w") as f:
+                f.write(text)
+            proc = subprocess.run([os.path.join(BIN, "duotang-hub"), "-c", config,
+                                   "-d", cluster.path("hub"), "--insecure"],
+                                  capture_output=True, text=True, env=ENV, timeout=30)
+            assert proc.returncode == 1, (text, proc.returncode, proc.stderr)
+            assert expect in proc.stderr, (text, proc.stderr)
+        # Every documented setting, insecure included, is taken
+        with open(config, "w") as f:
+            f.write("hub\n    datadir = %s\n    endpoint = tcp://127.0.0.1:!\n"
+                    "    insecure = 1\n    log_keep = 1000\n    mapsize_mb = 64\n"
+                    % cluster.path("hub"))
+        from harness import Process
+        hub = Process("duotang-hub", cluster.path("hub"), ["-c", config]).start()
+        cluster.procs.append(hub)
+        client = Client(hub.endpoint)
+        assert client.result("hello")["role"] == "hq-admin"
+        client.close()
     finally:
         cluster.close()
 

@@ -85,6 +85,25 @@ def node_key_is_confined_to_its_branches():
         code, message = client.error("sync.hello", {"node": "n2", "from": 0, "credit": 1})
         assert code == "DENIED", (code, message)
         assert root.result("member.show", {"id": "m-2"})["member"]["seat"] == "none"
+        # sync.ack only on the connection of a session, as its node (PROTOCOL 7.2):
+        # not from another node's key, nor a leader's
+        ack = {"applied": 0, "credit": 1, "ts": 0}
+        n2 = cluster.new_key("n2key")
+        cluster.ok(hub.endpoint, "key", "allow", "n2key", "--role", "node", "--node", "n2",
+                   "--public", n2 + ".pub")
+        lead = cluster.new_key("lead")
+        cluster.ok(hub.endpoint, "key", "allow", "lead", "--role", "leader", "--branch", "b-1",
+                   "--public", lead + ".pub")
+        other = Client(hub.endpoint, n2, cluster.path("hub", "hub.pub"))
+        leader = Client(hub.endpoint, lead, cluster.path("hub", "hub.pub"))
+        assert client.error("sync.ack", ack)[0] == "DENIED"
+        assert other.error("sync.ack", ack)[0] == "DENIED"
+        assert leader.error("sync.ack", ack)[0] == "DENIED"
+        client.result("sync.hello", {"node": "n1", "from": 0, "credit": 0})
+        assert client.result("sync.ack", ack) is None
+        assert other.error("sync.ack", ack)[0] == "DENIED"
+        other.close()
+        leader.close()
     finally:
         cluster.close()
 
@@ -146,6 +165,120 @@ def audit_records_the_acting_key_and_tampering_is_found():
         rc, out, err = cluster.ctl(hub.endpoint, "audit", "verify")
         assert rc != 0, "audit verify missed the altered entry"
         assert str(target) in out + err, (out, err)
+    finally:
+        cluster.close()
+
+
+@test
+def a_rewritten_audit_head_is_caught_through_a_nodes_witness():
+    """Alter the newest audit entry and rewrite the stored head to match, with
+    the LMDB tools: the chain alone is consistent again, but the checkpoint
+    the node witnessed (signed by the hub, kept outside its store) is not."""
+    import hashlib
+    cluster = Cluster()
+    try:
+        hub = cluster.hub()
+        root = Client(hub.endpoint)
+        root.result("node.add", {"id": "n1"})
+        for officer, name in (("o-1", "张三"), ("o-2", "李四"), ("o-3", "王五")):
+            root.result("officer.add", {"id": officer, "name": name})
+        target = max(e["seq"] for e in root.result("audit.list", {"limit": 100})["entries"])
+        node = cluster.node("n1", hub)
+
+        def caught_up():
+            nodes = root.result("node.list")["nodes"]
+            return any(n["id"] == "n1" and n["connected"] and n["applied"] == n["head"]
+                       for n in nodes)
+        wait_for(caught_up, 20, "the node to apply the checkpoint")
+        assert root.result("audit.verify")["ok"] is True
+        root.close()
+        hub.stop()
+
+        def dump(table):
+            return subprocess.run(["mdb_dump", "-s", table, cluster.path("hub")],
+                                  capture_output=True, text=True, check=True).stdout.splitlines()
+
+        def load(table, lines):
+            subprocess.run(["mdb_load", "-s", table, cluster.path("hub")],
+                           input="\n".join(lines) + "\n", text=True, check=True,
+                           capture_output=True)
+        audit = dump("audit")
+        i = audit.index(" %016x" % target)
+        value = audit[i + 1].strip()
+        pos = value.index("e78e8b")      # "王" in the newest entry's officer name
+        forged = value[:pos] + "e78e8c" + value[pos + 6:]
+        audit[i + 1] = " " + forged
+        load("audit", audit)
+        meta = dump("meta")
+        j = meta.index(" " + b"audit_head".hex())
+        meta[j + 1] = " " + hashlib.blake2b(bytes.fromhex(forged), digest_size=32).hexdigest()
+        load("meta", meta)
+        hub.start()
+        root = Client(hub.endpoint)
+
+        def refused():
+            result = root.result("audit.verify")
+            return result if not result["ok"] else None
+        # The node says hello again (with its witness) once it misses the hub
+        result = wait_for(refused, 30, "audit.verify to hold the chain against the witness")
+        assert result["first_bad"] == target, result
+        assert "node n1" in result["reason"], result
+        rc, out, err = cluster.ctl(hub.endpoint, "audit", "verify")
+        assert rc != 0 and str(target) in out + err, (out, err)
+        root.close()
+    finally:
+        cluster.close()
+
+
+@test
+def one_key_flooding_from_many_connections_slows_only_itself():
+    """Fair share per key (PROTOCOL.md 4): the rate is counted per key when
+    requests arrive, however many connections carry them; another key is
+    answered meanwhile; what a flooder that vanished had queued is bounded."""
+    import time
+    cluster, hub = secure_cluster()
+    try:
+        root = admin(cluster, hub)
+        flood_key = cluster.new_key("flood")
+        cluster.ok(hub.endpoint, "key", "allow", "flood", "--role", "hq-admin",
+                   "--public", flood_key + ".pub")
+        server_pub = cluster.path("hub", "hub.pub")
+        conns = [Client(hub.endpoint, flood_key, server_pub) for _ in range(20)]
+        for c in conns:
+            assert c.result("hello")["key"] == "flood"
+        # 20 connections, 150 writes each: 3,000 in a burst, 150 per connection
+        for n, c in enumerate(conns):
+            for i in range(150):
+                c.send_raw(b"", msgpack.packb({"v": 1, "id": 10 + i, "op": "officer.add",
+                                               "args": {"id": "f-%d-%d" % (n, i), "name": "F"}}))
+        root.timeout = 1000
+        wait_for(lambda: (root.call("hello") or {}).get("ok"), 20, "the other key's answer")
+        codes = {}
+        for c in conns:
+            for _ in range(150):
+                reply = c.recv(timeout=10000)
+                assert reply is not None, codes
+                code = "ok" if reply["ok"] else reply["error"]["code"]
+                codes[code] = codes.get(code, 0) + 1
+        assert codes.get("BUSY", 0) > 0, codes        # counted per key, not per connection
+        root.timeout = 10000
+        # Again, and the flooder vanishes at once: at most its queue (one second
+        # of its rate) and what arrived in that second are run, not all it sent
+        before = len(root.result("officer.list")["officers"])
+        for n, c in enumerate(conns):
+            for i in range(500):
+                c.send_raw(b"", msgpack.packb({"v": 1, "id": 1000 + i, "op": "officer.add",
+                                               "args": {"id": "g-%d-%d" % (n, i), "name": "G"}}))
+            c.close()
+
+        def settled():
+            first = len(root.result("officer.list")["officers"])
+            time.sleep(0.5)
+            return first if first == len(root.result("officer.list")["officers"]) else None
+        after = wait_for(settled, 60, "the vanished flooder's writes to stop")
+        assert after - before <= 2 * 2000, (before, after)
+        assert after - before < 20 * 500, (before, after)
+        root.close()
     finally:
         cluster.close()
 
@@ -280,6 +413,49 @@ def insecure_mode_is_loopback_only_and_says_so():
         hub = cluster.hub()           # insecure on 127.0.0.1: allowed, with a warning
         assert "WARNING" in hub.tail() and "insecure" in hub.tail().lower(), hub.tail()
     finally:
+        cluster.close()
+
+
+@test
+def strangers_holding_half_open_connections_do_not_lock_keys_out():
+    """1,100 raw TCP connections that send 2 bytes and hold on, against a hub
+    started with the common default of 1,024 file descriptors: it raises its
+    budget to the hard limit at start and drops handshakes that do not finish,
+    so a registered admin is still answered."""
+    import resource
+    import socket
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        print("SKIP: hard file limit %d too low for the test" % hard)
+        return
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))     # the hub inherits it
+    try:
+        cluster, hub = secure_cluster()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    strangers = []
+    try:
+        if soft != resource.RLIM_INFINITY and soft < 4096:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
+        host, port = hub.endpoint[len("tcp://"):].rsplit(":", 1)
+        for _ in range(1100):
+            s = socket.create_connection((host, int(port)), timeout=5)
+            s.sendall(b"\xff\x00")
+            strangers.append(s)
+        root = admin(cluster, hub)
+        root.timeout = 1000
+
+        def answered():
+            reply = root.call("hello")
+            return reply and reply["ok"]
+        # Within less than the handshake timeout (5 s): answered while the
+        # strangers still hold their connections, not after they were dropped
+        wait_for(answered, 4, "an answer to a registered key")
+        root.close()
+    finally:
+        for s in strangers:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         cluster.close()
 
 
