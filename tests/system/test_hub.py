@@ -320,8 +320,8 @@ def bad_config_files_are_refused_naming_key_and_value():
                  ("hub\n    mapsize_mb = 0\n", 'hub/mapsize_mb = "0"'),
                  ("hub\n    log_keep = 18446744073709551611\n", "hub/log_keep"),
                  ("hub\n    insecure = yes\n", 'hub/insecure = "yes"'),
-                 ("hub\n    log_kep = 5\n", "unknown setting hub/log_kep"),
-                 ("node\n    id = n1\n", "unknown section node")]
+                 ("hub\n    log_kep = 5\n", "unknown key hub/log_kep"),
+                 ("node\n    id = n1\n", "line 1: unknown key node")]
         config = cluster.path("hub.cfg")
         for text, expect in cases:
             with open(config, "w") as f:
