@@ -1542,33 +1542,35 @@ s_post_record (const char *prefix, size_t index, msgpack_sbuffer *out)
     item_encode (&post, out);
 }
 
-/* Raw durable LMDB puts of the same records, POST_RAW_BATCH per commit. */
+/* Raw durable LMDB puts of count article records (prefix-N) into a fresh
+   store WORKDIR/name, per_txn in each commit: puts/s into *rate. */
 static int
-s_raw_posts (double *rate)
+s_raw_posts (const char *name, const char *prefix, size_t count, size_t per_txn,
+             double *rate)
 {
     char dir [PATH_MAX];
-    snprintf (dir, sizeof (dir), "%s/raw-posts", s_workdir);
+    snprintf (dir, sizeof (dir), "%s/%s", s_workdir, name);
     mkdir (dir, 0700);
     dt_err_t err;
     dt_err_init (&err);
-    store_t *store = store_new (dir, 1024, &err);
+    store_t *store = store_new (dir, 4096, &err);
     int rc = store? 0: -1;
     msgpack_sbuffer record;
     msgpack_sbuffer_init (&record);
     s_settle ();
     int64_t started = s_now_us ();
-    for (size_t done = 0; rc == 0 && done < POST_COUNT; ) {
+    for (size_t done = 0; rc == 0 && done < count; ) {
         store_txn_t txn;
         rc = store_begin (store, &txn, NULL, true, &err);
-        for (size_t i = 0; rc == 0 && i < POST_RAW_BATCH && done < POST_COUNT; i++, done++) {
-            s_post_record ("raw", done, &record);
+        for (size_t i = 0; rc == 0 && i < per_txn && done < count; i++, done++) {
+            s_post_record (prefix, done, &record);
             char key [DT_ID_MAX + 1];
-            s_id (key, "raw", done);
+            s_id (key, prefix, done);
             rc = store_put (&txn, TBL_ITEM, key, strlen (key), record.data, record.size, &err);
         }
         rc = rc? (store_abort (&txn), -1): store_commit (&txn, &err);
     }
-    *rate = POST_COUNT * 1e6 / (double) (s_now_us () - started);
+    *rate = count * 1e6 / (double) (s_now_us () - started);
     if (rc)
         s_fail ("raw LMDB: %s", err.message);
     msgpack_sbuffer_destroy (&record);
@@ -1676,7 +1678,7 @@ s_figure_posts (s_content_t *self)
         s_row_na (name, s_why);
         return;
     }
-    if (s_raw_posts (&raw)) {
+    if (s_raw_posts ("raw-posts", "raw", POST_COUNT, POST_RAW_BATCH, &raw)) {
         s_row_na ("raw LMDB post put", s_why);
         return;
     }
@@ -1711,33 +1713,12 @@ s_backlog_prepare (s_content_t *self, double *raw_rate)
         rc = rc? (store_abort (&txn), -1): store_commit (&txn, &err);
     }
     store_destroy (&store);
-    //  The baseline: the same records into a fresh store, as the hub batches them
-    char dir [PATH_MAX];
-    snprintf (dir, sizeof (dir), "%s/raw-backlog", s_workdir);
-    mkdir (dir, 0700);
-    store = rc? NULL: store_new (dir, 4096, &err);
-    rc = store? 0: -1;
-    s_settle ();
-    int64_t started = s_now_us ();
-    for (size_t done = 0; rc == 0 && done < BACKLOG_ITEMS; ) {
-        store_txn_t txn;
-        rc = store_begin (store, &txn, NULL, true, &err);
-        for (size_t i = 0; rc == 0 && i < UPLINK_BATCH_MAX && done < BACKLOG_ITEMS; i++, done++) {
-            s_post_record ("bl", done, &record);
-            char key [DT_ID_MAX + 1];
-            s_id (key, "bl", done);
-            rc = store_put (&txn, TBL_ITEM, key, strlen (key), record.data, record.size, &err);
-        }
-        rc = rc? (store_abort (&txn), -1): store_commit (&txn, &err);
-    }
-    *raw_rate = BACKLOG_ITEMS * 1e6 / (double) (s_now_us () - started);
+    msgpack_sbuffer_destroy (&record);
     if (rc)
         s_fail ("preparing the backlog: %s", err.message);
-    store_destroy (&store);
-    store_remove (dir);
-    msgpack_sbuffer_destroy (&record);
     dt_err_reset (&err);
-    return rc;
+    //  The baseline: the same records into a fresh store, as the hub batches them
+    return rc? rc: s_raw_posts ("raw-backlog", "bl", BACKLOG_ITEMS, UPLINK_BATCH_MAX, raw_rate);
 }
 
 static void
