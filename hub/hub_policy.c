@@ -1,6 +1,7 @@
 /* hub_policy.c -- policy.set: the organisation's policy, changed at the hub
    only and replicated to every node (policy.show is a query: proto/query.c). */
 #include "hub_ops.h"
+#include "cadence.h"
 #include "policy.h"
 #include "query.h"
 #include "rules.h"
@@ -20,7 +21,9 @@ s_policy_set (op_ctx_t *ctx, const msgpack_object *args)
     ||  rules_default_caps (ctx->txn, &old, &policy, ctx->err))
         return -1;
     policy.version = old.version + 1;
-    if (policy_put (ctx->txn, &policy, ctx->err))
+    //  What ended under the old policy is judged by it, once and for all
+    if (cadence_close_all (ctx->txn, &old, ctx->now, ctx->err)
+    ||  policy_put (ctx->txn, &policy, ctx->err))
         return -1;
     policy_pack (&policy, ctx->pk);
     return 0;

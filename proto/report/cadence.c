@@ -510,6 +510,50 @@ cadence_item_hook (store_txn_t *txn, const item_t *old, const item_t *fresh, dt_
     return cadence_close (txn, &policy, &judged, until, err);
 }
 
+typedef struct {
+    store_txn_t *txn;
+    const policy_t *policy;
+    int64_t until;
+    const branch_t *branch;
+    int64_t watermark;
+    dt_err_t *err;
+} s_close_all_t;
+
+static int
+s_close_hall (const hall_t *hall, void *arg)
+{
+    s_close_all_t *walk = arg;
+    cadence_group_t judged = { hall->id, true, hall->created, walk->watermark,
+                               walk->branch->node };
+    return cadence_close (walk->txn, walk->policy, &judged, walk->until, walk->err);
+}
+
+static int
+s_close_branch (const branch_t *branch, void *arg)
+{
+    s_close_all_t *walk = arg;
+    walk->branch = branch;
+    walk->watermark = INT64_MAX;
+    if (*branch->node) {
+        uplink_state_t state;
+        uplink_state (walk->txn, branch->node, &state);
+        walk->watermark = state.watermark;
+    }
+    int64_t until = walk->watermark < walk->until? walk->watermark: walk->until;
+    cadence_group_t judged = { branch->id, false, branch->created, walk->watermark,
+                               branch->node };
+    if (cadence_close (walk->txn, walk->policy, &judged, until, walk->err))
+        return -1;
+    return tree_hall_visit (walk->txn, branch->id, s_close_hall, walk, walk->err);
+}
+
+int
+cadence_close_all (store_txn_t *txn, const policy_t *policy, int64_t until, dt_err_t *err)
+{
+    s_close_all_t walk = { txn, policy, until, NULL, INT64_MAX, err };
+    return tree_branch_visit (txn, s_close_branch, &walk, err);
+}
+
 static void __attribute__ ((constructor))
 s_register (void)
 {
@@ -666,6 +710,27 @@ cadence_test (bool verbose)
                             &err) == 0);
     assert (streak.current == 3 && streak.longest == 3 && streak.met == 5);
     policy.article_per_day = 1;
+
+    //  A silent branch: nothing arrives to close its days, so policy.set
+    //  closes them under the policy it replaces (cadence_close_all), and the
+    //  new one judges only what ends after
+    branch_t quiet = { .id = "b-3", .name = "静默分舵", .leader = "o-1",
+                       .created = s_at (zone, "2026-11-01 10:00") };
+    assert (tree_branch_put (&txn, &quiet, &err) == 0);
+    cadence_group_t silent = { "b-3", false, quiet.created, INT64_MAX, "" };
+    policy_t before = policy;
+    before.version = 3;
+    assert (cadence_close_all (&txn, &before, s_at (zone, "2026-11-20"), &err) == 0);
+    policy_t after = before;
+    after.version = 4;
+    after.article_per_day = 0;
+    assert (cadence_judge (&txn, &after, &silent, CADENCE_ARTICLE, s_at (zone, "2026-11-05"),
+                           later, &judged, &err) == 0);
+    assert (judged.status == CADENCE_MISSED && judged.kept && judged.version == 3
+            && judged.need == 1);
+    assert (cadence_judge (&txn, &after, &silent, CADENCE_ARTICLE, s_at (zone, "2026-11-25"),
+                           later, &judged, &err) == 0);
+    assert (!judged.kept && judged.version == 4 && judged.need == 0);
 
     //  ISO weeks across a year end: 2026-12-28 .. 2027-01-03 is 2026-W53,
     //  2027-01-04 starts 2027-W01

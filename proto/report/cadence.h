@@ -105,6 +105,13 @@ int cadence_standing (store_txn_t *txn, const policy_t *policy, const cadence_gr
 int cadence_close (store_txn_t *txn, const policy_t *policy, const cadence_group_t *group,
                    int64_t until, dt_err_t *err);
 
+/* Close every group's ended periods up to `until` (each node-served branch
+   and its halls only up to its node's watermark) under policy: what
+   policy.set does under the policy it replaces, so that a new policy never
+   rejudges a period that ended under the old one. */
+int cadence_close_all (store_txn_t *txn, const policy_t *policy, int64_t until,
+                       dt_err_t *err);
+
 /* The item hook (item.h): counters from old to fresh, then closing the
    group's periods that ended before fresh was accepted and before its at. */
 int cadence_item_hook (store_txn_t *txn, const item_t *old, const item_t *fresh,
