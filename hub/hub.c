@@ -71,6 +71,7 @@ hub_config_defaults (hub_config_t *config)
     snprintf (config->endpoint, sizeof (config->endpoint), "tcp://127.0.0.1:7700");
     config->mapsize_mb = 8192;
     config->log_keep = 2000000;
+    config->rid_keep = 10000000;
     config->batch_max = 256;
 }
 
@@ -125,8 +126,10 @@ hub_config_set (hub_config_t *config, const char *key, const char *value,
     }
     if (streq (name, "log_keep"))
         return s_config_uint (key, value, 1, HUB_LOG_KEEP_MAX, &config->log_keep, err);
+    if (streq (name, "rid_keep"))
+        return s_config_uint (key, value, 1, HUB_LOG_KEEP_MAX, &config->rid_keep, err);
     return dt_err_set (err, "BAD_ARGS", "unknown setting %s (known: datadir, endpoint, "
-                       "insecure, log_keep, mapsize_mb)", key);
+                       "insecure, log_keep, mapsize_mb, rid_keep)", key);
 }
 
 int
@@ -477,6 +480,51 @@ s_rid_replay (s_request_t *r, store_txn_t *txn)
     return replayed;
 }
 
+//  Recorded rids are kept in the order they came (TBL_RID_ORDER), so that
+//  only the newest rid_keep of them are kept (PROTOCOL.md 7.3)
+
+static void
+s_rid_remember (store_txn_t *txn, const char *key, size_t key_size, dt_err_t *err)
+{
+    uint64_t seq = store_meta_uint (txn, "rid_seq") + 1;
+    uint8_t seq_key [8];
+    store_seq_key (seq, seq_key);
+    if (store_put (txn, TBL_RID_ORDER, seq_key, 8, key, key_size, err) == 0)
+        store_meta_set_uint (txn, "rid_seq", seq, err);
+}
+
+typedef struct {
+    store_txn_t *txn;
+    uint64_t excess;
+    dt_err_t *err;
+} s_rid_trim_t;
+
+static int
+s_rid_forget (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    s_rid_trim_t *trim = arg;
+    if (trim->excess == 0)
+        return 1;
+    trim->excess--;
+    if (store_del (trim->txn, TBL_RID, val, val_size, trim->err))
+        return -1;
+    return store_del (trim->txn, TBL_RID_ORDER, key, key_size, trim->err);
+}
+
+/* Forget the oldest recorded rids beyond keep: at most a batch's worth each
+   time, so the trim never holds a commit up for long. */
+static int
+s_rid_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err)
+{
+    uint64_t held = store_count (txn, TBL_RID_ORDER);
+    s_rid_trim_t trim = { txn, held > keep? held - keep: 0, err };
+    if (trim.excess > 4096)
+        trim.excess = 4096;
+    if (trim.excess == 0)
+        return 0;
+    return store_scan (txn, TBL_RID_ORDER, NULL, 0, NULL, 0, s_rid_forget, &trim, err);
+}
+
 /* Run one request; writes in a child transaction of the batch. */
 static void
 s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
@@ -524,8 +572,9 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
         record [0] = S_RID_TAG;
         s_rid_digest (r, record + 1);
         memcpy (record + 1 + S_RID_DIGEST, r->reply.data, r->reply.size);
-        store_put (batch, TBL_RID, key, key_size, record, 1 + S_RID_DIGEST + r->reply.size,
-                   &r->err);
+        if (store_put (batch, TBL_RID, key, key_size, record, 1 + S_RID_DIGEST + r->reply.size,
+                       &r->err) == 0)
+            s_rid_remember (batch, key, key_size, &r->err);
         free (record);
     }
     msgpack_sbuffer_destroy (&result);
@@ -586,6 +635,7 @@ s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
     if (s_checkpoint (self, txn, audit_seq, &err) == 0
     &&  store_log_mark_end (txn, log_head, &err) == 0
     &&  store_log_trim (txn, self->config.log_keep, &err) == 0
+    &&  s_rid_trim (txn, self->config.rid_keep, &err) == 0
     &&  store_commit (txn, &err) == 0) {
         self->stats.commits++;
         self->checkpointed = audit_seq;
@@ -1166,6 +1216,26 @@ s_test_rid_replay (s_rig_t *rig, client_t *admin, client_t *zhang)
 
 /* A storage failure decides nothing: INTERNAL is not recorded under the
    rid, and the same rid sent again is served afresh. */
+/* Only the newest rid_keep rids are kept: an older one is forgotten (its
+   request runs again), a newer one still replays. */
+#define S_TEST_RID_KEEP 64
+static void
+s_test_rid_retention (s_rig_t *rig, client_t *admin)
+{
+    char args [64], rid [32];
+    for (int i = 0; i < S_TEST_RID_KEEP + 8; i++) {
+        snprintf (args, sizeof (args), "id=keep-%d name=K", i);
+        snprintf (rid, sizeof (rid), "keep-%d", i);
+        s_test_ok (rig, admin, "member.add", args, rid, NULL);
+    }
+    s_test_fails (rig, admin, "member.add", "id=keep-0 name=K", "keep-0", NULL, "EXISTS");
+    snprintf (args, sizeof (args), "id=keep-%d name=K", S_TEST_RID_KEEP + 7);
+    snprintf (rid, sizeof (rid), "keep-%d", S_TEST_RID_KEEP + 7);
+    s_test_ok (rig, admin, "member.add", args, rid, NULL);
+    assert (store_size (hub_store (rig->hub), TBL_RID_ORDER) <= S_TEST_RID_KEEP);
+    assert (store_size (hub_store (rig->hub), TBL_RID) <= S_TEST_RID_KEEP);
+}
+
 static void
 s_test_storage_fault (s_rig_t *rig, client_t *admin, client_t *node)
 {
@@ -1323,6 +1393,7 @@ hub_test (bool verbose)
     snprintf (config.endpoint, sizeof (config.endpoint), "tcp://127.0.0.1:*");
     snprintf (config.admin_pub, sizeof (config.admin_pub), "%s.pub", prefix);
     config.mapsize_mb = 64;
+    config.rid_keep = S_TEST_RID_KEEP;
     rig.hub = hub_new (&config, &err);
     assert (rig.hub && strncmp (hub_endpoint (rig.hub), "tcp://127.0.0.1:", 16) == 0);
     snprintf (rig.hub_pub, sizeof (rig.hub_pub), "%s/hub.pub", config.datadir);
@@ -1351,6 +1422,7 @@ hub_test (bool verbose)
     s_test_rid_replay (&rig, admin, zhang);
     s_test_forward_as (&rig, admin, node, zhang);
     s_test_storage_fault (&rig, admin, node);
+    s_test_rid_retention (&rig, admin);
     client_t *flood [2] = { s_test_client (&rig, "admin"), s_test_client (&rig, "admin") };
     s_test_rate_limit (&rig, flood, zhang);
     s_test_fair_share (&rig, flood, zhang);

@@ -12,6 +12,7 @@ typedef struct {
     char admin_pub [PATH_MAX / 2];  /* register this public key as hq-admin at start */
     size_t mapsize_mb;              /* LMDB map size */
     uint64_t log_keep;              /* change log entries retained */
+    uint64_t rid_keep;              /* recorded rids retained: the newest (PROTOCOL 7.3) */
     int batch_max;                  /* requests per group commit */
 } hub_config_t;
 

@@ -10,7 +10,8 @@
 
 /* The keys a config file may hold (hub_config_load reads them). */
 static const char *const s_config_keys [] = {
-    "hub/datadir", "hub/endpoint", "hub/insecure", "hub/mapsize_mb", "hub/log_keep", NULL
+    "hub/datadir", "hub/endpoint", "hub/insecure", "hub/mapsize_mb", "hub/log_keep", "hub/rid_keep",
+    NULL
 };
 
 /* Usage on out, then exit: -h prints it on stdout and succeeds, a usage
@@ -89,12 +90,13 @@ s_reload (void *arg)
         else {
             hub_config_t *was = &s_daemon.from_file;
             char changed [128] = "";
-            snprintf (changed, sizeof (changed), "%s%s%s%s%s",
+            snprintf (changed, sizeof (changed), "%s%s%s%s%s%s",
                       streq (now.datadir, was->datadir)? "": " datadir",
                       streq (now.endpoint, was->endpoint)? "": " endpoint",
                       now.insecure == was->insecure? "": " insecure",
                       now.mapsize_mb == was->mapsize_mb? "": " mapsize_mb",
-                      now.log_keep == was->log_keep? "": " log_keep");
+                      now.log_keep == was->log_keep? "": " log_keep",
+                      now.rid_keep == was->rid_keep? "": " rid_keep");
             snprintf (said + len, sizeof (said) - len, "; config %s re-read: %s%s",
                       s_daemon.config_path, *changed? "changed:": "no change",
                       *changed? changed: "");

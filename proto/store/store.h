@@ -23,6 +23,7 @@
     X (KEY,         "key")          /* key name -> key record */                 \
     X (NODE,        "node")         /* node id -> node record */                 \
     X (RID,         "rid")          /* hub: store_rid_key -> the reply recorded */ \
+    X (RID_ORDER,   "rid_order")    /* hub: seq (u64 BE) -> store_rid_key, oldest first */ \
     X (OUTBOX,      "outbox")       /* node: seq (u64 BE) -> forwarded request */ \
     X (OUTCOME,     "outcome")      /* node: seq (u64 BE) -> outcome */          \
     X (POLICY,      "policy")       /* "current" -> policy record */             \

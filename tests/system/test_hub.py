@@ -320,6 +320,7 @@ def bad_config_files_are_refused_naming_key_and_value():
                  ("hub\n    mapsize_mb = 0\n", 'hub/mapsize_mb = "0"'),
                  ("hub\n    log_keep = 18446744073709551611\n", "hub/log_keep"),
                  ("hub\n    insecure = yes\n", 'hub/insecure = "yes"'),
+                 ("hub\n    rid_keep = 0\n", 'hub/rid_keep = "0"'),
                  ("hub\n    log_kep = 5\n", "unknown key hub/log_kep"),
                  ("node\n    id = n1\n", "line 1: unknown key node")]
         config = cluster.path("hub.cfg")
@@ -335,6 +336,7 @@ def bad_config_files_are_refused_naming_key_and_value():
         with open(config, "w") as f:
             f.write("hub\n    datadir = %s\n    endpoint = tcp://127.0.0.1:!\n"
                     "    insecure = 1\n    log_keep = 1000\n    mapsize_mb = 64\n"
+                    "    rid_keep = 5000\n"
                     % cluster.path("hub"))
         from harness import Process
         hub = Process("duotang-hub", cluster.path("hub"), ["-c", config]).start()
