@@ -9,6 +9,7 @@
    WORKDIR/pids so that bench.sh can kill them if this program dies. */
 #include "args.h"
 #include "client.h"
+#include "keys.h"
 #include "repl.h"
 #include "item.h"
 #include "uplink.h"
@@ -317,10 +318,13 @@ s_node_start (s_server_t *self, const char *hub)
 
 //  Requests
 
+/* A connection with CURVE key file `key` to a server whose public key is
+   `server_key`; both NULL: insecure (the servers the bench starts). */
 static client_t *
-s_connect (const char *endpoint, int timeout_ms)
+s_connect_as (const char *endpoint, const char *key, const char *server_key, int timeout_ms)
 {
-    client_opts_t opts = { .endpoint = endpoint, .insecure = true, .timeout_ms = timeout_ms };
+    client_opts_t opts = { .endpoint = endpoint, .insecure = key == NULL, .key_file = key,
+                           .server_key = server_key, .timeout_ms = timeout_ms };
     dt_err_t err;
     dt_err_init (&err);
     client_t *client = client_new (&opts, &err);
@@ -328,6 +332,12 @@ s_connect (const char *endpoint, int timeout_ms)
         s_fail ("connect %s: %s", endpoint, err.message);
     dt_err_reset (&err);
     return client;
+}
+
+static client_t *
+s_connect (const char *endpoint, int timeout_ms)
+{
+    return s_connect_as (endpoint, NULL, NULL, timeout_ms);
 }
 
 /* Call op; the reply must be ok. On 0 with reply not NULL the caller
@@ -372,48 +382,52 @@ static int
 s_pipeline (client_t *client, size_t count, int window, s_make_fn *make, void *arg,
             uint64_t *busy)
 {
+    //  A slot per request in flight (id 0: free). Replies are matched by id:
+    //  a BUSY answered on arrival may overtake replies to requests queued
+    //  before it (fair share, PROTOCOL.md 4)
     uint64_t *ids = calloc (window, sizeof (uint64_t));
     size_t *index = calloc (window, sizeof (size_t));
     assert (ids && index);
-    size_t next = 0, head = 0, inflight = 0;
+    size_t next = 0, inflight = 0;
     int rc = 0;
     while (rc == 0 && (next < count || inflight)) {
-        while (next < count && inflight < (size_t) window) {
-            args_t args;
-            const char *op = make (next, &args, arg);
-            size_t slot = (head + inflight) % window;
-            ids [slot] = client_send (client, op, args_map (&args));
-            index [slot] = next++;
-            inflight++;
-            args_destroy (&args);
-        }
+        for (int slot = 0; slot < window && next < count; slot++)
+            if (ids [slot] == 0) {
+                args_t args;
+                const char *op = make (next, &args, arg);
+                ids [slot] = client_send (client, op, args_map (&args));
+                index [slot] = next++;
+                inflight++;
+                args_destroy (&args);
+            }
         proto_reply_t reply;
         dt_err_t err;
         dt_err_init (&err);
+        int slot = -1;
         if (client_recv (client, 30000, &reply, &err))
             rc = s_fail ("no reply within 30 s (%zu of %zu answered)", next - inflight, count);
         else
-        if (*reply.push || reply.id != ids [head])
-            rc = s_fail ("reply %" PRIu64 " out of order (expected %" PRIu64 ")",
-                         reply.id, ids [head]);
+            for (int i = 0; i < window && slot < 0 && !*reply.push; i++)
+                if (ids [i] && ids [i] == reply.id)
+                    slot = i;
+        if (rc == 0 && slot < 0)
+            rc = s_fail ("reply %" PRIu64 " to no request in flight", reply.id);
         else
-        if (!reply.ok && streq (reply.code, "BUSY")) {
-            //  Resend the same request behind the ones in flight
+        if (rc == 0 && !reply.ok && streq (reply.code, "BUSY")) {
+            //  Send the same request again, in the same slot
             (*busy)++;
             usleep (2000);
             args_t args;
-            const char *op = make (index [head], &args, arg);
-            size_t slot = (head + inflight) % window;
+            const char *op = make (index [slot], &args, arg);
             ids [slot] = client_send (client, op, args_map (&args));
-            index [slot] = index [head];
             args_destroy (&args);
-            head = (head + 1) % window;
         }
         else
-        if (!reply.ok)
-            rc = s_fail ("request %zu: %s %s", index [head], reply.code, reply.message);
-        else {
-            head = (head + 1) % window;
+        if (rc == 0 && !reply.ok)
+            rc = s_fail ("request %zu: %s %s", index [slot], reply.code, reply.message);
+        else
+        if (rc == 0) {
+            ids [slot] = 0;
             inflight--;
         }
         proto_reply_release (&reply);
@@ -543,6 +557,7 @@ s_make_join (size_t index, args_t *args, void *arg)
 
 typedef struct {
     const char *endpoint;
+    const char *key, *server_key;   /* CURVE, or NULL: insecure */
     s_make_fn *make;
     void *arg;                  /* make's, one per client */
     size_t count;
@@ -558,7 +573,7 @@ static void *
 s_loader_run (void *arg)
 {
     s_loader_t *self = arg;
-    client_t *client = s_connect (self->endpoint, 30000);
+    client_t *client = s_connect_as (self->endpoint, self->key, self->server_key, 30000);
     self->rc = client? s_call (client, "hello", NULL, NULL): -1;
     pthread_barrier_wait (self->start);
     if (self->rc == 0)
@@ -868,6 +883,137 @@ s_percentile (const int64_t *sorted, size_t count, int percent)
 {
     size_t rank = (count * percent + 99) / 100;
     return sorted [rank? rank - 1: 0];
+}
+
+//  Fair share: another key's latency while one key floods (PROTOCOL.md 4)
+
+#define FLOOD_CLIENTS     20        /* connections of the flooding key */
+#define FLOOD_WINDOW      32
+#define FLOOD_EACH        300       /* writes per connection */
+#define PROBE_HELLOS      200
+
+typedef struct {
+    size_t first;
+} s_flooder_t;
+
+static const char *
+s_make_flood (size_t index, args_t *args, void *arg)
+{
+    s_flooder_t *self = arg;
+    char id [DT_ID_MAX + 1];
+    s_id (id, "fl", self->first + index);
+    args_init (args);
+    args_str (args, "id", id);
+    args_str (args, "name", id);
+    return "member.add";
+}
+
+/* The p50 and p99 of count hello round trips, in us. */
+static int
+s_hello_latency (client_t *client, int count, int64_t *p50, int64_t *p99)
+{
+    int64_t *took = calloc (count, sizeof (int64_t));
+    assert (took);
+    int rc = 0;
+    for (int i = 0; i < count && rc == 0; i++) {
+        int64_t started = s_now_us ();
+        rc = s_call (client, "hello", NULL, NULL);
+        took [i] = s_now_us () - started;
+    }
+    qsort (took, count, sizeof (int64_t), s_compare);
+    *p50 = s_percentile (took, count, 50);
+    *p99 = s_percentile (took, count, 99);
+    free (took);
+    return rc;
+}
+
+/* Flood from FLOOD_CLIENTS connections of key `flood` while `prober` times
+   its hellos; the flooders' BUSY answers into *busy. */
+static int
+s_flood_and_probe (const char *endpoint, const char *flood, const char *server_key,
+                   client_t *prober, int64_t *p50, int64_t *p99, uint64_t *busy)
+{
+    s_loader_t loaders [FLOOD_CLIENTS];
+    s_flooder_t floods [FLOOD_CLIENTS];
+    pthread_t threads [FLOOD_CLIENTS];
+    pthread_barrier_t start;
+    pthread_barrier_init (&start, NULL, FLOOD_CLIENTS + 1);
+    for (int i = 0; i < FLOOD_CLIENTS; i++) {
+        floods [i].first = (size_t) i * FLOOD_EACH;
+        loaders [i] = (s_loader_t) { .endpoint = endpoint, .key = flood,
+                                     .server_key = server_key, .make = s_make_flood,
+                                     .arg = &floods [i], .count = FLOOD_EACH,
+                                     .window = FLOOD_WINDOW, .start = &start };
+        pthread_create (&threads [i], NULL, s_loader_run, &loaders [i]);
+    }
+    pthread_barrier_wait (&start);
+    usleep (200000);                //  the flood is on
+    int rc = s_hello_latency (prober, PROBE_HELLOS, p50, p99);
+    *busy = 0;
+    for (int i = 0; i < FLOOD_CLIENTS; i++) {
+        pthread_join (threads [i], NULL);
+        *busy += loaders [i].busy;
+        if (loaders [i].rc && rc == 0)
+            rc = s_fail ("flooder %d: %s", i, loaders [i].why);
+    }
+    pthread_barrier_destroy (&start);
+    return rc;
+}
+
+static void
+s_figure_fair_share (void)
+{
+    const char *name = "another key's hello while one key floods";
+    char flood [PATH_MAX], probe [PATH_MAX], path [4][PATH_MAX + 8];
+    snprintf (flood, sizeof (flood), "%s/flood", s_workdir);
+    snprintf (probe, sizeof (probe), "%s/probe", s_workdir);
+    snprintf (path [0], sizeof (path [0]), "%s.pub", flood);
+    snprintf (path [1], sizeof (path [1]), "%s.key", flood);
+    snprintf (path [2], sizeof (path [2]), "%s.key", probe);
+    s_server_t hub = { 0 };
+    snprintf (hub.dir, sizeof (hub.dir), "%s/hub-curve", s_workdir);
+    snprintf (path [3], sizeof (path [3]), "%s/hub.pub", hub.dir);
+    dt_err_t err;
+    dt_err_init (&err);
+    const char *args [] = { "-d", hub.dir, "-e", "tcp://127.0.0.1:*", "--admin", path [0],
+                            NULL };
+    int rc = keys_create (flood, "flood", &err) || keys_create (probe, "probe", &err)?
+             s_fail ("keys: %s", err.message): s_server_start (&hub, "duotang-hub", args);
+    client_t *admin = rc? NULL: s_connect_as (hub.endpoint, path [1], path [3], 10000);
+    client_t *prober = NULL;
+    zcert_t *cert = admin? keys_load_public (path [2], &err): NULL;
+    if (cert) {
+        args_t allow;
+        args_init (&allow);
+        args_str (&allow, "name", "probe");
+        args_str (&allow, "public_key", zcert_public_txt (cert));
+        args_str (&allow, "role", "hq-admin");
+        if (s_call (admin, "key.allow", &allow, NULL) == 0)
+            prober = s_connect_as (hub.endpoint, path [2], path [3], 10000);
+        zcert_destroy (&cert);
+    }
+    int64_t idle50 = 0, idle99 = 0, load50 = 0, load99 = 0;
+    uint64_t busy = 0;
+    rc = prober? s_hello_latency (prober, PROBE_HELLOS, &idle50, &idle99): -1;
+    if (rc == 0)
+        rc = s_flood_and_probe (hub.endpoint, path [1], path [3], prober, &load50, &load99,
+                                &busy);
+    client_destroy (&prober);
+    client_destroy (&admin);
+    s_stop (&hub.pid);
+    store_remove (hub.dir);
+    dt_err_reset (&err);
+    if (rc) {
+        s_row_na (name, s_why);
+        return;
+    }
+    s_row ("2nd key hello p50, 1 key flooding", (double) load50, "us",
+           "the same hello, no flood", (double) idle50, "us");
+    s_row ("2nd key hello p99, 1 key flooding", (double) load99, "us",
+           "the same hello, no flood", (double) idle99, "us");
+    s_note ("one hq-admin key pipelines %d writes from %d connections (%d in flight each; "
+            "%" PRIu64 " BUSY answers retried) while a second key sends %d hellos in turn",
+            FLOOD_CLIENTS * FLOOD_EACH, FLOOD_CLIENTS, FLOOD_WINDOW, busy, PROBE_HELLOS);
 }
 
 static int
@@ -1987,6 +2133,8 @@ main (int argc, char *argv [])
     s_header ();
     if (!*only || streq (only, "hub"))
         s_figure_hub ();
+    if (!*only || streq (only, "hub"))
+        s_figure_fair_share ();
     if (!*only || streq (only, "replication"))
         s_figures_replication ();
     if (!*only || streq (only, "content"))
