@@ -778,6 +778,18 @@ s_page_request (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
     return rc;
 }
 
+void
+ctl_json_items (ctl_t *self, const msgpack_object *items, uint32_t count, uint64_t before)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (!self->jsonl)
+            fputs (before + i? ",": "", self->out);
+        ctl_json_print (self->out, &items->via.array.ptr [i]);
+        if (self->jsonl)
+            fputc ('\n', self->out);
+    }
+}
+
 /* The cursor of the page after this one (a new string), NULL at the end
    or once `wanted` items have come; *rc fails on a server that loops. */
 static char *
@@ -819,19 +831,13 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
         if (wanted && count > wanted - pages.items)
             count = (uint32_t) (wanted - pages.items);
         if (self->jsonl)
-            for (uint32_t i = 0; i < count; i++) {
-                ctl_json_print (self->out, &items->via.array.ptr [i]);
-                fputc ('\n', self->out);
-            }
+            ctl_json_items (self, items, count, pages.items);
         else
         if (self->json) {
             if (!open)
                 fputc ('[', self->out);
             open = true;
-            for (uint32_t i = 0; i < count; i++) {
-                fputs (pages.items + i? ",": "", self->out);
-                ctl_json_print (self->out, &items->via.array.ptr [i]);
-            }
+            ctl_json_items (self, items, count, pages.items);
         }
         else {
             s_page_print (self, &pages, count? items->via.array.ptr: NULL, count);
@@ -961,18 +967,12 @@ ctl_call_list (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
             count = (uint32_t) (wanted - list.items);
         //  A result without the list shows as an empty one, as before paging
         if (self->jsonl)
-            for (uint32_t i = 0; i < count; i++) {
-                ctl_json_print (self->out, &items->via.array.ptr [i]);
-                fputc ('\n', self->out);
-            }
+            ctl_json_items (self, items, count, list.items);
         else
         if (self->json) {
             if (!list.open)
                 s_list_json_open (self, &list, result);
-            for (uint32_t i = 0; i < count; i++) {
-                fputs (list.items + i? ",": "", self->out);
-                ctl_json_print (self->out, &items->via.array.ptr [i]);
-            }
+            ctl_json_items (self, items, count, list.items);
         }
         else
         if (stream) {

@@ -161,6 +161,11 @@ typedef void (ctl_row_fn) (ctl_t *ctl, const msgpack_object *item, char **cells)
    items, 1 or more. CTL_OK or CTL_USAGE. */
 int ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit);
 
+/* Print count items of a list page: one JSON line each with --jsonl, else as
+   elements of a JSON array of which `before` items are printed already. */
+void ctl_json_items (ctl_t *self, const msgpack_object *items, uint32_t count,
+                     uint64_t before);
+
 /* Make the list request op with line->req (plus limit and cursor) and follow
    `next` until it is nil or `limit` items (0 = no limit) have come. Each page
    is printed as it arrives: one table whose columns only ever widen, its

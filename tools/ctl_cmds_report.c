@@ -193,14 +193,11 @@ s_stream (ctl_t *ctl, ctl_line_t *line, const char *op, bool csv, s_csv_fn *reco
         if (rc)
             break;
         const msgpack_object *items = ctl_array (reply.result, "items");
-        for (uint32_t i = 0; items && i < items->via.array.size; i++) {
-            if (csv)
-                records (ctl, &items->via.array.ptr [i], false);
-            else {
-                ctl_json_print (ctl->out, &items->via.array.ptr [i]);
-                fputc ('\n', ctl->out);
-            }
-        }
+        uint32_t count = items? items->via.array.size: 0;
+        if (!csv)
+            ctl_json_items (ctl, items, count, 0);     //  --jsonl: one line each
+        for (uint32_t i = 0; csv && i < count; i++)
+            records (ctl, &items->via.array.ptr [i], false);
         const msgpack_object *next = proto_map_get (reply.result, "next");
         if (next && next->type == MSGPACK_OBJECT_STR && next->via.str.size)
             cursor = strndup (next->via.str.ptr, next->via.str.size);
