@@ -101,6 +101,11 @@ s_config_text (const char *key, const char *value, char *out, size_t size, dt_er
     return 0;
 }
 
+const char *const hub_config_keys [] = {
+    "hub/datadir", "hub/endpoint", "hub/insecure", "hub/mapsize_mb", "hub/log_keep",
+    "hub/rid_keep", NULL
+};
+
 int
 hub_config_set (hub_config_t *config, const char *key, const char *value,
                 const char *label, dt_err_t *err)
@@ -1378,6 +1383,17 @@ void
 hub_test (bool verbose)
 {
     (void) verbose;
+    //  The config file's keys are the settings hub_config_set knows
+    hub_config_t scratch_config;
+    hub_config_defaults (&scratch_config);
+    for (const char *const *key = hub_config_keys; *key; key++) {
+        dt_err_t key_err;
+        dt_err_init (&key_err);
+        assert (strncmp (*key, "hub/", 4) == 0);
+        hub_config_set (&scratch_config, *key + 4, "", NULL, &key_err);
+        assert (!strstr (key_err.message, "unknown setting"));
+        dt_err_reset (&key_err);
+    }
     s_rig_t rig;
     memset (&rig, 0, sizeof (rig));
     snprintf (rig.dir, sizeof (rig.dir), "/tmp/duotang-hub-test-XXXXXX");

@@ -27,6 +27,9 @@ void hub_config_defaults (hub_config_t *config);
    mapsize_mb, log_keep) from its text, checked against its range; messages
    name it as label (a flag, "hub/KEY") when not NULL. Unknown names and
    values out of range fail with BAD_ARGS naming the key and the value. */
+/* The keys a config file may hold ("hub/log_keep", ...), NULL-terminated: the
+   settings hub_config_set takes, each under section hub. */
+extern const char *const hub_config_keys [];
 int hub_config_set (hub_config_t *config, const char *key, const char *value,
                     const char *label, dt_err_t *err);
 /* Read a ZPL config file: only the section "hub", only the settings above,

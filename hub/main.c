@@ -8,12 +8,6 @@
 #include "server.h"
 #include <getopt.h>
 
-/* The keys a config file may hold (hub_config_load reads them). */
-static const char *const s_config_keys [] = {
-    "hub/datadir", "hub/endpoint", "hub/insecure", "hub/mapsize_mb", "hub/log_keep", "hub/rid_keep",
-    NULL
-};
-
 /* Usage on out, then exit: -h prints it on stdout and succeeds, a usage
    error prints it on stderr and exits 2. */
 static void
@@ -58,7 +52,7 @@ static struct {
 static int
 s_config_read (const char *path, hub_config_t *config, dt_err_t *err)
 {
-    if (dt_daemon_config_check (path, s_config_keys, err))
+    if (dt_daemon_config_check (path, hub_config_keys, err))
         return -1;
     return hub_config_load (config, path, err);
 }
