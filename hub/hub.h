@@ -58,6 +58,10 @@ void hub_run (hub_t *self);
    and for hub_run. */
 void hub_step (hub_t *self, int timeout_ms);
 
+/* Judge at now_ms (UTC ms) from here on: the request limit's second,
+   the sweep of idle shares and every op's instant. 0: the wall clock. */
+void hub_set_clock (hub_t *self, int64_t now_ms);
+
 /* Counters of the request loop since hub_new (tests, figures). */
 typedef struct {
     uint64_t requests;          /* requests served (replied to) */
