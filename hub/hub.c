@@ -274,7 +274,8 @@ hub_new (const hub_config_t *config, dt_err_t *err)
     zhashx_set_destructor (self->shares, s_share_destroy);
     self->ready = zlist_new ();
     self->store = store_new (config->datadir, config->mapsize_mb, err);
-    if (!self->store || s_audit_key (self, config->datadir, err))
+    if (!self->store || tree_upgrade (self->store, err)
+    ||  s_audit_key (self, config->datadir, err))
         goto failed;
     self->keys = hub_keys_new (self->store, config->datadir, config->insecure, err);
     if (!self->keys)

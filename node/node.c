@@ -87,7 +87,7 @@ node_new (const node_config_t *config, dt_err_t *err)
     if (s_check_hub_keys (self, err))
         goto failed;
     self->store = store_new (self->config.datadir, self->config.mapsize_mb, err);
-    if (!self->store)
+    if (!self->store || tree_upgrade (self->store, err))
         goto failed;
     if (!self->config.insecure
     &&  keys_server (self->config.datadir, "node", &self->cert, &self->auth, err))

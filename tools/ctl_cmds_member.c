@@ -153,13 +153,27 @@ s_member_show (ctl_t *ctl, ctl_line_t *line)
     return ctl_show_zone (ctl)? CTL_FAIL: s_id (ctl, line, "member.show", s_show_member_detail);
 }
 
-/* MEMBER LIST --hall hall | --branch branch */
+/* MEMBER LIST --hall hall | --branch branch | --unplaced */
 static int
 s_member_list (ctl_t *ctl, ctl_line_t *line)
 {
+    if (ctl_opt (line, "unplaced")) {
+        if (ctl_opt (line, "hall") || ctl_opt (line, "branch"))
+            return ctl_usage (line, "give --hall, --branch or --unplaced, not two");
+        args_bool (&line->req, "unplaced", true);
+    }
+    else
     if (s_group (line, "hall", "branch"))
         return CTL_USAGE;
     return ctl_call_list (ctl, line, "member.list", "members", 0, 0, false, s_show_members);
+}
+
+/* MEMBER FIND name */
+static int
+s_member_find (ctl_t *ctl, ctl_line_t *line)
+{
+    args_str (&line->req, "name", line->argv [0]);
+    return ctl_call_list (ctl, line, "member.find", "members", 0, 0, false, s_show_members);
 }
 
 #define S_PART_ROWS 20000      /* rows of one part of a large file */
@@ -274,8 +288,12 @@ const ctl_cmd_t ctl_member_cmds [] = {
       "Set a member's role: admin, lecturer, kol or member." },
     { "member", "show", "member show ID", NULL, 1, 1, s_member_show,
       "Show a member: seat, role, referrer, first hall, tags, halls led." },
-    { "member", "list", "member list --hall HALL | --branch BRANCH", "hall: branch:", 0, 0,
-      s_member_list, "List a hall's members, or a branch's core members." },
+    { "member", "list", "member list --hall HALL | --branch BRANCH | --unplaced",
+      "hall: branch: unplaced", 0, 0, s_member_list,
+      "List a hall's members, a branch's core members, or the members seated nowhere." },
+    { "member", "find", "member find NAME", NULL, 1, 1, s_member_find,
+      "List the members whose name starts with NAME (letters in any case), that this "
+      "key may see." },
     { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
       "Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
       "or none, in parts staged at the hub for a large file." },
@@ -322,6 +340,13 @@ ctl_cmds_member_test (bool verbose)
         "member.role {\"id\":\"m-1\",\"role\":\"kol\"}", line, "");
     ctl_fake_expect (fake, "member list --hall h-1", CTL_OK,
         "member.list {\"hall\":\"h-1\"}", "(none)\n", "");
+    ctl_fake_expect (fake, "member list --unplaced", CTL_OK,
+        "member.list {\"unplaced\":true}", "(none)\n", "");
+    ctl_fake_expect (fake, "member list --unplaced --hall h-1", CTL_USAGE, "", "",
+        "duotangctl: give --hall, --branch or --unplaced, not two\n"
+        "usage: duotangctl member list --hall HALL | --branch BRANCH | --unplaced\n");
+    ctl_fake_expect (fake, "member find 李", CTL_OK, "member.find {\"name\":\"李\"}",
+        "(none)\n", "");
 
     ctl_fake_error (fake, "LOCKED", "member m-1 is locked to hall h-cd-02 (branch b-cd)", NULL);
     ctl_fake_expect (fake, "member join m-1 --hall h-1", CTL_FAIL, NULL, "",

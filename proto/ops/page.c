@@ -65,6 +65,15 @@ page_item (page_t *self, const void *key, size_t key_size)
 }
 
 void
+page_pass (page_t *self, const void *key, size_t key_size)
+{
+    if (key_size <= PAGE_KEY_MAX) {
+        memcpy (self->last, key, key_size);
+        self->last_size = key_size;
+    }
+}
+
+void
 page_close (page_t *self, msgpack_packer *pk)
 {
     msgpack_pack_map (pk, 2);
@@ -166,6 +175,20 @@ page_test (bool verbose)
     const uint8_t *after = page_after (&page, &size);
     assert (size == 2 && memcmp (after, "b\x01", 2) == 0 && page.limit == PAGE_LIMIT_DEFAULT);
     page_release (&page);
+
+    //  A page that passed over items it does not show resumes after them
+    assert (page_open (&page, s_args (&unpacked, &buf, NULL, 2), &err) == 0);
+    msgpack_pack_int (page_item (&page, "a", 1), 0);
+    page_pass (&page, "b", 1);
+    page.more = true;
+    msgpack_sbuffer_clear (&out);
+    page_close (&page, &pk);
+    msgpack_unpacked_destroy (&result);
+    msgpack_unpacked_init (&result);
+    offset = 0;
+    assert (msgpack_unpack_next (&result, out.data, out.size, &offset) == MSGPACK_UNPACK_SUCCESS);
+    assert (proto_obj_str (proto_map_get (&result.data, "next"), next, sizeof (next) - 1));
+    assert (streq (next, "62"));
 
     //  A last page says so with nil; bad limits and cursors are refused
     assert (page_open (&page, s_args (&unpacked, &buf, NULL, 0), &err) == 0);

@@ -38,6 +38,10 @@ const void *page_after (page_t *self, size_t *size);
    NULL when the page is full, by count or by bytes (then stop visiting:
    `more` is set). */
 msgpack_packer *page_item (page_t *self, const void *key, size_t key_size);
+/* The visit passed over an item at position key that this page does not
+   show (out of the asker's scope): a next page resumes after it. A visit
+   that stops before the end, having passed many, sets `more` itself. */
+void page_pass (page_t *self, const void *key, size_t key_size);
 /* Pack { items, next } into pk and release the page. */
 void page_close (page_t *self, msgpack_packer *pk);
 /* Pack the two pairs name: [items] and next: cursor|nil (no map header: the

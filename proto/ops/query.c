@@ -516,18 +516,41 @@ s_page_member (const member_t *member, void *arg)
     return 0;
 }
 
-/* MEMBER LIST hall? | branch? limit? cursor? */
+/* The unplaced members, for hq-admin keys: a page of them. */
+static int
+s_member_list_unplaced (op_ctx_t *ctx, const msgpack_object *args)
+{
+    s_paged_t self;
+    if (op_allow_hq (ctx, "listing unplaced members") || s_paged_open (&self, ctx, args, 1))
+        return -1;
+    int rc = tree_unplaced_visit_after (ctx->txn, self.resume? self.at [0]: NULL,
+                                        s_page_member, &self, ctx->err);
+    if (rc == 0) {
+        uint64_t members = store_count (ctx->txn, TBL_MEMBER);
+        uint64_t seated = store_count (ctx->txn, TBL_SEAT);
+        rc = s_paged_check (&self, members > seated? members - seated: 0, "unplaced members");
+    }
+    if (rc == 0)
+        msgpack_pack_map (ctx->pk, 2);
+    return s_paged_close (&self, rc, "members");
+}
+
+/* MEMBER LIST hall? | branch? | unplaced? limit? cursor? */
 static int
 s_member_list (op_ctx_t *ctx, const msgpack_object *args)
 {
     char hall_id [DT_ID_MAX + 1], branch_id [DT_ID_MAX + 1];
+    bool unplaced = false;
     int by_hall = proto_arg_id (args, "hall", false, hall_id, ctx->err);
     int by_branch = by_hall < 0? -1: proto_arg_id (args, "branch", false, branch_id, ctx->err);
-    if (by_hall < 0 || by_branch < 0)
+    if (by_hall < 0 || by_branch < 0
+    ||  proto_arg_bool (args, "unplaced", false, &unplaced, ctx->err) < 0)
         return -1;
-    if (by_hall == by_branch)
-        return dt_err_set (ctx->err, "BAD_ARGS",
-                           "member.list takes exactly one of \"hall\" or \"branch\"");
+    if (by_hall + by_branch + unplaced != 1)
+        return dt_err_set (ctx->err, "BAD_ARGS", "member.list takes exactly one of \"hall\", "
+                           "\"branch\" or \"unplaced\": true");
+    if (unplaced)
+        return s_member_list_unplaced (ctx, args);
     uint32_t count;
     if (by_hall) {
         hall_t hall;
@@ -554,6 +577,70 @@ s_member_list (op_ctx_t *ctx, const msgpack_object *args)
     if (rc == 0)
         msgpack_pack_map (ctx->pk, 2);
     return s_paged_close (&self, rc, "members");
+}
+
+/* A page of member.find: the members a key may see whose name starts with
+   the name asked; a page passes over at most S_FIND_PASS_MAX entries it may
+   not show, so that a narrow key's search costs a bounded time per page
+   (such a page may hold fewer items than the limit, and still a next). */
+#define S_FIND_PASS_MAX 20000
+
+typedef struct {
+    op_ctx_t *ctx;
+    page_t page;
+    uint32_t passed;
+} s_find_t;
+
+static int
+s_find_entry (const member_t *member, const void *position, size_t size, void *arg)
+{
+    s_find_t *self = arg;
+    //  As s_member_allow, without an error for each member passed over
+    bool visible = member && (member->seat == SEAT_NONE
+                              ? self->ctx->key->role == KEY_HQ_ADMIN
+                              : op_covers (self->ctx, member->branch));
+    if (visible) {
+        msgpack_packer *pk = page_item (&self->page, position, size);
+        if (!pk)
+            return 1;
+        record_member_pack (member, pk);
+        return 0;
+    }
+    if (++self->passed > S_FIND_PASS_MAX) {
+        self->page.more = true;
+        return 1;
+    }
+    page_pass (&self->page, position, size);
+    return 0;
+}
+
+/* MEMBER FIND name limit? cursor? */
+static int
+s_member_find (op_ctx_t *ctx, const msgpack_object *args)
+{
+    char name [DT_NAME_MAX + 1];
+    if (proto_arg_name (args, "name", true, name, ctx->err) < 0)
+        return -1;
+    s_find_t self = { .ctx = ctx };
+    if (page_open (&self.page, args, ctx->err)) {
+        page_release (&self.page);
+        return -1;
+    }
+    size_t size;
+    const char *after = page_after (&self.page, &size);
+    const char *split = after? memchr (after, 0, size): NULL;
+    if (after && (size > TREE_NAME_POSITION_MAX || !split || split + 1 == after + size)) {
+        page_release (&self.page);
+        return dt_err_set (ctx->err, "BAD_ARGS", "argument \"cursor\" is not a cursor of "
+                           "this list (take it from \"next\" of the page before)");
+    }
+    if (tree_name_visit_after (ctx->txn, name, after, size, s_find_entry, &self, ctx->err)) {
+        page_release (&self.page);
+        return -1;
+    }
+    msgpack_pack_map (ctx->pk, 2);
+    page_pack (&self.page, ctx->pk, "members");
+    return 0;
 }
 
 //  The tree
@@ -698,21 +785,6 @@ s_export_branch (const branch_t *branch, void *arg)
     return rc == -1? -1: self->page.more? 1: 0;
 }
 
-static int
-s_export_unplaced (const void *key, size_t key_size, const void *val, size_t val_size,
-                   void *arg)
-{
-    s_paged_t *self = arg;
-    member_t member;
-    if (record_member_decode (&member, val, val_size))
-        return dt_err_set (self->ctx->err, "INTERNAL", "stored member %.*s is damaged",
-                           (int) (key_size > DT_ID_MAX? DT_ID_MAX: key_size),
-                           (const char *) key);
-    if (self->resume && !*self->at [0] && streq (member.id, self->at [2]))
-        return 0;
-    return member.seat == SEAT_NONE? s_export_row (&member, self): 0;
-}
-
 /* EXPORT MEMBERS branch? limit? cursor?
    Rows go branch by branch: core seats, then each hall's seats. Without a
    branch an hq-admin key gets every member, the unplaced ones last. */
@@ -744,8 +816,7 @@ s_export_members (op_ctx_t *ctx, const msgpack_object *args)
     if (rc == 0 && everyone && !self.page.more) {
         const char *from = unplaced? self.at [2]: NULL;
         *self.branch = *self.hall = 0;
-        rc = store_scan (ctx->txn, TBL_MEMBER, NULL, 0, from, from? strlen (from): 0,
-                         s_export_unplaced, &self, ctx->err);
+        rc = tree_unplaced_visit_after (ctx->txn, from, s_export_row, &self, ctx->err);
     }
     if (rc == 0)
         rc = s_paged_check (&self, expected, "members in scope of key");
@@ -908,6 +979,7 @@ const op_t query_ops [] = {
     { "hall.show", s_hall_show },
     { "member.show", s_member_show },
     { "member.list", s_member_list },
+    { "member.find", s_member_find },
     { "tree", s_tree },
     { "export.members", s_export_members },
     { "audit.list", s_audit_list },
@@ -1141,6 +1213,12 @@ s_test_scopes (s_test_t *self)
     s_expect_error (self, &node1, "officer.list", "", "DENIED");
     s_expect_error (self, &node1, "audit.list", "", "DENIED");
     s_expect_error (self, &lead2, "audit.verify", "", "DENIED");
+    //  A search passes over what the key may not see
+    assert (s_count (self, &lead2, "member.find", "name=郑", "members") == 1);
+    assert (s_count (self, &lead2, "member.find", "name=孙", "members") == 0);
+    assert (s_count (self, &lead2, "member.find", "name=王", "members") == 0);
+    assert (s_count (self, &node1, "member.find", "name=孙", "members") == 1);
+    s_expect_error (self, &lead2, "member.list", "unplaced:=true", "DENIED");
 
     //  A scoped tree: hq shows only what the key's branches hold
     const msgpack_object *tree = s_query (self, &node1, "tree", "");
@@ -1221,6 +1299,18 @@ s_test_reads (s_test_t *self)
     s_expect_error (self, NULL, "member.list", "hall=h-1 branch=b-1", "BAD_ARGS");
     s_expect_error (self, NULL, "member.list", "hall=h-9", "NOT_FOUND");
     s_expect_error (self, NULL, "member.list", "hall=h-1 bogus=1", "BAD_ARGS");
+    assert (s_count (self, NULL, "member.list", "unplaced:=true", "members") == 2);
+    assert (s_count (self, NULL, "member.list", "unplaced:=true limit:=1", "members") == 1);
+    s_expect_error (self, NULL, "member.list", "hall=h-1 unplaced:=true", "BAD_ARGS");
+    //  By name: the start of it; unplaced members are found by hq-admin keys
+    assert (s_count (self, NULL, "member.find", "name=李", "members") == 1);
+    assert (s_count (self, NULL, "member.find", "name=李四娃", "members") == 1);
+    assert (s_count (self, NULL, "member.find", "name=李四娃娃", "members") == 0);
+    assert (s_count (self, NULL, "member.find", "name=王", "members") == 1);
+    result = s_query (self, NULL, "member.find", "name=孙");
+    assert (result && s_field_is (&s_array (result, "members")->ptr [0], "id", "m-1"));
+    s_expect_error (self, NULL, "member.find", "", "BAD_ARGS");
+    s_expect_error (self, NULL, "member.find", "name=李 cursor=00", "BAD_ARGS");
 
     //  The whole tree, with hq counted from table sizes
     result = s_query (self, NULL, "tree", "");

@@ -14,6 +14,10 @@ typedef struct {
     zhashx_t *entries;          /* member id -> seat index entries naming them */
     zhashx_t *halls;            /* branch id -> branch-hall index entries */
     zhashx_t *led;              /* officer id -> branches naming them */
+    uint64_t name_entries;      /* member index: 'n' entries */
+    uint64_t unplaced_entries;  /* member index: 'u' entries */
+    uint64_t members;           /* member records seen */
+    uint64_t unplaced;          /* of which seated nowhere */
 } s_check_t;
 
 static void
@@ -115,6 +119,54 @@ s_seat_entry (const void *key, size_t key_size, const void *val, size_t val_size
         s_violation (self, "the seat index lists member %s in %s, but the member holds %s",
                      id, listed, s_seat_text (member.seat, member.group, actual,
                                                 sizeof (actual)));
+    return rc == -1? -1: 0;
+}
+
+//  The member index: counted here, each member's entries looked up below
+
+static int
+s_member_index_entry (const void *key, size_t key_size, const void *val, size_t val_size,
+                      void *arg)
+{
+    (void) val; (void) val_size;
+    s_check_t *self = arg;
+    char prefix = key_size? *(const char *) key: 0;
+    if (prefix == 'n')
+        self->name_entries++;
+    else
+    if (prefix == 'u')
+        self->unplaced_entries++;
+    else
+        s_violation (self, "the member index holds a damaged entry of %zu bytes", key_size);
+    return 0;
+}
+
+/* Whether the member index holds this member's name, and its unplaced
+   entry when seated nowhere. */
+static int
+s_member_indexed (s_check_t *self, const member_t *member)
+{
+    char key [TREE_NAME_POSITION_MAX + 2] = "n";
+    size_t size = 1 + tree_name_fold (member->name, key + 1);
+    key [size++] = 0;
+    memcpy (key + size, member->id, strlen (member->id));
+    size += strlen (member->id);
+    const void *entry;
+    size_t entry_size;
+    int rc = store_get (self->txn, TBL_MEMBER_INDEX, key, size, &entry, &entry_size,
+                        self->err);
+    if (rc == 1)
+        s_violation (self, "member %s is missing from the name index", member->id);
+    if (rc == -1 || member->seat != SEAT_NONE)
+        return rc == -1? -1: 0;
+    self->unplaced++;
+    key [0] = 'u';
+    strcpy (key + 1, member->id);
+    rc = store_get (self->txn, TBL_MEMBER_INDEX, key, strlen (key), &entry, &entry_size,
+                    self->err);
+    if (rc == 1)
+        s_violation (self, "member %s holds no seat, but the member index does not list "
+                     "them as unplaced", member->id);
     return rc == -1? -1: 0;
 }
 
@@ -266,6 +318,7 @@ s_member_record (const void *key, size_t key_size, const void *val, size_t val_s
                  void *arg)
 {
     s_check_t *self = arg;
+    self->members++;
     member_t member;
     if (record_member_decode (&member, val, val_size)) {
         s_violation (self, "stored member %.*s is damaged", (int) key_size,
@@ -292,6 +345,8 @@ s_member_record (const void *key, size_t key_size, const void *val, size_t val_s
             s_violation (self, "member %s holds %s, but the seat index does not list them "
                          "there", member.id, seat);
     }
+    if (s_member_indexed (self, &member))
+        return -1;
     uint32_t entries = s_tally (self->entries, member.id);
     if (entries > 1)
         s_violation (self, "member %s is listed in %u seats of the seat index", member.id,
@@ -379,6 +434,15 @@ check_store (store_txn_t *txn, check_fn *report, void *arg, dt_err_t *err)
         rc = store_scan (txn, TBL_MEMBER, NULL, 0, NULL, 0, s_member_record, &self, err);
     if (rc == 0)
         rc = store_scan (txn, TBL_OFFICER, NULL, 0, NULL, 0, s_officer_record, &self, err);
+    if (rc == 0)
+        rc = store_scan (txn, TBL_MEMBER_INDEX, NULL, 0, NULL, 0, s_member_index_entry, &self,
+                         err);
+    if (rc == 0 && self.name_entries != self.members)
+        s_violation (&self, "the name index holds %" PRIu64 " entries for %" PRIu64
+                     " members", self.name_entries, self.members);
+    if (rc == 0 && self.unplaced_entries != self.unplaced)
+        s_violation (&self, "the member index lists %" PRIu64 " unplaced members, but %"
+                     PRIu64 " hold no seat", self.unplaced_entries, self.unplaced);
     zhashx_destroy (&self.seated);
     zhashx_destroy (&self.entries);
     zhashx_destroy (&self.halls);
@@ -593,6 +657,20 @@ check_test (bool verbose)
     s_put_raw (&bad, TBL_SEAT, "x", 1, "", 0);
     s_expect (&bad, 5, "stored member m-2 is damaged");
     s_expect (&bad, 5, "the seat index holds a damaged entry of 1 bytes");
+    store_abort (&bad);
+
+    //  The member index missing a name, and an unplaced member
+    assert (store_begin (store, &bad, &txn, true, &err) == 0);
+    member_t m4 = { .id = "m-4", .name = "Ding" };
+    assert (tree_member_put (&bad, &m4, &err) == 0);
+    s_expect (&bad, 0, NULL);
+    assert (store_del (&bad, TBL_MEMBER_INDEX, "nding\0m-4", 9, &err) == 0);
+    assert (store_del (&bad, TBL_MEMBER_INDEX, "um-4", 4, &err) == 0);
+    s_expect (&bad, 4, "member m-4 is missing from the name index");
+    s_expect (&bad, 4, "member m-4 holds no seat, but the member index does not list them "
+                       "as unplaced");
+    s_expect (&bad, 4, "the name index holds 3 entries for 4 members");
+    s_expect (&bad, 4, "the member index lists 0 unplaced members, but 1 hold no seat");
     store_abort (&bad);
 
     s_expect (&txn, 0, NULL);

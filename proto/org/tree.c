@@ -118,6 +118,58 @@ s_seat_prefix (seat_kind_t kind)
     return kind == SEAT_CORE? 'b': 'h';
 }
 
+//  The member index: names for member.find, and the unplaced members, who
+//  are in no seat index
+
+static char
+s_fold (char c)
+{
+    return c >= 'A' && c <= 'Z'? c - 'A' + 'a': c;
+}
+
+size_t
+tree_name_fold (const char *name, char out [TREE_NAME_KEY_MAX + 1])
+{
+    size_t len = 0;
+    for (; name [len] && len < TREE_NAME_KEY_MAX; len++)
+        out [len] = s_fold (name [len]);
+    //  Cut at a character boundary: never half a UTF-8 sequence
+    if (name [len])
+        while (len && ((unsigned char) name [len] & 0xc0) == 0x80)
+            len--;
+    out [len] = 0;
+    return len;
+}
+
+static int
+s_member_entries_set (store_txn_t *txn, const member_t *member, bool present, dt_err_t *err)
+{
+    char folded [TREE_NAME_KEY_MAX + 1];
+    tree_name_fold (member->name, folded);
+    if (s_index_set (txn, TBL_MEMBER_INDEX, 'n', folded, member->id, present, err))
+        return -1;
+    if (member->seat != SEAT_NONE)
+        return 0;
+    char key [DT_ID_MAX + 2] = "u";
+    strcpy (key + 1, member->id);
+    return present? store_put (txn, TBL_MEMBER_INDEX, key, strlen (key), "", 0, err)
+                  : store_del (txn, TBL_MEMBER_INDEX, key, strlen (key), err);
+}
+
+/* Keep the member index as a member goes from was to now (NULL: absent);
+   an unchanged name and placement touch nothing. */
+static int
+s_member_index_update (store_txn_t *txn, const member_t *was, const member_t *now,
+                       dt_err_t *err)
+{
+    if (was && now && streq (was->name, now->name)
+    &&  (was->seat == SEAT_NONE) == (now->seat == SEAT_NONE))
+        return 0;
+    if (was && s_member_entries_set (txn, was, false, err))
+        return -1;
+    return now? s_member_entries_set (txn, now, true, err): 0;
+}
+
 //  Writing
 
 typedef void (s_encode_fn) (const void *record, msgpack_sbuffer *out);
@@ -306,6 +358,8 @@ tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
                      updated.id, true, err)
     ||  s_group_adjust (txn, updated.seat, updated.group, +1, err)))
         return -1;
+    if (s_member_index_update (txn, found == 0? &old: NULL, &updated, err))
+        return -1;
     return s_write_replicated (txn, TBL_MEMBER, updated.id, &updated,
                                (s_encode_fn *) record_member_encode, err);
 }
@@ -315,6 +369,43 @@ tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err)
 {
     return s_write_replicated (txn, TBL_KEY, key->name, key,
                                (s_encode_fn *) record_key_encode, err);
+}
+
+typedef struct {
+    store_txn_t *txn;
+    dt_err_t *err;
+} s_upgrade_t;
+
+static int
+s_index_member (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    s_upgrade_t *self = arg;
+    member_t member;
+    if (record_member_decode (&member, val, val_size))
+        return dt_err_set (self->err, "MALFORMED", "stored member %.*s is damaged",
+                           (int) key_size, (const char *) key);
+    return s_member_entries_set (self->txn, &member, true, self->err);
+}
+
+int
+tree_upgrade (store_t *store, dt_err_t *err)
+{
+    store_txn_t txn;
+    if (store_begin (store, &txn, NULL, true, err))
+        return -1;
+    uint64_t members = store_count (&txn, TBL_MEMBER);
+    if (members == 0 || store_count (&txn, TBL_MEMBER_INDEX) > 0) {
+        store_abort (&txn);
+        return 0;
+    }
+    zsys_info ("building the member index of %" PRIu64 " members (a store of an "
+               "older version)", members);
+    s_upgrade_t self = { &txn, err };
+    if (store_scan (&txn, TBL_MEMBER, NULL, 0, NULL, 0, s_index_member, &self, err)) {
+        store_abort (&txn);
+        return -1;
+    }
+    return store_commit (&txn, err);
 }
 
 //  Visiting
@@ -386,6 +477,78 @@ tree_seat_visit_after (store_txn_t *txn, seat_kind_t kind, const char *group, co
     size_t size = s_index_key (prefix, s_seat_prefix (kind), group, "");
     s_visit_t self = { txn, size, visit, NULL, arg, err, after };
     return s_visit_index (&self, TBL_SEAT, prefix, size);
+}
+
+int
+tree_unplaced_visit_after (store_txn_t *txn, const char *after, tree_member_fn *visit,
+                           void *arg, dt_err_t *err)
+{
+    s_visit_t self = { txn, 1, visit, NULL, arg, err, after };
+    return s_visit_index (&self, TBL_MEMBER_INDEX, "u", 1);
+}
+
+typedef struct {
+    store_txn_t *txn;
+    const char *name;           /* the name asked for, folded */
+    const void *after;
+    size_t after_size;
+    tree_name_fn *visit;
+    void *arg;
+    dt_err_t *err;
+} s_name_scan_t;
+
+/* Whether a name starts with a folded prefix (the whole name: the index
+   holds its first TREE_NAME_KEY_MAX bytes only). */
+static bool
+s_name_starts (const char *name, const char *folded)
+{
+    for (; *folded; name++, folded++)
+        if (s_fold (*name) != *folded)
+            return false;
+    return true;
+}
+
+static int
+s_name_entry (const void *key, size_t key_size, const void *val, size_t val_size, void *arg)
+{
+    (void) val; (void) val_size;
+    s_name_scan_t *self = arg;
+    const char *position = (const char *) key + 1;
+    size_t size = key_size - 1;
+    if (self->after && size == self->after_size && memcmp (position, self->after, size) == 0)
+        return 0;
+    const char *split = memchr (position, 0, size);
+    size_t id_len = split? size - (size_t) (split + 1 - position): 0;
+    if (!split || id_len == 0 || id_len > DT_ID_MAX)
+        return 0;
+    char id [DT_ID_MAX + 1];
+    memcpy (id, split + 1, id_len);
+    id [id_len] = 0;
+    member_t member;
+    if (tree_member_need (self->txn, id, &member, self->err))
+        return -1;
+    if (!s_name_starts (member.name, self->name))
+        return self->visit (NULL, position, size, self->arg);
+    return self->visit (&member, position, size, self->arg);
+}
+
+int
+tree_name_visit_after (store_txn_t *txn, const char *name, const void *after,
+                       size_t after_size, tree_name_fn *visit, void *arg, dt_err_t *err)
+{
+    char folded [DT_NAME_MAX + 1], prefix [TREE_NAME_KEY_MAX + 2] = "n";
+    size_t len = 0;
+    for (; name [len] && len < DT_NAME_MAX; len++)
+        folded [len] = s_fold (name [len]);
+    folded [len] = 0;
+    size_t prefix_size = 1 + tree_name_fold (name, prefix + 1);
+    char from [TREE_NAME_KEY_MAX + DT_ID_MAX + 3] = "n";
+    bool resume = after && after_size && after_size + 1 <= sizeof (from);
+    if (resume)
+        memcpy (from + 1, after, after_size);
+    s_name_scan_t self = { txn, folded, resume? after: NULL, after_size, visit, arg, err };
+    return store_scan (txn, TBL_MEMBER_INDEX, prefix, prefix_size, resume? from: NULL,
+                       resume? after_size + 1: 0, s_name_entry, &self, err);
 }
 
 int
@@ -527,10 +690,12 @@ tree_member_index (store_txn_t *txn, const char *key, const void *old, size_t ol
                    const void *val, size_t size, dt_err_t *err)
 {
     member_t was, member;
-    bool had = old && record_member_decode (&was, old, old_size) == 0
-            && was.seat != SEAT_NONE;
+    bool known = old && record_member_decode (&was, old, old_size) == 0;
+    bool had = known && was.seat != SEAT_NONE;
     if (val && record_member_decode (&member, val, size))
         return dt_err_set (err, "MALFORMED", "damaged member record %s in change log", key);
+    if (s_member_index_update (txn, known? &was: NULL, val? &member: NULL, err))
+        return -1;
     if (had && s_index_set (txn, TBL_SEAT, s_seat_prefix (was.seat), was.group, key, false,
                             err))
         return -1;
@@ -549,9 +714,13 @@ s_drop_members (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t 
     if (!ids)
         return -1;
     int rc = 0;
-    for (char *id = zlistx_first (ids); id && rc == 0; id = zlistx_next (ids))
-        rc = s_index_set (txn, TBL_SEAT, s_seat_prefix (kind), group, id, false, err)
+    for (char *id = zlistx_first (ids); id && rc == 0; id = zlistx_next (ids)) {
+        member_t member;
+        rc = tree_member_need (txn, id, &member, err)
+          || s_member_index_update (txn, &member, NULL, err)
+          || s_index_set (txn, TBL_SEAT, s_seat_prefix (kind), group, id, false, err)
           || store_del (txn, TBL_MEMBER, id, strlen (id), err)? -1: 0;
+    }
     zlistx_destroy (&ids);
     return rc;
 }
@@ -706,6 +875,14 @@ tree_test (bool verbose)
     assert (tree_branch_del (&txn, "b-1", &err) == -1 && streq (err.code, "NOT_EMPTY"));
     assert (tree_member_need (&txn, "nobody", &member, &err) == -1
             && streq (err.code, "NOT_FOUND"));
+    dt_err_reset (&err);
+
+    //  Names are indexed folded, cut at a character boundary
+    char folded [TREE_NAME_KEY_MAX + 1], long_name [DT_NAME_MAX + 1] = "";
+    assert (tree_name_fold ("Li LEI 李", folded) == 10 && streq (folded, "li lei 李"));
+    while (strlen (long_name) + 3 <= DT_NAME_MAX)
+        strcat (long_name, "张");
+    assert (tree_name_fold (long_name, folded) == 126 && strncmp (folded, long_name, 126) == 0);
 
     //  A replica of node n1 holds b-1 with its hall and members, nothing of b-2
     store_txn_t rtxn;

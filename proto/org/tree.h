@@ -58,6 +58,28 @@ int tree_hall_visit_after (store_txn_t *txn, const char *branch, const char *aft
                            tree_hall_fn *visit, void *arg, dt_err_t *err);
 int tree_branch_visit_after (store_txn_t *txn, const char *after, tree_branch_fn *visit,
                              void *arg, dt_err_t *err);
+/* Unplaced members (seated nowhere), in id order, from just after `after`. */
+int tree_unplaced_visit_after (store_txn_t *txn, const char *after, tree_member_fn *visit,
+                               void *arg, dt_err_t *err);
+/* Members whose name starts with `name` (ASCII letters compared without
+   case), in the order of their folded names, then ids, from just after the
+   position `after` (NULL: from the first). Each index entry is visited with
+   its position (an opaque key of at most TREE_NAME_POSITION_MAX bytes, for a
+   cursor); member is NULL for an entry that shares the indexed first bytes
+   of the name only, so that a caller counting its work counts those too. */
+#define TREE_NAME_KEY_MAX       128     /* bytes of a name the index holds */
+#define TREE_NAME_POSITION_MAX  (TREE_NAME_KEY_MAX + 1 + DT_ID_MAX)
+typedef int (tree_name_fn) (const member_t *member, const void *position, size_t size,
+                            void *arg);
+int tree_name_visit_after (store_txn_t *txn, const char *name, const void *after,
+                           size_t after_size, tree_name_fn *visit, void *arg, dt_err_t *err);
+/* A name as the index holds it: ASCII letters in lower case, cut to
+   TREE_NAME_KEY_MAX bytes at a character boundary. Returns its length. */
+size_t tree_name_fold (const char *name, char out [TREE_NAME_KEY_MAX + 1]);
+/* Build the member index of a store written before it existed (once, at
+   open: a no-op when the index is there or there are no members). */
+int tree_upgrade (store_t *store, dt_err_t *err);
+
 /* Collect member ids seated in a group into a new zlistx of strings (owned by
    the caller), so that the caller may change seats while walking them. */
 zlistx_t *tree_seat_ids (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t *err);

@@ -18,6 +18,7 @@
     X (MEMBER,      "member")                                                     \
     X (SEAT,        "seat")         /* index: 'b'|'h' group \0 member -> "" */    \
     X (BRANCH_HALL, "branch_hall")  /* index: branch \0 hall -> "" */            \
+    X (MEMBER_INDEX, "member_index") /* index: 'n' folded name \0 member, 'u' unplaced member -> "" */ \
     X (LOG,         "log")          /* seq (u64 BE) -> change (stream.h) */      \
     X (AUDIT,       "audit")        /* seq (u64 BE) -> audit entry */            \
     X (KEY,         "key")          /* key name -> key record */                 \

@@ -3,6 +3,7 @@ hub's store. An organisation built through duotangctl checks clean; a seat
 counter altered with the LMDB tools is reported with the group and both
 numbers."""
 import os
+import shutil
 import subprocess
 
 import msgpack
@@ -83,6 +84,40 @@ def check_finds_a_damaged_counter():
 
         rc, out, err = check(cluster.path("nowhere"))
         assert rc == 2 and "no store" in err, (rc, out, err)
+    finally:
+        cluster.close()
+
+
+@test
+def a_store_of_an_older_version_gains_the_member_index():
+    """A store written before the member index existed (dumped and loaded
+    without that table) is given one when the hub opens it."""
+    cluster = Cluster()
+    try:
+        hub = cluster.hub()
+        organisation(cluster, hub.endpoint)
+        assert hub.stop() == 0, hub.tail()
+        old, new = cluster.path("hub"), cluster.path("old")
+        dump = subprocess.run(["mdb_dump", "-a", old], capture_output=True, text=True,
+                              check=True).stdout
+        sections = dump.split("VERSION=")
+        kept = [s for s in sections[1:] if "\ndatabase=member_index\n" not in s]
+        assert len(kept) == len(sections) - 2, len(kept)
+        shutil.copytree(old, new, ignore=shutil.ignore_patterns("data.mdb", "lock.mdb"))
+        subprocess.run(["mdb_load", "-f", "/dev/stdin", new], check=True, text=True,
+                       input="".join("VERSION=" + s for s in kept), capture_output=True)
+        rc, out, err = check(new)
+        assert rc == 1 and "is missing from the name index" in out, (rc, out, err)
+        hub.datadir = new
+        hub.args = [new if a == old else a for a in hub.args]
+        hub.start()
+        assert "building the member index of 6 members" in hub.tail(), hub.tail()
+        found = cluster.ok(hub.endpoint, "member", "find", "粉丝")["members"]
+        assert sorted(m["id"] for m in found) == ["f-%d" % i for i in range(4)], found
+        unplaced = cluster.ok(hub.endpoint, "member", "list", "--unplaced")["members"]
+        assert [m["id"] for m in unplaced] == ["f-2"], unplaced
+        assert hub.stop() == 0
+        assert check(new)[0] == 0
     finally:
         cluster.close()
 

@@ -149,6 +149,30 @@ def replica_follows_the_hub():
 
 
 @test
+def a_node_finds_members_by_name_in_its_branches():
+    cluster, hub_proc, hub, node_proc, node = start()
+    try:
+        converged(hub, node)
+
+        def found(client, name):
+            return sorted(m["id"] for m in client.result("member.find", {"name": name})["members"])
+        assert found(node, "粉丝") == ["m-%d" % i for i in range(5)]
+        assert found(node, "远方") == [] and found(hub, "远方") == ["far"]
+        # The replica's name index follows: a member who leaves is gone from it
+        hub.result("member.leave", {"id": "m-4"})
+        wait_for(lambda: found(node, "粉丝") == ["m-%d" % i for i in range(4)], 10,
+                 "m-4 to leave the node's name index")
+        assert found(hub, "粉丝") == ["m-%d" % i for i in range(5)]
+        # The CLI, at the node and at the hub (unplaced members there only)
+        listed = cluster.ok(node_proc.endpoint, "member", "find", "粉丝")["members"]
+        assert [m["id"] for m in listed] == ["m-%d" % i for i in range(4)], listed
+        rc, out, err = cluster.ctl(hub_proc.endpoint, "member", "list", "--unplaced")
+        assert rc == 0 and "m-4" in out and "m-1" not in out, (rc, out, err)
+    finally:
+        cluster.close()
+
+
+@test
 def replica_survives_sigkill_and_catches_up():
     cluster, hub_proc, hub, node_proc, node = start()
     try:

@@ -139,6 +139,13 @@ def every_list_pages_and_gives_each_record_once_while_writes_happen():
         got, _ = pages(client, "member.list", "members", {"hall": "h-03-1"}, limit=2,
                        between=write)
         once([m["id"] for m in got], ["m-03-1-%d" % m for m in range(SEATED)], "member.list")
+        got, n = pages(client, "member.find", "members", {"name": "粉丝"}, limit=25,
+                       between=write)
+        assert n > 2, n
+        once([m["id"] for m in got], [m for m in members if m.startswith("m-")],
+             "member.find")
+        got, _ = pages(client, "member.list", "members", {"unplaced": True}, limit=4)
+        once([m["id"] for m in got], ["u-%02d" % u for u in range(30)], "unplaced")
         got, _ = pages(client, "officer.list", "officers", limit=1)
         assert [o["id"] for o in got] == ["o-1"]
         seqs = [e["seq"] for e in pages(client, "audit.list", "entries", {"since": 0},
