@@ -197,19 +197,19 @@ s_member_records (store_txn_t *txn, const char *branch, tree_record_fn *visit, v
 
 static const repl_table_t s_tables [] = {
     //  table       scope            read           apply           index
-    //              index table      records            snapshot admission
+    //              index tables                     records            snapshot admission
     { TBL_BRANCH, REPL_BRANCH,     s_branch_read, s_branch_apply, NULL,
-                  TBL_COUNT,       s_branch_records,  true,    true },
+                  { TBL_COUNT, TBL_COUNT },        s_branch_records,  true,    true },
     { TBL_HALL,   REPL_BRANCH,     s_hall_read,   NULL,           tree_hall_index,
-                  TBL_BRANCH_HALL, s_hall_records,    true,    false },
+                  { TBL_BRANCH_HALL, TBL_COUNT },  s_hall_records,    true,    false },
     { TBL_MEMBER, REPL_BRANCH,     s_member_read, NULL,           tree_member_index,
-                  TBL_SEAT,        s_member_records,  true,    false },
+                  { TBL_SEAT, TBL_MEMBER_INDEX },  s_member_records,  true,    false },
     { TBL_KEY,    REPL_EVERY_NODE, s_key_read,    NULL,           NULL,
-                  TBL_COUNT,       NULL,              true,    true },
+                  { TBL_COUNT, TBL_COUNT },        NULL,              true,    true },
     { TBL_POLICY, REPL_EVERY_NODE, s_policy_read, NULL,           NULL,
-                  TBL_COUNT,       NULL,              true,    false },
+                  { TBL_COUNT, TBL_COUNT },        NULL,              true,    false },
     { TBL_CHECKPOINT, REPL_EVERY_NODE, s_checkpoint_read, s_checkpoint_apply, NULL,
-                  TBL_COUNT,       NULL,              false,   false },
+                  { TBL_COUNT, TBL_COUNT },        NULL,              false,   false },
 };
 #define S_TABLES (sizeof (s_tables) / sizeof (s_tables [0]))
 
@@ -445,11 +445,14 @@ s_table_clear (store_txn_t *txn, store_table_t table, dt_err_t *err)
 int
 repl_wipe (store_txn_t *txn, dt_err_t *err)
 {
-    for (size_t i = 0; i < S_TABLES; i++)
-        if (s_table_clear (txn, s_tables [i].table, err)
-        || (s_tables [i].index_table != TBL_COUNT
-        &&  s_table_clear (txn, s_tables [i].index_table, err)))
+    for (size_t i = 0; i < S_TABLES; i++) {
+        if (s_table_clear (txn, s_tables [i].table, err))
             return -1;
+        for (size_t j = 0; j < 2; j++)
+            if (s_tables [i].index_tables [j] != TBL_COUNT
+            &&  s_table_clear (txn, s_tables [i].index_tables [j], err))
+                return -1;
+    }
     return 0;
 }
 
@@ -496,7 +499,7 @@ repl_test (bool verbose)
         const repl_table_t *reg = &s_tables [i];
         assert (reg->read && repl_table (store_table_name (reg->table)) == reg);
         assert (reg->scope == REPL_BRANCH || (!reg->index && !reg->records));
-        assert (!reg->index == (reg->index_table == TBL_COUNT));
+        assert (!reg->index == (reg->index_tables [0] == TBL_COUNT));
     }
     assert (repl_table ("log") == NULL && repl_table ("outbox") == NULL);
     //  The reader of records that name their branch in a "branch" field
@@ -588,14 +591,17 @@ repl_test (bool verbose)
     assert (tree_hall_get (&rtxn, "h-1", &hall, &err) == 0 && streq (hall.branch, "b-1"));
     assert (tree_member_get (&rtxn, "m-1", &member, &err) == 0);
     assert (store_count (&rtxn, TBL_BRANCH_HALL) == 1 && store_count (&rtxn, TBL_SEAT) == 1);
+    assert (store_count (&rtxn, TBL_MEMBER_INDEX) == 1);     /* m-1's name */
     store_abort (&rtxn);
     store_destroy (&replica);
     store_remove (rdir);
 
     //  The replica's wipe takes the indexes along
     assert (store_count (&txn, TBL_BRANCH_HALL) == 1 && store_count (&txn, TBL_SEAT) == 1);
+    assert (store_count (&txn, TBL_MEMBER_INDEX) > 0);
     assert (repl_wipe (&txn, &err) == 0);
     assert (store_count (&txn, TBL_BRANCH_HALL) == 0 && store_count (&txn, TBL_SEAT) == 0);
+    assert (store_count (&txn, TBL_MEMBER_INDEX) == 0);
     assert (store_count (&txn, TBL_BRANCH) == 0 && store_count (&txn, TBL_LOG) > 0);
     assert (repl_apply (&txn, "n1", "log", "x", NULL, 0, &err) == -1);
     assert (streq (err.code, "MALFORMED"));

@@ -39,7 +39,7 @@ typedef struct {
     repl_read_fn *read;
     repl_apply_fn *apply;       /* NULL: kept when its branch is served, else deleted */
     repl_index_fn *index;       /* NULL: no index */
-    store_table_t index_table;  /* wiped with the table (TBL_COUNT: none) */
+    store_table_t index_tables [2];     /* wiped with the table (TBL_COUNT: none) */
     repl_records_fn *records;   /* NULL: scan the table, filtered by branch */
     bool snapshot;              /* a snapshot includes it */
     bool admission;             /* it decides which keys a node admits */

@@ -525,7 +525,11 @@ s_name_entry (const void *key, size_t key_size, const void *val, size_t val_size
     memcpy (id, split + 1, id_len);
     id [id_len] = 0;
     member_t member;
-    if (tree_member_need (self->txn, id, &member, self->err))
+    int found = tree_member_get (self->txn, id, &member, self->err);
+    if (found == 1)
+        return dt_err_set (self->err, "INTERNAL", "store is inconsistent: the name index "
+                           "names member %s, who does not exist", id);
+    if (found == -1)
         return -1;
     if (!s_name_starts (member.name, self->name))
         return self->visit (NULL, position, size, self->arg);

@@ -220,8 +220,12 @@ def branch_moves_away_and_back():
         wait_for(lambda: node.result("branch.list")["branches"] == [], 10,
                  "the node to drop b-1")
         assert node.error("member.show", {"id": "m-1"})[0] == "NOT_FOUND"
+        # ... its name index with it
+        assert node.result("member.find", {"name": "粉丝"})["members"] == []
         hub.result("branch.assign", {"id": "b-1", "node": "n1"})
         converged(hub, node)
+        found = node.result("member.find", {"name": "粉丝"})["members"]
+        assert sorted(m["id"] for m in found) == ["m-%d" % i for i in range(5)], found
     finally:
         cluster.close()
 
