@@ -131,6 +131,20 @@ s_args (msgpack_unpacked *unpacked, msgpack_sbuffer *buf, const char *cursor, in
     return &unpacked->data;
 }
 
+/* Close a page into out and unpack it into result. */
+static void
+s_closed (page_t *page, msgpack_sbuffer *out, msgpack_unpacked *result)
+{
+    msgpack_sbuffer_clear (out);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, out, msgpack_sbuffer_write);
+    page_close (page, &pk);
+    msgpack_unpacked_destroy (result);
+    msgpack_unpacked_init (result);
+    size_t offset = 0;
+    assert (msgpack_unpack_next (result, out->data, out->size, &offset) == MSGPACK_UNPACK_SUCCESS);
+}
+
 void
 page_test (bool verbose)
 {
@@ -181,23 +195,13 @@ page_test (bool verbose)
     msgpack_pack_int (page_item (&page, "a", 1), 0);
     page_pass (&page, "b", 1);
     page.more = true;
-    msgpack_sbuffer_clear (&out);
-    page_close (&page, &pk);
-    msgpack_unpacked_destroy (&result);
-    msgpack_unpacked_init (&result);
-    offset = 0;
-    assert (msgpack_unpack_next (&result, out.data, out.size, &offset) == MSGPACK_UNPACK_SUCCESS);
+    s_closed (&page, &out, &result);
     assert (proto_obj_str (proto_map_get (&result.data, "next"), next, sizeof (next) - 1));
     assert (streq (next, "62"));
 
     //  A last page says so with nil; bad limits and cursors are refused
     assert (page_open (&page, s_args (&unpacked, &buf, NULL, 0), &err) == 0);
-    msgpack_sbuffer_clear (&out);
-    page_close (&page, &pk);
-    msgpack_unpacked_destroy (&result);
-    msgpack_unpacked_init (&result);
-    offset = 0;
-    assert (msgpack_unpack_next (&result, out.data, out.size, &offset) == MSGPACK_UNPACK_SUCCESS);
+    s_closed (&page, &out, &result);
     assert (proto_map_get (&result.data, "next")->type == MSGPACK_OBJECT_NIL);
     assert (page_open (&page, s_args (&unpacked, &buf, NULL, PAGE_LIMIT_MAX + 1), &err) == -1);
     assert (streq (err.code, "BAD_ARGS"));
