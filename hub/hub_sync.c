@@ -202,9 +202,11 @@ s_collect (const void *key, size_t key_size, const void *val, size_t val_size, v
     s_batch_t *batch = arg;
     //  A push ends where a hub commit ends, so that a replica never shows half
     //  of one; a commit larger than HUB_SYNC_OVERSHOOT is cut all the same
-    bool full = batch->count >= batch->limit || batch->scanned >= batch->scan_limit;
+    bool full = batch->count >= batch->limit || batch->scanned >= batch->scan_limit
+             || batch->entries.size >= HUB_SYNC_PUSH_BYTES;
     bool past = batch->count >= batch->limit + HUB_SYNC_OVERSHOOT
-             || batch->scanned >= batch->scan_limit + HUB_SYNC_OVERSHOOT;
+             || batch->scanned >= batch->scan_limit + HUB_SYNC_OVERSHOOT
+             || batch->entries.size >= 2 * HUB_SYNC_PUSH_BYTES;
     if ((full && batch->at_end) || past || key_size != 8)
         return 1;
     batch->scanned++;
@@ -316,7 +318,7 @@ s_snapshot_record (store_table_t table, const char *key, const void *val, size_t
     snprintf (change.key, sizeof (change.key), "%s", key);
     snprintf (change.nodes [0], sizeof (change.nodes [0]), "%s", snap->session->node);
     stream_change_encode (&snap->entries, &change);
-    if (++snap->count == HUB_SYNC_BATCH)
+    if (++snap->count == HUB_SYNC_BATCH || snap->entries.size >= HUB_SYNC_PUSH_BYTES)
         s_snapshot_flush (snap);
     return 0;
 }

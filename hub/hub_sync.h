@@ -9,6 +9,8 @@
 
 /* Entries per push, and how long a silent session stays connected. */
 #define HUB_SYNC_BATCH        512
+#define HUB_SYNC_PUSH_BYTES   (1 << 20)     /* a push takes no more once this full
+                                               (content items run to 80 KB each) */
 #define HUB_SYNC_HEARTBEAT_MS 1000
 #define HUB_SYNC_EXPIRY_MS    5000
 /* Entries a push may carry beyond the credit to end on a commit boundary. */

@@ -313,6 +313,24 @@ item_put_raw (store_txn_t *txn, const char *id, const void *data, size_t size,
 }
 
 int
+item_merge_raw (store_txn_t *txn, const char *id, const void *data, size_t size,
+                dt_err_t *err)
+{
+    item_t fresh, held;
+    if (item_decode (&fresh, data, size) || !streq (fresh.id, id))
+        return dt_err_set (err, "MALFORMED", "content item %s is not a valid item record", id);
+    int found = item_get (txn, id, &held, err);
+    //  An item only ever goes on: scheduled or open, then closed once
+    bool further = found == 1 || (found == 0 && fresh.closed_at > held.closed_at);
+    if (found == 0)
+        item_release (&held);
+    item_release (&fresh);
+    if (found == -1)
+        return -1;
+    return further? item_put_raw (txn, id, data, size, err): 0;
+}
+
+int
 item_put (store_txn_t *txn, const item_t *self, dt_err_t *err)
 {
     msgpack_sbuffer buf;
@@ -384,6 +402,51 @@ item_group_visit (store_txn_t *txn, const char *group, int64_t from,
     s_walk_t walk = { txn, visit, arg, prefix_size + 8, 0, err };
     return store_scan (txn, TBL_ITEM_INDEX, prefix, prefix_size, start, start_size,
                        s_walk_entry, &walk, err);
+}
+
+typedef struct {
+    store_txn_t *txn;
+    tree_record_fn *visit;
+    void *arg;
+    size_t id_offset;               /* of the group being visited */
+    dt_err_t *err;
+} s_records_t;
+
+static int
+s_record_entry (const void *index_key, size_t index_key_size, const void *data, size_t size,
+                void *arg)
+{
+    s_records_t *self = arg;
+    char id [DT_ID_MAX + 1];
+    size_t len = index_key_size - self->id_offset;
+    if (index_key_size <= self->id_offset || len > DT_ID_MAX)
+        return 0;
+    memcpy (id, (const char *) index_key + self->id_offset, len);
+    id [len] = 0;
+    return self->visit (TBL_ITEM, id, data, size, self->arg);
+}
+
+static int
+s_group_records (s_records_t *self, const char *group)
+{
+    uint8_t prefix [S_KEY_MAX];
+    self->id_offset = s_timeline_prefix (group, prefix) + 8;
+    return item_group_visit (self->txn, group, 0, NULL, 0, s_record_entry, self, self->err);
+}
+
+static int
+s_hall_records (const hall_t *hall, void *arg)
+{
+    return s_group_records ((s_records_t *) arg, hall->id);
+}
+
+int
+item_branch_records (store_txn_t *txn, const char *branch, tree_record_fn *visit, void *arg,
+                     dt_err_t *err)
+{
+    s_records_t self = { txn, visit, arg, 0, err };
+    return s_group_records (&self, branch)
+        || tree_hall_visit (txn, branch, s_hall_records, &self, err)? -1: 0;
 }
 
 int

@@ -86,6 +86,18 @@ int item_put (store_txn_t *txn, const item_t *self, dt_err_t *err);
 int item_put_raw (store_txn_t *txn, const char *id, const void *data, size_t size,
                   dt_err_t *err);
 
+/* A copy of an item from the hub (a node taking its branch over): stored
+   when this server does not hold the item or holds an earlier state of it
+   (still scheduled or open where the copy is closed), else left alone, so
+   that a node's own newer record is never replaced. MALFORMED for bytes
+   that are not an item. */
+int item_merge_raw (store_txn_t *txn, const char *id, const void *data, size_t size,
+                    dt_err_t *err);
+/* Every item of a branch (its core's timeline, then each hall's) as stored
+   records, in the shape of a snapshot's records (repl.h). */
+int item_branch_records (store_txn_t *txn, const char *branch, tree_record_fn *visit,
+                         void *arg, dt_err_t *err);
+
 /* Counts over a group's timeline, items with from <= at < until. */
 typedef struct {
     uint32_t kinds [KIND_COUNT];    /* items of each kind (events: held only) */

@@ -1,6 +1,7 @@
 /* uplink.c -- content changes a node accepted, queued, batched and applied
    at the hub exactly once. */
 #include "uplink.h"
+#include "repl.h"
 #include "item.h"
 
 static const char *s_tables [] = { "item", "activity" };
@@ -211,6 +212,21 @@ s_entry_branch_ok (op_ctx_t *ctx, const char *node, const char *branch_id)
     return store_meta_uint (ctx->txn, key) > 0? 1: 0;
 }
 
+/* An item from a branch's old node, arriving after the branch moved: the
+   node that serves the branch now was sent the branch's items when it took
+   it over (repl.c), and is sent this one as well. */
+static int
+s_forward (op_ctx_t *ctx, const char *node, const char *id, const char *branch_id,
+           const msgpack_sbuffer *item)
+{
+    char serving [DT_ID_MAX + 1];
+    tree_branch_node (ctx->txn, branch_id, serving);
+    if (!*serving || streq (serving, node))
+        return 0;
+    return repl_record_send (ctx->txn, TBL_ITEM, id, item->data, item->size, branch_id,
+                             serving, ctx->err);
+}
+
 /* Apply one entry { op, actor, table, key, value }; 1 applied, 0 refused
    (not the node's to send), -1 malformed or a store failure. */
 static int
@@ -240,7 +256,8 @@ s_apply (op_ctx_t *ctx, const char *node, const msgpack_object *entry)
     proto_obj_str (proto_map_get (value, "branch"), branch, DT_ID_MAX);
     rc = s_entry_branch_ok (ctx, node, branch);
     if (rc == 1 && streq (table, "item"))
-        rc = item_put_raw (ctx->txn, id, buf.data, buf.size, ctx->err)? -1: 1;
+        rc = item_put_raw (ctx->txn, id, buf.data, buf.size, ctx->err)
+          || s_forward (ctx, node, id, branch, &buf)? -1: 1;
     else
     if (rc == 1 && streq (table, "activity"))
         rc = activity_put_raw (ctx->txn, id, buf.data, buf.size, ctx->err)? -1: 1;

@@ -1,6 +1,7 @@
 /* repl.c -- the replicated tables: one registration each, read by hub and node. */
 #include "repl.h"
 #include "policy.h"
+#include "item.h"
 
 //  How each table's records are read: checked, and placed in a branch
 
@@ -192,24 +193,42 @@ s_member_records (store_txn_t *txn, const char *branch, tree_record_fn *visit, v
         || tree_hall_visit (txn, branch, s_emit_hall_members, &self, err)? -1: 0;
 }
 
+static bool s_serves (store_txn_t *txn, const char *node, const char *branch);
+
+/* Items of a branch this node took over: merged with what it holds (its own
+   records are newer than the hub's copy, or the same); never deleted. */
+static int
+s_item_apply (store_txn_t *txn, const char *node, const char *key,
+              const void *val, size_t size, dt_err_t *err)
+{
+    char branch [DT_ID_MAX + 1] = "";
+    if (!val || repl_read_branch (key, val, size, branch) || !s_serves (txn, node, branch))
+        return 0;
+    return item_merge_raw (txn, key, val, size, err);
+}
+
 //  The registry. A snapshot and a resend take the tables in this order: a
 //  branch record comes before the records placed in it.
 
 static const repl_table_t s_tables [] = {
     //  table       scope            read           apply           index
-    //              index tables                     records            snapshot admission
+    //              index tables                     records            snapshot admission merged
     { TBL_BRANCH, REPL_BRANCH,     s_branch_read, s_branch_apply, NULL,
-                  { TBL_COUNT, TBL_COUNT },        s_branch_records,  true,    true },
+                  { TBL_COUNT, TBL_COUNT },        s_branch_records,  true,    true,  false },
     { TBL_HALL,   REPL_BRANCH,     s_hall_read,   NULL,           tree_hall_index,
-                  { TBL_BRANCH_HALL, TBL_COUNT },  s_hall_records,    true,    false },
+                  { TBL_BRANCH_HALL, TBL_COUNT },  s_hall_records,    true,    false, false },
     { TBL_MEMBER, REPL_BRANCH,     s_member_read, NULL,           tree_member_index,
-                  { TBL_SEAT, TBL_MEMBER_INDEX },  s_member_records,  true,    false },
+                  { TBL_SEAT, TBL_MEMBER_INDEX },  s_member_records,  true,    false, false },
+    //  Content flows up from its authority (proto/content/uplink.c); the hub
+    //  sends a branch's items down only to a node taking the branch over
+    { TBL_ITEM,   REPL_BRANCH,     repl_read_branch, s_item_apply, NULL,
+                  { TBL_COUNT, TBL_COUNT },        item_branch_records, true,  false, true },
     { TBL_KEY,    REPL_EVERY_NODE, s_key_read,    NULL,           NULL,
-                  { TBL_COUNT, TBL_COUNT },        NULL,              true,    true },
+                  { TBL_COUNT, TBL_COUNT },        NULL,              true,    true,  false },
     { TBL_POLICY, REPL_EVERY_NODE, s_policy_read, NULL,           NULL,
-                  { TBL_COUNT, TBL_COUNT },        NULL,              true,    false },
+                  { TBL_COUNT, TBL_COUNT },        NULL,              true,    false, false },
     { TBL_CHECKPOINT, REPL_EVERY_NODE, s_checkpoint_read, s_checkpoint_apply, NULL,
-                  { TBL_COUNT, TBL_COUNT },        NULL,              false,   false },
+                  { TBL_COUNT, TBL_COUNT },        NULL,              false,   false, false },
 };
 #define S_TABLES (sizeof (s_tables) / sizeof (s_tables [0]))
 
@@ -306,18 +325,27 @@ typedef struct {
     dt_err_t *err;
 } s_resend_t;
 
+int
+repl_record_send (store_txn_t *txn, store_table_t table, const char *key,
+                  const void *val, size_t size, const char *branch, const char *node,
+                  dt_err_t *err)
+{
+    //  Copy first: the value may live in the map, and the log write may move it
+    void *copy = malloc (size? size: 1);
+    assert (copy);
+    memcpy (copy, val, size);
+    store_scope_t scope = { .branch = branch, .nodes = { node }, .nnodes = 1 };
+    int rc = store_log_append (txn, table, key, copy, size, &scope, err);
+    free (copy);
+    return rc;
+}
+
 static int
 s_resend_record (store_table_t table, const char *key, const void *val, size_t size, void *arg)
 {
     s_resend_t *self = arg;
-    //  Copy first: the value lives in the map and the log write may move it.
-    void *copy = malloc (size? size: 1);
-    assert (copy);
-    memcpy (copy, val, size);
-    store_scope_t scope = { .branch = self->branch, .nodes = { self->node }, .nnodes = 1 };
-    int rc = store_log_append (self->txn, table, key, copy, size, &scope, self->err);
-    free (copy);
-    return rc;
+    return repl_record_send (self->txn, table, key, val, size, self->branch, self->node,
+                             self->err);
 }
 
 int
@@ -446,6 +474,8 @@ int
 repl_wipe (store_txn_t *txn, dt_err_t *err)
 {
     for (size_t i = 0; i < S_TABLES; i++) {
+        if (s_tables [i].merged)
+            continue;
         if (s_table_clear (txn, s_tables [i].table, err))
             return -1;
         for (size_t j = 0; j < 2; j++)

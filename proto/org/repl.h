@@ -43,6 +43,8 @@ typedef struct {
     repl_records_fn *records;   /* NULL: scan the table, filtered by branch */
     bool snapshot;              /* a snapshot includes it */
     bool admission;             /* it decides which keys a node admits */
+    bool merged;                /* a node's own records too: a snapshot adds to
+                                   them and never wipes them */
 } repl_table_t;
 
 /* The registration of a wire name or of a store table; NULL if not replicated. */
@@ -76,8 +78,14 @@ int repl_snapshot_common (store_txn_t *txn, tree_record_fn *visit, void *arg, dt
    kept; nothing is logged. MALFORMED for an unknown table or a damaged record. */
 int repl_apply (store_txn_t *txn, const char *node, const char *table, const char *key,
                 const void *value, size_t value_size, dt_err_t *err);
-/* Replica: delete every replicated record and index (before a snapshot). */
+/* Replica: delete every replicated record and index (before a snapshot),
+   but for the merged tables (a node's own content). */
 int repl_wipe (store_txn_t *txn, dt_err_t *err);
+/* Hub: send one record to one node in the log (content from a branch's old
+   node, arriving after the branch moved on, for its new node). */
+int repl_record_send (store_txn_t *txn, store_table_t table, const char *key,
+                      const void *val, size_t size, const char *branch, const char *node,
+                      dt_err_t *err);
 
 void repl_test (bool verbose);
 

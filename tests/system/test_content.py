@@ -299,22 +299,36 @@ def a_branch_moves_to_another_node_with_content_in_flight():
     cluster, hub_proc, hub, node_proc, node = node_cluster()
     try:
         hub.result("node.add", {"id": "n2"})
+        # n2 runs before n1 goes down, so that n1's port is free for its restart
+        n2_proc = cluster.node("n2", hub_proc)
+        n2 = Client(n2_proc.endpoint)
         accepted = [article(node, at=now_ms() - 100 + i)["id"] for i in range(3)]
+        question = node.result("question.ask", {"member": "fan-h-1-0", "text": "怎么存酒?"})
         wait_for(lambda: hub_has(hub, "b-1", accepted), 15, "n1's first posts")
+        wait_for(lambda: hub.call("question.show", {"id": question["id"]}).get("ok"), 15,
+                 "the question at the hub")
         hub_proc.kill()
         late = [article(node, at=now_ms() + i)["id"] for i in range(5)]
         node_proc.kill()                # n1 holds five posts the hub has not seen
         hub_proc.start()
         hub = Client(hub_proc.endpoint)
         hub.result("branch.assign", {"id": "b-1", "node": "n2"})
+        wait_for(lambda: n2.call("hall.show", {"id": "h-1"}).get("ok"), 15, "n2's replica")
+        # n2 took the branch over with the content the hub held of it
+        wait_for(lambda: hub_has(n2, "b-1", accepted), 15, "n1's delivered posts at n2")
         node_proc.start()               # n1 comes back and delivers what it accepted
         node = Client(node_proc.endpoint)
-        n2_proc = cluster.node("n2", hub_proc)
-        n2 = Client(n2_proc.endpoint)
-        wait_for(lambda: n2.call("hall.show", {"id": "h-1"}).get("ok"), 15, "n2's replica")
         moved = [article(n2, at=now_ms() + 10 + i)["id"] for i in range(2)]
         wait_for(lambda: hub_has(hub, "b-1", accepted + late + moved), 30,
                  "n1's late posts and n2's, each once")
+        # ... and what n1 delivered late followed the branch there
+        wait_for(lambda: hub_has(n2, "b-1", accepted + late + moved), 30,
+                 "the branch's posts at n2, each once")
+        answered = n2.result("question.answer", {"id": question["id"], "by": "lead-b-1",
+                                                 "text": "阴凉处"})
+        assert answered["status"] == "answered", answered
+        wait_for(lambda: hub.result("question.show", {"id": question["id"]})["status"]
+                 == "answered", 15, "the answer at the hub")
         wait_for(lambda: node.call("post.add", {
             "group": "b-1", "kind": "article", "title": "x", "author": "o-1",
             "topics": ["酱酒"]})["error"]["code"] in ("MOVED",), 15, "n1 to let b-1 go")
