@@ -35,7 +35,7 @@ s_show_member_detail (ctl_t *ctl, const msgpack_object *result)
 static void
 s_show_imported (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, "imported %s members, %s seated\n", ctl_v (result, "imported"),
+    fprintf (ctl->out, _("imported %s members, %s seated\n"), ctl_v (result, "imported"),
              ctl_v (result, "seated"));
 }
 
@@ -257,31 +257,31 @@ s_export_members (ctl_t *ctl, ctl_line_t *line)
 const ctl_cmd_t ctl_member_cmds [] = {
     { "member", "add", "member add ID NAME [--referrer MEMBER] [--tag KEY=VALUE ...]",
       "referrer: tag:*", 2, 2, s_member_add,
-      "Add a member (unplaced); the referrer is kept for ever." },
+      N_("Add a member (unplaced); the referrer is kept for ever.")},
     { "member", "join", "member join ID --hall HALL | --branch BRANCH", "hall: branch:",
-      1, 1, s_member_join, "Seat an unplaced member in a hall, or in a branch's core "
-      "(refused when the member is seated anywhere: customer lock)." },
+      1, 1, s_member_join, N_("Seat an unplaced member in a hall, or in a branch's core "
+      "(refused when the member is seated anywhere: customer lock).")},
     { "member", "leave", "member leave ID", NULL, 1, 1, s_member_leave,
-      "Release a member's seat (the member becomes unplaced)." },
+      N_("Release a member's seat (the member becomes unplaced).")},
     { "member", "transfer", "member transfer ID --to-hall HALL | --to-branch BRANCH",
       "to-hall: to-branch:", 1, 1, s_member_transfer,
-      "Move a seated member to another hall or core seat (the only way to move one)." },
+      N_("Move a seated member to another hall or core seat (the only way to move one).")},
     { "member", "promote", "member promote ID", NULL, 1, 1, s_member_promote,
-      "Turn a hall seat into a core seat of the hall's branch." },
+      N_("Turn a hall seat into a core seat of the hall's branch.")},
     { "member", "demote", "member demote ID --hall HALL", "hall:!", 1, 1, s_member_demote,
-      "Turn a core seat into a seat in a hall of the same branch." },
+      N_("Turn a core seat into a seat in a hall of the same branch.")},
     { "member", "role", "member role ID ROLE", NULL, 2, 2, s_member_role,
-      "Set a member's role: admin, lecturer, kol or member." },
+      N_("Set a member's role: admin, lecturer, kol or member.")},
     { "member", "show", "member show ID", NULL, 1, 1, s_member_show,
-      "Show a member: seat, role, referrer, first hall, tags, halls led." },
+      N_("Show a member: seat, role, referrer, first hall, tags, halls led.")},
     { "member", "list", "member list --hall HALL | --branch BRANCH", "hall: branch:", 0, 0,
-      s_member_list, "List a hall's members, or a branch's core members." },
+      s_member_list, N_("List a hall's members, or a branch's core members.")},
     { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
-      "Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
-      "or none, in parts staged at the hub for a large file." },
+      N_("Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
+      "or none, in parts staged at the hub for a large file.")},
     { "export", "members", "export members [--branch BRANCH] [--bom]", "branch: bom", 0, 0,
-      s_export_members, "Write members as CSV (id,name,referrer,group) on stdout; --bom "
-      "starts it with a UTF-8 byte order mark for spreadsheets." },
+      s_export_members, N_("Write members as CSV (id,name,referrer,group) on stdout; --bom "
+      "starts it with a UTF-8 byte order mark for spreadsheets.")},
     { NULL }
 };
 
