@@ -107,7 +107,7 @@ po:
 	xgettext -o tools/po/duotangctl.pot --from-code=UTF-8 --add-comments=TRANSLATORS: \
 	    --package-name=duotang --package-version=$(shell sed -n 's/.*DT_VERSION *"\(.*\)"/\1/p' proto/base/dt.h) \
 	    --msgid-bugs-address="duotang developers" --sort-by-file \
-	    --keyword=_ --keyword=N_ --keyword=DT_N_ \
+	    --keyword=_ --keyword=N_ --keyword=DT_N_ --keyword=NC_:1c,2 \
 	    --keyword=dt_err_set:3 --keyword=dt_err_detail:3 --flag=dt_err_set:3:c-format \
 	    --flag=dt_err_detail:3:c-format --keyword=ctl_usage:2 --flag=ctl_usage:2:c-format \
 	    --keyword=ctl_fail:2 --flag=ctl_fail:2:c-format $(PO_SRC)

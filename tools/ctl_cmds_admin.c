@@ -11,16 +11,16 @@ static void
 s_show_hello (ctl_t *ctl, const msgpack_object *result)
 {
     const char *role = ctl_v (result, "role");
-    char *scope = streq (role, "hq-admin")? strdup ("all branches"):
+    char *scope = streq (role, "hq-admin")? strdup (_("all branches")):
         streq (role, "node")? zsys_sprintf (_("node %s: branches %s"), ctl_v (result, "node"),
                                             ctl_v (result, "branches")):
         zsys_sprintf (_("branches %s"), ctl_v (result, "branches"));
     ctl_table_t *table = ctl_table_new ();
-    ctl_table_cells (table, "server", ctl_v (result, "server"), NULL);
-    ctl_table_cells (table, "protocol", ctl_v (result, "version"), NULL);
-    ctl_table_cells (table, "key", ctl_v (result, "key"), NULL);
-    ctl_table_cells (table, "role", role, NULL);
-    ctl_table_cells (table, "scope", scope, NULL);
+    ctl_table_cells (table, _("server"), ctl_v (result, "server"), NULL);
+    ctl_table_cells (table, _("protocol"), ctl_v (result, "version"), NULL);
+    ctl_table_cells (table, _("key"), ctl_v (result, "key"), NULL);
+    ctl_table_cells (table, _("role"), role, NULL);
+    ctl_table_cells (table, _("scope"), scope, NULL);
     ctl_table_print (table, ctl->out);
     ctl_table_destroy (&table);
     free (scope);
@@ -89,9 +89,9 @@ static void
 s_show_status (ctl_t *ctl, const msgpack_object *result)
 {
     const char *state = ctl_v (result, "state");
-    const char *meaning = streq (state, "pending")? "queued at this node, the hub not "
-                          "reached yet": streq (state, "done")? "the hub applied it":
-                          streq (state, "failed")? "the hub refused it": "";
+    const char *meaning = streq (state, "pending")? _("queued at this node, the hub not "
+                          "reached yet"): streq (state, "done")? _("the hub applied it"):
+                          streq (state, "failed")? _("the hub refused it"): "";
     fprintf (ctl->out, _("ticket %s: %s%s%s%s\n"), ctl_v (result, "ticket"), state,
              *meaning? " (": "", meaning, *meaning? ")": "");
     const msgpack_object *error = proto_map_get (result, "error");
@@ -141,7 +141,7 @@ s_key_new (ctl_t *ctl, ctl_line_t *line)
     else
     if (keys_create (prefix, name, &err) == 0)
         cert = keys_load_public (path, &err);
-    int rc = cert? CTL_OK: ctl_fail (ctl, "%s", err.message);
+    int rc = cert? CTL_OK: ctl_fail (ctl, "%s", ctl_lang_of (&err));
     if (cert) {
         //  The result has the same shape in both output modes
         args_str (&line->req, "name", name);
@@ -172,7 +172,7 @@ s_key_allow (ctl_t *ctl, ctl_line_t *line)
     dt_err_init (&err);
     zcert_t *cert = keys_load_public (ctl_opt (line, "public"), &err);
     if (!cert) {
-        ctl_fail (ctl, "%s", err.message);
+        ctl_fail (ctl, "%s", ctl_lang_of (&err));
         dt_err_reset (&err);
         return CTL_FAIL;
     }

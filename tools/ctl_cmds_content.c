@@ -942,7 +942,7 @@ s_import (ctl_t *ctl, ctl_line_t *line, const char *op, bool content, ctl_show_f
     char *data;
     size_t size;
     if (ctl_import_read (path, &data, &size, &err)) {
-        ctl_fail (ctl, "%s: %s", path, err.message);
+        ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
         dt_err_reset (&err);
         return CTL_FAIL;
     }
@@ -967,7 +967,7 @@ s_import (ctl_t *ctl, ctl_line_t *line, const char *op, bool content, ctl_show_f
                          "carries (%d): split the file", rows.count, rows.rows.size,
                          DT_MAX_BODY);
     if (rc)
-        rc = ctl_fail (ctl, "%s: %s", path, err.message);
+        rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
     else {
         msgpack_pack_array (args_key (&line->req, "rows"), rows.count);
         msgpack_sbuffer_write (&line->req.body, rows.rows.data, rows.rows.size);

@@ -24,10 +24,10 @@ s_show_member_detail (ctl_t *ctl, const msgpack_object *result)
     const msgpack_object *member = proto_map_get (result, "member");
     ctl_print_member (ctl->out, member);
     ctl_table_t *table = ctl_table_new ();
-    ctl_table_cells (table, "first hall", ctl_v (member, "first_hall"), NULL);
-    ctl_table_cells (table, "tags", ctl_v (member, "tags"), NULL);
-    ctl_table_cells (table, "leads", ctl_v (result, "leads"), NULL);
-    ctl_table_cells (table, "created", ctl_when (member, "created"), NULL);
+    ctl_table_cells (table, _("first hall"), ctl_v (member, "first_hall"), NULL);
+    ctl_table_cells (table, _("tags"), ctl_v (member, "tags"), NULL);
+    ctl_table_cells (table, _("leads"), ctl_v (result, "leads"), NULL);
+    ctl_table_cells (table, _("created"), ctl_when (member, "created"), NULL);
     ctl_table_print (table, ctl->out);
     ctl_table_destroy (&table);
 }
@@ -90,7 +90,7 @@ s_member_add (ctl_t *ctl, ctl_line_t *line)
     dt_err_t err;
     dt_err_init (&err);
     if (ntags && args_tags (&line->req, "tags", tags, ntags, &err))
-        return ctl_usage (line, "%s", err.message);
+        return ctl_usage (line, "%s", ctl_lang_of (&err));
     return ctl_call (ctl, line, "member.add", s_show_member);
 }
 
@@ -188,18 +188,22 @@ s_import_staged (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t 
         args_uint (&args, "part", i + 1);
         if (i + 1 == nparts)
             args_bool (&args, "last", true);
-        if (progress)
-            fprintf (ctl->err, "\rimport members: %zu of %zu rows sent%s", sent, count,
-                     i + 1 == nparts? ", importing": "");
+        if (progress) {
+            fputc ('\r', ctl->err);
+            fprintf (ctl->err, _("import members: %zu of %zu rows sent%s"), sent, count,
+                     i + 1 == nparts? _(", importing"): "");
+        }
         proto_reply_t reply;
         rc = ctl_request (ctl, "import.members", &args, &reply);
         args_destroy (&args);
         if (rc == CTL_OK) {
             sent += parts [i].count;
             if (i + 1 == nparts) {
-                if (progress)
-                    fprintf (ctl->err, "\rimport members: %zu of %zu rows imported\n",
+                if (progress) {
+                    fputc ('\r', ctl->err);
+                    fprintf (ctl->err, _("import members: %zu of %zu rows imported\n"),
                              sent, count);
+                }
                 ctl_result (ctl, reply.result, s_show_imported);
             }
             proto_reply_release (&reply);
@@ -230,7 +234,7 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
     if (ctl->opts.timeout_ms == 0)
         ctl->opts.timeout_ms = 120000;
     if (rc)
-        rc = ctl_fail (ctl, "%s: %s", path, err.message);
+        rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
     else
     if (nparts > 1)
         rc = s_import_staged (ctl, line, parts, nparts, count);

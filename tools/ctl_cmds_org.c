@@ -71,7 +71,7 @@ s_show_branch_detail (ctl_t *ctl, const msgpack_object *result)
     fprintf (ctl->out, _("created %s\n\nhalls (%u):\n"), ctl_when (branch, "created"),
              halls? halls->via.array.size: 0);
     ctl_print_halls (ctl->out, halls);
-    fprintf (ctl->out, "\ncore seats (%u):\n", core? core->via.array.size: 0);
+    fprintf (ctl->out, _("\ncore seats (%u):\n"), core? core->via.array.size: 0);
     ctl_print_members (ctl->out, core);
 }
 

@@ -79,8 +79,8 @@ s_show_audit (ctl_t *ctl, const msgpack_object *result)
                          ctl_u (entry, "changes_total"): count;
         if (shown < total)
             fprintf (ctl->out, _("  ... and %" PRIu64 " more changes (%s)\n"), total - shown,
-                     total > count? "kept in the entry's detail, checked by audit verify":
-                     "--json lists them all");
+                     total > count? _("kept in the entry's detail, checked by audit verify"):
+                     _("--json lists them all"));
     }
     if (ctl->page == 0 && (!entries || entries->via.array.size == 0))
         fprintf (ctl->out, _("(no entries)\n"));
@@ -292,7 +292,7 @@ s_cell_judged (const msgpack_object *item, const char *quota)
     if (ctl_is (judged, "status", "awaiting"))
         return zsys_sprintf (_("awaiting node %s"), ctl_v (judged, "node"));
     if (ctl_is (judged, "status", "none"))
-        return strdup ("not counted yet");
+        return strdup (_("not counted yet"));
     return zsys_sprintf (_("%s %s/%s, run %s"), ctl_v (judged, "status"), ctl_v (judged, "count"),
                          ctl_v (judged, "need"), ctl_v (judged, "current"));
 }
@@ -393,7 +393,7 @@ s_report_compliance (ctl_t *ctl, ctl_line_t *line)
         for (int q = 0; q < 4; q++)
             awaiting += s_total.awaiting [q];
         if (awaiting)
-            fprintf (ctl->out, "%" PRIu64 " judgements await a node's content\n", awaiting);
+            fprintf (ctl->out, _("%" PRIu64 " judgements await a node's content\n"), awaiting);
     }
     return rc;
 }
@@ -582,7 +582,7 @@ s_row_worst (ctl_t *ctl, const msgpack_object *item, char **cells)
     cells [2] = worst && worst->type == MSGPACK_OBJECT_MAP
               ? zsys_sprintf (_("%s %s missed %s in a row"), ctl_v (worst, "group"),
                               ctl_v (worst, "quota"), ctl_v (worst, "missing"))
-              : strdup ("no quota missing");
+              : strdup (_("no quota missing"));
 }
 
 /* REPORT STREAKS [--branch B] [--period P] [--at TIME] [--csv|--jsonl] [--limit N]

@@ -37,6 +37,43 @@ ctl_lang_init (void)
     textdomain (CTL_LANG_DOMAIN);
 }
 
+/* The words servers put in params ("unknown %s %s": a table name, then an
+   id; item types, kinds and states), for the catalogue under the context
+   "param": a translated template shows them translated too. */
+#define NC_(context, text) (text)
+static const char *s_param_words [] = {
+    NC_("param", "officer"), NC_("param", "branch"), NC_("param", "hall"),
+    NC_("param", "member"), NC_("param", "key"), NC_("param", "node"),
+    NC_("param", "policy"), NC_("param", "post"), NC_("param", "event"),
+    NC_("param", "question"), NC_("param", "article"), NC_("param", "story"),
+    NC_("param", "video"), NC_("param", "promo"), NC_("param", "notice"),
+    NC_("param", "tasting"), NC_("param", "sports"), NC_("param", "other"),
+    NC_("param", "scheduled"), NC_("param", "held"), NC_("param", "cancelled"),
+    NC_("param", "open"), NC_("param", "answered"), NULL
+};
+
+/* tpl with each param that is one of s_param_words translated. */
+static void
+s_translate_params (const dt_err_tpl_t *tpl, dt_err_tpl_t *into)
+{
+    memset (into, 0, sizeof (*into));
+    strcpy (into->text, tpl->text);
+    for (size_t i = 0; i < tpl->nparams; i++) {
+        const char *param = dt_err_param (tpl, i);
+        for (const char **word = s_param_words; *word; word++)
+            if (streq (*word, param)) {
+                char key [64];
+                snprintf (key, sizeof (key), "param\004%s", param);
+                const char *translated = gettext (key);
+                if (translated != key)
+                    param = translated;
+                break;
+            }
+        if (dt_err_param_add (into, param, strlen (param)))
+            *into = *tpl;           /* too long translated: as they are */
+    }
+}
+
 const char *
 ctl_lang_message (const char *message, const dt_err_tpl_t *tpl, char *out, size_t size)
 {
@@ -44,7 +81,11 @@ ctl_lang_message (const char *message, const dt_err_tpl_t *tpl, char *out, size_
         return message;
     const char *translated = gettext (tpl->text);
     //  Untranslated, the message is the template rendered already
-    if (translated == tpl->text || dt_err_render (translated, tpl, out, size))
+    if (translated == tpl->text)
+        return message;
+    dt_err_tpl_t words;
+    s_translate_params (tpl, &words);
+    if (dt_err_render (translated, &words, out, size))
         return message;
     return out;
 }
@@ -53,6 +94,13 @@ const char *
 ctl_lang_err (const dt_err_t *err, char *out, size_t size)
 {
     return ctl_lang_message (err->message, &err->tpl, out, size);
+}
+
+const char *
+ctl_lang_of (const dt_err_t *err)
+{
+    static char text [DT_ERR_MSG_MAX];
+    return ctl_lang_err (err, text, sizeof (text));
 }
 
 //  Self-test
@@ -76,7 +124,9 @@ ctl_lang_test (bool verbose)
              "msgstr \"分舵 %%s 已满：%%u/%%u 名成员\"\n\n"
              "#, c-format\nmsgid \"%%s would put %%llu seats in %%s (cap %%u)\"\n"
              "msgstr \"%%3$s（上限 %%4$u）会因%%1$s而有 %%2$llu 个座位\"\n\n"
-             "msgid \"hall %%s is gone\"\nmsgstr \"堂口 %%s 与 %%s 已不在\"\n");
+             "msgid \"hall %%s is gone\"\nmsgstr \"堂口 %%s 与 %%s 已不在\"\n\n"
+             "#, c-format\nmsgid \"unknown %%s %%s\"\nmsgstr \"未知的%%s %%s\"\n\n"
+             "msgctxt \"param\"\nmsgid \"branch\"\nmsgstr \"分舵\"\n");
     fclose (file);
     int made = system (make);
     if (made != 0)
@@ -108,6 +158,11 @@ ctl_lang_test (bool verbose)
     //  template: the English message
     dt_err_set (&err, "NOT_FOUND", "hall %s is gone", "h-9");
     assert (streq (ctl_lang_err (&err, out, sizeof (out)), "hall h-9 is gone"));
+    //  A param that is one of the servers' words is translated with it
+    dt_err_set (&err, "NOT_FOUND", "unknown %s %s", "branch", "b-9");
+    assert (streq (ctl_lang_err (&err, out, sizeof (out)), "未知的分舵 b-9"));
+    dt_err_set (&err, "NOT_FOUND", "unknown %s %s", "branches", "b-9");
+    assert (streq (ctl_lang_err (&err, out, sizeof (out)), "未知的branches b-9"));
     dt_err_set (&err, "NOT_FOUND", "no member %s", "m-9");
     assert (streq (ctl_lang_err (&err, out, sizeof (out)), "no member m-9"));
     dt_err_tpl_t none;

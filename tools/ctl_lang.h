@@ -30,6 +30,8 @@ const char *ctl_lang_message (const char *message, const dt_err_tpl_t *tpl, char
                               size_t size);
 /* The same for an error of this side (a key file, a connection). */
 const char *ctl_lang_err (const dt_err_t *err, char *out, size_t size);
+/* As ctl_lang_err, into a buffer of its own that the next call reuses. */
+const char *ctl_lang_of (const dt_err_t *err);
 
 void ctl_lang_test (bool verbose);
 

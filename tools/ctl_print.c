@@ -327,7 +327,7 @@ s_scope (const msgpack_object *key)
         return s_keep (zsys_sprintf (_("node %s"), ctl_v (key, "node")));
     if (ctl_is (key, "role", "leader"))
         return s_keep (zsys_sprintf (_("branches %s"), ctl_v (key, "branches")));
-    return "all branches";
+    return _("all branches");
 }
 
 /* "hall h-1 (branch b-1)", "core seat in branch b-1" or "unplaced". */

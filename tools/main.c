@@ -3,12 +3,12 @@
 #include "ctl.h"
 #include <getopt.h>
 
-#define S_USAGE "usage: duotangctl [OPTIONS] NOUN VERB [ARGS] [--json] [--help]\n"
+static const char *s_usage = N_("usage: duotangctl [OPTIONS] NOUN VERB [ARGS] [--json] [--help]\n");
 
 static void
 s_help (FILE *out)
 {
-    fputs (_(S_USAGE), out);
+    fputs (_(s_usage), out);
     fprintf (out, _("\nAdminister a duotang hub, or a node, over DTP (proto/PROTOCOL.md).\n"
         "\nOptions, before the command:\n"
         "  -e, --endpoint URL     server endpoint (default $DUOTANG_ENDPOINT, else %s)\n"
@@ -32,7 +32,7 @@ s_usage_error (ctl_t *ctl, const char *fmt, const char *what)
     char why [DT_ERR_MSG_MAX];
     fprintf (stderr, "duotangctl: ");
     fprintf (stderr, _(fmt), what);
-    fprintf (stderr, "\n%s", _(S_USAGE));
+    fprintf (stderr, "\n%s", _(s_usage));
     snprintf (why, sizeof (why), fmt, what);
     if (ctl->json)
         ctl_json_error (ctl, "USAGE", NULL, why);
@@ -106,7 +106,7 @@ main (int argc, char *argv [])
         }
     }
     if (optind == argc) {
-        fprintf (stderr, "%s%s", _(S_USAGE), _("(duotangctl --help lists the commands)\n"));
+        fprintf (stderr, "%s%s", _(s_usage), _("(duotangctl --help lists the commands)\n"));
         if (ctl.json)
             ctl_json_error (&ctl, "USAGE", NULL, "a command is needed");
         return CTL_USAGE;

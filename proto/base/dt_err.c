@@ -27,6 +27,7 @@ typedef struct {
     int stars;                  /* '*' width and precision: an int argument each */
     int star_argno [2];         /* m of "*m$" for each; 0 when absent */
     char length [3];            /* "", "hh", "h", "l", "ll", "z", "j", "t", "L" */
+    int precision;              /* ".n"; -1 when absent or '*' */
     char conv;                  /* one of diouxXcsfFeEgGp, or '%' */
     size_t size;                /* bytes from the '%' */
 } s_spec_t;
@@ -50,6 +51,7 @@ static bool
 s_spec (const char *p, s_spec_t *spec)
 {
     memset (spec, 0, sizeof (*spec));
+    spec->precision = -1;
     const char *q = p + 1;
     if (*q == '%') {
         spec->conv = '%';
@@ -69,9 +71,13 @@ s_spec (const char *p, s_spec_t *spec)
             q++;
             spec->star_argno [spec->stars++] = s_dollar (&q);
         }
-        else
-            while (isdigit ((unsigned char) *q))
-                q++;
+        else {
+            if (part == 1)
+                spec->precision = 0;
+            for (; isdigit ((unsigned char) *q); q++)
+                if (part == 1 && spec->precision < 1000)
+                    spec->precision = spec->precision * 10 + (*q - '0');
+        }
     }
     static const char *lengths [] = { "hh", "h", "ll", "l", "z", "j", "t", "L", NULL };
     for (const char **length = lengths; *length; length++)
@@ -339,6 +345,9 @@ dt_err_render (const char *format, const dt_err_tpl_t *tpl, char *out, size_t si
                     return -1;
                 piece = dt_err_param (tpl, index);
                 len = strlen (piece);
+                //  "%.0s" lets a translation leave out a word it does not need
+                if (spec.conv == 's' && spec.precision >= 0 && (size_t) spec.precision < len)
+                    len = spec.precision;
             }
         }
         if (at + len >= size)
@@ -442,6 +451,8 @@ dt_err_test (bool verbose)
          && streq (out, "log 中有未知的 tab"));
     assert (dt_err_render ("%s 与 %.*s：100%%", &err.tpl, out, sizeof (out)) == 0
          && streq (out, "tab 与 log：100%"));
+    assert (dt_err_render ("%.0s只有 %s", &err.tpl, out, sizeof (out)) == 0
+         && streq (out, "只有 log"));
     //  A translation that does not fit the params is refused
     assert (dt_err_render ("%1$s %4$s", &err.tpl, out, sizeof (out)) == -1);
     assert (dt_err_render ("%1$s", &err.tpl, out, sizeof (out)) == -1);     /* a star */

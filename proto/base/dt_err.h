@@ -59,7 +59,8 @@ const char *dt_err_param (const dt_err_tpl_t *tpl, size_t index);
 /* Add a parameter (a decoder fills a template so). -1 when it does not fit. */
 int dt_err_param_add (dt_err_tpl_t *tpl, const char *param, size_t len);
 /* Render format, which is template or a translation of it, with the params:
-   every conversion of format is replaced by its param's text, the n-th
+   every conversion of format is replaced by its param's text (cut to its
+   precision, when a 's' has one: "%.0s" leaves a param out), the n-th
    conversion (or %n$, where n counts the template's arguments as printf
    does, '*' included) by the n-th param; "%%" is '%'. Returns 0, or -1
    (out unspecified) when format does not fit the template's conversions,
