@@ -286,8 +286,9 @@ dt_err_param_add (dt_err_tpl_t *tpl, const char *param, size_t len)
     size_t used = 0;
     for (size_t i = 0; i < tpl->nparams; i++)
         used += strlen (tpl->params + used) + 1;
+    //  The params' text adds up to at most a message's (PROTOCOL.md 5.2.1)
     if (tpl->nparams >= DT_ERR_PARAMS_MAX || memchr (param, 0, len)
-    ||  used + len + 1 > sizeof (tpl->params))
+    ||  used - tpl->nparams + len > DT_ERR_MSG_MAX - 1)
         return -1;
     memcpy (tpl->params + used, param, len);
     tpl->params [used + len] = 0;
@@ -434,6 +435,17 @@ dt_err_test (bool verbose)
     longer [sizeof (longer) - 1] = 0;
     dt_err_set (&err, "X", "name %s", longer);
     assert (strlen (err.message) == DT_ERR_MSG_MAX - 1 && !*err.tpl.text);
+    //  A decoder's params: at most 16, of at most 319 bytes in all
+    dt_err_tpl_t tpl;
+    memset (&tpl, 0, sizeof (tpl));
+    assert (dt_err_param_add (&tpl, longer, DT_ERR_MSG_MAX - 1) == 0);
+    assert (dt_err_param_add (&tpl, "", 0) == 0 && dt_err_param_add (&tpl, "x", 1) == -1);
+    memset (&tpl, 0, sizeof (tpl));
+    for (int i = 0; i < DT_ERR_PARAMS_MAX; i++)
+        assert (dt_err_param_add (&tpl, "ab", 2) == 0);
+    assert (dt_err_param_add (&tpl, "", 0) == -1 && tpl.nparams == DT_ERR_PARAMS_MAX);
+    memset (&tpl, 0, sizeof (tpl));
+    assert (dt_err_param_add (&tpl, "a\0b", 3) == -1 && tpl.nparams == 0);
     //  Invalid UTF-8 in a param is sanitized as in the message
     dt_err_set (&err, "X", "name %s!", "a\xff" "b");
     assert (streq (err.message, "name a?b!") && streq (dt_err_param (&err.tpl, 0), "a?b"));
