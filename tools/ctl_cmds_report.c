@@ -35,18 +35,18 @@ s_show_tree (ctl_t *ctl, const msgpack_object *result)
         const msgpack_object *branch = &branches->via.array.ptr [b];
         const msgpack_object *node = proto_map_get (branch, "node");
         ctl_table_add (table, "%s (%s)", ctl_v (branch, "name"), ctl_v (branch, "id"));
-        ctl_table_add (table, "leader %s", ctl_v (branch, "leader"));
-        ctl_table_add (table, "core %s/%s", ctl_v (branch, "core_seats"), ctl_v (branch, "cap"));
-        ctl_table_add (table, "halls %s", ctl_v (branch, "halls"));
-        ctl_table_add (table, "%s%s", node && node->type == MSGPACK_OBJECT_STR? "node ": "",
+        ctl_table_add (table, _("leader %s"), ctl_v (branch, "leader"));
+        ctl_table_add (table, _("core %s/%s"), ctl_v (branch, "core_seats"), ctl_v (branch, "cap"));
+        ctl_table_add (table, _("halls %s"), ctl_v (branch, "halls"));
+        ctl_table_add (table, "%s%s", node && node->type == MSGPACK_OBJECT_STR? _("node "): "",
                        node && node->type == MSGPACK_OBJECT_STR? ctl_v (branch, "node"): "");
         ctl_table_row (table);
         const msgpack_object *list = ctl_array (branch, "hall_list");
         for (uint32_t h = 0; list && h < list->via.array.size; h++) {
             const msgpack_object *hall = &list->via.array.ptr [h];
             ctl_table_add (table, "  %s (%s)", ctl_v (hall, "name"), ctl_v (hall, "id"));
-            ctl_table_add (table, "leader %s", ctl_v (hall, "leader"));
-            ctl_table_add (table, "seats %s/%s", ctl_v (hall, "seats"), ctl_v (hall, "cap"));
+            ctl_table_add (table, _("leader %s"), ctl_v (hall, "leader"));
+            ctl_table_add (table, _("seats %s/%s"), ctl_v (hall, "seats"), ctl_v (hall, "cap"));
             ctl_table_row (table);
         }
     }

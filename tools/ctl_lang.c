@@ -49,7 +49,8 @@ static const char *s_param_words [] = {
     NC_("param", "video"), NC_("param", "promo"), NC_("param", "notice"),
     NC_("param", "tasting"), NC_("param", "sports"), NC_("param", "other"),
     NC_("param", "scheduled"), NC_("param", "held"), NC_("param", "cancelled"),
-    NC_("param", "open"), NC_("param", "answered"), NULL
+    NC_("param", "open"), NC_("param", "answered"), NC_("param", "merge"),
+    NC_("param", "dissolve"), NC_("param", "split"), NULL
 };
 
 /* tpl with each param that is one of s_param_words translated. */
