@@ -146,8 +146,9 @@ s_clip (const char *text, size_t max)
 }
 
 static const ctl_column_t s_post_columns [] = {
-    { N_("ID"), false, 0 }, { N_("KIND"), false, 7 }, { N_("GROUP"), false, 0 }, { N_("AUTHOR"), false, 0 },
-    { N_("TIME"), false, 23 }, { N_("TITLE"), false, 0 }, { NULL, false, 0 }
+    { N_("ID"), false, 0 }, { N_("KIND"), false, 7 }, { N_("GROUP"), false, 0 },
+    { N_("AUTHOR"), false, 0 }, { N_("TIME"), false, 23 }, { N_("TITLE"), false, 0 },
+    { NULL, false, 0 }
 };
 
 static void
@@ -162,8 +163,8 @@ s_row_post (ctl_t *ctl, const msgpack_object *post, char **cells)
 }
 
 static const ctl_column_t s_event_columns [] = {
-    { N_("ID"), false, 0 }, { N_("KIND"), false, 7 }, { N_("GROUP"), false, 0 }, { N_("AUTHOR"), false, 0 },
-    { N_("TIME"), false, 23 }, { N_("STATUS"), false, 9 },
+    { N_("ID"), false, 0 }, { N_("KIND"), false, 7 }, { N_("GROUP"), false, 0 },
+    { N_("AUTHOR"), false, 0 }, { N_("TIME"), false, 23 }, { N_("STATUS"), false, 9 },
     { N_("ATTENDEES"), true, 0 }, { N_("TITLE"), false, 0 }, { NULL, false, 0 }
 };
 
@@ -183,9 +184,10 @@ s_row_event (ctl_t *ctl, const msgpack_object *event, char **cells)
 }
 
 static const ctl_column_t s_question_columns [] = {
-    { N_("ID"), false, 0 }, { N_("GROUP"), false, 0 }, { N_("ASKER"), false, 0 }, { N_("TIME"), false, 23 },
-    { N_("LEADER"), false, 0 }, { N_("DEADLINE"), false, 23 }, { N_("STATUS"), false, 8 },
-    { N_("OVERDUE"), false, 7 }, { N_("TEXT"), false, 0 }, { NULL, false, 0 }
+    { N_("ID"), false, 0 }, { N_("GROUP"), false, 0 }, { N_("ASKER"), false, 0 },
+    { N_("TIME"), false, 23 }, { N_("LEADER"), false, 0 }, { N_("DEADLINE"), false, 23 },
+    { N_("STATUS"), false, 8 }, { N_("OVERDUE"), false, 7 }, { N_("TEXT"), false, 0 },
+    { NULL, false, 0 }
 };
 
 static void

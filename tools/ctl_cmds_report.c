@@ -250,9 +250,10 @@ s_cell_rollup (const msgpack_object *quotas, const char *quota)
 }
 
 static const ctl_column_t s_rollup_columns [] = {
-    { N_("BRANCH"), false, 0 }, { N_("NAME"), false, 0 }, { N_("NODE"), false, 0 }, { N_("HALLS"), true, 0 },
-    { N_("ARTICLES"), false, 0 }, { N_("STORIES"), false, 0 }, { N_("VIDEOS"), false, 0 },
-    { N_("GATHERINGS"), false, 0 }, { N_("SILENT"), true, 0 }, { N_("WORST"), false, 0 }, { NULL, false, 0 }
+    { N_("BRANCH"), false, 0 }, { N_("NAME"), false, 0 }, { N_("NODE"), false, 0 },
+    { N_("HALLS"), true, 0 }, { N_("ARTICLES"), false, 0 }, { N_("STORIES"), false, 0 },
+    { N_("VIDEOS"), false, 0 }, { N_("GATHERINGS"), false, 0 }, { N_("SILENT"), true, 0 },
+    { N_("WORST"), false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -401,9 +402,9 @@ s_report_compliance (ctl_t *ctl, ctl_line_t *line)
 //  report health
 
 static const ctl_column_t s_health_columns [] = {
-    { N_("GROUP"), false, 0 }, { N_("NAME"), false, 0 }, { N_("STATE"), false, 7 }, { N_("LAST"), false, 23 },
-    { N_("ACTIVE"), true, 0 }, { N_("FILL"), true, 0 }, { N_("WHY / ADVICE"), false, 0 },
-    { NULL, false, 0 }
+    { N_("GROUP"), false, 0 }, { N_("NAME"), false, 0 }, { N_("STATE"), false, 7 },
+    { N_("LAST"), false, 23 }, { N_("ACTIVE"), true, 0 }, { N_("FILL"), true, 0 },
+    { N_("WHY / ADVICE"), false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -569,7 +570,8 @@ s_csv_streak (ctl_t *ctl, const msgpack_object *item, bool header)
 }
 
 static const ctl_column_t s_worst_columns [] = {
-    { N_("BRANCH"), false, 0 }, { N_("NAME"), false, 0 }, { N_("WORST"), false, 0 }, { NULL, false, 0 }
+    { N_("BRANCH"), false, 0 }, { N_("NAME"), false, 0 }, { N_("WORST"), false, 0 },
+    { NULL, false, 0 }
 };
 
 static void

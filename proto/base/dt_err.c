@@ -157,7 +157,8 @@ static void
 s_record (dt_err_tpl_t *tpl, const char *message, const char *fmt, va_list args)
 {
     memset (tpl, 0, sizeof (*tpl));
-    if (strlen (fmt) >= sizeof (tpl->text))
+    //  A message passed on whole ("%s") has no template to translate
+    if (strlen (fmt) >= sizeof (tpl->text) || streq (fmt, "%s"))
         return;
     char param [DT_ERR_MSG_MAX];
     va_list walk;               /* by pointer to s_print_arg, as va_list may be an array */
@@ -446,6 +447,9 @@ dt_err_test (bool verbose)
     assert (dt_err_param_add (&tpl, "", 0) == -1 && tpl.nparams == DT_ERR_PARAMS_MAX);
     memset (&tpl, 0, sizeof (tpl));
     assert (dt_err_param_add (&tpl, "a\0b", 3) == -1 && tpl.nparams == 0);
+    //  A message passed on whole has no template of its own
+    dt_err_set (&err, "FULL", "%s", "hall h-1 is full");
+    assert (streq (err.message, "hall h-1 is full") && !*err.tpl.text);
     //  Invalid UTF-8 in a param is sanitized as in the message
     dt_err_set (&err, "X", "name %s!", "a\xff" "b");
     assert (streq (err.message, "name a?b!") && streq (dt_err_param (&err.tpl, 0), "a?b"));

@@ -13,8 +13,8 @@
 /* A message as its printf template and each conversion's text, in order:
    rendering the template with the params gives the message back exactly.
    text is "" when the message could not be kept so (a conversion the
-   recorder does not know, more than DT_ERR_PARAMS_MAX, a truncated message):
-   then only the message itself can be shown. */
+   recorder does not know, more than DT_ERR_PARAMS_MAX, a truncated message,
+   a message passed on whole as "%s"): then the message is all there is. */
 typedef struct {
     char text [DT_ERR_MSG_MAX];
     char params [DT_ERR_MSG_MAX + DT_ERR_PARAMS_MAX];  /* nparams strings, each

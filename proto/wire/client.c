@@ -77,11 +77,12 @@ client_link_why (client_link_t link)
         case CLIENT_LINK_CONNECTING:
             return DT_N_("no connection could be made (is the host reachable?)");
         case CLIENT_LINK_KEY_REFUSED:
-            return DT_N_("the handshake failed: the server refused this key (not registered "
-                   "there, or revoked)");
+            return DT_N_("the handshake failed: the server refused this key (not "
+                         "registered there, or revoked)");
         case CLIENT_LINK_HANDSHAKE_FAILED:
-            return DT_N_("the handshake failed: wrong server key or this key is not registered "
-                   "(or --insecure against a secure server, or the reverse)");
+            return DT_N_("the handshake failed: wrong server key or this key is not "
+                         "registered (or --insecure against a secure server, or the "
+                         "reverse)");
         case CLIENT_LINK_HANDSHAKING:
             return DT_N_("connected, but the handshake did not finish: the server is slow");
         case CLIENT_LINK_READY:
