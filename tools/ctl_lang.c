@@ -50,7 +50,7 @@ static const char *s_param_words [] = {
     NC_("param", "tasting"), NC_("param", "sports"), NC_("param", "other"),
     NC_("param", "scheduled"), NC_("param", "held"), NC_("param", "cancelled"),
     NC_("param", "open"), NC_("param", "answered"), NC_("param", "merge"),
-    NC_("param", "dissolve"), NC_("param", "split"), NULL
+    NC_("param", "dissolve"), NC_("param", "split"), NC_("param", "core"), NULL
 };
 
 /* tpl with each param that is one of s_param_words translated. */

@@ -95,6 +95,9 @@ def server_errors_render_from_text_and_params():
             cluster.ok(ep, "member", "add", m, "酒友")
         cluster.ok(ep, "member", "join", "m-3", "--hall", "h-a")
         cluster.ok(ep, "member", "join", "m-4", "--hall", "h-b")
+        cluster.ok(ep, "member", "add", "m-9", "酒友")
+        rc, _, err = ctl(cluster, ep, ZH, "member", "join", "m-9", "--hall", "h-a")
+        assert rc == 1 and err == "duotangctl: 堂口 h-a 已满：席位 1/1\n", err
         rc, _, err = ctl(cluster, ep, ZH, "hall", "merge", "h-a", "--into", "h-b")
         assert rc == 1 and err == "duotangctl: 合并后堂口 h-b 将有 2 个席位（上限 1）：超出 1 个\n", err
         rc, _, err = ctl(cluster, ep, "C", "hall", "merge", "h-a", "--into", "h-b")
