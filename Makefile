@@ -99,20 +99,30 @@ endef
 $(eval $(call msgfmt_rule,$(B)))
 $(eval $(call msgfmt_rule,$(A)))
 
-# The messages people read: the CLI's (_, N_, ctl_usage, ctl_fail) and the
-# error templates servers send (dt_err_set, dt_err_detail, DT_N_: PROTOCOL.md
-# 5.2), which duotangctl renders from its catalogue
+# The messages people read: the CLI's (_, N_, NC_, ctl_usage, ctl_fail) and
+# the error templates servers send (dt_err_set, dt_err_detail, DT_N_:
+# PROTOCOL.md 5.2.1), which duotangctl renders from its catalogue. Self-tests
+# (from "//  Self-test" or a module's x_test on) are blanked first: their
+# fixtures are no one's messages, and every line keeps its number.
 PO_SRC = $(sort $(wildcard tools/*.c) $(LIB_SRC) $(HUB_SRC) $(NODE_SRC))
 po:
-	xgettext -o tools/po/duotangctl.pot --from-code=UTF-8 --add-comments=TRANSLATORS: \
-	    --package-name=duotang --package-version=$(shell sed -n 's/.*DT_VERSION *"\(.*\)"/\1/p' proto/base/dt.h) \
+	@rm -rf $(B)/po-src
+	@for f in $(PO_SRC); do \
+	    mkdir -p $(B)/po-src/$$(dirname $$f); \
+	    awk '/^\/\/  Self-test/ || /^[a-z_0-9]+_test \(bool verbose\)$$/ { t = 1 } \
+	         { print t? "": $$0 }' $$f > $(B)/po-src/$$f; \
+	done
+	cd $(B)/po-src && xgettext -o $(CURDIR)/tools/po/duotangctl.pot --from-code=UTF-8 \
+	    --add-comments=TRANSLATORS: --package-name=duotang \
+	    --package-version=$(shell sed -n 's/.*DT_VERSION *"\(.*\)"/\1/p' proto/base/dt.h) \
 	    --msgid-bugs-address="duotang developers" --sort-by-file \
 	    --keyword=_ --keyword=N_ --keyword=DT_N_ --keyword=NC_:1c,2 \
 	    --keyword=dt_err_set:3 --keyword=dt_err_detail:3 --flag=dt_err_set:3:c-format \
 	    --flag=dt_err_detail:3:c-format --keyword=ctl_usage:2 --flag=ctl_usage:2:c-format \
 	    --keyword=ctl_fail:2 --flag=ctl_fail:2:c-format $(PO_SRC)
 	for l in $(LANGS); do \
-	    msgmerge --quiet --update --backup=none tools/po/$$l.po tools/po/duotangctl.pot; \
+	    msgmerge --quiet --update --backup=none tools/po/$$l.po tools/po/duotangctl.pot && \
+	    msgattrib --no-obsolete -o tools/po/$$l.po tools/po/$$l.po; \
 	done
 	@for l in $(LANGS); do printf "%s: " $$l; msgfmt --statistics -o /dev/null tools/po/$$l.po; done
 
