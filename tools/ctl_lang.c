@@ -70,8 +70,10 @@ s_translate_params (const dt_err_tpl_t *tpl, dt_err_tpl_t *into)
                     param = translated;
                 break;
             }
-        if (dt_err_param_add (into, param, strlen (param)))
+        if (dt_err_param_add (into, param, strlen (param))) {
             *into = *tpl;           /* too long translated: as they are */
+            return;
+        }
     }
 }
 
