@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 
-from harness import BIN, ENV, Cluster, run, test
+from harness import BIN, ENV, Cluster, run, test, wait_for
 
 ZH = "zh_CN.UTF-8"
 
@@ -139,6 +139,29 @@ def tables_and_diagnoses_speak_the_locale():
         assert "没有应答" in err and "连接被拒绝" in err or "中心服务器（hub）是否在运行" in err, err
         rc, out, err = ctl(cluster, ep, ZH, "-t", "500", "branch", "list", "--json")
         assert json.loads(out)["error"]["message"].startswith("no answer from " + ep), out
+    finally:
+        cluster.close()
+
+
+@test
+def a_node_renders_the_same_its_own_errors_and_the_hubs_it_passes_on():
+    zh_locale_present()
+    cluster = Cluster()
+    try:
+        hub = cluster.hub()
+        cluster.ok(hub.endpoint, "node", "add", "n1")
+        full_branch(cluster, hub.endpoint)
+        cluster.ok(hub.endpoint, "branch", "assign", "b-1", "--node", "n1")
+        node = cluster.node("n1", hub).endpoint
+        wait_for(lambda: ctl(cluster, node, "C", "member", "show", "m-1")[0] == 0, 15,
+                 "the node's replica of m-1")
+        rc, _, err = ctl(cluster, node, ZH, "member", "show", "m-9")
+        assert rc == 1 and err == "duotangctl: 未知的成员 m-9\n", err
+        # A membership write the node forwards: the hub's refusal, passed on whole
+        rc, out, err = ctl(cluster, node, ZH, "member", "join", "m-2", "--branch", "b-1",
+                           "--json")
+        assert rc == 1 and err == "duotangctl: 分舵 b-1 已满：核心席位 1/1\n", err
+        assert json.loads(out)["error"]["params"] == ["b-1", "1", "1"], out
     finally:
         cluster.close()
 
