@@ -492,7 +492,7 @@ s_rid_replay (s_request_t *r, store_txn_t *txn)
         if (old.ok && old.result)
             msgpack_pack_object (&pk, *old.result);
         else
-            dt_err_set (&r->err, old.code, "%s", old.message);
+            proto_reply_err (&old, &r->err);
         proto_reply_encode (&r->reply, r->req.id, old.ok? &result: NULL, &r->err);
         msgpack_sbuffer_destroy (&result);
     }

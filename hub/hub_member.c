@@ -432,7 +432,7 @@ s_import_judge (s_import_t *self, const msgpack_object *rows)
             dt_err_reset (err);
             return dt_err_set (err, "INTERNAL", "%s", row_err.message);
         }
-        dt_err_detail (err, row.line, "%s", row_err.message);
+        dt_err_detail_from (err, row.line, &row_err);
         self->bad++;
     }
     return 0;

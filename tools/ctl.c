@@ -53,7 +53,7 @@ ctl_help (FILE *out, const char *noun)
 static void
 s_usage_line (FILE *out, const ctl_cmd_t *cmd)
 {
-    fprintf (out, "usage: duotangctl %s\n", cmd->synopsis);
+    fprintf (out, _("usage: duotangctl %s\n"), cmd->synopsis);
 }
 
 //  Option parsing
@@ -101,8 +101,9 @@ s_check (ctl_line_t *line)
             return ctl_usage (line, "missing --%s", line->opt [i].name);
     }
     if (line->argc < cmd->min_args)
-        return ctl_usage (line, "%s %s needs %d argument%s, got %d", cmd->noun, cmd->verb,
-                          cmd->min_args, cmd->min_args == 1? "": "s", line->argc);
+        return ctl_usage (line, cmd->min_args == 1? N_("%s %s needs %d argument, got %d")
+                                                  : N_("%s %s needs %d arguments, got %d"),
+                          cmd->noun, cmd->verb, cmd->min_args, line->argc);
     if (line->argc > cmd->max_args)
         return ctl_usage (line, "unexpected argument '%s'", line->argv [cmd->max_args]);
     return CTL_OK;
@@ -213,7 +214,7 @@ s_parse (ctl_t *ctl, ctl_line_t *line, int argc, char **argv)
     line->argc = argc - optind;
     if (help) {
         s_usage_line (ctl->out, line->cmd);
-        fprintf (ctl->out, "%s\n", line->cmd->summary);
+        fprintf (ctl->out, "%s\n", _(line->cmd->summary));
         return -1;
     }
     return *line->why? CTL_USAGE: s_check (line);
@@ -248,7 +249,10 @@ ctl_usage (ctl_line_t *line, const char *fmt, ...)
 {
     va_list args;
     va_start (args, fmt);
-    vsnprintf (line->why, sizeof (line->why), fmt, args);
+    vsnprintf (line->why_en, sizeof (line->why_en), fmt, args);
+    va_end (args);
+    va_start (args, fmt);
+    vsnprintf (line->why, sizeof (line->why), gettext (fmt), args);
     va_end (args);
     return CTL_USAGE;
 }
@@ -302,8 +306,11 @@ ctl_run (ctl_t *self, int argc, char **argv)
     const char *noun = argv [0], *verb = argc > 1? argv [1]: NULL;
     char why [DT_ERR_MSG_MAX];
     if (!s_find (noun, NULL)) {
-        snprintf (why, sizeof (why), "unknown command '%s'", noun);
-        fprintf (self->err, "duotangctl: %s (see duotangctl --help)\n", why);
+        static const char *unknown = N_("unknown command '%s'");
+        fprintf (self->err, "duotangctl: ");
+        fprintf (self->err, _(unknown), noun);
+        fprintf (self->err, _(" (see duotangctl --help)\n"));
+        snprintf (why, sizeof (why), unknown, noun);
         if (self->json)
             ctl_json_error (self, "USAGE", NULL, why);
         return CTL_USAGE;
@@ -320,14 +327,21 @@ ctl_run (ctl_t *self, int argc, char **argv)
     }
     else
     if (!(cmd = s_find (noun, ""))) {
-        if (verb)
-            snprintf (why, sizeof (why), "unknown command '%s %s'", noun, verb);
-        else
-            snprintf (why, sizeof (why), "'%s' needs a command", noun);
-        fprintf (self->err, "duotangctl: %s\n", why);
+        static const char *unknown = N_("unknown command '%s %s'");
+        static const char *needs = N_("'%s' needs a command");
+        fprintf (self->err, "duotangctl: ");
+        if (verb) {
+            fprintf (self->err, _(unknown), noun, verb);
+            snprintf (why, sizeof (why), unknown, noun, verb);
+        }
+        else {
+            fprintf (self->err, _(needs), noun);
+            snprintf (why, sizeof (why), needs, noun);
+        }
+        fputc ('\n', self->err);
         if (self->json)
             ctl_json_error (self, "USAGE", NULL, why);
-        fprintf (self->err, "usage:\n");
+        fprintf (self->err, _("usage:\n"));
         ctl_help (self->err, noun);
         return CTL_USAGE;
     }
@@ -342,7 +356,7 @@ ctl_run (ctl_t *self, int argc, char **argv)
         fprintf (self->err, "duotangctl: %s\n", line.why);
         s_usage_line (self->err, cmd);
         if (self->json)
-            ctl_json_error (self, "USAGE", NULL, line.why);
+            ctl_json_error (self, "USAGE", NULL, line.why_en);
     }
     free (line.given);
     free (line.words);
@@ -358,7 +372,7 @@ ctl_fail (ctl_t *self, const char *fmt, ...)
     va_list args;
     va_start (args, fmt);
     fprintf (self->err, "duotangctl: ");
-    vfprintf (self->err, fmt, args);
+    vfprintf (self->err, gettext (fmt), args);
     fprintf (self->err, "\n");
     va_end (args);
     return CTL_FAIL;
@@ -377,7 +391,9 @@ s_line (FILE *out, const char *prefix, const char *text)
 static void
 s_server_error (ctl_t *self, proto_reply_t *reply, bool json)
 {
-    s_line (self->err, "duotangctl: ", reply->message);
+    char text [DT_ERR_MSG_MAX];
+    s_line (self->err, "duotangctl: ", ctl_lang_message (reply->message, &reply->tpl, text,
+                                                          sizeof (text)));
     const msgpack_object *details = reply->details;
     for (uint32_t i = 0; details && i < details->via.array.size; i++) {
         const msgpack_object *detail = &details->via.array.ptr [i];
@@ -389,8 +405,11 @@ s_server_error (ctl_t *self, proto_reply_t *reply, bool json)
         if (number && self->row_lines && number <= self->nrows)
             number = self->row_lines [number - 1];
         if (number)
-            snprintf (prefix, sizeof (prefix), "line %" PRIu64 ": ", number);
-        s_line (self->err, prefix, ctl_v (detail, "message"));
+            snprintf (prefix, sizeof (prefix), _("line %" PRIu64 ": "), number);
+        dt_err_tpl_t tpl;
+        proto_tpl_decode (detail, &tpl);    /* checked by the decoder */
+        s_line (self->err, prefix, ctl_lang_message (ctl_v (detail, "message"), &tpl, text,
+                                                      sizeof (text)));
     }
     if (json) {
         fputs ("{\"error\":", self->out);
@@ -413,13 +432,14 @@ ctl_json_error (ctl_t *self, const char *code, const char *reason, const char *m
     fprintf (self->out, "}}\n");
 }
 
-/* An error of this side (a key file, a connection): the one stderr line, and
-   with json the same as a JSON error on stdout. */
+/* An error of this side (a key file, a connection): the one stderr line (in
+   the reader's language: local), and with json the same as a JSON error on
+   stdout (in English: message). */
 static int
 s_local_error (ctl_t *self, bool json, const char *code, const char *reason,
-               const char *message)
+               const char *message, const char *local)
 {
-    ctl_fail (self, "%s", message);
+    ctl_fail (self, "%s", local);
     if (json)
         ctl_json_error (self, code, reason, message);
     return CTL_FAIL;
@@ -430,8 +450,10 @@ s_local_error (ctl_t *self, bool json, const char *code, const char *reason,
 static int
 s_no_answer (ctl_t *self, bool json, dt_err_t *err)
 {
+    char local [DT_ERR_MSG_MAX];
     if (!streq (err->code, "UNAVAILABLE"))
-        return s_local_error (self, json, err->code, NULL, err->message);
+        return s_local_error (self, json, err->code, NULL, err->message,
+                              ctl_lang_err (err, local, sizeof (local)));
     static const char *reasons [] = {
         [CLIENT_LINK_UNKNOWN] = "unknown", [CLIENT_LINK_CONNECTING] = "unreachable",
         [CLIENT_LINK_REFUSED] = "refused", [CLIENT_LINK_HANDSHAKING] = "slow",
@@ -440,19 +462,25 @@ s_no_answer (ctl_t *self, bool json, dt_err_t *err)
     };
     client_link_t link = client_link (self->client);
     const char *why = client_link_why (link);
+    static const char *no_hub = N_("no answer from %s: is the hub running?");
+    static const char *slow = N_("no answer from %s within %d ms: %s; -t MS waits longer");
+    static const char *no_answer = N_("no answer from %s: %s");
+    int timeout_ms = self->opts.timeout_ms? self->opts.timeout_ms: 5000;
     char message [DT_ERR_MSG_MAX];
-    if (!why)
-        snprintf (message, sizeof (message), "no answer from %s: is the hub running?",
-                  self->opts.endpoint);
+    if (!why) {
+        snprintf (message, sizeof (message), no_hub, self->opts.endpoint);
+        snprintf (local, sizeof (local), _(no_hub), self->opts.endpoint);
+    }
     else
-    if (link == CLIENT_LINK_READY || link == CLIENT_LINK_HANDSHAKING)
-        snprintf (message, sizeof (message), "no answer from %s within %d ms: %s; -t MS "
-                  "waits longer", self->opts.endpoint, self->opts.timeout_ms?
-                  self->opts.timeout_ms: 5000, why);
-    else
-        snprintf (message, sizeof (message), "no answer from %s: %s", self->opts.endpoint,
-                  why);
-    return s_local_error (self, json, "UNAVAILABLE", reasons [link], message);
+    if (link == CLIENT_LINK_READY || link == CLIENT_LINK_HANDSHAKING) {
+        snprintf (message, sizeof (message), slow, self->opts.endpoint, timeout_ms, why);
+        snprintf (local, sizeof (local), _(slow), self->opts.endpoint, timeout_ms, _(why));
+    }
+    else {
+        snprintf (message, sizeof (message), no_answer, self->opts.endpoint, why);
+        snprintf (local, sizeof (local), _(no_answer), self->opts.endpoint, _(why));
+    }
+    return s_local_error (self, json, "UNAVAILABLE", reasons [link], message, local);
 }
 
 /* The request; json: print a server error as JSON on stdout too. */
@@ -469,6 +497,7 @@ s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool
     //  Every operation the CLI sends is one of the catalogue's, with its
     //  arguments (ctl_test sends every command)
     const catalogue_op_t *info = catalogue_find (op);
+    char local [DT_ERR_MSG_MAX];
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     if (packed.size)
@@ -486,7 +515,8 @@ s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool
         ;
     else
     if (!self->client)
-        rc = s_local_error (self, json, "BAD_ARGS", NULL, err.message);
+        rc = s_local_error (self, json, "BAD_ARGS", NULL, err.message,
+                            ctl_lang_err (&err, local, sizeof (local)));
     else
     if (client_call (self->client, op, packed.size? &packed: NULL, NULL, reply, &err))
         rc = s_no_answer (self, json, &err);
@@ -531,8 +561,8 @@ s_show_pending (ctl_t *self, const msgpack_object *result)
     const char *env_server = getenv ("DUOTANG_SERVER_KEY");
     const char *env_insecure = getenv ("DUOTANG_INSECURE");
     const client_opts_t *o = &self->opts;
-    fprintf (self->out, "pending: the node has queued this request for the hub; "
-             "follow it with: duotangctl");
+    fprintf (self->out, _("pending: the node has queued this request for the hub; "
+             "follow it with: duotangctl"));
     if (!env_endpoint || !streq (env_endpoint, o->endpoint))
         fprintf (self->out, " -e %s", o->endpoint);
     if (o->insecure && !(env_insecure && *env_insecure && !streq (env_insecure, "0")))
@@ -607,7 +637,9 @@ ctl_show_zone (ctl_t *self)
     dt_err_t err;
     dt_err_init (&err);
     if (!self->client && !(self->client = client_new (&self->opts, &err))) {
-        s_local_error (self, false, "BAD_ARGS", NULL, err.message);
+        char local [DT_ERR_MSG_MAX];
+        s_local_error (self, false, "BAD_ARGS", NULL, err.message,
+                       ctl_lang_err (&err, local, sizeof (local)));
         dt_err_reset (&err);
         return CTL_FAIL;
     }
@@ -705,7 +737,7 @@ s_page_print (ctl_t *ctl, s_pages_t *self, const msgpack_object *items, uint32_t
     assert (rows);
     char *headers [S_COLUMNS_MAX];
     for (size_t c = 0; c < self->ncolumns; c++)
-        headers [c] = (char *) self->columns [c].header;
+        headers [c] = (char *) _(self->columns [c].header);
     if (self->items == 0)
         rows [count] = headers;
     for (uint32_t r = 0; r < count; r++) {
@@ -858,7 +890,7 @@ ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
     if (open)
         fputs ("]\n", self->out);
     if (rc == CTL_OK && !self->json && pages.items == 0)
-        fprintf (self->out, "(none)\n");
+        fprintf (self->out, _("(none)\n"));
     ctl_print_release ();
     return rc;
 }

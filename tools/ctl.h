@@ -10,6 +10,7 @@
 #include "client.h"
 #include "args.h"
 #include "dt_time.h"
+#include "ctl_lang.h"
 
 #define CTL_OK     0
 #define CTL_FAIL   1
@@ -74,7 +75,8 @@ struct _ctl_line_t {
     ctl_given_t *given;         /* each option as given, in order */
     char **words;               /* argv, positional arguments last (owned) */
     int ngiven;
-    char why [DT_ERR_MSG_MAX];  /* the reason of a usage error */
+    char why [DT_ERR_MSG_MAX];  /* the reason of a usage error, for people */
+    char why_en [DT_ERR_MSG_MAX];   /* the same in English, for --json */
 };
 
 /* Set up with stdout/stderr and no connection; ctl_destroy disconnects. */
@@ -98,7 +100,7 @@ void ctl_help (FILE *out, const char *noun);
 const char *ctl_opt (ctl_line_t *line, const char *name);
 /* All values given for a repeatable option, in order; returns how many. */
 size_t ctl_opt_all (ctl_line_t *line, const char *name, const char **values, size_t max);
-/* Record why the command line is wrong; returns CTL_USAGE. */
+/* Record why the command line is wrong (fmt is translated); returns CTL_USAGE. */
 int ctl_usage (ctl_line_t *line, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 /* Exactly one (or, if !required, at most one) of two options: CTL_OK or CTL_USAGE. */
 int ctl_one_of (ctl_line_t *line, const char *a, const char *b, bool required);
@@ -124,7 +126,8 @@ void ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show);
 /* {"error":{"code":..,"message":..[,"reason":..]}} on the output stream: the
    --json form of a usage or connection error (reason NULL for none). */
 void ctl_json_error (ctl_t *self, const char *code, const char *reason, const char *message);
-/* Print "duotangctl: message" on the error stream; returns CTL_FAIL. */
+/* Print "duotangctl: message" on the error stream (fmt is translated);
+   returns CTL_FAIL. */
 int ctl_fail (ctl_t *self, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
 //  Times, in the policy's time zone

@@ -11,16 +11,16 @@ static void
 s_show_hello (ctl_t *ctl, const msgpack_object *result)
 {
     const char *role = ctl_v (result, "role");
-    char *scope = streq (role, "hq-admin")? strdup ("all branches"):
-        streq (role, "node")? zsys_sprintf ("node %s: branches %s", ctl_v (result, "node"),
+    char *scope = streq (role, "hq-admin")? strdup (_("all branches")):
+        streq (role, "node")? zsys_sprintf (_("node %s: branches %s"), ctl_v (result, "node"),
                                             ctl_v (result, "branches")):
-        zsys_sprintf ("branches %s", ctl_v (result, "branches"));
+        zsys_sprintf (_("branches %s"), ctl_v (result, "branches"));
     ctl_table_t *table = ctl_table_new ();
-    ctl_table_cells (table, "server", ctl_v (result, "server"), NULL);
-    ctl_table_cells (table, "protocol", ctl_v (result, "version"), NULL);
-    ctl_table_cells (table, "key", ctl_v (result, "key"), NULL);
-    ctl_table_cells (table, "role", role, NULL);
-    ctl_table_cells (table, "scope", scope, NULL);
+    ctl_table_cells (table, _("server"), ctl_v (result, "server"), NULL);
+    ctl_table_cells (table, _("protocol"), ctl_v (result, "version"), NULL);
+    ctl_table_cells (table, _("key"), ctl_v (result, "key"), NULL);
+    ctl_table_cells (table, _("role"), role, NULL);
+    ctl_table_cells (table, _("scope"), scope, NULL);
     ctl_table_print (table, ctl->out);
     ctl_table_destroy (&table);
     free (scope);
@@ -89,15 +89,15 @@ static void
 s_show_status (ctl_t *ctl, const msgpack_object *result)
 {
     const char *state = ctl_v (result, "state");
-    const char *meaning = streq (state, "pending")? "queued at this node, the hub not "
-                          "reached yet": streq (state, "done")? "the hub applied it":
-                          streq (state, "failed")? "the hub refused it": "";
-    fprintf (ctl->out, "ticket %s: %s%s%s%s\n", ctl_v (result, "ticket"), state,
+    const char *meaning = streq (state, "pending")? _("queued at this node, the hub not "
+                          "reached yet"): streq (state, "done")? _("the hub applied it"):
+                          streq (state, "failed")? _("the hub refused it"): "";
+    fprintf (ctl->out, _("ticket %s: %s%s%s%s\n"), ctl_v (result, "ticket"), state,
              *meaning? " (": "", meaning, *meaning? ")": "");
     const msgpack_object *error = proto_map_get (result, "error");
     const msgpack_object *value = proto_map_get (result, "result");
     if (error && error->type == MSGPACK_OBJECT_MAP)
-        fprintf (ctl->out, "error %s: %s\n", ctl_v (error, "code"), ctl_v (error, "message"));
+        fprintf (ctl->out, _("error %s: %s\n"), ctl_v (error, "code"), ctl_v (error, "message"));
     else
     if (value && value->type != MSGPACK_OBJECT_NIL)
         s_print_fields (ctl->out, value, 1);
@@ -141,7 +141,7 @@ s_key_new (ctl_t *ctl, ctl_line_t *line)
     else
     if (keys_create (prefix, name, &err) == 0)
         cert = keys_load_public (path, &err);
-    int rc = cert? CTL_OK: ctl_fail (ctl, "%s", err.message);
+    int rc = cert? CTL_OK: ctl_fail (ctl, "%s", ctl_lang_of (&err));
     if (cert) {
         //  The result has the same shape in both output modes
         args_str (&line->req, "name", name);
@@ -172,7 +172,7 @@ s_key_allow (ctl_t *ctl, ctl_line_t *line)
     dt_err_init (&err);
     zcert_t *cert = keys_load_public (ctl_opt (line, "public"), &err);
     if (!cert) {
-        ctl_fail (ctl, "%s", err.message);
+        ctl_fail (ctl, "%s", ctl_lang_of (&err));
         dt_err_reset (&err);
         return CTL_FAIL;
     }
@@ -229,23 +229,23 @@ s_request_status (ctl_t *ctl, ctl_line_t *line)
 
 const ctl_cmd_t ctl_admin_cmds [] = {
     { "hello", "", "hello", NULL, 0, 0, s_hello,
-      "Show the server, its protocol version, and this key's role and scope." },
+      N_("Show the server, its protocol version, and this key's role and scope.")},
     { "key", "new", "key new NAME [--dir DIR]", "dir:", 1, 1, s_key_new,
-      "Create a key pair DIR/NAME.pub and DIR/NAME.key (mode 0600) here, no server "
-      "needed; print the public key." },
+      N_("Create a key pair DIR/NAME.pub and DIR/NAME.key (mode 0600) here, no server "
+      "needed; print the public key.")},
     { "key", "allow", "key allow NAME --role hq-admin|node|leader [--node NODE] "
       "[--branch BRANCH ...] --public FILE|Z85", "role:! node: branch:* public:!", 1, 1,
-      s_key_allow, "Admit a public key with a role: hq-admin (everything), node (bound to "
-      "--node) or leader (the --branch list)." },
+      s_key_allow, N_("Admit a public key with a role: hq-admin (everything), node (bound to "
+      "--node) or leader (the --branch list).")},
     { "key", "revoke", "key revoke NAME", NULL, 1, 1, s_key_revoke,
-      "Revoke a key: its every further request fails." },
-    { "key", "list", "key list", NULL, 0, 0, s_key_list, "List keys with role and scope." },
+      N_("Revoke a key: its every further request fails.")},
+    { "key", "list", "key list", NULL, 0, 0, s_key_list, N_("List keys with role and scope.")},
     { "node", "add", "node add NODE", NULL, 1, 1, s_node_add,
-      "Register a node (then: branch assign, and key allow --role node)." },
+      N_("Register a node (then: branch assign, and key allow --role node).")},
     { "node", "list", "node list", NULL, 0, 0, s_node_list,
-      "List nodes with connection, replication lag and outbox." },
+      N_("List nodes with connection, replication lag and outbox.")},
     { "request", "status", "request status TICKET", NULL, 1, 1, s_request_status,
-      "Ask a node what became of a request it queued while the hub was away." },
+      N_("Ask a node what became of a request it queued while the hub was away.")},
     { NULL }
 };
 

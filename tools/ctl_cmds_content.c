@@ -38,7 +38,7 @@ static void
 s_show_post (ctl_t *ctl, const msgpack_object *post)
 {
     char at [S_TIME_MAX];
-    fprintf (ctl->out, "post %s %s: %s in %s by %s at %s", ctl_v (post, "id"),
+    fprintf (ctl->out, _("post %s %s: %s in %s by %s at %s"), ctl_v (post, "id"),
              ctl_v (post, "title"), ctl_v (post, "kind"), ctl_v (post, "group"),
              ctl_v (post, "author"), s_local (ctl, post, "at", at));
     const msgpack_object *topics = ctl_array (post, "topics");
@@ -59,7 +59,7 @@ static void
 s_show_event (ctl_t *ctl, const msgpack_object *event)
 {
     char at [S_TIME_MAX];
-    fprintf (ctl->out, "event %s %s: %s in %s at %s, place %s, by %s: %s",
+    fprintf (ctl->out, _("event %s %s: %s in %s at %s, place %s, by %s: %s"),
              ctl_v (event, "id"), ctl_v (event, "title"), ctl_v (event, "kind"),
              ctl_v (event, "group"), s_local (ctl, event, "at", at), ctl_v (event, "place"),
              ctl_v (event, "author"), ctl_v (event, "status"));
@@ -68,7 +68,7 @@ s_show_event (ctl_t *ctl, const msgpack_object *event)
         fprintf (ctl->out, ", %u attendee%s", attendees? attendees->via.array.size: 0,
                  attendees && attendees->via.array.size == 1? "": "s");
     if (!ctl_is (event, "status", "scheduled") && proto_map_get (event, "closed_by"))
-        fprintf (ctl->out, " (by %s)", ctl_v (event, "closed_by"));
+        fprintf (ctl->out, _(" (by %s)"), ctl_v (event, "closed_by"));
     fputc ('\n', ctl->out);
 }
 
@@ -85,12 +85,12 @@ static void
 s_show_question (ctl_t *ctl, const msgpack_object *question)
 {
     char at [S_TIME_MAX], due [S_TIME_MAX];
-    fprintf (ctl->out, "question %s of %s in %s at %s: routed to %s, due %s, %s",
+    fprintf (ctl->out, _("question %s of %s in %s at %s: routed to %s, due %s, %s"),
              ctl_v (question, "id"), s_asker (question), ctl_v (question, "group"),
              s_local (ctl, question, "at", at), ctl_v (question, "leader"),
              s_local (ctl, question, "deadline", due), ctl_v (question, "status"));
     if (ctl_is (question, "status", "answered"))
-        fprintf (ctl->out, " by %s", ctl_v (question, "closed_by"));
+        fprintf (ctl->out, _(" by %s"), ctl_v (question, "closed_by"));
     const msgpack_object *overdue = proto_map_get (question, "overdue");
     if (overdue && overdue->type == MSGPACK_OBJECT_BOOLEAN && overdue->via.boolean)
         fprintf (ctl->out, ", overdue");
@@ -146,8 +146,9 @@ s_clip (const char *text, size_t max)
 }
 
 static const ctl_column_t s_post_columns [] = {
-    { "ID", false, 0 }, { "KIND", false, 7 }, { "GROUP", false, 0 }, { "AUTHOR", false, 0 },
-    { "TIME", false, 23 }, { "TITLE", false, 0 }, { NULL, false, 0 }
+    { N_("ID"), false, 0 }, { N_("KIND"), false, 7 }, { N_("GROUP"), false, 0 },
+    { N_("AUTHOR"), false, 0 }, { N_("TIME"), false, 23 }, { N_("TITLE"), false, 0 },
+    { NULL, false, 0 }
 };
 
 static void
@@ -162,9 +163,9 @@ s_row_post (ctl_t *ctl, const msgpack_object *post, char **cells)
 }
 
 static const ctl_column_t s_event_columns [] = {
-    { "ID", false, 0 }, { "KIND", false, 7 }, { "GROUP", false, 0 }, { "AUTHOR", false, 0 },
-    { "TIME", false, 23 }, { "STATUS", false, 9 },
-    { "ATTENDEES", true, 0 }, { "TITLE", false, 0 }, { NULL, false, 0 }
+    { N_("ID"), false, 0 }, { N_("KIND"), false, 7 }, { N_("GROUP"), false, 0 },
+    { N_("AUTHOR"), false, 0 }, { N_("TIME"), false, 23 }, { N_("STATUS"), false, 9 },
+    { N_("ATTENDEES"), true, 0 }, { N_("TITLE"), false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -183,9 +184,10 @@ s_row_event (ctl_t *ctl, const msgpack_object *event, char **cells)
 }
 
 static const ctl_column_t s_question_columns [] = {
-    { "ID", false, 0 }, { "GROUP", false, 0 }, { "ASKER", false, 0 }, { "TIME", false, 23 },
-    { "LEADER", false, 0 }, { "DEADLINE", false, 23 }, { "STATUS", false, 8 },
-    { "OVERDUE", false, 7 }, { "TEXT", false, 0 }, { NULL, false, 0 }
+    { N_("ID"), false, 0 }, { N_("GROUP"), false, 0 }, { N_("ASKER"), false, 0 },
+    { N_("TIME"), false, 23 }, { N_("LEADER"), false, 0 }, { N_("DEADLINE"), false, 23 },
+    { N_("STATUS"), false, 8 }, { N_("OVERDUE"), false, 7 }, { N_("TEXT"), false, 0 },
+    { NULL, false, 0 }
 };
 
 static void
@@ -921,14 +923,14 @@ s_is_json (const char *data, size_t size)
 static void
 s_show_imported (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, "imported %s posts, %s events, %s questions\n", ctl_v (result, "posts"),
+    fprintf (ctl->out, _("imported %s posts, %s events, %s questions\n"), ctl_v (result, "posts"),
              ctl_v (result, "events"), ctl_v (result, "questions"));
 }
 
 static void
 s_show_reported (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, "reported %s activity rows\n", ctl_v (result, "rows"));
+    fprintf (ctl->out, _("reported %s activity rows\n"), ctl_v (result, "rows"));
 }
 
 /* Read path into rows (CSV, or JSON lines when content and the file starts
@@ -942,7 +944,7 @@ s_import (ctl_t *ctl, ctl_line_t *line, const char *op, bool content, ctl_show_f
     char *data;
     size_t size;
     if (ctl_import_read (path, &data, &size, &err)) {
-        ctl_fail (ctl, "%s: %s", path, err.message);
+        ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
         dt_err_reset (&err);
         return CTL_FAIL;
     }
@@ -967,7 +969,7 @@ s_import (ctl_t *ctl, ctl_line_t *line, const char *op, bool content, ctl_show_f
                          "carries (%d): split the file", rows.count, rows.rows.size,
                          DT_MAX_BODY);
     if (rc)
-        rc = ctl_fail (ctl, "%s: %s", path, err.message);
+        rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
     else {
         msgpack_pack_array (args_key (&line->req, "rows"), rows.count);
         msgpack_sbuffer_write (&line->req.body, rows.rows.data, rows.rows.size);
@@ -1013,18 +1015,18 @@ const ctl_cmd_t ctl_content_cmds [] = {
       "kind: since: until: limit:", 1, 1, s_post_list,
       "List a group's posts, oldest first, every page (or the first N)." S_TIME_HELP },
     { "post", "show", "post show ID", NULL, 1, 1, s_item_show,
-      "Show a post, one field a line, times in the policy's time zone." },
+      N_("Show a post, one field a line, times in the policy's time zone.")},
     { "event", "schedule", "event schedule GROUP KIND TITLE --at TIME --place PLACE "
       "--author ID [--id ID]", "at:! place:! author:! id:", 3, 3, s_event_schedule,
       "Schedule an event (tasting, sports, other) of a hall or branch." S_TIME_HELP },
     { "event", "held", "event held ID --author ID --attendees M1,M2,...",
       "author:! attendees:!*", 1, 1, s_event_held,
-      "Record that a scheduled event was held, with its attendees (comma-separated or "
-      "--attendees repeated)." },
+      N_("Record that a scheduled event was held, with its attendees (comma-separated or "
+      "--attendees repeated).")},
     { "event", "cancel", "event cancel ID --author ID", "author:!", 1, 1, s_event_cancel,
-      "Cancel a scheduled event." },
+      N_("Cancel a scheduled event.")},
     { "event", "show", "event show ID", NULL, 1, 1, s_item_show,
-      "Show an event, one field a line, times in the policy's time zone." },
+      N_("Show an event, one field a line, times in the policy's time zone.")},
     { "event", "list", "event list GROUP [--status S] [--since TIME] [--until TIME] "
       "[--limit N]", "status: since: until: limit:", 1, 1, s_event_list,
       "List a group's events (scheduled, held, cancelled), every page (or the first N)."
@@ -1034,17 +1036,17 @@ const ctl_cmd_t ctl_content_cmds [] = {
       "leader (a core member's: the branch's), due within the policy's deadline."
       S_TIME_HELP },
     { "question", "answer", "question answer ID --by ID TEXT", "by:!", 2, 2,
-      s_question_answer, "Answer a question; only the leader it is routed to may." },
+      s_question_answer, N_("Answer a question; only the leader it is routed to may.")},
     { "question", "list", "question list [--group G] [--leader L] [--open] [--overdue] "
       "[--limit N]", "group: leader: open overdue limit:", 0, 0, s_question_list,
-      "List questions (of a group in time order; else open ones by deadline), every page "
-      "(or the first N)." },
+      N_("List questions (of a group in time order; else open ones by deadline), every page "
+      "(or the first N).")},
     { "question", "show", "question show ID", NULL, 1, 1, s_item_show,
-      "Show a question with the leader it is routed to now, one field a line." },
+      N_("Show a question with the leader it is routed to now, one field a line.")},
     { "activity", "import", "activity import FILE.csv", NULL, 1, 1, s_activity_import,
-      "Report message counts per member and day from CSV (header member,day,count with "
+      N_("Report message counts per member and day from CSV (header member,day,count with "
       "day YYYY-MM-DD; '-' reads stdin): all rows or none; a day reported again is "
-      "replaced." },
+      "replaced.")},
     { "import", "content", "import content FILE", NULL, 1, 1, s_import_content,
       "Import historical posts, events and questions (CSV with header " S_CONTENT_HEADER
       ", list cells separated by ';'; or JSON lines when the file starts with '{'; '-' "

@@ -24,10 +24,10 @@ s_show_member_detail (ctl_t *ctl, const msgpack_object *result)
     const msgpack_object *member = proto_map_get (result, "member");
     ctl_print_member (ctl->out, member);
     ctl_table_t *table = ctl_table_new ();
-    ctl_table_cells (table, "first hall", ctl_v (member, "first_hall"), NULL);
-    ctl_table_cells (table, "tags", ctl_v (member, "tags"), NULL);
-    ctl_table_cells (table, "leads", ctl_v (result, "leads"), NULL);
-    ctl_table_cells (table, "created", ctl_when (member, "created"), NULL);
+    ctl_table_cells (table, _("first hall"), ctl_v (member, "first_hall"), NULL);
+    ctl_table_cells (table, _("tags"), ctl_v (member, "tags"), NULL);
+    ctl_table_cells (table, _("leads"), ctl_v (result, "leads"), NULL);
+    ctl_table_cells (table, _("created"), ctl_when (member, "created"), NULL);
     ctl_table_print (table, ctl->out);
     ctl_table_destroy (&table);
 }
@@ -35,7 +35,7 @@ s_show_member_detail (ctl_t *ctl, const msgpack_object *result)
 static void
 s_show_imported (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, "imported %s members, %s seated\n", ctl_v (result, "imported"),
+    fprintf (ctl->out, _("imported %s members, %s seated\n"), ctl_v (result, "imported"),
              ctl_v (result, "seated"));
 }
 
@@ -90,7 +90,7 @@ s_member_add (ctl_t *ctl, ctl_line_t *line)
     dt_err_t err;
     dt_err_init (&err);
     if (ntags && args_tags (&line->req, "tags", tags, ntags, &err))
-        return ctl_usage (line, "%s", err.message);
+        return ctl_usage (line, "%s", ctl_lang_of (&err));
     return ctl_call (ctl, line, "member.add", s_show_member);
 }
 
@@ -202,18 +202,22 @@ s_import_staged (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t 
         args_uint (&args, "part", i + 1);
         if (i + 1 == nparts)
             args_bool (&args, "last", true);
-        if (progress)
-            fprintf (ctl->err, "\rimport members: %zu of %zu rows sent%s", sent, count,
-                     i + 1 == nparts? ", importing": "");
+        if (progress) {
+            fputc ('\r', ctl->err);
+            fprintf (ctl->err, _("import members: %zu of %zu rows sent%s"), sent, count,
+                     i + 1 == nparts? _(", importing"): "");
+        }
         proto_reply_t reply;
         rc = ctl_request (ctl, "import.members", &args, &reply);
         args_destroy (&args);
         if (rc == CTL_OK) {
             sent += parts [i].count;
             if (i + 1 == nparts) {
-                if (progress)
-                    fprintf (ctl->err, "\rimport members: %zu of %zu rows imported\n",
+                if (progress) {
+                    fputc ('\r', ctl->err);
+                    fprintf (ctl->err, _("import members: %zu of %zu rows imported\n"),
                              sent, count);
+                }
                 ctl_result (ctl, reply.result, s_show_imported);
             }
             proto_reply_release (&reply);
@@ -244,7 +248,7 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
     if (ctl->opts.timeout_ms == 0)
         ctl->opts.timeout_ms = 120000;
     if (rc)
-        rc = ctl_fail (ctl, "%s: %s", path, err.message);
+        rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
     else
     if (nparts > 1)
         rc = s_import_staged (ctl, line, parts, nparts, count);
@@ -271,35 +275,35 @@ s_export_members (ctl_t *ctl, ctl_line_t *line)
 const ctl_cmd_t ctl_member_cmds [] = {
     { "member", "add", "member add ID NAME [--referrer MEMBER] [--tag KEY=VALUE ...]",
       "referrer: tag:*", 2, 2, s_member_add,
-      "Add a member (unplaced); the referrer is kept for ever." },
+      N_("Add a member (unplaced); the referrer is kept for ever.")},
     { "member", "join", "member join ID --hall HALL | --branch BRANCH", "hall: branch:",
-      1, 1, s_member_join, "Seat an unplaced member in a hall, or in a branch's core "
-      "(refused when the member is seated anywhere: customer lock)." },
+      1, 1, s_member_join, N_("Seat an unplaced member in a hall, or in a branch's core "
+      "(refused when the member is seated anywhere: customer lock).")},
     { "member", "leave", "member leave ID", NULL, 1, 1, s_member_leave,
-      "Release a member's seat (the member becomes unplaced)." },
+      N_("Release a member's seat (the member becomes unplaced).")},
     { "member", "transfer", "member transfer ID --to-hall HALL | --to-branch BRANCH",
       "to-hall: to-branch:", 1, 1, s_member_transfer,
-      "Move a seated member to another hall or core seat (the only way to move one)." },
+      N_("Move a seated member to another hall or core seat (the only way to move one).")},
     { "member", "promote", "member promote ID", NULL, 1, 1, s_member_promote,
-      "Turn a hall seat into a core seat of the hall's branch." },
+      N_("Turn a hall seat into a core seat of the hall's branch.")},
     { "member", "demote", "member demote ID --hall HALL", "hall:!", 1, 1, s_member_demote,
-      "Turn a core seat into a seat in a hall of the same branch." },
+      N_("Turn a core seat into a seat in a hall of the same branch.")},
     { "member", "role", "member role ID ROLE", NULL, 2, 2, s_member_role,
-      "Set a member's role: admin, lecturer, kol or member." },
+      N_("Set a member's role: admin, lecturer, kol or member.")},
     { "member", "show", "member show ID", NULL, 1, 1, s_member_show,
-      "Show a member: seat, role, referrer, first hall, tags, halls led." },
+      N_("Show a member: seat, role, referrer, first hall, tags, halls led.")},
     { "member", "list", "member list --hall HALL | --branch BRANCH | --unplaced",
       "hall: branch: unplaced", 0, 0, s_member_list,
-      "List a hall's members, a branch's core members, or the members seated nowhere." },
+      N_("List a hall's members, a branch's core members, or the members seated nowhere.")},
     { "member", "find", "member find NAME", NULL, 1, 1, s_member_find,
-      "List the members whose name starts with NAME (letters in any case), that this "
-      "key may see." },
+      N_("List the members whose name starts with NAME (letters in any case), that this "
+      "key may see.")},
     { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
-      "Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
-      "or none, in parts staged at the hub for a large file." },
+      N_("Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
+      "or none, in parts staged at the hub for a large file.")},
     { "export", "members", "export members [--branch BRANCH] [--bom]", "branch: bom", 0, 0,
-      s_export_members, "Write members as CSV (id,name,referrer,group) on stdout; --bom "
-      "starts it with a UTF-8 byte order mark for spreadsheets." },
+      s_export_members, N_("Write members as CSV (id,name,referrer,group) on stdout; --bom "
+      "starts it with a UTF-8 byte order mark for spreadsheets.")},
     { NULL }
 };
 

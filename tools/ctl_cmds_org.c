@@ -48,15 +48,15 @@ static void
 s_show_hall_moved (ctl_t *ctl, const msgpack_object *result)
 {
     ctl_print_hall (ctl->out, result);
-    fprintf (ctl->out, "the leader %s's core seat moved with the hall to branch %s\n",
+    fprintf (ctl->out, _("the leader %s's core seat moved with the hall to branch %s\n"),
              ctl_v (result, "leader"), ctl_v (result, "branch"));
 }
 
 static void
 s_show_branch_dissolved (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, "branch %s dissolved: %s halls and %s core members moved, "
-             "%s members released\n", ctl_v (result, "dissolved"),
+    fprintf (ctl->out, _("branch %s dissolved: %s halls and %s core members moved, "
+             "%s members released\n"), ctl_v (result, "dissolved"),
              ctl_v (result, "moved_halls"), ctl_v (result, "moved_members"),
              ctl_v (result, "released"));
 }
@@ -68,10 +68,10 @@ s_show_branch_detail (ctl_t *ctl, const msgpack_object *result)
     const msgpack_object *halls = ctl_array (result, "halls");
     const msgpack_object *core = ctl_array (result, "core");
     ctl_print_branch (ctl->out, branch);
-    fprintf (ctl->out, "created %s\n\nhalls (%u):\n", ctl_when (branch, "created"),
+    fprintf (ctl->out, _("created %s\n\nhalls (%u):\n"), ctl_when (branch, "created"),
              halls? halls->via.array.size: 0);
     ctl_print_halls (ctl->out, halls);
-    fprintf (ctl->out, "\ncore seats (%u):\n", core? core->via.array.size: 0);
+    fprintf (ctl->out, _("\ncore seats (%u):\n"), core? core->via.array.size: 0);
     ctl_print_members (ctl->out, core);
 }
 
@@ -79,7 +79,7 @@ static void
 s_show_merged (ctl_t *ctl, const msgpack_object *result)
 {
     const msgpack_object *into = proto_map_get (result, "into");
-    fprintf (ctl->out, "hall %s merged into %s: %s members moved\n", ctl_v (result, "merged"),
+    fprintf (ctl->out, _("hall %s merged into %s: %s members moved\n"), ctl_v (result, "merged"),
              ctl_v (into, "id"), ctl_v (result, "moved"));
     ctl_print_hall (ctl->out, into);
 }
@@ -89,7 +89,7 @@ s_show_split (ctl_t *ctl, const msgpack_object *result)
 {
     const msgpack_object *from = proto_map_get (result, "from");
     const msgpack_object *fresh = proto_map_get (result, "new");
-    fprintf (ctl->out, "hall %s split: %s members moved to %s\n", ctl_v (from, "id"),
+    fprintf (ctl->out, _("hall %s split: %s members moved to %s\n"), ctl_v (from, "id"),
              ctl_v (result, "moved"), ctl_v (fresh, "id"));
     ctl_print_hall (ctl->out, from);
     ctl_print_hall (ctl->out, fresh);
@@ -98,7 +98,7 @@ s_show_split (ctl_t *ctl, const msgpack_object *result)
 static void
 s_show_hall_dissolved (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, "hall %s dissolved: %s members moved, %s members released\n",
+    fprintf (ctl->out, _("hall %s dissolved: %s members moved, %s members released\n"),
              ctl_v (result, "dissolved"), ctl_v (result, "moved"), ctl_v (result, "released"));
 }
 
@@ -108,7 +108,7 @@ s_show_hall_detail (ctl_t *ctl, const msgpack_object *result)
     const msgpack_object *hall = proto_map_get (result, "hall");
     const msgpack_object *members = ctl_array (result, "members");
     ctl_print_hall (ctl->out, hall);
-    fprintf (ctl->out, "created %s\n\nmembers (%u):\n", ctl_when (hall, "created"),
+    fprintf (ctl->out, _("created %s\n\nmembers (%u):\n"), ctl_when (hall, "created"),
              members? members->via.array.size: 0);
     ctl_print_members (ctl->out, members);
 }
@@ -323,48 +323,48 @@ s_hall_show (ctl_t *ctl, ctl_line_t *line)
 
 const ctl_cmd_t ctl_org_cmds [] = {
     { "officer", "add", "officer add ID NAME", NULL, 2, 2, s_officer_add,
-      "Add an officer (舵主) to hq; every officer must then lead a branch." },
+      N_("Add an officer (舵主) to hq; every officer must then lead a branch.")},
     { "officer", "list", "officer list", NULL, 0, 0, s_officer_list,
-      "List officers with the number of branches each leads (0 = non-compliant)." },
+      N_("List officers with the number of branches each leads (0 = non-compliant).")},
     { "branch", "create", "branch create ID NAME --leader OFFICER [--cap N]", "leader:! cap:",
-      2, 2, s_branch_create, "Create a branch (分舵) led by an officer; cap defaults to 200." },
+      2, 2, s_branch_create, N_("Create a branch (分舵) led by an officer; cap defaults to 200.")},
     { "branch", "rename", "branch rename ID NAME", NULL, 2, 2, s_branch_rename,
-      "Rename a branch." },
+      N_("Rename a branch.")},
     { "branch", "set-cap", "branch set-cap ID N", NULL, 2, 2, s_branch_set_cap,
-      "Set a branch's cap on core seats (refused below the seats taken)." },
+      N_("Set a branch's cap on core seats (refused below the seats taken).")},
     { "branch", "handover", "branch handover ID --to OFFICER", "to:!", 1, 1, s_branch_handover,
-      "Hand a branch over to another officer." },
+      N_("Hand a branch over to another officer.")},
     { "branch", "dissolve", "branch dissolve ID [--into BRANCH | --release]", "into: release",
-      1, 1, s_branch_dissolve, "Dissolve a branch; its halls and core seats move into "
-      "another branch, or are released (halls dissolved, members unplaced)." },
+      1, 1, s_branch_dissolve, N_("Dissolve a branch; its halls and core seats move into "
+      "another branch, or are released (halls dissolved, members unplaced).")},
     { "branch", "assign", "branch assign ID --node NODE", "node:!", 1, 1, s_branch_assign,
-      "Assign a branch to the node that serves it." },
+      N_("Assign a branch to the node that serves it.")},
     { "branch", "list", "branch list", NULL, 0, 0, s_branch_list,
-      "List branches with core seats against caps." },
+      N_("List branches with core seats against caps.")},
     { "branch", "show", "branch show ID", NULL, 1, 1, s_branch_show,
-      "Show a branch, its halls and its core members." },
+      N_("Show a branch, its halls and its core members.")},
     { "hall", "create", "hall create ID NAME --branch BRANCH --leader MEMBER [--cap N]",
-      "branch:! leader:! cap:", 2, 2, s_hall_create, "Create a hall (堂口) in a branch, led "
-      "by a member with a core seat there; cap defaults to 30." },
-    { "hall", "rename", "hall rename ID NAME", NULL, 2, 2, s_hall_rename, "Rename a hall." },
+      "branch:! leader:! cap:", 2, 2, s_hall_create, N_("Create a hall (堂口) in a branch, led "
+      "by a member with a core seat there; cap defaults to 30.")},
+    { "hall", "rename", "hall rename ID NAME", NULL, 2, 2, s_hall_rename, N_("Rename a hall.")},
     { "hall", "set-cap", "hall set-cap ID N", NULL, 2, 2, s_hall_set_cap,
-      "Set a hall's cap on seats." },
+      N_("Set a hall's cap on seats.")},
     { "hall", "move", "hall move ID --to BRANCH", "to:!", 1, 1, s_hall_move,
-      "Move a hall, and its leader's core seat, to another branch." },
+      N_("Move a hall, and its leader's core seat, to another branch.")},
     { "hall", "merge", "hall merge ID --into HALL", "into:!", 1, 1, s_hall_merge,
-      "Merge a hall into another (refused when the seats would exceed its cap)." },
+      N_("Merge a hall into another (refused when the seats would exceed its cap).")},
     { "hall", "split", "hall split ID --new ID2 NAME2 --leader MEMBER --members M1,M2,...",
       "new:! leader:! members:!*", 2, 2, s_hall_split,
-      "Split the listed members off into a new hall of the same branch." },
+      N_("Split the listed members off into a new hall of the same branch.")},
     { "hall", "handover", "hall handover ID --to MEMBER", "to:!", 1, 1, s_hall_handover,
-      "Hand a hall over to a new leader; its members stay, untouched." },
+      N_("Hand a hall over to a new leader; its members stay, untouched.")},
     { "hall", "dissolve", "hall dissolve ID [--into HALL | --release]", "into: release",
-      1, 1, s_hall_dissolve, "Dissolve a hall; its members move into another hall, or are "
-      "released to unplaced." },
+      1, 1, s_hall_dissolve, N_("Dissolve a hall; its members move into another hall, or are "
+      "released to unplaced.")},
     { "hall", "list", "hall list [--branch BRANCH]", "branch:", 0, 0, s_hall_list,
-      "List halls with seats against caps." },
+      N_("List halls with seats against caps.")},
     { "hall", "show", "hall show ID", NULL, 1, 1, s_hall_show,
-      "Show a hall and its members." },
+      N_("Show a hall and its members.")},
     { NULL }
 };
 

@@ -355,17 +355,17 @@ s_import_org (ctl_t *ctl, ctl_line_t *line)
         if (ctl->json)
             fprintf (ctl->out, "{\"commands\":%d}\n", done);
         else
-            fprintf (ctl->out, "imported %s: %d commands\n", path, done);
+            fprintf (ctl->out, _("imported %s: %d commands\n"), path, done);
     }
     return rc == CTL_USAGE? CTL_FAIL: rc;
 }
 
 const ctl_cmd_t ctl_orgfile_cmds [] = {
     { "export", "org", "export org", NULL, 0, 0, s_export_org,
-      "Write the whole tree (officers, nodes, branches, halls, members with tags, roles, "
-      "referrers and first halls) as the duotangctl commands that rebuild it." },
+      N_("Write the whole tree (officers, nodes, branches, halls, members with tags, roles, "
+      "referrers and first halls) as the duotangctl commands that rebuild it.")},
     { "import", "org", "import org FILE", NULL, 1, 1, s_import_org,
-      "Run an export org file against a fresh hub, one command after another." },
+      N_("Run an export org file against a fresh hub, one command after another.")},
     { NULL }
 };
 

@@ -94,11 +94,11 @@ s_policy_set (ctl_t *ctl, ctl_line_t *line)
 
 const ctl_cmd_t ctl_policy_cmds [] = {
     { "policy", "show", "policy show", NULL, 0, 0, s_policy_show,
-      "Show the organisation's policy and its version: default caps, time zone, content "
-      "quotas and who may publish." },
+      N_("Show the organisation's policy and its version: default caps, time zone, content "
+      "quotas and who may publish.")},
     { "policy", "set", "policy set FIELD=VALUE ...", NULL, 1, 32, s_policy_set,
-      "Change policy fields at the hub, all or none (lists as a,b,c; FIELD= for an empty "
-      "list); every node receives the new version." },
+      N_("Change policy fields at the hub, all or none (lists as a,b,c; FIELD= for an empty "
+      "list); every node receives the new version.")},
     { NULL }
 };
 

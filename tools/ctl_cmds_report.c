@@ -22,31 +22,31 @@ s_show_tree (ctl_t *ctl, const msgpack_object *result)
         halls += ctl_u (&branches->via.array.ptr [b], "halls");
     //  hq counts the whole tree (a server before paging: this one page)
     if (ctl->page == 0 && proto_map_get (hq, "branches"))
-        fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %s  halls %s\n",
+        fprintf (ctl->out, _("hq  officers %s  members %s  unplaced %s  branches %s  halls %s\n"),
                  ctl_v (hq, "officers"), ctl_v (hq, "members"), ctl_v (hq, "unplaced"),
                  ctl_v (hq, "branches"), ctl_v (hq, "halls"));
     else
     if (ctl->page == 0)
-        fprintf (ctl->out, "hq  officers %s  members %s  unplaced %s  branches %u  halls %"
-                 PRIu64 "\n", ctl_v (hq, "officers"), ctl_v (hq, "members"),
+        fprintf (ctl->out, _("hq  officers %s  members %s  unplaced %s  branches %u  halls %"
+                 PRIu64 "\n"), ctl_v (hq, "officers"), ctl_v (hq, "members"),
                  ctl_v (hq, "unplaced"), nbranches, halls);
     ctl_table_t *table = ctl_table_new ();
     for (uint32_t b = 0; b < nbranches; b++) {
         const msgpack_object *branch = &branches->via.array.ptr [b];
         const msgpack_object *node = proto_map_get (branch, "node");
         ctl_table_add (table, "%s (%s)", ctl_v (branch, "name"), ctl_v (branch, "id"));
-        ctl_table_add (table, "leader %s", ctl_v (branch, "leader"));
-        ctl_table_add (table, "core %s/%s", ctl_v (branch, "core_seats"), ctl_v (branch, "cap"));
-        ctl_table_add (table, "halls %s", ctl_v (branch, "halls"));
-        ctl_table_add (table, "%s%s", node && node->type == MSGPACK_OBJECT_STR? "node ": "",
+        ctl_table_add (table, _("leader %s"), ctl_v (branch, "leader"));
+        ctl_table_add (table, _("core %s/%s"), ctl_v (branch, "core_seats"), ctl_v (branch, "cap"));
+        ctl_table_add (table, _("halls %s"), ctl_v (branch, "halls"));
+        ctl_table_add (table, "%s%s", node && node->type == MSGPACK_OBJECT_STR? _("node "): "",
                        node && node->type == MSGPACK_OBJECT_STR? ctl_v (branch, "node"): "");
         ctl_table_row (table);
         const msgpack_object *list = ctl_array (branch, "hall_list");
         for (uint32_t h = 0; list && h < list->via.array.size; h++) {
             const msgpack_object *hall = &list->via.array.ptr [h];
             ctl_table_add (table, "  %s (%s)", ctl_v (hall, "name"), ctl_v (hall, "id"));
-            ctl_table_add (table, "leader %s", ctl_v (hall, "leader"));
-            ctl_table_add (table, "seats %s/%s", ctl_v (hall, "seats"), ctl_v (hall, "cap"));
+            ctl_table_add (table, _("leader %s"), ctl_v (hall, "leader"));
+            ctl_table_add (table, _("seats %s/%s"), ctl_v (hall, "seats"), ctl_v (hall, "cap"));
             ctl_table_row (table);
         }
     }
@@ -78,12 +78,12 @@ s_show_audit (ctl_t *ctl, const msgpack_object *result)
         uint64_t total = proto_map_get (entry, "changes_total")?
                          ctl_u (entry, "changes_total"): count;
         if (shown < total)
-            fprintf (ctl->out, "  ... and %" PRIu64 " more changes (%s)\n", total - shown,
-                     total > count? "kept in the entry's detail, checked by audit verify":
-                     "--json lists them all");
+            fprintf (ctl->out, _("  ... and %" PRIu64 " more changes (%s)\n"), total - shown,
+                     total > count? _("kept in the entry's detail, checked by audit verify"):
+                     _("--json lists them all"));
     }
     if (ctl->page == 0 && (!entries || entries->via.array.size == 0))
-        fprintf (ctl->out, "(no entries)\n");
+        fprintf (ctl->out, _("(no entries)\n"));
 }
 
 /* TREE [--branch branch] */
@@ -128,7 +128,7 @@ s_audit_verify (ctl_t *ctl, ctl_line_t *line)
                        ctl_v (result, "entries"), ctl_v (result, "reason"));
     else
     if (!ctl->json)
-        fprintf (ctl->out, "OK: %s entries, hash chain intact\n", ctl_v (result, "entries"));
+        fprintf (ctl->out, _("OK: %s entries, hash chain intact\n"), ctl_v (result, "entries"));
     proto_reply_release (&reply);
     return rc;
 }
@@ -250,9 +250,10 @@ s_cell_rollup (const msgpack_object *quotas, const char *quota)
 }
 
 static const ctl_column_t s_rollup_columns [] = {
-    { "BRANCH", false, 0 }, { "NAME", false, 0 }, { "NODE", false, 0 }, { "HALLS", true, 0 },
-    { "ARTICLES", false, 0 }, { "STORIES", false, 0 }, { "VIDEOS", false, 0 },
-    { "GATHERINGS", false, 0 }, { "SILENT", true, 0 }, { "WORST", false, 0 }, { NULL, false, 0 }
+    { N_("BRANCH"), false, 0 }, { N_("NAME"), false, 0 }, { N_("NODE"), false, 0 },
+    { N_("HALLS"), true, 0 }, { N_("ARTICLES"), false, 0 }, { N_("STORIES"), false, 0 },
+    { N_("VIDEOS"), false, 0 }, { N_("GATHERINGS"), false, 0 }, { N_("SILENT"), true, 0 },
+    { N_("WORST"), false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -274,7 +275,7 @@ s_row_rollup (ctl_t *ctl, const msgpack_object *item, char **cells)
     cells [8] = strdup (ctl_v (item, "silent"));
     const msgpack_object *worst = proto_map_get (item, "worst");
     cells [9] = worst && worst->type == MSGPACK_OBJECT_MAP
-              ? zsys_sprintf ("%s %s missed %s in a row", ctl_v (worst, "group"),
+              ? zsys_sprintf (_("%s %s missed %s in a row"), ctl_v (worst, "group"),
                               ctl_v (worst, "quota"), ctl_v (worst, "missing"))
               : strdup ("-");
     s_total.silent += ctl_u (item, "silent");
@@ -290,16 +291,16 @@ s_cell_judged (const msgpack_object *item, const char *quota)
     if (!judged)
         return strdup ("-");
     if (ctl_is (judged, "status", "awaiting"))
-        return zsys_sprintf ("awaiting node %s", ctl_v (judged, "node"));
+        return zsys_sprintf (_("awaiting node %s"), ctl_v (judged, "node"));
     if (ctl_is (judged, "status", "none"))
-        return strdup ("not counted yet");
-    return zsys_sprintf ("%s %s/%s, run %s", ctl_v (judged, "status"), ctl_v (judged, "count"),
+        return strdup (_("not counted yet"));
+    return zsys_sprintf (_("%s %s/%s, run %s"), ctl_v (judged, "status"), ctl_v (judged, "count"),
                          ctl_v (judged, "need"), ctl_v (judged, "current"));
 }
 
 static const ctl_column_t s_judged_columns [] = {
-    { "GROUP", false, 0 }, { "NAME", false, 0 }, { "ARTICLES", false, 0 },
-    { "STORIES", false, 0 }, { "VIDEOS", false, 0 }, { "GATHERINGS", false, 0 },
+    { N_("GROUP"), false, 0 }, { N_("NAME"), false, 0 }, { N_("ARTICLES"), false, 0 },
+    { N_("STORIES"), false, 0 }, { N_("VIDEOS"), false, 0 }, { N_("GATHERINGS"), false, 0 },
     { NULL, false, 0 }
 };
 
@@ -369,31 +370,31 @@ s_report_compliance (ctl_t *ctl, ctl_line_t *line)
         return s_stream (ctl, line, "report.compliance", csv, s_csv_judged);
     if (detail) {
         if (!ctl->json)
-            fprintf (ctl->out, "last closed period of each quota (count/need, run of met "
-                     "periods)%s%s\n", ctl_opt (line, "at")? " at ": "",
+            fprintf (ctl->out, _("last closed period of each quota (count/need, run of met "
+                     "periods)%s%s\n"), ctl_opt (line, "at")? " at ": "",
                      ctl_opt (line, "at")? ctl_opt (line, "at"): "");
         return ctl_call_pages (ctl, line, "report.compliance", limit, s_judged_columns,
                                s_row_judged);
     }
     memset (&s_total, 0, sizeof (s_total));
     if (!ctl->json)
-        fprintf (ctl->out, "groups met/missed in the last closed period of each quota, "
-                 "per branch%s%s\n", ctl_opt (line, "at")? " at ": "",
+        fprintf (ctl->out, _("groups met/missed in the last closed period of each quota, "
+                 "per branch%s%s\n"), ctl_opt (line, "at")? " at ": "",
                  ctl_opt (line, "at")? ctl_opt (line, "at"): "");
     rc = ctl_call_pages (ctl, line, "report.compliance", limit, s_rollup_columns,
                          s_row_rollup);
     if (rc == CTL_OK && !ctl->json) {
-        fprintf (ctl->out, "organisation: %" PRIu64 " branches, %" PRIu64 " halls;",
+        fprintf (ctl->out, _("organisation: %" PRIu64 " branches, %" PRIu64 " halls;"),
                  s_total.branches, s_total.halls);
         for (int q = 0; q < 4; q++)
             fprintf (ctl->out, " %s %" PRIu64 "/%" PRIu64 "%s", s_quota_names [q],
                      s_total.met [q], s_total.missed [q], q < 3? ",": ";");
-        fprintf (ctl->out, " groups that missed every quota: %" PRIu64 "\n", s_total.silent);
+        fprintf (ctl->out, _(" groups that missed every quota: %" PRIu64 "\n"), s_total.silent);
         uint64_t awaiting = 0;
         for (int q = 0; q < 4; q++)
             awaiting += s_total.awaiting [q];
         if (awaiting)
-            fprintf (ctl->out, "%" PRIu64 " judgements await a node's content\n", awaiting);
+            fprintf (ctl->out, _("%" PRIu64 " judgements await a node's content\n"), awaiting);
     }
     return rc;
 }
@@ -401,9 +402,9 @@ s_report_compliance (ctl_t *ctl, ctl_line_t *line)
 //  report health
 
 static const ctl_column_t s_health_columns [] = {
-    { "GROUP", false, 0 }, { "NAME", false, 0 }, { "STATE", false, 7 }, { "LAST", false, 23 },
-    { "ACTIVE", true, 0 }, { "FILL", true, 0 }, { "WHY / ADVICE", false, 0 },
-    { NULL, false, 0 }
+    { N_("GROUP"), false, 0 }, { N_("NAME"), false, 0 }, { N_("STATE"), false, 7 },
+    { N_("LAST"), false, 23 }, { N_("ACTIVE"), true, 0 }, { N_("FILL"), true, 0 },
+    { N_("WHY / ADVICE"), false, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -477,9 +478,9 @@ s_report_health (ctl_t *ctl, ctl_line_t *line)
 //  report questions
 
 static const ctl_column_t s_overdue_columns [] = {
-    { "LEADER", false, 0 }, { "QUESTION", false, 0 }, { "MEMBER", false, 0 },
-    { "GROUP", false, 0 }, { "ASKED", false, 23 }, { "DEADLINE", false, 23 },
-    { "AGE", true, 0 }, { NULL, false, 0 }
+    { N_("LEADER"), false, 0 }, { N_("QUESTION"), false, 0 }, { N_("MEMBER"), false, 0 },
+    { N_("GROUP"), false, 0 }, { N_("ASKED"), false, 23 }, { N_("DEADLINE"), false, 23 },
+    { N_("AGE"), true, 0 }, { NULL, false, 0 }
 };
 
 static void
@@ -532,8 +533,8 @@ s_report_questions (ctl_t *ctl, ctl_line_t *line)
 //  report streaks
 
 static const ctl_column_t s_streak_columns [] = {
-    { "GROUP", false, 0 }, { "NAME", false, 0 }, { "ARTICLES", false, 0 },
-    { "STORIES", false, 0 }, { "VIDEOS", false, 0 }, { "GATHERINGS", false, 0 },
+    { N_("GROUP"), false, 0 }, { N_("NAME"), false, 0 }, { N_("ARTICLES"), false, 0 },
+    { N_("STORIES"), false, 0 }, { N_("VIDEOS"), false, 0 }, { N_("GATHERINGS"), false, 0 },
     { NULL, false, 0 }
 };
 
@@ -545,9 +546,9 @@ s_cell_streak (const msgpack_object *item, const char *quota)
     if (!streak)
         return strdup ("-");
     if (ctl_u (streak, "missing"))
-        return zsys_sprintf ("missed %s in a row, best %s", ctl_v (streak, "missing"),
+        return zsys_sprintf (_("missed %s in a row, best %s"), ctl_v (streak, "missing"),
                              ctl_v (streak, "longest"));
-    return zsys_sprintf ("run %s, best %s", ctl_v (streak, "current"), ctl_v (streak, "longest"));
+    return zsys_sprintf (_("run %s, best %s"), ctl_v (streak, "current"), ctl_v (streak, "longest"));
 }
 
 static void
@@ -569,7 +570,8 @@ s_csv_streak (ctl_t *ctl, const msgpack_object *item, bool header)
 }
 
 static const ctl_column_t s_worst_columns [] = {
-    { "BRANCH", false, 0 }, { "NAME", false, 0 }, { "WORST", false, 0 }, { NULL, false, 0 }
+    { N_("BRANCH"), false, 0 }, { N_("NAME"), false, 0 }, { N_("WORST"), false, 0 },
+    { NULL, false, 0 }
 };
 
 static void
@@ -580,9 +582,9 @@ s_row_worst (ctl_t *ctl, const msgpack_object *item, char **cells)
     cells [0] = strdup (ctl_v (item, "branch"));
     cells [1] = strdup (ctl_v (item, "name"));
     cells [2] = worst && worst->type == MSGPACK_OBJECT_MAP
-              ? zsys_sprintf ("%s %s missed %s in a row", ctl_v (worst, "group"),
+              ? zsys_sprintf (_("%s %s missed %s in a row"), ctl_v (worst, "group"),
                               ctl_v (worst, "quota"), ctl_v (worst, "missing"))
-              : strdup ("no quota missing");
+              : strdup (_("no quota missing"));
 }
 
 /* REPORT STREAKS [--branch B] [--period P] [--at TIME] [--csv|--jsonl] [--limit N]
@@ -606,28 +608,28 @@ s_report_streaks (ctl_t *ctl, ctl_line_t *line)
 
 const ctl_cmd_t ctl_report_cmds [] = {
     { "tree", "", "tree [--branch BRANCH]", "branch:", 0, 0, s_tree,
-      "Show the organisation: branches with core seats and halls with seats against caps." },
+      N_("Show the organisation: branches with core seats and halls with seats against caps.")},
     { "audit", "", "audit [--since TIME] [--limit N]", "since: limit:", 0, 0, s_audit,
-      "List audit entries with their changes (TIME: 2026-11-23, 2026-11-23T10:00, UTC "
-      "unless it ends in Z or +08:00, or ms since 1970; N defaults to 100)." },
+      N_("List audit entries with their changes (TIME: 2026-11-23, 2026-11-23T10:00, UTC "
+      "unless it ends in Z or +08:00, or ms since 1970; N defaults to 100).")},
     { "audit", "verify", "audit verify", NULL, 0, 0, s_audit_verify,
-      "Check the audit log's hash chain; exit 1 naming the first bad entry." },
+      N_("Check the audit log's hash chain; exit 1 naming the first bad entry.")},
     { "report", "compliance", "report compliance [--branch B] [--period day|week|month] "
       "[--at TIME] [--detail] [--csv|--jsonl] [--limit N]",
       "branch: period: at: detail csv limit:", 0, 0, s_report_compliance,
-      "Quotas met or missed in each group's last closed period: per branch rolled up, "
-      "every group of --branch, or the whole detail (--detail, --csv, --jsonl)." },
+      N_("Quotas met or missed in each group's last closed period: per branch rolled up, "
+      "every group of --branch, or the whole detail (--detail, --csv, --jsonl).")},
     { "report", "health", "report health [--branch B] [--at TIME] [--all] [--csv|--jsonl] "
       "[--limit N]", "branch: at: all csv limit:", 0, 0, s_report_health,
-      "Dormant and dead groups with the advice for each hall, leaders and officers out of "
-      "rule (--all: every group)." },
+      N_("Dormant and dead groups with the advice for each hall, leaders and officers out of "
+      "rule (--all: every group).")},
     { "report", "questions", "report questions [--branch B] [--leader L] [--at TIME] "
       "[--csv|--jsonl] [--limit N]", "branch: leader: at: csv limit:", 0, 0,
-      s_report_questions, "Questions past their deadline, by leader, with their age." },
+      s_report_questions, N_("Questions past their deadline, by leader, with their age.")},
     { "report", "streaks", "report streaks [--branch B] [--period day|week|month] [--at TIME] "
       "[--csv|--jsonl] [--limit N]", "branch: period: at: csv limit:", 0, 0,
-      s_report_streaks, "Runs of met and missed periods: the worst of each branch, or every "
-      "group of --branch." },
+      s_report_streaks, N_("Runs of met and missed periods: the worst of each branch, or every "
+      "group of --branch.")},
     { NULL }
 };
 

@@ -1,5 +1,6 @@
 /* ctl_print.c -- human-readable results: values, record lines, tables, audit text. */
 #include "ctl_print.h"
+#include "ctl_lang.h"
 #include "ctl_text.h"
 #include "ctl_json.h"
 #include "ctl_time.h"
@@ -323,10 +324,10 @@ static const char *
 s_scope (const msgpack_object *key)
 {
     if (ctl_is (key, "role", "node"))
-        return s_keep (zsys_sprintf ("node %s", ctl_v (key, "node")));
+        return s_keep (zsys_sprintf (_("node %s"), ctl_v (key, "node")));
     if (ctl_is (key, "role", "leader"))
-        return s_keep (zsys_sprintf ("branches %s", ctl_v (key, "branches")));
-    return "all branches";
+        return s_keep (zsys_sprintf (_("branches %s"), ctl_v (key, "branches")));
+    return _("all branches");
 }
 
 /* "hall h-1 (branch b-1)", "core seat in branch b-1" or "unplaced". */
@@ -334,10 +335,10 @@ static const char *
 s_seat (const msgpack_object *member)
 {
     if (ctl_is (member, "seat", "hall"))
-        return s_keep (zsys_sprintf ("hall %s (branch %s)", ctl_v (member, "group"),
+        return s_keep (zsys_sprintf (_("hall %s (branch %s)"), ctl_v (member, "group"),
                                      ctl_v (member, "branch")));
     if (ctl_is (member, "seat", "core"))
-        return s_keep (zsys_sprintf ("core seat in branch %s", ctl_v (member, "group")));
+        return s_keep (zsys_sprintf (_("core seat in branch %s"), ctl_v (member, "group")));
     return "unplaced";
 }
 
@@ -345,17 +346,17 @@ void
 ctl_print_officer (FILE *out, const msgpack_object *officer)
 {
     uint64_t led = ctl_u (officer, "branches");
-    fprintf (out, "officer %s %s: ", ctl_v (officer, "id"), ctl_v (officer, "name"));
+    fprintf (out, _("officer %s %s: "), ctl_v (officer, "id"), ctl_v (officer, "name"));
     if (led)
-        fprintf (out, "leads %" PRIu64 " branch%s\n", led, led == 1? "": "es");
+        fprintf (out, _("leads %" PRIu64 " branch%s\n"), led, led == 1? "": "es");
     else
-        fprintf (out, "leads no branch yet (every officer must lead one)\n");
+        fprintf (out, _("leads no branch yet (every officer must lead one)\n"));
 }
 
 void
 ctl_print_branch (FILE *out, const msgpack_object *branch)
 {
-    fprintf (out, "branch %s %s: leader %s, core %s/%s, halls %s, node %s\n",
+    fprintf (out, _("branch %s %s: leader %s, core %s/%s, halls %s, node %s\n"),
              ctl_v (branch, "id"), ctl_v (branch, "name"), ctl_v (branch, "leader"),
              ctl_v (branch, "core_seats"), ctl_v (branch, "cap"), ctl_v (branch, "halls"),
              ctl_v (branch, "node"));
@@ -364,7 +365,7 @@ ctl_print_branch (FILE *out, const msgpack_object *branch)
 void
 ctl_print_hall (FILE *out, const msgpack_object *hall)
 {
-    fprintf (out, "hall %s %s: branch %s, leader %s, seats %s/%s\n",
+    fprintf (out, _("hall %s %s: branch %s, leader %s, seats %s/%s\n"),
              ctl_v (hall, "id"), ctl_v (hall, "name"), ctl_v (hall, "branch"),
              ctl_v (hall, "leader"), ctl_v (hall, "seats"), ctl_v (hall, "cap"));
 }
@@ -372,7 +373,7 @@ ctl_print_hall (FILE *out, const msgpack_object *hall)
 void
 ctl_print_member (FILE *out, const msgpack_object *member)
 {
-    fprintf (out, "member %s %s: %s, role %s", ctl_v (member, "id"), ctl_v (member, "name"),
+    fprintf (out, _("member %s %s: %s, role %s"), ctl_v (member, "id"), ctl_v (member, "name"),
              s_seat (member), ctl_v (member, "role"));
     const msgpack_object *referrer = proto_map_get (member, "referrer");
     if (referrer && referrer->type == MSGPACK_OBJECT_STR)
@@ -390,7 +391,7 @@ s_revoked (const msgpack_object *key)
 void
 ctl_print_key (FILE *out, const msgpack_object *key)
 {
-    fprintf (out, "key %s: role %s, %s, public key %s%s\n", ctl_v (key, "name"),
+    fprintf (out, _("key %s: role %s, %s, public key %s%s\n"), ctl_v (key, "name"),
              ctl_v (key, "role"), s_scope (key), ctl_v (key, "public_key"),
              s_revoked (key)? ", revoked": "");
 }
@@ -398,7 +399,7 @@ ctl_print_key (FILE *out, const msgpack_object *key)
 void
 ctl_print_node (FILE *out, const msgpack_object *node)
 {
-    fprintf (out, "node %s: branches %s", ctl_v (node, "id"), ctl_v (node, "branches"));
+    fprintf (out, _("node %s: branches %s"), ctl_v (node, "id"), ctl_v (node, "branches"));
     if (proto_map_get (node, "connected"))
         fprintf (out, ", connected %s, applied %s of %s", ctl_v (node, "connected"),
                  ctl_v (node, "applied"), ctl_v (node, "head"));
@@ -449,12 +450,12 @@ static void
 s_table (FILE *out, const msgpack_object *list, const s_column_t *columns)
 {
     if (!list || list->type != MSGPACK_OBJECT_ARRAY || list->via.array.size == 0) {
-        fprintf (out, "(none)\n");
+        fprintf (out, _("(none)\n"));
         return;
     }
     ctl_table_t *table = ctl_table_new ();
     for (size_t c = 0; columns [c].header; c++) {
-        ctl_table_add (table, "%s", columns [c].header);
+        ctl_table_add (table, "%s", _(columns [c].header));
         if (columns [c].right)
             ctl_table_right (table, c);
     }
@@ -481,8 +482,8 @@ void
 ctl_print_officers (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
-        S_COL ("ID", "id"), S_COL ("NAME", "name"), S_NUM ("BRANCHES", "branches"),
-        S_FN ("CREATED", "created", s_cell_when), S_FN ("COMPLIANT", "branches", s_cell_compliance),
+        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_NUM (N_("BRANCHES"), "branches"),
+        S_FN (N_("CREATED"), "created", s_cell_when), S_FN (N_("COMPLIANT"), "branches", s_cell_compliance),
         S_END });
 }
 
@@ -490,26 +491,26 @@ void
 ctl_print_branches (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
-        S_COL ("ID", "id"), S_COL ("NAME", "name"), S_COL ("LEADER", "leader"),
-        S_FN_NUM ("CORE", "core_seats/cap", s_cell_ratio), S_NUM ("HALLS", "halls"),
-        S_COL ("NODE", "node"), S_END });
+        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("LEADER"), "leader"),
+        S_FN_NUM (N_("CORE"), "core_seats/cap", s_cell_ratio), S_NUM (N_("HALLS"), "halls"),
+        S_COL (N_("NODE"), "node"), S_END });
 }
 
 void
 ctl_print_halls (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
-        S_COL ("ID", "id"), S_COL ("NAME", "name"), S_COL ("BRANCH", "branch"),
-        S_COL ("LEADER", "leader"), S_FN_NUM ("SEATS", "seats/cap", s_cell_ratio), S_END });
+        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("BRANCH"), "branch"),
+        S_COL (N_("LEADER"), "leader"), S_FN_NUM (N_("SEATS"), "seats/cap", s_cell_ratio), S_END });
 }
 
 void
 ctl_print_members (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
-        S_COL ("ID", "id"), S_COL ("NAME", "name"), S_COL ("SEAT", "seat"),
-        S_COL ("GROUP", "group"), S_COL ("BRANCH", "branch"), S_COL ("ROLE", "role"),
-        S_COL ("REFERRER", "referrer"), S_END });
+        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("SEAT"), "seat"),
+        S_COL (N_("GROUP"), "group"), S_COL (N_("BRANCH"), "branch"), S_COL (N_("ROLE"), "role"),
+        S_COL (N_("REFERRER"), "referrer"), S_END });
 }
 
 static const char *
@@ -530,9 +531,9 @@ void
 ctl_print_keys (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
-        S_COL ("NAME", "name"), S_COL ("ROLE", "role"), S_FN ("SCOPE", "", s_cell_scope),
-        S_FN ("STATE", "revoked", s_cell_revoked), S_FN ("CREATED", "created", s_cell_when),
-        S_COL ("PUBLIC KEY", "public_key"), S_END });
+        S_COL (N_("NAME"), "name"), S_COL (N_("ROLE"), "role"), S_FN (N_("SCOPE"), "", s_cell_scope),
+        S_FN (N_("STATE"), "revoked", s_cell_revoked), S_FN (N_("CREATED"), "created", s_cell_when),
+        S_COL (N_("PUBLIC KEY"), "public_key"), S_END });
 }
 
 static const char *
@@ -546,12 +547,12 @@ void
 ctl_print_nodes (FILE *out, const msgpack_object *list)
 {
     s_table (out, list, (s_column_t []) {
-        S_COL ("ID", "id"), S_COL ("CONNECTED", "connected"),
-        S_FN ("LAST SEEN", "last_seen", s_cell_seen),
-        S_NUM ("APPLIED", "applied"), S_NUM ("LAG CHANGES", "lag_changes"),
-        S_NUM ("LAG MS", "lag_ms"), S_NUM ("OUTBOX", "outbox"),
-        S_NUM ("CONTENT", "content_items"), S_NUM ("WAITING UP", "content_waiting"),
-        S_COL ("BRANCHES", "branches"), S_END });
+        S_COL (N_("ID"), "id"), S_COL (N_("CONNECTED"), "connected"),
+        S_FN (N_("LAST SEEN"), "last_seen", s_cell_seen),
+        S_NUM (N_("APPLIED"), "applied"), S_NUM (N_("LAG CHANGES"), "lag_changes"),
+        S_NUM (N_("LAG MS"), "lag_ms"), S_NUM (N_("OUTBOX"), "outbox"),
+        S_NUM (N_("CONTENT"), "content_items"), S_NUM (N_("WAITING UP"), "content_waiting"),
+        S_COL (N_("BRANCHES"), "branches"), S_END });
 }
 
 //  Self-test

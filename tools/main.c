@@ -1,14 +1,15 @@
-/* main.c -- duotangctl, the admin CLI: global options, then one command. */
+/* main.c -- duotangctl, the admin CLI: global options, then one command, in
+   the language of the locale. */
 #include "ctl.h"
 #include <getopt.h>
 
-#define S_USAGE "usage: duotangctl [OPTIONS] NOUN VERB [ARGS] [--json] [--help]\n"
+static const char *s_usage = N_("usage: duotangctl [OPTIONS] NOUN VERB [ARGS] [--json] [--help]\n");
 
 static void
 s_help (FILE *out)
 {
-    fprintf (out, S_USAGE
-        "\nAdminister a duotang hub, or a node, over DTP (proto/PROTOCOL.md).\n"
+    fputs (_(s_usage), out);
+    fprintf (out, _("\nAdminister a duotang hub, or a node, over DTP (proto/PROTOCOL.md).\n"
         "\nOptions, before the command:\n"
         "  -e, --endpoint URL     server endpoint (default $DUOTANG_ENDPOINT, else %s)\n"
         "  -k, --key FILE         own secret key file (default $DUOTANG_KEY)\n"
@@ -20,17 +21,19 @@ s_help (FILE *out)
         "      --json             print the result as one JSON document\n"
         "  -V, --version          print the version\n"
         "  -h, --help             print this help\n"
-        "\nCommands ('duotangctl NOUN VERB --help' describes one):\n", CTL_DEFAULT_ENDPOINT);
+        "\nCommands ('duotangctl NOUN VERB --help' describes one):\n"), CTL_DEFAULT_ENDPOINT);
     ctl_help (out, NULL);
-    fprintf (out, "\nExit status: 0 success, 1 error (one line on stderr), 2 usage error.\n");
+    fprintf (out, _("\nExit status: 0 success, 1 error (one line on stderr), 2 usage error.\n"));
 }
 
 static int
 s_usage_error (ctl_t *ctl, const char *fmt, const char *what)
 {
     char why [DT_ERR_MSG_MAX];
+    fprintf (stderr, "duotangctl: ");
+    fprintf (stderr, _(fmt), what);
+    fprintf (stderr, "\n%s", _(s_usage));
     snprintf (why, sizeof (why), fmt, what);
-    fprintf (stderr, "duotangctl: %s\n" S_USAGE, why);
     if (ctl->json)
         ctl_json_error (ctl, "USAGE", NULL, why);
     return CTL_USAGE;
@@ -57,6 +60,7 @@ main (int argc, char *argv [])
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    ctl_lang_init ();
     ctl_t ctl;
     ctl_init (&ctl);
     const char *insecure = s_env ("DUOTANG_INSECURE");
@@ -85,7 +89,8 @@ main (int argc, char *argv [])
                 long timeout = strtol (optarg, &end, 10);
                 if (!isdigit ((unsigned char) *optarg) || *end || errno || timeout < 1
                 ||  timeout > INT_MAX)
-                    return s_usage_error (&ctl, "--timeout takes milliseconds, not '%s'", optarg);
+                    return s_usage_error (&ctl, N_("--timeout takes milliseconds, not '%s'"),
+                                          optarg);
                 ctl.opts.timeout_ms = (int) timeout;
                 break;
             case 'V':
@@ -95,13 +100,13 @@ main (int argc, char *argv [])
                 s_help (stdout);
                 return CTL_OK;
             case ':':
-                return s_usage_error (&ctl, "option %s needs a value", argv [optind - 1]);
+                return s_usage_error (&ctl, N_("option %s needs a value"), argv [optind - 1]);
             default:
-                return s_usage_error (&ctl, "unknown option %s", argv [optind - 1]);
+                return s_usage_error (&ctl, N_("unknown option %s"), argv [optind - 1]);
         }
     }
     if (optind == argc) {
-        fprintf (stderr, S_USAGE "(duotangctl --help lists the commands)\n");
+        fprintf (stderr, "%s%s", _(s_usage), _("(duotangctl --help lists the commands)\n"));
         if (ctl.json)
             ctl_json_error (&ctl, "USAGE", NULL, "a command is needed");
         return CTL_USAGE;

@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Marks a message for people that is not a dt_err_set format, so that
+   xgettext puts it in duotangctl's catalogue (tools/po, make po). */
+#define DT_N_(text) (text)
+
 #define DT_VERSION        "0.1.0"
 #define DT_PROTO_VERSION  1
 

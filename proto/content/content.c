@@ -812,7 +812,7 @@ s_rows (op_ctx_t *ctx, const msgpack_object *args, s_row_fn *each, void *arg)
             dt_err_reset (&row_err);
             return -1;
         }
-        dt_err_detail (err, i + 1, "%s", row_err.message);
+        dt_err_detail_from (err, i + 1, &row_err);
         bad++;
     }
     dt_err_reset (&row_err);

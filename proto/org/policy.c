@@ -203,7 +203,7 @@ s_set_roles (policy_t *self, const s_field_t *field, const msgpack_object *value
 {
     if (value->type != MSGPACK_OBJECT_ARRAY)
         return dt_err_set (err, "BAD_ARGS", "policy field \"%s\" must be a list of roles "
-                           "(" S_ROLE_NAMES ")", field->name);
+                           "(%s)", field->name, S_ROLE_NAMES);
     uint32_t roles = 0;
     for (uint32_t i = 0; i < value->via.array.size; i++) {
         char name [16];
@@ -211,8 +211,8 @@ s_set_roles (policy_t *self, const s_field_t *field, const msgpack_object *value
         if (s_list_str (field, value, i, name, sizeof (name) - 1, "a role name", err))
             return -1;
         if (record_role_parse (name, &role))
-            return dt_err_set (err, "BAD_ARGS", "policy field \"%s\": %s is not a role ("
-                               S_ROLE_NAMES ")", field->name, name);
+            return dt_err_set (err, "BAD_ARGS", "policy field \"%s\": %s is not a role (%s)",
+                               field->name, name, S_ROLE_NAMES);
         if (roles & S_ROLE_BIT (role))
             return dt_err_set (err, "BAD_ARGS", "policy field \"%s\" lists %s twice",
                                field->name, name);

@@ -3,19 +3,6 @@
 #include "rules.h"
 #include "scratch.h"
 
-static const char *
-s_noun (seat_kind_t kind)
-{
-    return kind == SEAT_CORE? "branch": "hall";
-}
-
-/* "core seats" for a branch, "seats" for a hall: how counts read. */
-static const char *
-s_seats (seat_kind_t kind)
-{
-    return kind == SEAT_CORE? "core seats": "seats";
-}
-
 //  Caps
 
 /* A group's seats and effective cap. */
@@ -59,12 +46,19 @@ rules_room (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t extr
         return -1;
     if ((uint64_t) seats + extra <= cap)
         return 0;
+    //  One template per kind, so that a client can translate each whole
+    //  (PROTOCOL.md 5.2.1); xgettext reads one format per call
+    uint32_t over = (uint32_t) ((uint64_t) seats + extra - cap);
+    if (kind == SEAT_CORE && extra == 1)
+        return dt_err_set (err, "FULL", "branch %s is full: %u/%u core seats", group, seats,
+                           cap);
     if (extra == 1)
-        return dt_err_set (err, "FULL", "%s %s is full: %u/%u %s", s_noun (kind), group,
-                           seats, cap, s_seats (kind));
-    return dt_err_set (err, "FULL", "%s %s cannot take %u more: %u/%u %s, %u over",
-                       s_noun (kind), group, extra, seats, cap, s_seats (kind),
-                       (uint32_t) ((uint64_t) seats + extra - cap));
+        return dt_err_set (err, "FULL", "hall %s is full: %u/%u seats", group, seats, cap);
+    if (kind == SEAT_CORE)
+        return dt_err_set (err, "FULL", "branch %s cannot take %u more: %u/%u core seats, "
+                           "%u over", group, extra, seats, cap, over);
+    return dt_err_set (err, "FULL", "hall %s cannot take %u more: %u/%u seats, %u over",
+                       group, extra, seats, cap, over);
 }
 
 int
@@ -86,8 +80,11 @@ rules_cap_allows (seat_kind_t kind, const char *group, uint32_t seats, uint32_t 
 {
     if (seats <= cap)
         return 0;
-    return dt_err_set (err, "FULL", "%s %s would be over its cap: %u/%u %s", s_noun (kind),
-                       group, seats, cap, s_seats (kind));
+    if (kind == SEAT_CORE)
+        return dt_err_set (err, "FULL", "branch %s would be over its cap: %u/%u core seats",
+                           group, seats, cap);
+    return dt_err_set (err, "FULL", "hall %s would be over its cap: %u/%u seats", group,
+                       seats, cap);
 }
 
 typedef struct {
@@ -196,8 +193,10 @@ rules_moves (const member_t *member, seat_kind_t kind, const char *group, dt_err
 {
     if (member->seat != kind || !streq (member->group, group))
         return 0;
-    return dt_err_set (err, "RULE", kind == SEAT_HALL? "member %s already holds hall %s"
-                       : "member %s already holds a core seat of branch %s", member->id, group);
+    if (kind == SEAT_HALL)
+        return dt_err_set (err, "RULE", "member %s already holds hall %s", member->id, group);
+    return dt_err_set (err, "RULE", "member %s already holds a core seat of branch %s",
+                       member->id, group);
 }
 
 int

@@ -73,19 +73,20 @@ client_link_why (client_link_t link)
 {
     switch (link) {
         case CLIENT_LINK_REFUSED:
-            return "nothing listens there (connection refused)";
+            return DT_N_("nothing listens there (connection refused)");
         case CLIENT_LINK_CONNECTING:
-            return "no connection could be made (is the host reachable?)";
+            return DT_N_("no connection could be made (is the host reachable?)");
         case CLIENT_LINK_KEY_REFUSED:
-            return "the handshake failed: the server refused this key (not registered "
-                   "there, or revoked)";
+            return DT_N_("the handshake failed: the server refused this key (not "
+                         "registered there, or revoked)");
         case CLIENT_LINK_HANDSHAKE_FAILED:
-            return "the handshake failed: wrong server key or this key is not registered "
-                   "(or --insecure against a secure server, or the reverse)";
+            return DT_N_("the handshake failed: wrong server key or this key is not "
+                         "registered (or --insecure against a secure server, or the "
+                         "reverse)");
         case CLIENT_LINK_HANDSHAKING:
-            return "connected, but the handshake did not finish: the server is slow";
+            return DT_N_("connected, but the handshake did not finish: the server is slow");
         case CLIENT_LINK_READY:
-            return "the server is slow (connected, handshake done, no reply in time)";
+            return DT_N_("the server is slow (connected, handshake done, no reply in time)");
         default:
             return NULL;
     }

@@ -319,6 +319,22 @@ proto_req_encode_as (msgpack_sbuffer *out, uint64_t id, const char *op,
     }
 }
 
+/* "message", and "text" + "params" when the message has a template (5.2). */
+static void
+s_pack_message (msgpack_packer *pk, const char *message, const dt_err_tpl_t *tpl)
+{
+    proto_pack_key (pk, "message");
+    proto_pack_str (pk, message);
+    if (!*tpl->text)
+        return;
+    proto_pack_key (pk, "text");
+    proto_pack_str (pk, tpl->text);
+    proto_pack_key (pk, "params");
+    msgpack_pack_array (pk, tpl->nparams);
+    for (size_t i = 0; i < tpl->nparams; i++)
+        proto_pack_str (pk, dt_err_param (tpl, i));
+}
+
 void
 proto_reply_encode (msgpack_sbuffer *out, uint64_t id,
                     const msgpack_sbuffer *result, const dt_err_t *err)
@@ -346,22 +362,72 @@ proto_reply_encode (msgpack_sbuffer *out, uint64_t id,
     }
     proto_pack_key (&pk, "error");
     bool has_details = err->ndetails > 0;
-    msgpack_pack_map (&pk, has_details? 3: 2);
+    msgpack_pack_map (&pk, 2 + (*err->tpl.text? 2: 0) + (has_details? 1: 0));
     proto_pack_key (&pk, "code");
     proto_pack_str (&pk, err->code);
-    proto_pack_key (&pk, "message");
-    proto_pack_str (&pk, err->message);
+    s_pack_message (&pk, err->message, &err->tpl);
     if (has_details) {
         proto_pack_key (&pk, "details");
         msgpack_pack_array (&pk, err->ndetails);
         for (size_t i = 0; i < err->ndetails; i++) {
-            msgpack_pack_map (&pk, 2);
+            const dt_err_detail_t *detail = &err->details [i];
+            msgpack_pack_map (&pk, 2 + (*detail->tpl.text? 2: 0));
             proto_pack_key (&pk, "line");
-            msgpack_pack_uint32 (&pk, err->details [i].line);
-            proto_pack_key (&pk, "message");
-            proto_pack_str (&pk, err->details [i].message);
+            msgpack_pack_uint32 (&pk, detail->line);
+            s_pack_message (&pk, detail->message, &detail->tpl);
         }
     }
+}
+
+int
+proto_tpl_decode (const msgpack_object *map, dt_err_tpl_t *tpl)
+{
+    memset (tpl, 0, sizeof (*tpl));
+    const msgpack_object *text = proto_map_get (map, "text");
+    const msgpack_object *params = proto_map_get (map, "params");
+    if (!text && !params)
+        return 0;
+    if (!text || text->type != MSGPACK_OBJECT_STR || text->via.str.size >= sizeof (tpl->text)
+    ||  memchr (text->via.str.ptr, 0, text->via.str.size)
+    ||  !params || params->type != MSGPACK_OBJECT_ARRAY
+    ||  params->via.array.size > DT_ERR_PARAMS_MAX)
+        goto malformed;
+    for (uint32_t i = 0; i < params->via.array.size; i++) {
+        const msgpack_object *param = &params->via.array.ptr [i];
+        if (param->type != MSGPACK_OBJECT_STR
+        ||  dt_err_param_add (tpl, param->via.str.ptr, param->via.str.size))
+            goto malformed;
+    }
+    memcpy (tpl->text, text->via.str.ptr, text->via.str.size);
+    //  Well formed, but not one param per conversion: only the message is usable
+    char rendered [DT_ERR_MSG_MAX];
+    if (dt_err_render (tpl->text, tpl, rendered, sizeof (rendered)))
+        memset (tpl, 0, sizeof (*tpl));
+    return 0;
+malformed:
+    memset (tpl, 0, sizeof (*tpl));
+    return -1;
+}
+
+int
+proto_reply_err (const proto_reply_t *self, dt_err_t *err)
+{
+    dt_err_reset (err);
+    dt_err_set (err, self->code, "%s", self->message);
+    err->tpl = self->tpl;
+    const msgpack_object *details = self->details;
+    for (uint32_t i = 0; details && i < details->via.array.size; i++) {
+        const msgpack_object *detail = &details->via.array.ptr [i];
+        const msgpack_object *line = proto_map_get (detail, "line");
+        dt_err_t one;
+        dt_err_init (&one);
+        proto_obj_str (proto_map_get (detail, "message"), one.message, sizeof (one.message) - 1);
+        proto_tpl_decode (detail, &one.tpl);
+        dt_err_detail_from (err, line && line->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                                 && line->via.u64 <= UINT32_MAX? (uint32_t) line->via.u64: 0,
+                            &one);
+    }
+    return -1;
 }
 
 int
@@ -395,10 +461,21 @@ proto_reply_decode (proto_reply_t *self, const void *data, size_t size, dt_err_t
     ||  !proto_obj_str (proto_map_get (error, "message"), self->message,
                         sizeof (self->message) - 1))
         return dt_err_set (err, "MALFORMED", "error reply lacks \"code\" or \"message\"");
+    if (proto_tpl_decode (error, &self->tpl))
+        goto malformed;
     self->details = proto_map_get (error, "details");
     if (self->details && self->details->type != MSGPACK_OBJECT_ARRAY)
         self->details = NULL;
+    for (uint32_t i = 0; self->details && i < self->details->via.array.size; i++) {
+        dt_err_tpl_t tpl;
+        if (proto_tpl_decode (&self->details->via.array.ptr [i], &tpl))
+            goto malformed;
+    }
     return 0;
+malformed:
+    return dt_err_set (err, "MALFORMED", "error reply has a \"text\" or \"params\" of "
+                       "the wrong type or over its limit (%d bytes, %d params)",
+                       DT_ERR_MSG_MAX - 1, DT_ERR_PARAMS_MAX);
 }
 
 void
@@ -734,6 +811,117 @@ proto_test (bool verbose)
     assert (reply.id == 7 && !reply.ok && streq (reply.code, "IMPORT_REJECTED"));
     assert (reply.details && reply.details->via.array.size == 2);
     proto_reply_release (&reply);
+
+    //  The template and params travel next to the message, for the top-level
+    //  error and each detail, and come back as they were sent
+    msgpack_sbuffer_clear (&body);
+    dt_err_set (&err, "FULL", "branch %s is full: %u/%u members", "b-1", 3u, 3u);
+    dt_err_detail (&err, 4, "unknown hall %s", "h-x");
+    proto_reply_encode (&body, 9, NULL, &err);
+    dt_err_reset (&err);
+    assert (proto_reply_decode (&reply, body.data, body.size, &err) == 0);
+    assert (streq (reply.message, "branch b-1 is full: 3/3 members")
+         && streq (reply.tpl.text, "branch %s is full: %u/%u members")
+         && reply.tpl.nparams == 3 && streq (dt_err_param (&reply.tpl, 0), "b-1")
+         && streq (dt_err_param (&reply.tpl, 2), "3"));
+    dt_err_tpl_t tpl;
+    assert (proto_tpl_decode (&reply.details->via.array.ptr [0], &tpl) == 0
+         && streq (tpl.text, "unknown hall %s") && streq (dt_err_param (&tpl, 0), "h-x"));
+    //  A server replaying a recorded reply sends it whole again
+    assert (proto_reply_err (&reply, &err) == -1 && streq (err.code, "FULL")
+         && streq (err.tpl.text, reply.tpl.text) && err.ndetails == 1
+         && err.details [0].line == 4 && streq (err.details [0].tpl.text, "unknown hall %s"));
+    proto_reply_release (&reply);
+    msgpack_sbuffer_clear (&body);
+    proto_reply_encode (&body, 10, NULL, &err);
+    assert (proto_reply_decode (&reply, body.data, body.size, &err) == 0
+         && streq (reply.tpl.text, "branch %s is full: %u/%u members")
+         && reply.details && reply.details->via.array.size == 1);
+    proto_reply_release (&reply);
+    dt_err_reset (&err);
+    //  A message with no template has neither key
+    dt_err_set (&err, "X", "%s %Lf", "a", (long double) 2);
+    msgpack_sbuffer_clear (&body);
+    proto_reply_encode (&body, 11, NULL, &err);
+    assert (!memmem (body.data, body.size, "params", 6));
+    assert (proto_reply_decode (&reply, body.data, body.size, &err) == 0 && !*reply.tpl.text);
+    proto_reply_release (&reply);
+    //  Every type and length is checked: text and params come together, a
+    //  text under 320 bytes, at most 16 params of str, each detail's too
+    for (int fault = 0; fault < 9; fault++) {
+        msgpack_sbuffer_clear (&body);
+        msgpack_packer_init (&pk, &body, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 4);
+        proto_pack_key (&pk, "v");
+        msgpack_pack_uint32 (&pk, 1);
+        proto_pack_key (&pk, "id");
+        msgpack_pack_uint32 (&pk, 12);
+        proto_pack_key (&pk, "ok");
+        msgpack_pack_false (&pk);
+        proto_pack_key (&pk, "error");
+        //  7, 8: in a detail, the second one bad
+        bool in_detail = fault >= 7;
+        msgpack_pack_map (&pk, in_detail? 3: fault == 5? 3: 4);
+        proto_pack_key (&pk, "code");
+        proto_pack_str (&pk, "FULL");
+        proto_pack_key (&pk, "message");
+        proto_pack_str (&pk, "x 1");
+        if (in_detail) {
+            proto_pack_key (&pk, "details");
+            msgpack_pack_array (&pk, 2);
+            msgpack_pack_map (&pk, 2);
+            proto_pack_key (&pk, "line");
+            msgpack_pack_uint32 (&pk, 1);
+            proto_pack_key (&pk, "message");
+            proto_pack_str (&pk, "x 1");
+            msgpack_pack_map (&pk, 4);
+            proto_pack_key (&pk, "line");
+            msgpack_pack_uint32 (&pk, 2);
+            proto_pack_key (&pk, "message");
+            proto_pack_str (&pk, "x 1");
+        }
+        char text [DT_ERR_MSG_MAX + 1];
+        memset (text, 'x', sizeof (text) - 1);
+        text [fault == 4? DT_ERR_MSG_MAX: 4] = 0;
+        memcpy (text + 1, " %s", 3);
+        proto_pack_key (&pk, "text");
+        if (fault == 1)
+            msgpack_pack_uint32 (&pk, 1);
+        else
+            proto_pack_str (&pk, text);
+        if (fault != 5) {
+            proto_pack_key (&pk, "params");
+            int count = fault == 3? 17: 1;
+            if (fault == 2)
+                proto_pack_str (&pk, "1");
+            else {
+                msgpack_pack_array (&pk, count);
+                for (int i = 0; i < count; i++)
+                    if (fault == 6 || fault == 7)
+                        msgpack_pack_uint32 (&pk, 1);
+                    else
+                        proto_pack_str (&pk, "1");
+            }
+        }
+        int rc = proto_reply_decode (&reply, body.data, body.size, &err);
+        if (fault == 0)
+            assert (rc == 0 && streq (reply.tpl.text, "x %s"));
+        else
+        if (fault == 8)
+            assert (rc == 0 && !*reply.tpl.text && reply.details->via.array.size == 2);
+        else
+            assert (rc == -1 && streq (err.code, "MALFORMED") && strstr (err.message, "params"));
+        proto_reply_release (&reply);
+    }
+    //  Well formed but not one param per conversion: the message alone
+    msgpack_sbuffer_clear (&body);
+    dt_err_set (&err, "FULL", "%s and %s", "a", "b");
+    err.tpl.nparams = 1;
+    proto_reply_encode (&body, 13, NULL, &err);
+    assert (proto_reply_decode (&reply, body.data, body.size, &err) == 0
+         && streq (reply.message, "a and b") && !*reply.tpl.text && reply.tpl.nparams == 0);
+    proto_reply_release (&reply);
+    dt_err_reset (&err);
     msgpack_sbuffer_clear (&body);
     proto_reply_encode (&body, 8, &args, NULL);
     assert (proto_reply_decode (&reply, body.data, body.size, &err) == 0);

@@ -26,7 +26,10 @@ typedef struct {
     const msgpack_object *result;   /* reply result, or the push map itself */
     char code [24];                 /* error code when !ok */
     char message [DT_ERR_MSG_MAX];
-    const msgpack_object *details;  /* array or NULL */
+    dt_err_tpl_t tpl;               /* the message's template and params; text
+                                       "" when the reply has none (5.2) */
+    const msgpack_object *details;  /* array or NULL; each detail's template
+                                       is checked, read it with proto_tpl_decode */
     msgpack_unpacked unpacked;
 } proto_reply_t;
 
@@ -62,6 +65,14 @@ void proto_reply_encode (msgpack_sbuffer *out, uint64_t id,
 /* Decode a reply or push. Call proto_reply_release afterwards always. */
 int proto_reply_decode (proto_reply_t *self, const void *data, size_t size, dt_err_t *err);
 void proto_reply_release (proto_reply_t *self);
+/* The "text" and "params" of an error or detail map into tpl (text "" when
+   absent, or when the params do not fit the template's conversions: the
+   message is then all there is). -1 when they are of the wrong type or over
+   their limits (DT_ERR_MSG_MAX - 1 bytes, DT_ERR_PARAMS_MAX params). */
+int proto_tpl_decode (const msgpack_object *map, dt_err_tpl_t *tpl);
+/* Set err to a decoded error reply: code, message, template and details (a
+   server replaying a recorded reply). Returns -1. */
+int proto_reply_err (const proto_reply_t *self, dt_err_t *err);
 
 /* Map lookup by string key; NULL if map is NULL, not a map, or key absent. */
 const msgpack_object *proto_map_get (const msgpack_object *map, const char *key);

@@ -20,6 +20,10 @@ ENV.pop("DUOTANG_INSECURE", None)
 ENV.pop("DUOTANG_KEY", None)
 ENV.pop("DUOTANG_SERVER_KEY", None)
 ENV.pop("DUOTANG_ENDPOINT", None)
+# duotangctl speaks the locale's language (tests/system/test_i18n.py sets it):
+# every other test reads its English
+ENV.pop("LANGUAGE", None)
+ENV["LC_ALL"] = "C"
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):

@@ -102,7 +102,7 @@ def a_live_backup_restores_onto_a_fresh_hub():
 
 
 @test
-def make_install_puts_programs_man_pages_units_and_completion_under_destdir():
+def make_install_puts_programs_man_pages_units_completion_and_translations_under_destdir():
     import os
     import shutil
     import subprocess
@@ -127,6 +127,13 @@ def make_install_puts_programs_man_pages_units_and_completion_under_destdir():
                                                 LC_ALL="C.UTF-8"))
                 assert shown.returncode == 0 and shown.stderr == "", (page, shown.stderr)
                 assert "SYNOPSIS" in shown.stdout, page
+        # The CLI's catalogue, found beside the installed program (bin/../share/locale)
+        assert os.path.isfile(os.path.join(prefix, "share/locale/zh_CN/LC_MESSAGES/duotangctl.mo"))
+        env = {k: v for k, v in ENV.items() if not k.startswith("LC_")}
+        spoken = subprocess.run([os.path.join(prefix, "bin/duotangctl"), "hall", "merge", "h-1"],
+                                capture_output=True, text=True, timeout=60,
+                                env=dict(env, LANG="zh_CN.UTF-8"))
+        assert spoken.returncode == 2 and "缺少 --into" in spoken.stderr, spoken.stderr
         hub_unit = open(os.path.join(prefix, "lib/systemd/system/duotang-hub.service")).read()
         for setting in ("ExecStart=/opt/dt/sbin/duotang-hub ", "ProtectSystem=strict",
                         "NoNewPrivileges=yes", "StateDirectory=duotang/hub",
