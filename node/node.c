@@ -356,9 +356,10 @@ node_step (node_server_t *self, int timeout_ms)
             s_serve (self, msg);
             zmsg_destroy (&msg);
         }
-        //  The round's content writes become durable together, then answered
-        node_content_flush (self->content, self->router);
+        //  The round's content writes become durable together, with what the
+        //  hub confirmed meanwhile, then answered
         node_content_recv (self->content);
+        node_content_flush (self->content, self->router);
         node_sync_recv (self->sync);
         if (node_sync_admission_changed (self->sync))
             s_keys_reload (self);

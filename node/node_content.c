@@ -254,16 +254,35 @@ node_content_wait_ms (node_content_t *self)
     return left > 0? (int) left: 0;
 }
 
-/* The hub has everything up to `applied`: drop it here. */
+/* The hub has everything up to `applied`: drop it here. While a round's
+   content is being judged the drop goes into its batch, one durable commit
+   for both; else it is a commit of its own. A drop lost to a crash only
+   sends those entries again, which the hub passes over (7.5). */
 static void
 s_confirmed (node_content_t *self, uint64_t applied)
 {
     dt_err_t err;
     dt_err_init (&err);
     store_txn_t txn;
-    if (store_begin (self->store, &txn, NULL, true, &err) == 0
-    &&  uplink_trim (&txn, applied, &err) == 0
-    &&  store_commit (&txn, &err) == 0)
+    int rc;
+    if (self->batch_open) {
+        store_txn_t nested;
+        rc = store_begin (self->store, &nested, &self->batch, true, &err);
+        if (rc == 0 && (rc = uplink_trim (&nested, applied, &err)) == 0)
+            rc = store_commit (&nested, &err);
+        else
+        if (rc == 0)
+            store_abort (&nested);
+    }
+    else {
+        rc = store_begin (self->store, &txn, NULL, true, &err);
+        if (rc == 0 && (rc = uplink_trim (&txn, applied, &err)) == 0)
+            rc = store_commit (&txn, &err);
+        else
+        if (rc == 0)
+            store_abort (&txn);
+    }
+    if (rc == 0)
         self->acked = applied;
     else
         zsys_error ("node %s: trimming the uplink failed: %s", self->node, err.message);
