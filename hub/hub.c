@@ -8,6 +8,7 @@
 #include "monitor.h"
 #include "client.h"
 #include "repl.h"
+#include "check.h"
 #include <sys/stat.h>
 
 /* One request of a batch, from receipt to reply. */
@@ -545,13 +546,18 @@ s_rid_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err)
     return store_scan (txn, TBL_RID_ORDER, NULL, 0, NULL, 0, s_rid_forget, &trim, err);
 }
 
-/* Run one request; writes in a child transaction of the batch. */
-static void
-s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
+/* Run one request. A write runs in the batch's transaction itself when
+   nested is false (a child transaction per request costs LMDB a copy of
+   every page it touches that the batch has already made dirty) and false
+   is returned, unless it failed after it had written: then true, and the
+   batch must be run again with nested true, each write in a child
+   transaction of the batch that its failure aborts. */
+static bool
+s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch, bool nested)
 {
     bool write = s_is_write (r);
     if (write && *r->req.rid && s_rid_replay (r, batch))
-        return;
+        return false;
     msgpack_sbuffer result, args;
     msgpack_sbuffer_init (&result);
     msgpack_sbuffer_init (&args);
@@ -561,13 +567,16 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
     if (r->req.args)
         msgpack_pack_object (&args_pk, *r->req.args);
     store_txn_t child, *txn = batch;
-    if (!dt_err_is_set (&r->err) && write) {
+    if (!dt_err_is_set (&r->err) && write && nested) {
         if (store_begin (self->store, &child, batch, true, &r->err) == 0) {
             child.log = child.audit = true;
             txn = &child;
         }
     }
+    bool undo = false;
     if (!dt_err_is_set (&r->err)) {
+        uint64_t writes = batch->writes;
+        batch->log = batch->audit = write && !nested;
         op_ctx_t ctx = { .txn = txn, .key = r->acting, .via = r->via, .pk = &pk,
                          .err = &r->err, .now = s_now (self), .server = self,
                          .peer = r->peer };
@@ -575,11 +584,20 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
         if (rc == 0 && write)
             rc = store_audit_append (txn, r->actor, r->op->name, args.data, args.size,
                                      &r->err);
-        if (write && rc == 0)
+        batch->log = batch->audit = false;
+        if (write && nested && rc == 0)
             rc = store_commit (&child, &r->err);
         else
-        if (write)
+        if (write && nested)
             store_abort (&child);
+        else
+        if (write && (rc || dt_err_is_set (&r->err)) && batch->writes != writes)
+            undo = true;
+    }
+    if (undo) {
+        msgpack_sbuffer_destroy (&result);
+        msgpack_sbuffer_destroy (&args);
+        return true;
     }
     proto_reply_encode (&r->reply, r->req.id, dt_err_is_set (&r->err)? NULL: &result, &r->err);
     //  Only a decision is recorded under the rid: a retryable failure
@@ -599,6 +617,7 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
     }
     msgpack_sbuffer_destroy (&result);
     msgpack_sbuffer_destroy (&args);
+    return false;
 }
 
 static void s_share_drop_peer (hub_t *self, s_share_t *share, zframe_t *peer);
@@ -608,8 +627,9 @@ s_request_reply (hub_t *self, s_request_t *r)
 {
     if (r->reply.size == 0)
         proto_reply_encode (&r->reply, r->req.id, NULL, &r->err);
-    zframe_t *peer = r->share? zframe_dup (r->peer): NULL;
-    if (server_reply (self->router, &r->peer, r->reply.data, r->reply.size) == 1 && peer)
+    zframe_t *peer = r->peer;
+    r->peer = NULL;
+    if (server_reply_to (self->router, peer, r->reply.data, r->reply.size) == 1 && r->share)
         s_share_drop_peer (self, r->share, peer);
     zframe_destroy (&peer);
 }
@@ -670,6 +690,35 @@ s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
     dt_err_reset (&err);
 }
 
+/* A write of the batch failed after it had written: the batch's
+   transaction is begun again and every write run anew, each in a child
+   transaction, from the same store and at the same instant, so that they
+   decide as they did. -1 (replies set) when the store cannot begin. */
+static int
+s_batch_again (hub_t *self, s_request_t *batch, int count, const bool *writes,
+               store_txn_t *txn)
+{
+    store_abort (txn);
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = store_begin (self->store, txn, NULL, true, &err);
+    for (int i = 0; i < count; i++)
+        if (writes [i]) {
+            msgpack_sbuffer_clear (&batch [i].reply);
+            dt_err_reset (&batch [i].err);
+            if (rc)
+                dt_err_set (&batch [i].err, "INTERNAL", "%s", err.message);
+            else
+                s_request_execute (self, &batch [i], txn, true);
+        }
+    if (rc)
+        for (int i = 0; i < count; i++)
+            if (writes [i])
+                s_request_reply (self, &batch [i]);
+    dt_err_reset (&err);
+    return rc;
+}
+
 /* Run the writes (write) or the other requests of a batch (writes [i]
    says which, as judged before any ran) in one transaction: the writes' is
    committed as one, the others' is a read transaction. */
@@ -687,9 +736,12 @@ s_batch_phase (hub_t *self, s_request_t *batch, int count, const bool *writes, b
         return;
     }
     uint64_t log_head = store_log_head (&txn);
-    for (int i = 0; i < count; i++)
+    bool undo = false;
+    for (int i = 0; i < count && !undo; i++)
         if (writes [i] == write)
-            s_request_execute (self, &batch [i], &txn);
+            undo = s_request_execute (self, &batch [i], &txn, false);
+    if (undo && s_batch_again (self, batch, count, writes, &txn))
+        return;
     if (write)
         s_batch_commit (self, batch, count, &txn, log_head);
     else
@@ -1260,21 +1312,22 @@ static void
 s_test_storage_fault (s_rig_t *rig, client_t *admin, client_t *node)
 {
     store_t *store = rig->hub->store;
-    //  The request's own commit fails, the batch's succeeds
+    //  The batch's commit fails: nothing of it stays, the rid is free
     store_fault_set (store, 1);
     s_test_fails (rig, admin, "member.add", "id=f-1 name=F", "rid-f1", NULL, "INTERNAL");
     assert (store_fault_left (store) == 0);
     s_test_fails (rig, admin, "member.show", "id=f-1", NULL, NULL, "NOT_FOUND");
     s_test_ok (rig, admin, "member.add", "id=f-1 name=F", "rid-f1", NULL);
     assert (s_test_audit (rig, "member.add", "f-1", NULL) == 1);
-    //  Both the request's and the batch's commit fail
+    //  Two batches in a row fail
     store_fault_set (store, 2);
-    s_test_fails (rig, admin, "member.add", "id=f-2 name=F", "rid-f2", NULL, "INTERNAL");
+    for (int attempt = 0; attempt < 2; attempt++)
+        s_test_fails (rig, admin, "member.add", "id=f-2 name=F", "rid-f2", NULL, "INTERNAL");
     assert (store_fault_left (store) == 0);
     s_test_ok (rig, admin, "member.add", "id=f-2 name=F", "rid-f2", NULL);
     //  A node's forwarded write under its outbox rid: delivered once the
     //  fault clears, and applied once
-    store_fault_set (store, 3);
+    store_fault_set (store, 2);
     const char *rid = "n1:7@18c0ffee";
     for (int attempt = 0; attempt < 2; attempt++)
         s_test_fails (rig, node, "member.join", "id=f-1 branch=b-1", rid, "zhang", "INTERNAL");
@@ -1282,6 +1335,26 @@ s_test_storage_fault (s_rig_t *rig, client_t *admin, client_t *node)
     s_test_ok (rig, node, "member.join", "id=f-1 branch=b-1", rid, "zhang");
     s_test_ok (rig, node, "member.join", "id=f-1 branch=b-1", rid, "zhang");
     assert (s_test_audit (rig, "member.join", "f-1", "n1/zhang") == 1);
+    //  A write that fails after it has written leaves none of it (the batch
+    //  runs again with it in a child transaction), and a read queued with
+    //  it in the same batch is still answered
+    s_test_ok (rig, admin, "member.add", "id=f-3 name=F", NULL, NULL);
+    store_fault_writes (store, 2);
+    uint64_t join = s_test_send (rig, admin, "member.join", "id=f-3 branch=b-1", NULL, NULL);
+    uint64_t show = s_test_send (rig, admin, "officer.list", "", NULL, NULL);
+    proto_reply_t reply;
+    s_test_recv (rig, admin, join, &reply);
+    assert (!reply.ok && streq (reply.code, "INTERNAL"));
+    proto_reply_release (&reply);
+    s_test_recv (rig, admin, show, &reply);
+    assert (reply.ok);
+    proto_reply_release (&reply);
+    store_fault_writes (store, 0);
+    check_assert (store);
+    assert (s_test_audit (rig, "member.join", "f-3", NULL) == 0);
+    s_test_ok (rig, admin, "member.join", "id=f-3 branch=b-1", NULL, NULL);
+    check_assert (store);
+    assert (s_test_audit (rig, "member.join", "f-3", NULL) == 1);
 }
 
 /* A node forwards "as" the key that asked at it: both scopes apply, and

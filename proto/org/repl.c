@@ -251,8 +251,12 @@ repl_record_put (store_txn_t *txn, store_table_t table, const char *key,
             return -1;
         if (found == 0)
             reg->read (key, old, old_size, old_branch);
-        tree_branch_node (txn, old_branch, old_node);
         tree_branch_node (txn, new_branch, new_node);
+        //  Most writes stay in their branch: its record is read once
+        if (streq (old_branch, new_branch))
+            strcpy (old_node, new_node);
+        else
+            tree_branch_node (txn, old_branch, old_node);
         scope = (store_scope_t) { .branch = new_branch, .nodes = { old_node, new_node },
                                   .nnodes = 2 };
     }
