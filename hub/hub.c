@@ -25,6 +25,9 @@ typedef struct {
     dt_err_t err;
     msgpack_sbuffer reply;
     struct _s_share_t *share;   /* whose fair share it was queued in */
+    bool away;                  /* moved to the reader: this entry is empty */
+    dt_key_t acting_copy;       /* at the reader: its own copy of the key */
+    int64_t now;                /* ... and the instant it judges at */
 } s_request_t;
 
 /* Fair share: every request is counted and queued, when it arrives, under
@@ -60,6 +63,8 @@ struct _hub_t {
     uint64_t checkpointed;      /* audit seq of the last checkpoint committed */
     hub_stats_t stats;
     int64_t clock_ms;           /* the instant the loop judges at; 0: the wall clock */
+    zactor_t *reader;           /* runs the organisation's lists (s_reader) */
+    size_t reading;             /* requests at the reader */
 };
 
 
@@ -241,6 +246,8 @@ hub_audit_public (hub_t *self)
 }
 
 static void s_request_free (s_request_t *r);
+static void s_reader (zsock_t *pipe, void *store);
+static void s_reader_drain (hub_t *self);
 
 static void
 s_share_destroy (void **item)
@@ -288,6 +295,7 @@ hub_new (const hub_config_t *config, dt_err_t *err)
         goto failed;
     self->refusals = monitor_refusals_new (self->router);
     self->sync = hub_sync_new (self->store, self->router);
+    self->reader = zactor_new (s_reader, self->store);
     return self;
 failed:
     hub_destroy (&self);
@@ -300,6 +308,8 @@ hub_destroy (hub_t **self_p)
     assert (self_p);
     hub_t *self = *self_p;
     if (self) {
+        s_reader_drain (self);
+        zactor_destroy (&self->reader);
         hub_sync_destroy (&self->sync);
         zactor_destroy (&self->refusals);
         zsock_destroy (&self->router);
@@ -738,7 +748,7 @@ s_batch_phase (hub_t *self, s_request_t *batch, int count, const bool *writes, b
     uint64_t log_head = store_log_head (&txn);
     bool undo = false;
     for (int i = 0; i < count && !undo; i++)
-        if (writes [i] == write)
+        if (writes [i] == write && !batch [i].away)
             undo = s_request_execute (self, &batch [i], &txn, false);
     if (undo && s_batch_again (self, batch, count, writes, &txn))
         return;
@@ -747,8 +757,142 @@ s_batch_phase (hub_t *self, s_request_t *batch, int count, const bool *writes, b
     else
         store_abort (&txn);
     for (int i = 0; i < count; i++)
-        if (writes [i] == write)
+        if (writes [i] == write && !batch [i].away)
             s_request_reply (self, &batch [i]);
+}
+
+//  The reader: the organisation's lists run in a thread of their own, each
+//  in a read transaction of its own, so that a write that arrives while a
+//  page of a large list is read does not wait for it (issue 11). Only the
+//  lists that read the store and nothing else of the hub go there: no
+//  server state (node.list), no time zone (dt_time's is the process's)
+
+static const char *s_reader_ops [] = {
+    "tree", "export.members", "branch.list", "hall.list", "member.list", "officer.list",
+    "audit.list", NULL
+};
+#define S_READING_MAX 64        /* requests at the reader at once; more run here */
+
+static bool
+s_reader_serves (const s_request_t *r)
+{
+    if (!r->op || dt_err_is_set (&r->err) || *r->req.rid)
+        return false;
+    for (const char **op = s_reader_ops; *op; op++)
+        if (streq (*op, r->op->name))
+            return true;
+    return false;
+}
+
+/* Hand a read of the batch to the reader: the request moves (the batch's
+   entry is left empty), with its own copy of the key that may be reloaded
+   meanwhile and the instant the batch judges at. */
+static void
+s_reader_take (hub_t *self, s_request_t *entry)
+{
+    if (!s_reader_serves (entry) || self->reading >= S_READING_MAX)
+        return;
+    s_request_t *r = (s_request_t *) zmalloc (sizeof (s_request_t));
+    *r = *entry;
+    memset (entry, 0, sizeof (*entry));
+    entry->away = true;
+    r->acting_copy = *r->acting;
+    r->key = r->acting = &r->acting_copy;
+    r->via = NULL;
+    r->share = NULL;            /* it may be swept before the reply */
+    r->now = s_now (self);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "READ");
+    zmsg_addmem (msg, &r, sizeof (r));
+    if (zmsg_send (&msg, self->reader) == 0)
+        self->reading++;
+    else {
+        zmsg_destroy (&msg);
+        dt_err_set (&r->err, "INTERNAL", "the hub's reader is gone");
+        s_request_reply (self, r);
+        s_request_free (r);
+        free (r);
+    }
+}
+
+/* At the reader: run the list in a read transaction of its own. */
+static void
+s_reader_run (store_t *store, s_request_t *r)
+{
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
+    store_txn_t txn;
+    if (store_begin (store, &txn, NULL, false, &r->err) == 0) {
+        op_ctx_t ctx = { .txn = &txn, .key = r->acting, .pk = &pk, .err = &r->err,
+                         .now = r->now };
+        op_call (r->op, &ctx, r->req.args);
+        store_abort (&txn);
+    }
+    proto_reply_encode (&r->reply, r->req.id, dt_err_is_set (&r->err)? NULL: &result, &r->err);
+    msgpack_sbuffer_destroy (&result);
+}
+
+static void
+s_reader (zsock_t *pipe, void *store)
+{
+    zsock_signal (pipe, 0);
+    while (true) {
+        zmsg_t *msg = zmsg_recv (pipe);
+        char *command = msg? zmsg_popstr (msg): NULL;
+        zframe_t *frame = msg? zmsg_pop (msg): NULL;
+        bool read = command && streq (command, "READ") && frame
+                 && zframe_size (frame) == sizeof (s_request_t *);
+        if (read) {
+            s_request_t *r;
+            memcpy (&r, zframe_data (frame), sizeof (r));
+            s_reader_run ((store_t *) store, r);
+            zsock_send (pipe, "b", &r, sizeof (r));
+        }
+        free (command);
+        zframe_destroy (&frame);
+        zmsg_destroy (&msg);
+        if (!read)
+            break;              /* $TERM */
+    }
+}
+
+/* Answer what the reader has done. */
+static void
+s_reader_replies (hub_t *self)
+{
+    while (self->reading && zsock_events (self->reader) & ZMQ_POLLIN) {
+        zframe_t *frame = zframe_recv (self->reader);
+        if (frame && zframe_size (frame) == sizeof (s_request_t *)) {
+            s_request_t *r;
+            memcpy (&r, zframe_data (frame), sizeof (r));
+            s_request_reply (self, r);
+            s_request_free (r);
+            free (r);
+            self->reading--;
+        }
+        zframe_destroy (&frame);
+    }
+}
+
+/* Before the hub goes: what the reader still holds comes back, unanswered. */
+static void
+s_reader_drain (hub_t *self)
+{
+    while (self->reader && self->reading) {
+        zframe_t *frame = zframe_recv (self->reader);
+        if (!frame)
+            break;
+        if (zframe_size (frame) == sizeof (s_request_t *)) {
+            s_request_t *r;
+            memcpy (&r, zframe_data (frame), sizeof (r));
+            s_request_free (r);
+            free (r);
+            self->reading--;
+        }
+        zframe_destroy (&frame);
+    }
 }
 
 /* Writers never wait for readers: the batch's writes run and commit first,
@@ -766,6 +910,9 @@ s_batch_run (hub_t *self, s_request_t *batch, int count)
         hub_keys_commit (self->keys, self->sync);
         hub_sync_pump (self->sync);
     }
+    for (int i = 0; i < count; i++)
+        if (!writes [i])
+            s_reader_take (self, &batch [i]);
     s_batch_phase (self, batch, count, writes, false);
     free (writes);
     self->stats.requests += count;
@@ -963,12 +1110,14 @@ s_sweep_shares (hub_t *self, int64_t now)
 void
 hub_step (hub_t *self, int timeout_ms)
 {
-    zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
+    zmq_pollitem_t items [] = { { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
+                                { zsock_resolve (self->reader), 0, ZMQ_POLLIN, 0 } };
     //  A snapshot in slices goes on at once when no request waits
     if (hub_sync_busy (self->sync) || zlist_size (self->ready))
         timeout_ms = 0;
-    if (zmq_poll (&item, 1, timeout_ms) > 0 && (item.revents & ZMQ_POLLIN))
+    if (zmq_poll (items, 2, timeout_ms) > 0 && (items [0].revents & ZMQ_POLLIN))
         s_take_arrivals (self);
+    s_reader_replies (self);
     if (zlist_size (self->ready))
         s_serve_queued (self);
     int64_t now = s_now (self);
@@ -1308,6 +1457,31 @@ s_test_rid_retention (s_rig_t *rig, client_t *admin)
     assert (store_size (hub_store (rig->hub), TBL_RID) <= S_TEST_RID_KEEP);
 }
 
+/* A list goes to the reader and is answered from there; queued with a
+   write in the same batch, it sees the write, committed before it ran. */
+static void
+s_test_reader (s_rig_t *rig, client_t *admin)
+{
+    uint64_t add = s_test_send (rig, admin, "officer.add", "id=o-reader name=R", NULL, NULL);
+    uint64_t list = s_test_send (rig, admin, "officer.list", "limit:=1000", NULL, NULL);
+    proto_reply_t reply;
+    s_test_recv (rig, admin, add, &reply);
+    assert (reply.ok);
+    proto_reply_release (&reply);
+    s_test_recv (rig, admin, list, &reply);
+    assert (reply.ok);
+    const msgpack_object *officers = proto_map_get (reply.result, "officers");
+    bool seen = false;
+    for (uint32_t i = 0; officers && i < officers->via.array.size; i++) {
+        char id [DT_ID_MAX + 1];
+        seen |= proto_obj_str (proto_map_get (&officers->via.array.ptr [i], "id"), id,
+                               DT_ID_MAX) && streq (id, "o-reader");
+    }
+    assert (seen);
+    proto_reply_release (&reply);
+    assert (rig->hub->reading == 0);
+}
+
 static void
 s_test_storage_fault (s_rig_t *rig, client_t *admin, client_t *node)
 {
@@ -1529,6 +1703,7 @@ hub_test (bool verbose)
     s_test_rid_replay (&rig, admin, zhang);
     s_test_forward_as (&rig, admin, node, zhang);
     s_test_storage_fault (&rig, admin, node);
+    s_test_reader (&rig, admin);
     s_test_rid_retention (&rig, admin);
     client_t *flood [2] = { s_test_client (&rig, "admin"), s_test_client (&rig, "admin") };
     s_test_rate_limit (&rig, flood, zhang);
