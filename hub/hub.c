@@ -26,7 +26,7 @@ typedef struct {
     msgpack_sbuffer reply;
     struct _s_share_t *share;   /* whose fair share it was queued in */
     bool away;                  /* moved to the reader: this entry is empty */
-    dt_key_t acting_copy;       /* at the reader: its own copy of the key */
+    dt_key_t *acting_copy;      /* at the reader: its own copy of the key (owned) */
     int64_t now;                /* ... and the instant it judges at */
 } s_request_t;
 
@@ -652,6 +652,8 @@ s_request_free (s_request_t *r)
     proto_req_release (&r->req);
     dt_err_reset (&r->err);
     msgpack_sbuffer_destroy (&r->reply);
+    free (r->acting_copy);
+    r->acting_copy = NULL;
 }
 
 //  Group commit: every request waiting on the socket, one transaction
@@ -796,8 +798,9 @@ s_reader_take (hub_t *self, s_request_t *entry)
     *r = *entry;
     memset (entry, 0, sizeof (*entry));
     entry->away = true;
-    r->acting_copy = *r->acting;
-    r->key = r->acting = &r->acting_copy;
+    r->acting_copy = (dt_key_t *) zmalloc (sizeof (dt_key_t));
+    *r->acting_copy = *r->acting;
+    r->key = r->acting = r->acting_copy;
     r->via = NULL;
     r->share = NULL;            /* it may be swept before the reply */
     r->now = s_now (self);
