@@ -8,6 +8,7 @@
 #include "monitor.h"
 #include "client.h"
 #include "repl.h"
+#include "check.h"
 #include <sys/stat.h>
 
 /* One request of a batch, from receipt to reply. */
@@ -24,6 +25,9 @@ typedef struct {
     dt_err_t err;
     msgpack_sbuffer reply;
     struct _s_share_t *share;   /* whose fair share it was queued in */
+    bool away;                  /* moved to the reader: this entry is empty */
+    dt_key_t *acting_copy;      /* at the reader: its own copy of the key (owned) */
+    int64_t now;                /* ... and the instant it judges at */
 } s_request_t;
 
 /* Fair share: every request is counted and queued, when it arrives, under
@@ -59,6 +63,8 @@ struct _hub_t {
     uint64_t checkpointed;      /* audit seq of the last checkpoint committed */
     hub_stats_t stats;
     int64_t clock_ms;           /* the instant the loop judges at; 0: the wall clock */
+    zactor_t *reader;           /* runs the organisation's lists (s_reader) */
+    size_t reading;             /* requests at the reader */
 };
 
 
@@ -240,6 +246,8 @@ hub_audit_public (hub_t *self)
 }
 
 static void s_request_free (s_request_t *r);
+static void s_reader (zsock_t *pipe, void *store);
+static void s_reader_drain (hub_t *self);
 
 static void
 s_share_destroy (void **item)
@@ -288,6 +296,7 @@ hub_new (const hub_config_t *config, dt_err_t *err)
         goto failed;
     self->refusals = monitor_refusals_new (self->router);
     self->sync = hub_sync_new (self->store, self->router);
+    self->reader = zactor_new (s_reader, self->store);
     return self;
 failed:
     hub_destroy (&self);
@@ -300,6 +309,8 @@ hub_destroy (hub_t **self_p)
     assert (self_p);
     hub_t *self = *self_p;
     if (self) {
+        s_reader_drain (self);
+        zactor_destroy (&self->reader);
         hub_sync_destroy (&self->sync);
         zactor_destroy (&self->refusals);
         zsock_destroy (&self->router);
@@ -546,13 +557,18 @@ s_rid_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err)
     return store_scan (txn, TBL_RID_ORDER, NULL, 0, NULL, 0, s_rid_forget, &trim, err);
 }
 
-/* Run one request; writes in a child transaction of the batch. */
-static void
-s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
+/* Run one request. A write runs in the batch's transaction itself when
+   nested is false (a child transaction per request costs LMDB a copy of
+   every page it touches that the batch has already made dirty) and false
+   is returned, unless it failed after it had written: then true, and the
+   batch must be run again with nested true, each write in a child
+   transaction of the batch that its failure aborts. */
+static bool
+s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch, bool nested)
 {
     bool write = s_is_write (r);
     if (write && *r->req.rid && s_rid_replay (r, batch))
-        return;
+        return false;
     msgpack_sbuffer result, args;
     msgpack_sbuffer_init (&result);
     msgpack_sbuffer_init (&args);
@@ -562,13 +578,16 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
     if (r->req.args)
         msgpack_pack_object (&args_pk, *r->req.args);
     store_txn_t child, *txn = batch;
-    if (!dt_err_is_set (&r->err) && write) {
+    if (!dt_err_is_set (&r->err) && write && nested) {
         if (store_begin (self->store, &child, batch, true, &r->err) == 0) {
             child.log = child.audit = true;
             txn = &child;
         }
     }
+    bool undo = false;
     if (!dt_err_is_set (&r->err)) {
+        uint64_t writes = batch->writes;
+        batch->log = batch->audit = write && !nested;
         op_ctx_t ctx = { .txn = txn, .key = r->acting, .via = r->via, .pk = &pk,
                          .err = &r->err, .now = s_now (self), .server = self,
                          .peer = r->peer };
@@ -576,11 +595,20 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
         if (rc == 0 && write)
             rc = store_audit_append (txn, r->actor, r->op->name, args.data, args.size,
                                      &r->err);
-        if (write && rc == 0)
+        batch->log = batch->audit = false;
+        if (write && nested && rc == 0)
             rc = store_commit (&child, &r->err);
         else
-        if (write)
+        if (write && nested)
             store_abort (&child);
+        else
+        if (write && (rc || dt_err_is_set (&r->err)) && batch->writes != writes)
+            undo = true;
+    }
+    if (undo) {
+        msgpack_sbuffer_destroy (&result);
+        msgpack_sbuffer_destroy (&args);
+        return true;
     }
     proto_reply_encode (&r->reply, r->req.id, dt_err_is_set (&r->err)? NULL: &result, &r->err);
     //  Only a decision is recorded under the rid: a retryable failure
@@ -600,6 +628,7 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch)
     }
     msgpack_sbuffer_destroy (&result);
     msgpack_sbuffer_destroy (&args);
+    return false;
 }
 
 static void s_share_drop_peer (hub_t *self, s_share_t *share, zframe_t *peer);
@@ -609,8 +638,9 @@ s_request_reply (hub_t *self, s_request_t *r)
 {
     if (r->reply.size == 0)
         proto_reply_encode (&r->reply, r->req.id, NULL, &r->err);
-    zframe_t *peer = r->share? zframe_dup (r->peer): NULL;
-    if (server_reply (self->router, &r->peer, r->reply.data, r->reply.size) == 1 && peer)
+    zframe_t *peer = r->peer;
+    r->peer = NULL;
+    if (server_reply_to (self->router, peer, r->reply.data, r->reply.size) == 1 && r->share)
         s_share_drop_peer (self, r->share, peer);
     zframe_destroy (&peer);
 }
@@ -623,6 +653,8 @@ s_request_free (s_request_t *r)
     proto_req_release (&r->req);
     dt_err_reset (&r->err);
     msgpack_sbuffer_destroy (&r->reply);
+    free (r->acting_copy);
+    r->acting_copy = NULL;
 }
 
 //  Group commit: every request waiting on the socket, one transaction
@@ -671,6 +703,35 @@ s_batch_commit (hub_t *self, s_request_t *batch, int count, store_txn_t *txn,
     dt_err_reset (&err);
 }
 
+/* A write of the batch failed after it had written: the batch's
+   transaction is begun again and every write run anew, each in a child
+   transaction, from the same store and at the same instant, so that they
+   decide as they did. -1 (replies set) when the store cannot begin. */
+static int
+s_batch_again (hub_t *self, s_request_t *batch, int count, const bool *writes,
+               store_txn_t *txn)
+{
+    store_abort (txn);
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = store_begin (self->store, txn, NULL, true, &err);
+    for (int i = 0; i < count; i++)
+        if (writes [i]) {
+            msgpack_sbuffer_clear (&batch [i].reply);
+            dt_err_reset (&batch [i].err);
+            if (rc)
+                dt_err_set (&batch [i].err, "INTERNAL", "%s", err.message);
+            else
+                s_request_execute (self, &batch [i], txn, true);
+        }
+    if (rc)
+        for (int i = 0; i < count; i++)
+            if (writes [i])
+                s_request_reply (self, &batch [i]);
+    dt_err_reset (&err);
+    return rc;
+}
+
 /* Run the writes (write) or the other requests of a batch (writes [i]
    says which, as judged before any ran) in one transaction: the writes' is
    committed as one, the others' is a read transaction. */
@@ -688,16 +749,147 @@ s_batch_phase (hub_t *self, s_request_t *batch, int count, const bool *writes, b
         return;
     }
     uint64_t log_head = store_log_head (&txn);
-    for (int i = 0; i < count; i++)
-        if (writes [i] == write)
-            s_request_execute (self, &batch [i], &txn);
+    bool undo = false;
+    for (int i = 0; i < count && !undo; i++)
+        if (writes [i] == write && !batch [i].away)
+            undo = s_request_execute (self, &batch [i], &txn, false);
+    if (undo && s_batch_again (self, batch, count, writes, &txn))
+        return;
     if (write)
         s_batch_commit (self, batch, count, &txn, log_head);
     else
         store_abort (&txn);
     for (int i = 0; i < count; i++)
-        if (writes [i] == write)
+        if (writes [i] == write && !batch [i].away)
             s_request_reply (self, &batch [i]);
+}
+
+//  The reader: the organisation's lists run in a thread of their own, each
+//  in a read transaction of its own, so that a write that arrives while a
+//  page of a large list is read does not wait for it (issue 11). Only the
+//  lists that read the store and nothing else of the hub go there (OP_LIST
+//  in the catalogue): no server state (node.list), no time zone (dt_time's
+//  is the process's)
+
+#define S_READING_MAX 64        /* requests at the reader at once; more run here */
+
+static bool
+s_reader_serves (const s_request_t *r)
+{
+    return r->op && !dt_err_is_set (&r->err) && !*r->req.rid && r->info
+        && (r->info->flags & OP_LIST);
+}
+
+/* Hand a read of the batch to the reader: the request moves (the batch's
+   entry is left empty), with its own copy of the key that may be reloaded
+   meanwhile and the instant the batch judges at. */
+static void
+s_reader_take (hub_t *self, s_request_t *entry)
+{
+    if (!s_reader_serves (entry) || self->reading >= S_READING_MAX)
+        return;
+    s_request_t *r = (s_request_t *) zmalloc (sizeof (s_request_t));
+    *r = *entry;
+    memset (entry, 0, sizeof (*entry));
+    entry->away = true;
+    r->acting_copy = (dt_key_t *) zmalloc (sizeof (dt_key_t));
+    *r->acting_copy = *r->acting;
+    r->key = r->acting = r->acting_copy;
+    r->via = NULL;
+    r->share = NULL;            /* it may be swept before the reply */
+    r->now = s_now (self);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "READ");
+    zmsg_addmem (msg, &r, sizeof (r));
+    if (zmsg_send (&msg, self->reader) == 0)
+        self->reading++;
+    else {
+        zmsg_destroy (&msg);
+        dt_err_set (&r->err, "INTERNAL", "the hub's reader is gone");
+        s_request_reply (self, r);
+        s_request_free (r);
+        free (r);
+    }
+}
+
+/* At the reader: run the list in a read transaction of its own. */
+static void
+s_reader_run (store_t *store, s_request_t *r)
+{
+    msgpack_sbuffer result;
+    msgpack_sbuffer_init (&result);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &result, msgpack_sbuffer_write);
+    store_txn_t txn;
+    if (store_begin (store, &txn, NULL, false, &r->err) == 0) {
+        op_ctx_t ctx = { .txn = &txn, .key = r->acting, .pk = &pk, .err = &r->err,
+                         .now = r->now };
+        op_call (r->op, &ctx, r->req.args);
+        store_abort (&txn);
+    }
+    proto_reply_encode (&r->reply, r->req.id, dt_err_is_set (&r->err)? NULL: &result, &r->err);
+    msgpack_sbuffer_destroy (&result);
+}
+
+static void
+s_reader (zsock_t *pipe, void *store)
+{
+    zsock_signal (pipe, 0);
+    while (true) {
+        zmsg_t *msg = zmsg_recv (pipe);
+        char *command = msg? zmsg_popstr (msg): NULL;
+        zframe_t *frame = msg? zmsg_pop (msg): NULL;
+        bool read = command && streq (command, "READ") && frame
+                 && zframe_size (frame) == sizeof (s_request_t *);
+        if (read) {
+            s_request_t *r;
+            memcpy (&r, zframe_data (frame), sizeof (r));
+            s_reader_run ((store_t *) store, r);
+            zsock_send (pipe, "b", &r, sizeof (r));
+        }
+        free (command);
+        zframe_destroy (&frame);
+        zmsg_destroy (&msg);
+        if (!read)
+            break;              /* $TERM */
+    }
+}
+
+/* Answer what the reader has done. */
+static void
+s_reader_replies (hub_t *self)
+{
+    while (self->reading && zsock_events (self->reader) & ZMQ_POLLIN) {
+        zframe_t *frame = zframe_recv (self->reader);
+        if (frame && zframe_size (frame) == sizeof (s_request_t *)) {
+            s_request_t *r;
+            memcpy (&r, zframe_data (frame), sizeof (r));
+            s_request_reply (self, r);
+            s_request_free (r);
+            free (r);
+            self->reading--;
+        }
+        zframe_destroy (&frame);
+    }
+}
+
+/* Before the hub goes: what the reader still holds comes back, unanswered. */
+static void
+s_reader_drain (hub_t *self)
+{
+    while (self->reader && self->reading) {
+        zframe_t *frame = zframe_recv (self->reader);
+        if (!frame)
+            break;
+        if (zframe_size (frame) == sizeof (s_request_t *)) {
+            s_request_t *r;
+            memcpy (&r, zframe_data (frame), sizeof (r));
+            s_request_free (r);
+            free (r);
+            self->reading--;
+        }
+        zframe_destroy (&frame);
+    }
 }
 
 /* Writers never wait for readers: the batch's writes run and commit first,
@@ -715,6 +907,9 @@ s_batch_run (hub_t *self, s_request_t *batch, int count)
         hub_keys_commit (self->keys, self->sync);
         hub_sync_pump (self->sync);
     }
+    for (int i = 0; i < count; i++)
+        if (!writes [i])
+            s_reader_take (self, &batch [i]);
     s_batch_phase (self, batch, count, writes, false);
     free (writes);
     self->stats.requests += count;
@@ -912,12 +1107,14 @@ s_sweep_shares (hub_t *self, int64_t now)
 void
 hub_step (hub_t *self, int timeout_ms)
 {
-    zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
+    zmq_pollitem_t items [] = { { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
+                                { zsock_resolve (self->reader), 0, ZMQ_POLLIN, 0 } };
     //  A snapshot in slices goes on at once when no request waits
     if (hub_sync_busy (self->sync) || zlist_size (self->ready))
         timeout_ms = 0;
-    if (zmq_poll (&item, 1, timeout_ms) > 0 && (item.revents & ZMQ_POLLIN))
+    if (zmq_poll (items, 2, timeout_ms) > 0 && (items [0].revents & ZMQ_POLLIN))
         s_take_arrivals (self);
+    s_reader_replies (self);
     if (zlist_size (self->ready))
         s_serve_queued (self);
     int64_t now = s_now (self);
@@ -1257,25 +1454,51 @@ s_test_rid_retention (s_rig_t *rig, client_t *admin)
     assert (store_size (hub_store (rig->hub), TBL_RID) <= S_TEST_RID_KEEP);
 }
 
+/* A list goes to the reader and is answered from there; queued with a
+   write in the same batch, it sees the write, committed before it ran. */
+static void
+s_test_reader (s_rig_t *rig, client_t *admin)
+{
+    uint64_t add = s_test_send (rig, admin, "officer.add", "id=o-reader name=R", NULL, NULL);
+    uint64_t list = s_test_send (rig, admin, "officer.list", "limit:=1000", NULL, NULL);
+    proto_reply_t reply;
+    s_test_recv (rig, admin, add, &reply);
+    assert (reply.ok);
+    proto_reply_release (&reply);
+    s_test_recv (rig, admin, list, &reply);
+    assert (reply.ok);
+    const msgpack_object *officers = proto_map_get (reply.result, "officers");
+    bool seen = false;
+    for (uint32_t i = 0; officers && i < officers->via.array.size; i++) {
+        char id [DT_ID_MAX + 1];
+        seen |= proto_obj_str (proto_map_get (&officers->via.array.ptr [i], "id"), id,
+                               DT_ID_MAX) && streq (id, "o-reader");
+    }
+    assert (seen);
+    proto_reply_release (&reply);
+    assert (rig->hub->reading == 0);
+}
+
 static void
 s_test_storage_fault (s_rig_t *rig, client_t *admin, client_t *node)
 {
     store_t *store = rig->hub->store;
-    //  The request's own commit fails, the batch's succeeds
+    //  The batch's commit fails: nothing of it stays, the rid is free
     store_fault_set (store, 1);
     s_test_fails (rig, admin, "member.add", "id=f-1 name=F", "rid-f1", NULL, "INTERNAL");
     assert (store_fault_left (store) == 0);
     s_test_fails (rig, admin, "member.show", "id=f-1", NULL, NULL, "NOT_FOUND");
     s_test_ok (rig, admin, "member.add", "id=f-1 name=F", "rid-f1", NULL);
     assert (s_test_audit (rig, "member.add", "f-1", NULL) == 1);
-    //  Both the request's and the batch's commit fail
+    //  Two batches in a row fail
     store_fault_set (store, 2);
-    s_test_fails (rig, admin, "member.add", "id=f-2 name=F", "rid-f2", NULL, "INTERNAL");
+    for (int attempt = 0; attempt < 2; attempt++)
+        s_test_fails (rig, admin, "member.add", "id=f-2 name=F", "rid-f2", NULL, "INTERNAL");
     assert (store_fault_left (store) == 0);
     s_test_ok (rig, admin, "member.add", "id=f-2 name=F", "rid-f2", NULL);
     //  A node's forwarded write under its outbox rid: delivered once the
     //  fault clears, and applied once
-    store_fault_set (store, 3);
+    store_fault_set (store, 2);
     const char *rid = "n1:7@18c0ffee";
     for (int attempt = 0; attempt < 2; attempt++)
         s_test_fails (rig, node, "member.join", "id=f-1 branch=b-1", rid, "zhang", "INTERNAL");
@@ -1283,6 +1506,26 @@ s_test_storage_fault (s_rig_t *rig, client_t *admin, client_t *node)
     s_test_ok (rig, node, "member.join", "id=f-1 branch=b-1", rid, "zhang");
     s_test_ok (rig, node, "member.join", "id=f-1 branch=b-1", rid, "zhang");
     assert (s_test_audit (rig, "member.join", "f-1", "n1/zhang") == 1);
+    //  A write that fails after it has written leaves none of it (the batch
+    //  runs again with it in a child transaction), and a read queued with
+    //  it in the same batch is still answered
+    s_test_ok (rig, admin, "member.add", "id=f-3 name=F", NULL, NULL);
+    store_fault_writes (store, 2);
+    uint64_t join = s_test_send (rig, admin, "member.join", "id=f-3 branch=b-1", NULL, NULL);
+    uint64_t show = s_test_send (rig, admin, "officer.list", "", NULL, NULL);
+    proto_reply_t reply;
+    s_test_recv (rig, admin, join, &reply);
+    assert (!reply.ok && streq (reply.code, "INTERNAL"));
+    proto_reply_release (&reply);
+    s_test_recv (rig, admin, show, &reply);
+    assert (reply.ok);
+    proto_reply_release (&reply);
+    store_fault_writes (store, 0);
+    check_assert (store);
+    assert (s_test_audit (rig, "member.join", "f-3", NULL) == 0);
+    s_test_ok (rig, admin, "member.join", "id=f-3 branch=b-1", NULL, NULL);
+    check_assert (store);
+    assert (s_test_audit (rig, "member.join", "f-3", NULL) == 1);
 }
 
 /* A node forwards "as" the key that asked at it: both scopes apply, and
@@ -1457,6 +1700,7 @@ hub_test (bool verbose)
     s_test_rid_replay (&rig, admin, zhang);
     s_test_forward_as (&rig, admin, node, zhang);
     s_test_storage_fault (&rig, admin, node);
+    s_test_reader (&rig, admin);
     s_test_rid_retention (&rig, admin);
     client_t *flood [2] = { s_test_client (&rig, "admin"), s_test_client (&rig, "admin") };
     s_test_rate_limit (&rig, flood, zhang);

@@ -3,7 +3,7 @@
    organisation-wide compliance summary, each printed beside a raw baseline
    measured in the same run, as a ratio.
 
-   usage: bench BINDIR WORKDIR [hub|replication|content|report]   (default: all)
+   usage: bench BINDIR WORKDIR [hub|tail|replication|content|report]   (default: all)
    Starts duotang-hub and duotang-node from BINDIR as child processes with
    their data under WORKDIR, and writes the ids of the live ones to
    WORKDIR/pids so that bench.sh can kill them if this program dies. */
@@ -2107,13 +2107,220 @@ s_figure_report (void)
     dt_err_reset (&err);
 }
 
+//  Join latency beside a whole-organisation reader and a new node's
+//  snapshot: writers never wait for readers or snapshots
+
+#define TAIL_BRANCHES     3         /* of the large organisation, all served by n1 */
+#define TAIL_PER_BRANCH   80000     /* core seats in each (the cap is DT_CAP_MAX) */
+#define TAIL_PROBES       2000      /* timed joins, one in flight, per condition */
+#define TAIL_PAGE         "1000"    /* members per export.members page */
+
+/* Pages through export.members of the whole organisation, cursor after
+   cursor, from the start again at the end, until stopped. */
+typedef struct {
+    const char *endpoint;
+    atomic_bool stop;
+    size_t pages, items, rounds;
+    int rc;
+    char why [400];
+} s_pager_t;
+
+static void *
+s_pager_run (void *arg)
+{
+    s_pager_t *self = arg;
+    client_t *client = s_connect (self->endpoint, 30000);
+    self->rc = client? 0: -1;
+    char cursor [PAGE_KEY_MAX * 2 + 1] = "";
+    while (self->rc == 0 && !self->stop) {
+        args_t args;
+        args_init (&args);
+        args_uint (&args, "limit", atoi (TAIL_PAGE));
+        if (*cursor)
+            args_str (&args, "cursor", cursor);
+        proto_reply_t reply;
+        self->rc = s_call (client, "export.members", &args, &reply);
+        if (self->rc)
+            break;
+        const msgpack_object *items = proto_map_get (reply.result, "rows");
+        const msgpack_object *next = proto_map_get (reply.result, "next");
+        self->items += items && items->type == MSGPACK_OBJECT_ARRAY? items->via.array.size: 0;
+        self->pages++;
+        *cursor = 0;
+        if (next && next->type == MSGPACK_OBJECT_STR)
+            proto_obj_str (next, cursor, sizeof (cursor) - 1);
+        else
+            self->rounds++;
+        proto_reply_release (&reply);
+    }
+    if (self->rc)
+        snprintf (self->why, sizeof (self->why), "%s", s_why);
+    client_destroy (&client);
+    return NULL;
+}
+
+/* Up to count joins one after the other (request `*next` onwards), each
+   timed into lat; stops early, after at least 100, when node n1 has reached
+   the head (wait_node). The number timed, or -1 with s_why set. */
+static long
+s_join_probes (client_t *client, s_join_t *join, size_t *next, size_t count, bool wait_node,
+               int64_t *lat)
+{
+    size_t done = 0;
+    while (done < count) {
+        if (wait_node && done % 50 == 0) {
+            uint64_t applied = 0, head = 0;
+            if (s_node_state (client, &applied, &head))
+                return -1;
+            if (head && applied == head)
+                break;
+        }
+        args_t args;
+        const char *op = s_make_join ((*next)++, &args, join);
+        int64_t started = s_now_us ();
+        if (s_call (client, op, &args, NULL))
+            return -1;
+        lat [done++] = s_now_us () - started;
+    }
+    return (long) done;
+}
+
+static void
+s_tail_rows (const char *what, int64_t *lat, long count, int64_t base_p99)
+{
+    char name [64];
+    qsort (lat, count, sizeof (int64_t), s_compare);
+    snprintf (name, sizeof (name), "join p50, %s", what);
+    s_row (name, (double) s_percentile (lat, count, 50), "us", "join p99, unloaded",
+           (double) base_p99, "us");
+    snprintf (name, sizeof (name), "join p99, %s", what);
+    s_row (name, (double) s_percentile (lat, count, 99), "us", "join p99, unloaded",
+           (double) base_p99, "us");
+}
+
+static int
+s_tail_setup (s_server_t *hub, client_t *client, s_group_t *probes)
+{
+    args_t args;
+    if (s_branch_create (client, "b-t1"))
+        return -1;
+    args_init (&args);
+    args_str (&args, "id", "n1");
+    if (s_call (client, "node.add", &args, NULL))
+        return -1;
+    for (int b = 1; b <= TAIL_BRANCHES; b++) {
+        char branch [16], prefix [16];
+        snprintf (branch, sizeof (branch), "b-t%d", b);
+        snprintf (prefix, sizeof (prefix), "big%d", b);
+        if (b > 1) {
+            args_init (&args);
+            args_str (&args, "id", branch);
+            args_str (&args, "name", branch);
+            args_str (&args, "leader", "o-1");
+            args_uint (&args, "cap", DT_CAP_MAX);
+            if (s_call (client, "branch.create", &args, NULL))
+                return -1;
+        }
+        args_init (&args);
+        args_str (&args, "id", branch);
+        args_str (&args, "node", "n1");
+        if (s_call (client, "branch.assign", &args, NULL)
+        ||  s_import (client, prefix, TAIL_PER_BRANCH - (b == 1? 1000: 0), branch))
+            return -1;
+    }
+    (void) hub;
+    return s_group_create (client, probes);
+}
+
+static void
+s_figure_tail (void)
+{
+    const char *name = "join p99, unloaded";
+    s_server_t hub = { 0 }, node = { 0 };
+    snprintf (hub.dir, sizeof (hub.dir), "%s/hub3", s_workdir);
+    snprintf (node.dir, sizeof (node.dir), "%s/n1-tail", s_workdir);
+    if (s_hub_start (&hub, "3000000")) {
+        s_row_na (name, s_why);
+        return;
+    }
+    s_group_t probes;
+    s_group_init (&probes, "b-t1", "q", 3 * TAIL_PROBES);
+    s_join_t join = { &probes, 0 };
+    size_t next = 0;
+    int64_t *unloaded = calloc (TAIL_PROBES, sizeof (int64_t));
+    int64_t *paged = calloc (TAIL_PROBES, sizeof (int64_t));
+    int64_t *snapshot = calloc (TAIL_PROBES, sizeof (int64_t));
+    assert (unloaded && paged && snapshot);
+    client_t *client = s_connect (hub.endpoint, 60000);
+    long n_unloaded = -1, n_paged = -1, n_snapshot = -1;
+    s_pager_t pager = { .endpoint = hub.endpoint };
+    int64_t started = 0, snapshot_took = 0;
+    int rc = client && s_tail_setup (&hub, client, &probes) == 0? 0: -1;
+    if (rc == 0) {
+        s_settle ();
+        n_unloaded = s_join_probes (client, &join, &next, TAIL_PROBES, false, unloaded);
+        rc = n_unloaded < 0? -1: 0;
+    }
+    if (rc == 0) {
+        pthread_t thread;
+        pthread_create (&thread, NULL, s_pager_run, &pager);
+        while (pager.pages < 2 && pager.rc == 0)
+            usleep (1000);
+        started = s_now_us ();
+        n_paged = s_join_probes (client, &join, &next, TAIL_PROBES, false, paged);
+        int64_t took = s_now_us () - started;
+        pager.stop = true;
+        pthread_join (thread, NULL);
+        rc = n_paged < 0 || pager.rc? -1: 0;
+        if (pager.rc)
+            s_fail ("the reader: %s", pager.why);
+        else
+            s_note ("the reader paged export.members of the whole organisation (%d members, "
+                    TAIL_PAGE " a page): %zu pages, %.0f members/s while the joins were timed",
+                    TAIL_BRANCHES * TAIL_PER_BRANCH - 1000 + (int) probes.members
+                    + (int) probes.nhalls, pager.pages, pager.items * 1e6 / (double) took);
+    }
+    if (rc == 0 && s_node_start (&node, hub.endpoint) == 0) {
+        started = s_now_us ();
+        n_snapshot = s_join_probes (client, &join, &next, TAIL_PROBES, true, snapshot);
+        snapshot_took = s_now_us () - started;
+        rc = n_snapshot < 0? -1: 0;
+    }
+    else
+        rc = -1;
+    client_destroy (&client);
+    s_stop (&node.pid);
+    s_stop (&hub.pid);
+    store_remove (node.dir);
+    store_remove (hub.dir);
+    if (rc == 0 && n_unloaded > 0) {
+        qsort (unloaded, n_unloaded, sizeof (int64_t), s_compare);
+        int64_t p99 = s_percentile (unloaded, n_unloaded, 99);
+        s_tail_rows ("unloaded", unloaded, n_unloaded, p99);
+        s_tail_rows ("org paged by a reader", paged, n_paged, p99);
+        if (n_snapshot >= 100)
+            s_tail_rows ("new node's snapshot", snapshot, n_snapshot, p99);
+        else
+            s_row_na ("join p99, new node's snapshot", "the snapshot took fewer than 100 joins");
+        s_note ("%d joins timed one at a time per figure; the new node n1 serves %d branches "
+                "(%d members): %ld joins timed during its snapshot, %.2f s", TAIL_PROBES,
+                TAIL_BRANCHES, TAIL_BRANCHES * TAIL_PER_BRANCH, n_snapshot, snapshot_took / 1e6);
+    }
+    else
+        s_row_na (name, s_why);
+    free (unloaded);
+    free (paged);
+    free (snapshot);
+}
+
 int
 main (int argc, char *argv [])
 {
     const char *only = argc == 4? argv [3]: "";
     if (argc < 3 || argc > 4 || (*only && !streq (only, "hub") && !streq (only, "replication")
-                                 && !streq (only, "content") && !streq (only, "report"))) {
-        fprintf (stderr, "usage: bench BINDIR WORKDIR [hub|replication|content|report]\n");
+                                 && !streq (only, "content") && !streq (only, "report")
+                                 && !streq (only, "tail"))) {
+        fprintf (stderr, "usage: bench BINDIR WORKDIR [hub|tail|replication|content|report]\n");
         return 1;
     }
     snprintf (s_bindir, sizeof (s_bindir), "%s", argv [1]);
@@ -2135,6 +2342,8 @@ main (int argc, char *argv [])
         s_figure_hub ();
     if (!*only || streq (only, "hub"))
         s_figure_fair_share ();
+    if (!*only || streq (only, "tail"))
+        s_figure_tail ();
     if (!*only || streq (only, "replication"))
         s_figures_replication ();
     if (!*only || streq (only, "content"))

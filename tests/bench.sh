@@ -2,7 +2,7 @@
 # bench.sh -- run the benchmark (tests/bench.c) against the built servers with
 # its data in a scratch directory; every server it started dies with it.
 # BENCH_KEEP=1 keeps the directory (server logs) for a look afterwards;
-# BENCH_ONLY=hub|replication|content|report runs one group of figures.
+# BENCH_ONLY=hub|tail|replication|content|report runs one group of figures.
 cd "$(dirname "$0")/.."
 BIN=${B:-build}
 WORK=$(mktemp -d "$BIN/bench-run.XXXXXX") || exit 1

@@ -697,13 +697,51 @@ ctl_local (ctl_t *self, const msgpack_object *map, const char *key, char *out, s
 #define S_COLUMNS_MAX 16
 #define S_PAGE_MAX 1000         /* the largest limit a list takes (6.0) */
 
+/* A table printed a page at a time: its columns come from ctl_column_t and
+   a row function (ctl_call_pages) or from a list table of ctl_print
+   (ctl_call_table). Widths start from the header, the column's minimum and
+   the first page, and only ever widen, so a later page's wider cell moves
+   the columns after it from then on and breaks nothing. */
 typedef struct {
     const ctl_column_t *columns;
-    size_t ncolumns;
     ctl_row_fn *row;
-    size_t widths [S_COLUMNS_MAX];  /* only ever grow, so pages line up */
+    const ctl_list_table_t *list;
+    size_t ncolumns;
+    const char *headers [S_COLUMNS_MAX];
+    bool right [S_COLUMNS_MAX];
+    size_t widths [S_COLUMNS_MAX];
     uint64_t items;             /* printed so far */
 } s_pages_t;
+
+static void
+s_pages_init (s_pages_t *self, const ctl_column_t *columns, ctl_row_fn *row,
+              const ctl_list_table_t *list)
+{
+    memset (self, 0, sizeof (*self));
+    self->columns = columns;
+    self->row = row;
+    self->list = list;
+    self->ncolumns = list? ctl_list_columns (list): 0;
+    for (; columns && columns [self->ncolumns].header; self->ncolumns++)
+        ;
+    assert (self->ncolumns <= S_COLUMNS_MAX);
+    for (size_t c = 0; c < self->ncolumns; c++) {
+        self->headers [c] = list? ctl_list_header (list, c): _(columns [c].header);
+        self->right [c] = list? ctl_list_right (list, c): columns [c].right;
+        self->widths [c] = list? 0: columns [c].min;
+    }
+}
+
+/* The cells of an item's row: newly allocated strings. */
+static void
+s_page_cells (ctl_t *ctl, s_pages_t *self, const msgpack_object *item, char **cells)
+{
+    if (self->row)
+        self->row (ctl, item, cells);
+    else
+        for (size_t c = 0; c < self->ncolumns; c++)
+            cells [c] = strdup (ctl_list_cell (self->list, c, item));
+}
 
 /* A cell padded to its column's width, unless nothing follows it in the row
    (no trailing blanks). */
@@ -713,7 +751,7 @@ s_page_cell (ctl_table_t *table, s_pages_t *self, char **cells, size_t c)
     bool more = false;
     for (size_t next = c + 1; next < self->ncolumns; next++)
         more = more || *cells [next];
-    if (!more && !self->columns [c].right) {
+    if (!more && !self->right [c]) {
         ctl_table_add (table, "%s", cells [c]);
         return;
     }
@@ -721,7 +759,7 @@ s_page_cell (ctl_table_t *table, s_pages_t *self, char **cells, size_t c)
     size_t size = 0;
     FILE *out = open_memstream (&padded, &size);
     assert (out);
-    ctl_text_pad (out, cells [c], self->widths [c], self->columns [c].right);
+    ctl_text_pad (out, cells [c], self->widths [c], self->right [c]);
     fclose (out);
     ctl_table_add (table, "%s", padded);
     free (padded);
@@ -737,13 +775,13 @@ s_page_print (ctl_t *ctl, s_pages_t *self, const msgpack_object *items, uint32_t
     assert (rows);
     char *headers [S_COLUMNS_MAX];
     for (size_t c = 0; c < self->ncolumns; c++)
-        headers [c] = (char *) _(self->columns [c].header);
+        headers [c] = (char *) self->headers [c];
     if (self->items == 0)
         rows [count] = headers;
     for (uint32_t r = 0; r < count; r++) {
         rows [r] = calloc (self->ncolumns, sizeof (char *));
         assert (rows [r]);
-        self->row (ctl, &items [r], rows [r]);
+        s_page_cells (ctl, self, &items [r], rows [r]);
         for (size_t c = 0; c < self->ncolumns; c++)
             if (!rows [r][c])
                 rows [r][c] = strdup ("");
@@ -790,19 +828,19 @@ ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit)
 }
 
 /* Request one page of op: the command's args plus its cursor and a limit:
-   what is left of `wanted`, at most `most`; without `wanted` none, or
-   `most` on the pages after the first when limit_later. */
+   what is left of `wanted`, at most `most`; without `wanted`, none on the
+   first page (a small list is one request) and `most` on the others. */
 static int
 s_page_request (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
-                uint64_t have, uint64_t most, bool limit_later, const char *cursor,
-                bool json, proto_reply_t *reply)
+                uint64_t have, uint64_t most, const char *cursor, bool json,
+                proto_reply_t *reply)
 {
     args_t args;
     args_init (&args);
     msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
     args.count = line->req.count;
     uint64_t left = wanted? wanted - have: most;
-    if (wanted || (limit_later && cursor))
+    if (wanted || cursor)
         args_uint (&args, "limit", left < most? left: most);
     args_str (&args, "cursor", cursor);
     int rc = s_request (self, op, &args, reply, json);
@@ -838,206 +876,162 @@ s_page_following (ctl_t *self, const char *op, const msgpack_object *next,
 }
 
 int
-ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
-                const ctl_column_t *columns, ctl_row_fn *row)
+ctl_follow (ctl_t *self, ctl_line_t *line, const char *op, const char *key, uint64_t wanted,
+            uint64_t most, ctl_page_fn *page, void *arg)
 {
-    s_pages_t pages = { .columns = columns, .row = row };
-    for (; columns [pages.ncolumns].header; pages.ncolumns++)
-        pages.widths [pages.ncolumns] = columns [pages.ncolumns].min;
-    assert (pages.ncolumns <= S_COLUMNS_MAX);
+    most = most? most: S_PAGE_MAX;
     char *cursor = NULL;
-    bool open = false;          /* the JSON array is begun */
+    uint64_t have = 0;
     int rc = CTL_OK;
-    while (rc == CTL_OK) {
-        //  Every page is the command's args plus its limit and cursor. A
-        //  failure after the first page closes the JSON array (the error
-        //  is on stderr), so stdout still holds one JSON document
+    for (self->page = 0; rc == CTL_OK; self->page++) {
+        //  Every page is the command's args plus its limit and cursor; only
+        //  the first one's failure is the JSON document on stdout
         proto_reply_t reply;
-        rc = s_page_request (self, line, op, wanted, pages.items, S_PAGE_MAX, false, cursor,
-                             self->json && !cursor, &reply);
+        rc = s_page_request (self, line, op, wanted, have, most, cursor,
+                             self->json && self->page == 0, &reply);
         if (rc)
             break;
-        const msgpack_object *items = ctl_array (reply.result, "items");
+        const msgpack_object *items = ctl_array (reply.result, key);
         const msgpack_object *next = proto_map_get (reply.result, "next");
         uint32_t count = items? items->via.array.size: 0;
-        if (wanted && count > wanted - pages.items)
-            count = (uint32_t) (wanted - pages.items);
-        if (self->jsonl)
-            ctl_json_items (self, items, count, pages.items);
-        else
-        if (self->json) {
-            if (!open)
-                fputc ('[', self->out);
-            open = true;
-            ctl_json_items (self, items, count, pages.items);
-        }
-        else {
-            s_page_print (self, &pages, count? items->via.array.ptr: NULL, count);
-            ctl_print_release ();       /* a long list need not pile up its texts */
-        }
-        pages.items += count;
-        if (!items && reply.result)
+        if (wanted && count > wanted - have)
+            count = (uint32_t) (wanted - have);
+        //  The lists of 6.0 always hold "items"; an older list missing from
+        //  its result shows as an empty one, as before paging
+        if (!items && reply.result && streq (key, "items"))
             rc = ctl_fail (self, "%s answered no items list: is the server older than "
                            "this duotangctl?", op);
-        char *following = s_page_following (self, op, next, cursor, wanted, pages.items, &rc);
+        else
+            page (self, reply.result, items, count, have, arg);
+        have += count;
+        char *following = s_page_following (self, op, next, cursor, wanted, have, &rc);
         proto_reply_release (&reply);
         free (cursor);
         cursor = following;
+        ctl_print_release ();           /* a long list need not pile up its texts */
         if (!cursor)
             break;
     }
     free (cursor);
-    if (open)
-        fputs ("]\n", self->out);
-    if (rc == CTL_OK && !self->json && pages.items == 0)
-        fprintf (self->out, _("(none)\n"));
-    ctl_print_release ();
     return rc;
 }
 
-//  The lists older than 6.0's "items"
-
+/* --json and --jsonl of a list, page by page: JSON lines, or one document
+   begun by the first page: an array of the items (key NULL), or the first
+   page's other pairs and key with every item. */
 typedef struct {
     const char *key;
-    bool stream;
-    ctl_show_fn *show;
-    uint64_t items;             /* items had so far */
-    bool open;                  /* --json: the document is begun */
-    msgpack_sbuffer rest;       /* not streamed: the first page's other pairs */
-    uint32_t nrest;
-    msgpack_sbuffer all;        /* not streamed: every item, packed */
-    msgpack_packer pk;
-} s_list_t;
+    bool open;
+} s_json_list_t;
 
 /* Begin the JSON document with the first page's pairs other than the list. */
 static void
-s_list_json_open (ctl_t *self, s_list_t *list, const msgpack_object *result)
+s_json_open (ctl_t *self, const char *key, const msgpack_object *result)
 {
     fputc ('{', self->out);
     for (uint32_t i = 0; result && i < result->via.map.size; i++) {
         const msgpack_object_kv *pair = &result->via.map.ptr [i];
         if (pair->key.type != MSGPACK_OBJECT_STR
         ||  (pair->key.via.str.size == 4 && memcmp (pair->key.via.str.ptr, "next", 4) == 0)
-        ||  (pair->key.via.str.size == strlen (list->key)
-             && memcmp (pair->key.via.str.ptr, list->key, strlen (list->key)) == 0))
+        ||  (pair->key.via.str.size == strlen (key)
+             && memcmp (pair->key.via.str.ptr, key, strlen (key)) == 0))
             continue;
         ctl_json_print (self->out, &pair->key);
         fputc (':', self->out);
         ctl_json_print (self->out, &pair->val);
         fputc (',', self->out);
     }
-    fprintf (self->out, "\"%s\":[", list->key);
-    list->open = true;
+    fprintf (self->out, "\"%s\":[", key);
 }
 
-/* Keep the first page's other pairs, to show them with every item. */
 static void
-s_list_keep (s_list_t *list, const msgpack_object *result)
+s_json_page (ctl_t *self, s_json_list_t *list, const msgpack_object *result,
+             const msgpack_object *items, uint32_t count, uint64_t before)
 {
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &list->rest, msgpack_sbuffer_write);
-    for (uint32_t i = 0; result && i < result->via.map.size; i++) {
-        const msgpack_object_kv *pair = &result->via.map.ptr [i];
-        if (pair->key.type == MSGPACK_OBJECT_STR
-        && !(pair->key.via.str.size == 4 && memcmp (pair->key.via.str.ptr, "next", 4) == 0)
-        && !(pair->key.via.str.size == strlen (list->key)
-             && memcmp (pair->key.via.str.ptr, list->key, strlen (list->key)) == 0)) {
-            msgpack_pack_object (&pk, pair->key);
-            msgpack_pack_object (&pk, pair->val);
-            list->nrest++;
-        }
+    if (!self->jsonl && !list->open) {
+        if (list->key)
+            s_json_open (self, list->key, result);
+        else
+            fputc ('[', self->out);
+        list->open = true;
+    }
+    ctl_json_items (self, items, count, before);
+}
+
+static void
+s_json_close (ctl_t *self, s_json_list_t *list)
+{
+    if (list->open)
+        fputs (list->key? "]}\n": "]\n", self->out);
+}
+
+/* A list as it is printed, page by page: JSON, or text by a table or by
+   a show function. */
+typedef struct {
+    s_json_list_t json;
+    s_pages_t pages;            /* the table, or */
+    ctl_show_fn *show;          /* what shows each page */
+} s_list_out_t;
+
+static void
+s_list_page (ctl_t *self, const msgpack_object *result, const msgpack_object *items,
+             uint32_t count, uint64_t before, void *arg)
+{
+    s_list_out_t *list = arg;
+    if (self->json || self->jsonl)
+        s_json_page (self, &list->json, result, items, count, before);
+    else
+    if (list->show) {
+        //  The page as it came, cut to what was wanted
+        if (items && count < items->via.array.size)
+            ((msgpack_object *) items)->via.array.size = count;
+        list->show (self, result);
+        fflush (self->out);
+    }
+    else {
+        s_page_print (self, &list->pages, count? items->via.array.ptr: NULL, count);
+        list->pages.items += count;
     }
 }
 
-/* Show the kept pairs and every item as one result. */
-static void
-s_list_show_all (ctl_t *self, s_list_t *list)
+/* Follow the list into list's printer; a table says "(none)" when no item
+   came. */
+static int
+s_call_out (ctl_t *self, ctl_line_t *line, const char *op, const char *key, uint64_t wanted,
+            uint64_t most, s_list_out_t *list)
 {
-    msgpack_sbuffer whole;
-    msgpack_sbuffer_init (&whole);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &whole, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, list->nrest + 1);
-    if (list->rest.size)
-        msgpack_sbuffer_write (&whole, list->rest.data, list->rest.size);
-    proto_pack_key (&pk, list->key);
-    msgpack_pack_array (&pk, (uint32_t) list->items);
-    if (list->all.size)
-        msgpack_sbuffer_write (&whole, list->all.data, list->all.size);
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
-    if (msgpack_unpack_next (&unpacked, whole.data, whole.size, NULL) == MSGPACK_UNPACK_SUCCESS)
-        list->show (self, &unpacked.data);
-    msgpack_unpacked_destroy (&unpacked);
-    msgpack_sbuffer_destroy (&whole);
+    int rc = ctl_follow (self, line, op, key, wanted, most, s_list_page, list);
+    s_json_close (self, &list->json);
+    if (rc == CTL_OK && !list->show && !self->json && !self->jsonl && list->pages.items == 0)
+        fprintf (self->out, _("(none)\n"));
+    ctl_print_release ();
+    return rc;
+}
+
+int
+ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t wanted,
+                const ctl_column_t *columns, ctl_row_fn *row)
+{
+    s_list_out_t list = { .json = { NULL, false } };
+    s_pages_init (&list.pages, columns, row, NULL);
+    return s_call_out (self, line, op, "items", wanted, 0, &list);
+}
+
+int
+ctl_call_table (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
+                const ctl_list_table_t *table)
+{
+    s_list_out_t list = { .json = { key, false } };
+    s_pages_init (&list.pages, NULL, NULL, table);
+    return s_call_out (self, line, op, key, 0, 0, &list);
 }
 
 int
 ctl_call_list (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
-               uint64_t wanted, uint64_t most, bool stream, ctl_show_fn *show)
+               uint64_t wanted, uint64_t most, ctl_show_fn *show)
 {
-    most = most? most: S_PAGE_MAX;
-    s_list_t list = { .key = key, .stream = stream, .show = show };
-    msgpack_sbuffer_init (&list.rest);
-    msgpack_sbuffer_init (&list.all);
-    msgpack_packer_init (&list.pk, &list.all, msgpack_sbuffer_write);
-    char *cursor = NULL;
-    int rc = CTL_OK;
-    for (self->page = 0; rc == CTL_OK; self->page++) {
-        //  A failure after the first page closes the JSON document (the
-        //  error is on stderr), so stdout still holds one
-        proto_reply_t reply;
-        rc = s_page_request (self, line, op, wanted, list.items, most, true, cursor,
-                             self->json && !list.open, &reply);
-        if (rc)
-            break;
-        const msgpack_object *result = reply.result;
-        const msgpack_object *items = ctl_array (result, key);
-        const msgpack_object *next = proto_map_get (result, "next");
-        uint32_t count = items? items->via.array.size: 0;
-        if (wanted && count > wanted - list.items)
-            count = (uint32_t) (wanted - list.items);
-        //  A result without the list shows as an empty one, as before paging
-        if (self->jsonl)
-            ctl_json_items (self, items, count, list.items);
-        else
-        if (self->json) {
-            if (!list.open)
-                s_list_json_open (self, &list, result);
-            ctl_json_items (self, items, count, list.items);
-        }
-        else
-        if (stream) {
-            //  The page as it came, cut to what was wanted
-            if (items && count < items->via.array.size)
-                ((msgpack_object *) items)->via.array.size = count;
-            show (self, result);
-            fflush (self->out);
-            ctl_print_release ();       /* a long list need not pile up its texts */
-        }
-        else {
-            if (self->page == 0)
-                s_list_keep (&list, result);
-            for (uint32_t i = 0; i < count; i++)
-                msgpack_pack_object (&list.pk, items->via.array.ptr [i]);
-        }
-        list.items += count;
-        char *following = s_page_following (self, op, next, cursor, wanted, list.items, &rc);
-        proto_reply_release (&reply);
-        free (cursor);
-        cursor = following;
-        if (!cursor)
-            break;
-    }
-    free (cursor);
-    if (list.open)
-        fputs ("]}\n", self->out);
-    if (rc == CTL_OK && !self->json && !stream)
-        s_list_show_all (self, &list);
-    msgpack_sbuffer_destroy (&list.rest);
-    msgpack_sbuffer_destroy (&list.all);
-    ctl_print_release ();
-    return rc;
+    s_list_out_t list = { .json = { key, false }, .show = show };
+    return s_call_out (self, line, op, key, wanted, most, &list);
 }
 
 //  Self-test: parsing and dispatch without a server (the command modules

@@ -11,6 +11,7 @@
 #include "args.h"
 #include "dt_time.h"
 #include "ctl_lang.h"
+#include "ctl_print.h"
 
 #define CTL_OK     0
 #define CTL_FAIL   1
@@ -169,29 +170,43 @@ int ctl_limit (ctl_line_t *line, const char *text, uint64_t *limit);
 void ctl_json_items (ctl_t *self, const msgpack_object *items, uint32_t count,
                      uint64_t before);
 
-/* Make the list request op with line->req (plus limit and cursor) and follow
-   `next` until it is nil or `limit` items (0 = no limit) have come. Each page
-   is printed as it arrives: one table whose columns only ever widen, its
+/* What a list follower does with each page as it arrives: the result, its
+   list (NULL when the result has none), how many of the list's items to
+   take (cut to what was wanted) and how many came before them. */
+typedef void (ctl_page_fn) (ctl_t *self, const msgpack_object *result,
+                            const msgpack_object *items, uint32_t count, uint64_t before,
+                            void *arg);
+
+/* The one list follower: make the list request op with line->req (plus
+   limit and cursor) and follow `next` until it is nil or `wanted` items (0
+   = no limit) have come, the list being result[key] ("items", or the names
+   of the lists older than 6.0: branches, halls, rows, ...). The first page
+   asks for the server's default number of items (a small list is one
+   request) or `wanted`, each later one for what is left, at most `most`
+   (the op's largest limit; 0: 1000). page gets each page as it comes;
+   ctl->page counts them from 0; memory stays that of one page. CTL_OK or
+   CTL_FAIL (error printed; with --json only the first page's failure is a
+   JSON document on stdout: the caller closes what it began). */
+int ctl_follow (ctl_t *self, ctl_line_t *line, const char *op, const char *key, uint64_t wanted,
+                uint64_t most, ctl_page_fn *page, void *arg);
+
+/* A list of 6.0 ("items") printed a page at a time as it arrives: one
+   table whose columns start from the first page and only ever widen, its
    header once; "(none)" when no item came. With --json, one JSON array of
-   every item. Returns CTL_OK or CTL_FAIL (error printed; with --json, after
-   the first page, on stderr only and the array closed, so stdout holds one
-   JSON document). */
+   every item; with --jsonl, a line per item. CTL_OK or CTL_FAIL. */
 int ctl_call_pages (ctl_t *self, ctl_line_t *line, const char *op, uint64_t limit,
                     const ctl_column_t *columns, ctl_row_fn *row);
 
-/* The lists older than 6.0's "items" (branches, halls, rows, entries, ...):
-   make the request op with line->req and follow `next` until it is nil or
-   `wanted` items (0 = no limit) have come; the array is result[key]. The
-   first page asks for the server's default number of items (a small list
-   is one request, as before paging) or `wanted`, each later one for what
-   is left, at most `most` (the op's largest limit, 0: 1000). With --json, one document as it comes: the first page's other
-   pairs, then key with every item; with --jsonl, one line per item.
-   Otherwise show prints: once, the first page's result with every item
-   (stream false: a table whose columns fit every row, the whole list in
-   memory), or each page as it comes (stream true: ctl->page counts the
-   pages from 0, memory stays that of one page). CTL_OK or CTL_FAIL. */
+/* The same for a list older than 6.0 (result[key]) with one of the list
+   tables of ctl_print.h; --json prints one document: the first page's other
+   pairs, then key with every item. */
+int ctl_call_table (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
+                    const ctl_list_table_t *table);
+
+/* The same, each page shown by show (its list cut to what was wanted), for
+   lists that are not one table (the tree, export rows, audit entries). */
 int ctl_call_list (ctl_t *self, ctl_line_t *line, const char *op, const char *key,
-                   uint64_t wanted, uint64_t most, bool stream, ctl_show_fn *show);
+                   uint64_t wanted, uint64_t most, ctl_show_fn *show);
 
 /* The command groups (ctl_cmds_*.c), each ended by a NULL noun. */
 extern const ctl_cmd_t ctl_org_cmds [];

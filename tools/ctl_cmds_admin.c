@@ -33,21 +33,9 @@ s_show_key (ctl_t *ctl, const msgpack_object *result)
 }
 
 static void
-s_show_keys (ctl_t *ctl, const msgpack_object *result)
-{
-    ctl_print_keys (ctl->out, ctl_array (result, "keys"));
-}
-
-static void
 s_show_node (ctl_t *ctl, const msgpack_object *result)
 {
     ctl_print_node (ctl->out, result);
-}
-
-static void
-s_show_nodes (ctl_t *ctl, const msgpack_object *result)
-{
-    ctl_print_nodes (ctl->out, ctl_array (result, "nodes"));
 }
 
 /* A result as "  key  value" lines, a map inside a map indented under its
@@ -199,7 +187,7 @@ static int
 s_key_list (ctl_t *ctl, ctl_line_t *line)
 {
     return ctl_show_zone (ctl)? CTL_FAIL:
-           ctl_call_list (ctl, line, "key.list", "keys", 0, 0, false, s_show_keys);
+           ctl_call_table (ctl, line, "key.list", "keys", &ctl_keys_table);
 }
 
 /* NODE ADD id */
@@ -215,7 +203,7 @@ static int
 s_node_list (ctl_t *ctl, ctl_line_t *line)
 {
     return ctl_show_zone (ctl)? CTL_FAIL:
-           ctl_call_list (ctl, line, "node.list", "nodes", 0, 0, false, s_show_nodes);
+           ctl_call_table (ctl, line, "node.list", "nodes", &ctl_nodes_table);
 }
 
 /* REQUEST STATUS ticket -- asked of a node */

@@ -13,12 +13,6 @@ s_show_member (ctl_t *ctl, const msgpack_object *result)
 }
 
 static void
-s_show_members (ctl_t *ctl, const msgpack_object *result)
-{
-    ctl_print_members (ctl->out, ctl_array (result, "members"));
-}
-
-static void
 s_show_member_detail (ctl_t *ctl, const msgpack_object *result)
 {
     const msgpack_object *member = proto_map_get (result, "member");
@@ -165,7 +159,7 @@ s_member_list (ctl_t *ctl, ctl_line_t *line)
     else
     if (s_group (line, "hall", "branch"))
         return CTL_USAGE;
-    return ctl_call_list (ctl, line, "member.list", "members", 0, 0, false, s_show_members);
+    return ctl_call_table (ctl, line, "member.list", "members", &ctl_members_table);
 }
 
 /* MEMBER FIND name */
@@ -173,7 +167,7 @@ static int
 s_member_find (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "name", line->argv [0]);
-    return ctl_call_list (ctl, line, "member.find", "members", 0, 0, false, s_show_members);
+    return ctl_call_table (ctl, line, "member.find", "members", &ctl_members_table);
 }
 
 #define S_PART_ROWS 20000      /* rows of one part of a large file */
@@ -268,7 +262,7 @@ static int
 s_export_members (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call_list (ctl, line, "export.members", "rows", 0, 0, true, ctl_opt (line, "bom")?
+    return ctl_call_list (ctl, line, "export.members", "rows", 0, 0, ctl_opt (line, "bom")?
                           s_show_export_bom: s_show_export);
 }
 

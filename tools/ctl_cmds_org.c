@@ -13,33 +13,15 @@ s_show_officer (ctl_t *ctl, const msgpack_object *result)
 }
 
 static void
-s_show_officers (ctl_t *ctl, const msgpack_object *result)
-{
-    ctl_print_officers (ctl->out, ctl_array (result, "officers"));
-}
-
-static void
 s_show_branch (ctl_t *ctl, const msgpack_object *result)
 {
     ctl_print_branch (ctl->out, result);
 }
 
 static void
-s_show_branches (ctl_t *ctl, const msgpack_object *result)
-{
-    ctl_print_branches (ctl->out, ctl_array (result, "branches"));
-}
-
-static void
 s_show_hall (ctl_t *ctl, const msgpack_object *result)
 {
     ctl_print_hall (ctl->out, result);
-}
-
-static void
-s_show_halls (ctl_t *ctl, const msgpack_object *result)
-{
-    ctl_print_halls (ctl->out, ctl_array (result, "halls"));
 }
 
 /* hall.move takes the hall leader's core seat along (PROTOCOL.md 6.4): say so,
@@ -168,7 +150,7 @@ static int
 s_officer_list (ctl_t *ctl, ctl_line_t *line)
 {
     return ctl_show_zone (ctl)? CTL_FAIL:
-           ctl_call_list (ctl, line, "officer.list", "officers", 0, 0, false, s_show_officers);
+           ctl_call_table (ctl, line, "officer.list", "officers", &ctl_officers_table);
 }
 
 //  Branches
@@ -224,7 +206,7 @@ s_branch_assign (ctl_t *ctl, ctl_line_t *line)
 static int
 s_branch_list (ctl_t *ctl, ctl_line_t *line)
 {
-    return ctl_call_list (ctl, line, "branch.list", "branches", 0, 0, false, s_show_branches);
+    return ctl_call_table (ctl, line, "branch.list", "branches", &ctl_branches_table);
 }
 
 /* BRANCH SHOW id */
@@ -310,7 +292,7 @@ static int
 s_hall_list (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call_list (ctl, line, "hall.list", "halls", 0, 0, false, s_show_halls);
+    return ctl_call_table (ctl, line, "hall.list", "halls", &ctl_halls_table);
 }
 
 /* HALL SHOW id */
@@ -370,6 +352,26 @@ const ctl_cmd_t ctl_org_cmds [] = {
 
 //  Self-test: each command's request, and how results print
 
+/* A table list prints each page as it arrives (memory of one page): the
+   rows of the pages before one that fails are out already, and a later
+   page's wider cell widens its column from then on. */
+static void
+s_test_table_streams (ctl_fake_t *fake)
+{
+    ctl_fake_page (fake, true, "branches", "c-1", (const char *[]) {
+        "id=b-1 name=成都 leader=o-1 core_seats:=2 cap:=200 halls:=1 node=n-1", NULL });
+    ctl_fake_page (fake, true, "branches", "c-2", (const char *[]) {
+        "id=b-a-much-longer-id name=x leader=o-2 core_seats:=0 cap:=200 halls:=0 node=", NULL });
+    ctl_fake_queue_error (fake, "UNAVAILABLE", "the hub went away", NULL);
+    ctl_fake_expect (fake, "branch list", CTL_FAIL, NULL,
+        "ID   NAME  LEADER   CORE  HALLS  NODE\n"
+        "b-1  成都  o-1     2/200      1  n-1\n"
+        "b-a-much-longer-id  x     o-2     0/200      0\n", NULL);
+    assert (streq (ctl_fake_requests (fake), "branch.list {}\n"
+        "branch.list {\"limit\":1000,\"cursor\":\"c-1\"}\n"
+        "branch.list {\"limit\":1000,\"cursor\":\"c-2\"}\n"));
+}
+
 void
 ctl_cmds_org_test (bool verbose)
 {
@@ -406,6 +408,7 @@ ctl_cmds_org_test (bool verbose)
     ctl_fake_expect (fake, "branch dissolve b-cd", CTL_OK,
         "branch.dissolve {\"id\":\"b-cd\"}", NULL, "");
     ctl_fake_expect (fake, "branch list", CTL_OK, "branch.list {}", NULL, "");
+    s_test_table_streams (fake);
 
     const char *hall = "id=h-1 name=青羊堂口 branch=b-cd leader=m-7 cap:=30 seats:=28 created:=0";
     const char *hall_line = "hall h-1 青羊堂口: branch b-cd, leader m-7, seats 28/30\n";

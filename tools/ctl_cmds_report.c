@@ -91,7 +91,7 @@ static int
 s_tree (ctl_t *ctl, ctl_line_t *line)
 {
     args_str (&line->req, "branch", ctl_opt (line, "branch"));
-    return ctl_call_list (ctl, line, "tree", "branches", 0, 0, true, s_show_tree);
+    return ctl_call_list (ctl, line, "tree", "branches", 0, 0, s_show_tree);
 }
 
 /* AUDIT [--since time] [--limit n] */
@@ -107,7 +107,7 @@ s_audit (ctl_t *ctl, ctl_line_t *line)
         rc = ctl_show_zone (ctl);
     //  A page cut short by its size goes on with the rest of the limit
     return rc? rc: ctl_call_list (ctl, line, "audit.list", "entries", limit, CTL_AUDIT_MAX,
-                                  true, s_show_audit);
+                                  s_show_audit);
 }
 
 /* AUDIT VERIFY */
@@ -170,44 +170,31 @@ s_report_args (ctl_t *ctl, ctl_line_t *line, bool period, uint64_t *limit)
 /* One item as CSV records (a header first when header is set). */
 typedef void (s_csv_fn) (ctl_t *ctl, const msgpack_object *item, bool header);
 
+typedef struct {
+    bool csv;
+    s_csv_fn *records;
+} s_stream_t;
+
+static void
+s_stream_page (ctl_t *ctl, const msgpack_object *result, const msgpack_object *items,
+               uint32_t count, uint64_t before, void *arg)
+{
+    (void) result; (void) before;
+    s_stream_t *self = arg;
+    if (!self->csv)
+        ctl_json_items (ctl, items, count, 0);     //  --jsonl: one line each
+    for (uint32_t i = 0; self->csv && i < count; i++)
+        self->records (ctl, &items->via.array.ptr [i], false);
+}
+
 /* Stream every page of op as CSV (csv set) or JSON lines, record by record. */
 static int
 s_stream (ctl_t *ctl, ctl_line_t *line, const char *op, bool csv, s_csv_fn *records)
 {
-    char *cursor = NULL;
-    int rc = CTL_OK;
     if (csv)
         records (ctl, NULL, true);
-    while (rc == CTL_OK) {
-        args_t args;
-        args_init (&args);
-        msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
-        args.count = line->req.count;
-        args_uint (&args, "limit", 1000);
-        args_str (&args, "cursor", cursor);
-        proto_reply_t reply;
-        rc = ctl_request (ctl, op, &args, &reply);
-        args_destroy (&args);
-        free (cursor);
-        cursor = NULL;
-        if (rc)
-            break;
-        const msgpack_object *items = ctl_array (reply.result, "items");
-        uint32_t count = items? items->via.array.size: 0;
-        if (!csv)
-            ctl_json_items (ctl, items, count, 0);     //  --jsonl: one line each
-        for (uint32_t i = 0; csv && i < count; i++)
-            records (ctl, &items->via.array.ptr [i], false);
-        const msgpack_object *next = proto_map_get (reply.result, "next");
-        if (next && next->type == MSGPACK_OBJECT_STR && next->via.str.size)
-            cursor = strndup (next->via.str.ptr, next->via.str.size);
-        proto_reply_release (&reply);
-        ctl_print_release ();
-        if (!cursor)
-            break;
-    }
-    free (cursor);
-    return rc;
+    s_stream_t stream = { csv, records };
+    return ctl_follow (ctl, line, op, "items", 0, 1000, s_stream_page, &stream);
 }
 
 static void
@@ -736,14 +723,14 @@ s_report_fake_test (ctl_fake_t *fake, msgpack_sbuffer *result, msgpack_packer *p
     //  CSV: one record per group and quota, the whole detail
     s_queue_zone (fake);
     ctl_fake_expect (fake, "report compliance --csv", CTL_OK,
-        "report.compliance {\"detail\":true,\"limit\":1000}",
+        "report.compliance {\"detail\":true}",
         "group,name,branch,type,quota,period,status,count,need,version,node,open,open_count,"
         "current,longest,missing\n"
         "b-1,成都分舵,b-1,branch,articles,2026-12-02,awaiting,0,1,2,n1,2026-12-03,0,0,4,1\n"
         "h-1,青羊堂口,b-1,hall,gatherings,2026-12-02,missed,0,1,2,,2026-12-03,0,0,4,1\n", "");
     //  JSON lines keep milliseconds: no zone is asked for
     ctl_fake_expect (fake, "report compliance --jsonl", CTL_OK,
-        "report.compliance {\"detail\":true,\"limit\":1000}", NULL, "");
+        "report.compliance {\"detail\":true}", NULL, "");
     assert (strstr (ctl_fake_out (fake), "\"group\":\"h-1\""));
     assert (strchr (ctl_fake_out (fake), '\n') < strstr (ctl_fake_out (fake), "\"group\":\"h-1\""));
     //  Streaks of a branch

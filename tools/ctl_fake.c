@@ -243,6 +243,36 @@ ctl_fake_queue_error (ctl_fake_t *self, const char *code, const char *message,
     zsock_wait (self->actor);
 }
 
+void
+ctl_fake_page (ctl_fake_t *self, bool queue, const char *key, const char *next,
+               const char **items)
+{
+    msgpack_sbuffer page;
+    msgpack_sbuffer_init (&page);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &page, msgpack_sbuffer_write);
+    size_t count = 0;
+    while (items [count])
+        count++;
+    msgpack_pack_map (&pk, 2);
+    proto_pack_key (&pk, key);
+    msgpack_pack_array (&pk, count);
+    for (size_t i = 0; i < count; i++) {
+        int rc = op_args_text (items [i], &page);
+        assert (rc == 0);
+    }
+    proto_pack_key (&pk, "next");
+    if (next)
+        proto_pack_str (&pk, next);
+    else
+        msgpack_pack_nil (&pk);
+    if (queue)
+        ctl_fake_queue (self, &page);
+    else
+        ctl_fake_result (self, &page);
+    msgpack_sbuffer_destroy (&page);
+}
+
 int
 ctl_fake_run (ctl_fake_t *self, const char *cmdline)
 {

@@ -28,6 +28,11 @@ void ctl_fake_queue_text (ctl_fake_t *self, const char *text);
 void ctl_fake_queue_error (ctl_fake_t *self, const char *code, const char *message,
                            const char *details);
 
+/* A list page { key: [items...], next } (items in text form, NULL-ended;
+   next NULL: the last page): queued, or the standing answer. */
+void ctl_fake_page (ctl_fake_t *self, bool queue, const char *key, const char *next,
+                    const char **items);
+
 /* Run a command line (split on blanks; no global options) against the fake
    server. Returns the exit code; then ctl_fake_out, _err and _request (the
    request as "op {json}", "" when none was made) hold what happened. */

@@ -478,39 +478,47 @@ s_cell_compliance (const msgpack_object *row, const char *key)
     return ctl_u (row, key)? "yes": "no";
 }
 
+static const s_column_t s_officers [] = {
+    S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_NUM (N_("BRANCHES"), "branches"),
+    S_FN (N_("CREATED"), "created", s_cell_when), S_FN (N_("COMPLIANT"), "branches", s_cell_compliance),
+    S_END };
+
+static const s_column_t s_branches [] = {
+    S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("LEADER"), "leader"),
+    S_FN_NUM (N_("CORE"), "core_seats/cap", s_cell_ratio), S_NUM (N_("HALLS"), "halls"),
+    S_COL (N_("NODE"), "node"), S_END };
+
+static const s_column_t s_halls [] = {
+    S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("BRANCH"), "branch"),
+    S_COL (N_("LEADER"), "leader"), S_FN_NUM (N_("SEATS"), "seats/cap", s_cell_ratio), S_END };
+
+static const s_column_t s_members [] = {
+    S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("SEAT"), "seat"),
+    S_COL (N_("GROUP"), "group"), S_COL (N_("BRANCH"), "branch"), S_COL (N_("ROLE"), "role"),
+    S_COL (N_("REFERRER"), "referrer"), S_END };
+
 void
 ctl_print_officers (FILE *out, const msgpack_object *list)
 {
-    s_table (out, list, (s_column_t []) {
-        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_NUM (N_("BRANCHES"), "branches"),
-        S_FN (N_("CREATED"), "created", s_cell_when), S_FN (N_("COMPLIANT"), "branches", s_cell_compliance),
-        S_END });
+    s_table (out, list, s_officers);
 }
 
 void
 ctl_print_branches (FILE *out, const msgpack_object *list)
 {
-    s_table (out, list, (s_column_t []) {
-        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("LEADER"), "leader"),
-        S_FN_NUM (N_("CORE"), "core_seats/cap", s_cell_ratio), S_NUM (N_("HALLS"), "halls"),
-        S_COL (N_("NODE"), "node"), S_END });
+    s_table (out, list, s_branches);
 }
 
 void
 ctl_print_halls (FILE *out, const msgpack_object *list)
 {
-    s_table (out, list, (s_column_t []) {
-        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("BRANCH"), "branch"),
-        S_COL (N_("LEADER"), "leader"), S_FN_NUM (N_("SEATS"), "seats/cap", s_cell_ratio), S_END });
+    s_table (out, list, s_halls);
 }
 
 void
 ctl_print_members (FILE *out, const msgpack_object *list)
 {
-    s_table (out, list, (s_column_t []) {
-        S_COL (N_("ID"), "id"), S_COL (N_("NAME"), "name"), S_COL (N_("SEAT"), "seat"),
-        S_COL (N_("GROUP"), "group"), S_COL (N_("BRANCH"), "branch"), S_COL (N_("ROLE"), "role"),
-        S_COL (N_("REFERRER"), "referrer"), S_END });
+    s_table (out, list, s_members);
 }
 
 static const char *
@@ -527,13 +535,15 @@ s_cell_revoked (const msgpack_object *row, const char *key)
     return s_revoked (row)? "revoked": "active";
 }
 
+static const s_column_t s_keys [] = {
+    S_COL (N_("NAME"), "name"), S_COL (N_("ROLE"), "role"), S_FN (N_("SCOPE"), "", s_cell_scope),
+    S_FN (N_("STATE"), "revoked", s_cell_revoked), S_FN (N_("CREATED"), "created", s_cell_when),
+    S_COL (N_("PUBLIC KEY"), "public_key"), S_END };
+
 void
 ctl_print_keys (FILE *out, const msgpack_object *list)
 {
-    s_table (out, list, (s_column_t []) {
-        S_COL (N_("NAME"), "name"), S_COL (N_("ROLE"), "role"), S_FN (N_("SCOPE"), "", s_cell_scope),
-        S_FN (N_("STATE"), "revoked", s_cell_revoked), S_FN (N_("CREATED"), "created", s_cell_when),
-        S_COL (N_("PUBLIC KEY"), "public_key"), S_END });
+    s_table (out, list, s_keys);
 }
 
 static const char *
@@ -543,16 +553,59 @@ s_cell_seen (const msgpack_object *row, const char *key)
     return streq (when, "-")? "never": when;
 }
 
+static const s_column_t s_nodes [] = {
+    S_COL (N_("ID"), "id"), S_COL (N_("CONNECTED"), "connected"),
+    S_FN (N_("LAST SEEN"), "last_seen", s_cell_seen),
+    S_NUM (N_("APPLIED"), "applied"), S_NUM (N_("LAG CHANGES"), "lag_changes"),
+    S_NUM (N_("LAG MS"), "lag_ms"), S_NUM (N_("OUTBOX"), "outbox"),
+    S_NUM (N_("CONTENT"), "content_items"), S_NUM (N_("WAITING UP"), "content_waiting"),
+    S_COL (N_("BRANCHES"), "branches"), S_END };
+
 void
 ctl_print_nodes (FILE *out, const msgpack_object *list)
 {
-    s_table (out, list, (s_column_t []) {
-        S_COL (N_("ID"), "id"), S_COL (N_("CONNECTED"), "connected"),
-        S_FN (N_("LAST SEEN"), "last_seen", s_cell_seen),
-        S_NUM (N_("APPLIED"), "applied"), S_NUM (N_("LAG CHANGES"), "lag_changes"),
-        S_NUM (N_("LAG MS"), "lag_ms"), S_NUM (N_("OUTBOX"), "outbox"),
-        S_NUM (N_("CONTENT"), "content_items"), S_NUM (N_("WAITING UP"), "content_waiting"),
-        S_COL (N_("BRANCHES"), "branches"), S_END });
+    s_table (out, list, s_nodes);
+}
+
+//  The same tables a page at a time (the CLI's list follower)
+
+struct _ctl_list_table_t {
+    const s_column_t *columns;
+};
+
+const ctl_list_table_t ctl_officers_table = { s_officers };
+const ctl_list_table_t ctl_branches_table = { s_branches };
+const ctl_list_table_t ctl_halls_table = { s_halls };
+const ctl_list_table_t ctl_members_table = { s_members };
+const ctl_list_table_t ctl_keys_table = { s_keys };
+const ctl_list_table_t ctl_nodes_table = { s_nodes };
+
+size_t
+ctl_list_columns (const ctl_list_table_t *table)
+{
+    size_t count = 0;
+    while (table->columns [count].header)
+        count++;
+    return count;
+}
+
+const char *
+ctl_list_header (const ctl_list_table_t *table, size_t column)
+{
+    return _(table->columns [column].header);
+}
+
+bool
+ctl_list_right (const ctl_list_table_t *table, size_t column)
+{
+    return table->columns [column].right;
+}
+
+const char *
+ctl_list_cell (const ctl_list_table_t *table, size_t column, const msgpack_object *item)
+{
+    const s_column_t *col = &table->columns [column];
+    return (col->cell? col->cell: s_cell_value) (item, col->key);
 }
 
 //  Self-test

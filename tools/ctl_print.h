@@ -42,6 +42,18 @@ void ctl_print_key (FILE *out, const msgpack_object *key);
 void ctl_print_node (FILE *out, const msgpack_object *node);
 
 /* Tables with a header row for arrays of records; "(none)" when empty. */
+/* The tables of the lists below, one definition each, printed whole
+   (ctl_print_officers, ...) or a page at a time (the CLI's list follower,
+   ctl_call_table): a header and an alignment per column, each cell's text
+   made from an item (it lives until ctl_print_release). */
+typedef struct _ctl_list_table_t ctl_list_table_t;
+extern const ctl_list_table_t ctl_officers_table, ctl_branches_table, ctl_halls_table,
+                              ctl_members_table, ctl_keys_table, ctl_nodes_table;
+size_t ctl_list_columns (const ctl_list_table_t *table);
+const char *ctl_list_header (const ctl_list_table_t *table, size_t column);
+bool ctl_list_right (const ctl_list_table_t *table, size_t column);
+const char *ctl_list_cell (const ctl_list_table_t *table, size_t column,
+                           const msgpack_object *item);
 void ctl_print_officers (FILE *out, const msgpack_object *list);
 void ctl_print_branches (FILE *out, const msgpack_object *list);
 void ctl_print_halls (FILE *out, const msgpack_object *list);

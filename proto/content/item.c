@@ -406,9 +406,11 @@ item_group_visit (store_txn_t *txn, const char *group, int64_t from,
 
 typedef struct {
     store_txn_t *txn;
+    repl_place_t *place;
     tree_record_fn *visit;
     void *arg;
-    size_t id_offset;               /* of the group being visited */
+    const char *group;              /* being visited: "" for the core */
+    size_t id_offset;               /* where its index keys hold the item id */
     dt_err_t *err;
 } s_records_t;
 
@@ -417,36 +419,66 @@ s_record_entry (const void *index_key, size_t index_key_size, const void *data, 
                 void *arg)
 {
     s_records_t *self = arg;
+    if (self->place->stopped)
+        return 1;
     char id [DT_ID_MAX + 1];
     size_t len = index_key_size - self->id_offset;
     if (index_key_size <= self->id_offset || len > DT_ID_MAX)
         return 0;
     memcpy (id, (const char *) index_key + self->id_offset, len);
     id [len] = 0;
-    return self->visit (TBL_ITEM, id, data, size, self->arg);
+    self->place->started = true;
+    snprintf (self->place->group, sizeof (self->place->group), "%s", self->group);
+    snprintf (self->place->key, sizeof (self->place->key), "%s", id);
+    int rc = self->visit (TBL_ITEM, id, data, size, self->arg);
+    if (rc == 1)
+        self->place->stopped = true;
+    return rc;
 }
 
+/* A group's items (timeline group: the branch for its core), after item
+   `after` of that group when not NULL. */
 static int
-s_group_records (s_records_t *self, const char *group)
+s_group_records (s_records_t *self, const char *group, const char *timeline,
+                 const char *after)
 {
+    uint8_t key [S_KEY_MAX];
+    size_t key_size = 0;
+    item_t item;
+    if (after && item_get (self->txn, after, &item, self->err) == 0) {
+        key_size = s_timeline_key (timeline, item.at, item.id, key);
+        item_release (&item);
+    }
+    dt_err_reset (self->err);
     uint8_t prefix [S_KEY_MAX];
-    self->id_offset = s_timeline_prefix (group, prefix) + 8;
-    return item_group_visit (self->txn, group, 0, NULL, 0, s_record_entry, self, self->err);
+    self->group = group;
+    self->id_offset = s_timeline_prefix (timeline, prefix) + 8;
+    return item_group_visit (self->txn, timeline, 0, key_size? key: NULL, key_size,
+                             s_record_entry, self, self->err);
 }
 
 static int
 s_hall_records (const hall_t *hall, void *arg)
 {
-    return s_group_records ((s_records_t *) arg, hall->id);
+    s_records_t *self = arg;
+    return self->place->stopped? 1: s_group_records (self, hall->id, hall->id, NULL);
 }
 
 int
-item_branch_records (store_txn_t *txn, const char *branch, tree_record_fn *visit, void *arg,
-                     dt_err_t *err)
+item_branch_records (store_txn_t *txn, const char *branch, repl_place_t *place,
+                     tree_record_fn *visit, void *arg, dt_err_t *err)
 {
-    s_records_t self = { txn, visit, arg, 0, err };
-    return s_group_records (&self, branch)
-        || tree_hall_visit (txn, branch, s_hall_records, &self, err)? -1: 0;
+    s_records_t self = { txn, place, visit, arg, "", 0, err };
+    char hall [DT_ID_MAX + 1] = "", after [DT_ID_MAX + 1] = "";
+    if (place->started) {
+        snprintf (hall, sizeof (hall), "%s", place->group);
+        snprintf (after, sizeof (after), "%s", place->key);
+    }
+    int rc = s_group_records (&self, hall, *hall? hall: branch, place->started? after: NULL);
+    if (rc == 0 && !place->stopped)
+        rc = tree_hall_visit_after (txn, branch, *hall? hall: NULL, s_hall_records, &self,
+                                    err);
+    return rc == -1? -1: 0;
 }
 
 int

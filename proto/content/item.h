@@ -6,6 +6,7 @@
 #define ITEM_H_INCLUDED
 
 #include "tree.h"
+#include "repl.h"
 
 #define ITEM_TOPICS_MAX     8
 #define ITEM_TOPIC_MAX      64      /* bytes, as a policy topic */
@@ -94,9 +95,9 @@ int item_put_raw (store_txn_t *txn, const char *id, const void *data, size_t siz
 int item_merge_raw (store_txn_t *txn, const char *id, const void *data, size_t size,
                     dt_err_t *err);
 /* Every item of a branch (its core's timeline, then each hall's) as stored
-   records, in the shape of a snapshot's records (repl.h). */
-int item_branch_records (store_txn_t *txn, const char *branch, tree_record_fn *visit,
-                         void *arg, dt_err_t *err);
+   records, from place on: a snapshot's records function (repl.h). */
+int item_branch_records (store_txn_t *txn, const char *branch, repl_place_t *place,
+                         tree_record_fn *visit, void *arg, dt_err_t *err);
 
 /* Counts over a group's timeline, items with from <= at < until. */
 typedef struct {

@@ -20,8 +20,11 @@ enum {
     OP_NODE    = 1 << 3,    /* a node answers it itself, from its replica or its own state */
     OP_FORWARD = 1 << 4,    /* a node forwards it to the hub (PROTOCOL.md 7.3); the hub
                                takes "as" on these only */
-    OP_SYNC    = 1 << 5     /* the replication stream (7.2): paced by credit, not by
+    OP_SYNC    = 1 << 5,    /* the replication stream (7.2): paced by credit, not by
                                the request rate limit */
+    OP_LIST    = 1 << 6     /* a list that reads the store and nothing else (no server
+                               state, no time zone): the hub may read it in a thread
+                               of its own, beside the writers */
 };
 
 typedef struct {

@@ -174,11 +174,14 @@ s_paged_item (s_paged_t *self, const char *first, ...)
     size_t size = 0;
     va_list fields;
     va_start (fields, first);
+    //  Each field after the first is preceded by its \0, empty or not: an
+    //  unplaced member's position starts with two empty fields
+    int index = 0;
     for (const char *field = first; field; field = va_arg (fields, const char *)) {
         size_t len = strlen (field);
         if (size + len + 1 > sizeof (key))
             break;
-        if (size)
+        if (index++)
             key [size++] = 0;
         memcpy (key + size, field, len);
         size += len;
@@ -1464,6 +1467,40 @@ s_test_policy (s_test_t *self, store_t *hub, const dt_key_t *key)
     assert (s_uint (&s_array (result, "halls")->ptr [1], "cap") == 40);
 }
 
+/* Every member exactly once, a row a page, unplaced ones (their positions
+   begin with two empty fields) included. */
+static void
+s_test_export_pages (s_test_t *self)
+{
+    char args [PAGE_KEY_MAX * 2 + 32] = "limit:=1";
+    zhashx_t *seen = zhashx_new ();
+    size_t pages = 0;
+    while (true) {
+        const msgpack_object *result = s_query (self, NULL, "export.members", args);
+        assert (result);
+        const msgpack_object *rows = proto_map_get (result, "rows");
+        assert (rows && rows->via.array.size <= 1);
+        char id [DT_ID_MAX + 1];
+        if (rows->via.array.size) {
+            assert (proto_obj_str (proto_map_get (&rows->via.array.ptr [0], "id"), id,
+                                   DT_ID_MAX));
+            assert (zhashx_insert (seen, id, (void *) 1) == 0);
+        }
+        pages++;
+        const msgpack_object *next = proto_map_get (result, "next");
+        if (!next || next->type != MSGPACK_OBJECT_STR)
+            break;
+        snprintf (args, sizeof (args), "limit:=1 cursor=%.*s", (int) next->via.str.size,
+                  next->via.str.ptr);
+    }
+    store_txn_t txn;
+    assert (store_begin (self->store, &txn, NULL, false, &self->err) == 0);
+    assert (zhashx_size (seen) == store_count (&txn, TBL_MEMBER));
+    store_abort (&txn);
+    assert (pages >= zhashx_size (seen));
+    zhashx_destroy (&seen);
+}
+
 void
 query_test (bool verbose)
 {
@@ -1479,6 +1516,7 @@ query_test (bool verbose)
 
     s_test_reads (&self);
     s_test_scopes (&self);
+    s_test_export_pages (&self);
 
     //  Node n1 answers from its replica, which holds b-1 only
     store_t *hub = self.store;

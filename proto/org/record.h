@@ -117,6 +117,7 @@ int record_key_role_parse (const char *name, key_role_t *role);
    a field of the wrong type marks the reader bad, and close returns -1. */
 typedef struct {
     msgpack_unpacked unpacked;
+    msgpack_zone *zone;         /* the thread's zone it decoded into, or NULL */
     const msgpack_object *map;
     bool bad;
 } record_reader_t;

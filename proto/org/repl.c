@@ -132,65 +132,109 @@ s_branch_apply (store_txn_t *txn, const char *node, const char *key,
 
 typedef struct {
     store_txn_t *txn;
+    repl_place_t *place;
     tree_record_fn *visit;
     void *arg;
     dt_err_t *err;
 } s_records_t;
 
+/* Visit one record, placed in group (members) at id; 1 once a visit has
+   asked to stop, which ends the walk the record was found by. */
 static int
-s_emit (s_records_t *self, store_table_t table, const char *id)
+s_emit (s_records_t *self, store_table_t table, const char *group, const char *id)
 {
+    if (self->place->stopped)
+        return 1;
     const void *val = NULL;
     size_t size = 0;
     int rc = store_get (self->txn, table, id, strlen (id), &val, &size, self->err);
     if (rc)
         return rc == 1? 0: -1;
-    return self->visit (table, id, val, size, self->arg);
+    self->place->started = true;
+    snprintf (self->place->group, sizeof (self->place->group), "%s", group);
+    snprintf (self->place->key, sizeof (self->place->key), "%s", id);
+    rc = self->visit (table, id, val, size, self->arg);
+    if (rc == 1)
+        self->place->stopped = true;
+    return rc;
 }
 
 static int
-s_branch_records (store_txn_t *txn, const char *branch, tree_record_fn *visit, void *arg,
-                  dt_err_t *err)
+s_branch_records (store_txn_t *txn, const char *branch, repl_place_t *place,
+                  tree_record_fn *visit, void *arg, dt_err_t *err)
 {
-    s_records_t self = { txn, visit, arg, err };
-    return s_emit (&self, TBL_BRANCH, branch);
+    s_records_t self = { txn, place, visit, arg, err };
+    return place->started? 0: s_emit (&self, TBL_BRANCH, "", branch) == -1? -1: 0;
 }
 
 static int
 s_emit_hall (const hall_t *hall, void *arg)
 {
-    return s_emit (arg, TBL_HALL, hall->id);
+    return s_emit (arg, TBL_HALL, "", hall->id);
 }
 
 static int
-s_hall_records (store_txn_t *txn, const char *branch, tree_record_fn *visit, void *arg,
-                dt_err_t *err)
+s_hall_records (store_txn_t *txn, const char *branch, repl_place_t *place,
+                tree_record_fn *visit, void *arg, dt_err_t *err)
 {
-    s_records_t self = { txn, visit, arg, err };
-    return tree_hall_visit (txn, branch, s_emit_hall, &self, err);
+    s_records_t self = { txn, place, visit, arg, err };
+    return tree_hall_visit_after (txn, branch, place->started? place->key: NULL, s_emit_hall,
+                                  &self, err);
 }
+
+typedef struct {
+    s_records_t *records;
+    const char *group;
+} s_seats_t;
 
 static int
 s_emit_member (const member_t *member, void *arg)
 {
-    return s_emit (arg, TBL_MEMBER, member->id);
+    s_seats_t *self = arg;
+    return s_emit (self->records, TBL_MEMBER, self->group, member->id);
+}
+
+/* The seats of one group (a hall, or "" and the branch: core seats), after
+   member `after` (NULL: every one). */
+static int
+s_emit_seats (s_records_t *self, seat_kind_t kind, const char *group, const char *place,
+              const char *after)
+{
+    s_seats_t seats = { self, place };
+    return tree_seat_visit_after (self->txn, kind, group, after, s_emit_member, &seats,
+                                  self->err);
 }
 
 static int
 s_emit_hall_members (const hall_t *hall, void *arg)
 {
     s_records_t *self = arg;
-    return tree_seat_visit (self->txn, SEAT_HALL, hall->id, s_emit_member, self, self->err);
+    if (self->place->stopped)
+        return 1;
+    return s_emit_seats (self, SEAT_HALL, hall->id, hall->id, NULL);
 }
 
 /* Core seats first, then each hall's. */
 static int
-s_member_records (store_txn_t *txn, const char *branch, tree_record_fn *visit, void *arg,
-                  dt_err_t *err)
+s_member_records (store_txn_t *txn, const char *branch, repl_place_t *place,
+                  tree_record_fn *visit, void *arg, dt_err_t *err)
 {
-    s_records_t self = { txn, visit, arg, err };
-    return tree_seat_visit (txn, SEAT_CORE, branch, s_emit_member, &self, err)
-        || tree_hall_visit (txn, branch, s_emit_hall_members, &self, err)? -1: 0;
+    s_records_t self = { txn, place, visit, arg, err };
+    //  Where it stopped: in the core seats, or in the seats of a hall
+    char hall [DT_ID_MAX + 1] = "", after [DT_ID_MAX + 1] = "";
+    if (place->started) {
+        snprintf (hall, sizeof (hall), "%s", place->group);
+        snprintf (after, sizeof (after), "%s", place->key);
+    }
+    int rc = 0;
+    if (!*hall)
+        rc = s_emit_seats (&self, SEAT_CORE, branch, "", *after? after: NULL);
+    else
+        rc = s_emit_seats (&self, SEAT_HALL, hall, hall, after);
+    if (rc == 0 && !place->stopped)
+        rc = tree_hall_visit_after (txn, branch, *hall? hall: NULL, s_emit_hall_members,
+                                    &self, err);
+    return rc;
 }
 
 static bool s_serves (store_txn_t *txn, const char *node, const char *branch);
@@ -270,8 +314,12 @@ repl_record_put (store_txn_t *txn, store_table_t table, const char *key,
             return -1;
         if (found == 0)
             reg->read (key, old, old_size, old_branch);
-        tree_branch_node (txn, old_branch, old_node);
         tree_branch_node (txn, new_branch, new_node);
+        //  Most writes stay in their branch: its record is read once
+        if (streq (old_branch, new_branch))
+            strcpy (old_node, new_node);
+        else
+            tree_branch_node (txn, old_branch, old_node);
         scope = (store_scope_t) { .branch = new_branch, .nodes = { old_node, new_node },
                                   .nnodes = 2 };
     }
@@ -300,22 +348,33 @@ s_scan_record (const void *key, size_t key_size, const void *val, size_t size, v
 }
 
 int
-repl_branch_records (store_txn_t *txn, const char *branch,
-                     tree_record_fn *visit, void *arg, dt_err_t *err)
+repl_branch_records_from (store_txn_t *txn, const char *branch, repl_place_t *place,
+                          tree_record_fn *visit, void *arg, dt_err_t *err)
 {
-    for (size_t i = 0; i < S_TABLES; i++) {
-        const repl_table_t *reg = &s_tables [i];
+    place->stopped = false;
+    for (; place->table < S_TABLES; place->table++, place->started = false) {
+        const repl_table_t *reg = &s_tables [place->table];
         if (reg->scope != REPL_BRANCH || !reg->snapshot)
             continue;
         //  Without a records function of its own, a table is scanned whole and
-        //  each record placed by its read function
+        //  each record placed by its read function (no slices)
         s_scan_t scan = { reg, branch, visit, arg };
-        if (reg->records? reg->records (txn, branch, visit, arg, err)
+        if (reg->records? reg->records (txn, branch, place, visit, arg, err)
                         : store_scan (txn, reg->table, NULL, 0, NULL, 0, s_scan_record, &scan,
                                       err))
             return -1;
+        if (place->stopped)
+            return 0;
     }
     return 0;
+}
+
+int
+repl_branch_records (store_txn_t *txn, const char *branch,
+                     tree_record_fn *visit, void *arg, dt_err_t *err)
+{
+    repl_place_t place = { 0 };
+    return repl_branch_records_from (txn, branch, &place, visit, arg, err);
 }
 
 typedef struct {

@@ -25,8 +25,22 @@ typedef int (repl_index_fn) (store_txn_t *txn, const char *key, const void *old,
 /* Replica: apply a record in a way of its own (branch records). */
 typedef int (repl_apply_fn) (store_txn_t *txn, const char *node, const char *key,
                              const void *val, size_t size, dt_err_t *err);
-/* Hub: visit the records of one branch, as stored bytes. */
-typedef int (repl_records_fn) (store_txn_t *txn, const char *branch,
+/* Where a visit of a branch's records stopped (a visit function returned
+   1), to go on from: the table (its place in the registry), and the last
+   record visited: for members the hall whose seats were being visited
+   ("" for the core seats) and the member. Zeroed: from the start. */
+typedef struct {
+    size_t table;
+    bool started;               /* group and key name the last record visited */
+    bool stopped;               /* the visit stopped there */
+    char group [DT_ID_MAX + 1];
+    char key [DT_ID_MAX + 1];
+} repl_place_t;
+
+/* Hub: visit the records of one branch, as stored bytes, after place (its
+   started part) and keeping it up to date; a visit returning 1 stops them
+   with place->stopped set. */
+typedef int (repl_records_fn) (store_txn_t *txn, const char *branch, repl_place_t *place,
                                tree_record_fn *visit, void *arg, dt_err_t *err);
 
 /* The read function of records that carry their branch in a "branch" field
@@ -60,6 +74,11 @@ int repl_record_put (store_txn_t *txn, store_table_t table, const char *key,
    (the branch record first). */
 int repl_branch_records (store_txn_t *txn, const char *branch,
                          tree_record_fn *visit, void *arg, dt_err_t *err);
+/* The same from place on: a visit returning 1 stops them there
+   (place->stopped), and the next call with that place goes on after the
+   record it stopped at, so that a large branch is sent in slices. */
+int repl_branch_records_from (store_txn_t *txn, const char *branch, repl_place_t *place,
+                              tree_record_fn *visit, void *arg, dt_err_t *err);
 /* Hub: append every record of a branch to the log again, for `node` only (a
    node taking the branch over receives it whole). */
 int repl_branch_resend (store_txn_t *txn, const char *branch, const char *node,

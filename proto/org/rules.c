@@ -156,9 +156,7 @@ rules_seat (store_txn_t *txn, member_t *member, seat_kind_t kind, const char *gr
         return -1;
     member->seat = kind;
     snprintf (member->group, sizeof (member->group), "%s", kind == SEAT_NONE? "": group);
-    if (tree_member_put (txn, member, err))
-        return -1;
-    return tree_member_need (txn, member->id, member, err);
+    return tree_member_put_back (txn, member, err);
 }
 
 //  Seats a member operation starts from

@@ -241,6 +241,15 @@ tree_branch_del (store_txn_t *txn, const char *id, dt_err_t *err)
     return store_record_put (txn, TBL_BRANCH, id, NULL, 0, &scope, err);
 }
 
+/* Add delta to a hall's seat counter (hall as read, written back). */
+static int
+s_hall_adjust (store_txn_t *txn, hall_t *hall, int delta, dt_err_t *err)
+{
+    hall->seats += delta;
+    return s_write_replicated (txn, TBL_HALL, hall->id, hall,
+                               (s_encode_fn *) record_hall_encode, err);
+}
+
 /* Add delta to a group's seat counter. */
 static int
 s_group_adjust (store_txn_t *txn, seat_kind_t kind, const char *group, int delta, dt_err_t *err)
@@ -255,9 +264,7 @@ s_group_adjust (store_txn_t *txn, seat_kind_t kind, const char *group, int delta
     hall_t hall;
     if (tree_hall_need (txn, group, &hall, err))
         return -1;
-    hall.seats += delta;
-    return s_write_replicated (txn, TBL_HALL, hall.id, &hall,
-                               (s_encode_fn *) record_hall_encode, err);
+    return s_hall_adjust (txn, &hall, delta, err);
 }
 
 static int
@@ -325,17 +332,24 @@ tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err)
 int
 tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
 {
+    member_t updated = *member;
+    return tree_member_put_back (txn, &updated, err);
+}
+
+int
+tree_member_put_back (store_txn_t *txn, member_t *member, dt_err_t *err)
+{
     member_t old, updated = *member;
     int found = tree_member_get (txn, member->id, &old, err);
     if (found == -1)
         return -1;
+    hall_t hall;                /* the hall it sits in, read once */
     if (updated.seat == SEAT_NONE)
         updated.group [0] = updated.branch [0] = 0;
     else
     if (updated.seat == SEAT_CORE)
         strcpy (updated.branch, updated.group);
     else {
-        hall_t hall;
         if (tree_hall_need (txn, updated.group, &hall, err))
             return -1;
         strcpy (updated.branch, hall.branch);
@@ -356,12 +370,15 @@ tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
     if (reseated && updated.seat != SEAT_NONE
     && (s_index_set (txn, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
                      updated.id, true, err)
-    ||  s_group_adjust (txn, updated.seat, updated.group, +1, err)))
+    ||  (updated.seat == SEAT_HALL? s_hall_adjust (txn, &hall, +1, err)
+                                  : s_group_adjust (txn, updated.seat, updated.group, +1, err))))
         return -1;
-    if (s_member_index_update (txn, found == 0? &old: NULL, &updated, err))
+    if (s_member_index_update (txn, found == 0? &old: NULL, &updated, err)
+    ||  s_write_replicated (txn, TBL_MEMBER, updated.id, &updated,
+                            (s_encode_fn *) record_member_encode, err))
         return -1;
-    return s_write_replicated (txn, TBL_MEMBER, updated.id, &updated,
-                               (s_encode_fn *) record_member_encode, err);
+    *member = updated;
+    return 0;
 }
 
 int

@@ -35,6 +35,9 @@ int tree_branch_del (store_txn_t *txn, const char *id, dt_err_t *err);
 int tree_hall_put (store_txn_t *txn, const hall_t *hall, dt_err_t *err);
 int tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err);
 int tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err);
+/* As tree_member_put; *member becomes the record as stored (its branch,
+   first hall, creation time), without reading it back. */
+int tree_member_put_back (store_txn_t *txn, member_t *member, dt_err_t *err);
 /* Write a key record, logged for every node (STORE_NODES_ALL): nodes admit
    and scope their local clients by the hub's keys. */
 int tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err);

@@ -15,6 +15,8 @@ struct _store_t {
     MDB_dbi dbi [TBL_COUNT];
     char *dir;
     int faults;                 /* write commits still to fail (tests) */
+    uint64_t fault_writes;      /* tests: in each transaction, the writes after
+                                   this many fail (0: none do) */
     zhashx_t *witnesses;        /* who -> store_checkpoint_t, in memory only */
 };
 
@@ -264,6 +266,12 @@ store_fault_set (store_t *self, int commits)
     self->faults = commits > 0? commits: 0;
 }
 
+void
+store_fault_writes (store_t *self, uint64_t writes)
+{
+    self->fault_writes = writes;
+}
+
 int
 store_fault_left (store_t *self)
 {
@@ -313,11 +321,24 @@ store_get (store_txn_t *txn, store_table_t table, const void *key, size_t key_si
     return 0;
 }
 
+/* Count a write; fail it when the tests ask for it. */
+static int
+s_write_fault (store_txn_t *txn, dt_err_t *err)
+{
+    txn->writes++;
+    if (txn->store->fault_writes && txn->writes > txn->store->fault_writes)
+        return dt_err_set (err, "INTERNAL", "write %" PRIu64 " of the transaction failed: "
+                           "injected storage fault", txn->writes);
+    return 0;
+}
+
 int
 store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
            const void *val, size_t val_size, dt_err_t *err)
 {
     MDB_val k = { key_size, (void *) key }, v = { val_size, (void *) val };
+    if (s_write_fault (txn, err))
+        return -1;
     int rc = mdb_put (txn->txn, txn->store->dbi [table], &k, &v, 0);
     return rc? s_write_error (txn->store, "mdb_put", rc, err): 0;
 }
@@ -327,6 +348,8 @@ store_del (store_txn_t *txn, store_table_t table, const void *key, size_t key_si
            dt_err_t *err)
 {
     MDB_val k = { key_size, (void *) key };
+    if (s_write_fault (txn, err))
+        return -1;
     int rc = mdb_del (txn->txn, txn->store->dbi [table], &k, NULL);
     return rc && rc != MDB_NOTFOUND? s_lmdb_error (err, "mdb_del", rc): 0;
 }

@@ -65,6 +65,8 @@ struct _store_txn_t {
     bool audit;                 /* collect record changes for the audit log */
     store_change_t *changes;    /* owned */
     size_t nchanges;
+    uint64_t writes;            /* puts and deletes tried in it: whether a step
+                                   that failed left anything to undo */
 };
 
 /* Which branch a replicated record belongs to, and which nodes must see the
@@ -93,6 +95,10 @@ const char *store_dir (store_t *self);
 void store_fault_set (store_t *self, int commits);
 /* Injected faults not yet spent. */
 int store_fault_left (store_t *self);
+/* Fault injection for tests: in every write transaction, each put or delete
+   after its first `writes` fails with INTERNAL (a step that fails after it
+   has written). 0 disarms. */
+void store_fault_writes (store_t *self, uint64_t writes);
 
 /* Transactions. parent may be NULL; a child must be a write txn. */
 int store_begin (store_t *self, store_txn_t *txn, store_txn_t *parent, bool write, dt_err_t *err);

@@ -34,6 +34,8 @@ zframe_t *server_take_body (zmsg_t *msg, zframe_t **peer_p, dt_err_t *err);
    (its connection closed: what it still has queued may be dropped); -1 not
    sent otherwise (its pipe is full: a peer that does not read its replies). */
 int server_reply (zsock_t *router, zframe_t **peer_p, const void *body, size_t size);
+/* The same, the peer frame left to the caller. */
+int server_reply_to (zsock_t *router, zframe_t *peer, const void *body, size_t size);
 
 void server_test (bool verbose);
 
