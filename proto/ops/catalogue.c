@@ -41,7 +41,7 @@ const catalogue_op_t catalogue_ops [] = {
     { "member.role",     "id role",                                S_MEMBERSHIP,                 "6.5", "NOT_FOUND RULE" },
     { "member.show",     "id",                                     S_REPLICA,                    "6.5", "NOT_FOUND" },
     { "member.list",     "hall? branch? limit? cursor?",           S_REPLICA,                    "6.5", "NOT_FOUND" },
-    { "import.members",  "rows stage? part? last?",                S_MEMBERSHIP,                 "6.6", "IMPORT_REJECTED" },
+    { "import.members",  "rows stage? part? last? update? dry_run?", S_MEMBERSHIP,             "6.6", "IMPORT_REJECTED" },
     { "export.members",  "branch? limit? cursor?",                 S_REPLICA,                    "6.6", "NOT_FOUND" },
     { "tree",            "branch? limit? cursor?",                 S_REPLICA,                    "6.7", "NOT_FOUND" },
     { "audit.list",      "since? limit? cursor?",                  OP_HUB | OP_HQ,               "6.8", "" },

@@ -35,6 +35,17 @@ int tree_branch_del (store_txn_t *txn, const char *id, dt_err_t *err);
 int tree_hall_put (store_txn_t *txn, const hall_t *hall, dt_err_t *err);
 int tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err);
 int tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err);
+/* Member writes in bulk (an import): as tree_member_put, but each group's
+   seat counter moves once, at tree_bulk_finish, by the sum of the bulk's
+   seat changes, and a hall's branch and a branch's node are read once. The
+   caller has judged every cap (rules_seat_fits) and passes the member as
+   stored (old, NULL for a new one); counters read before finish are stale. */
+typedef struct _tree_bulk_t tree_bulk_t;
+tree_bulk_t *tree_bulk_new (void);
+void tree_bulk_destroy (tree_bulk_t **self_p);
+int tree_bulk_member_put (store_txn_t *txn, tree_bulk_t *self, const member_t *member,
+                          const member_t *old, dt_err_t *err);
+int tree_bulk_finish (store_txn_t *txn, tree_bulk_t *self, dt_err_t *err);
 /* Write a key record, logged for every node (STORE_NODES_ALL): nodes admit
    and scope their local clients by the hub's keys. */
 int tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err);

@@ -247,7 +247,7 @@ def a_large_file_imports_in_parts_all_or_nothing_and_the_audit_verifies():
         rc, out, err = cluster.ctl(ep, "audit", "verify")
         assert rc == 0 and out.startswith("OK: "), (out, err)
         entry = cluster.ok(ep, "audit", "--limit", "1")["entries"][0]
-        assert entry["op"] == "import.members" and entry["changes_total"] >= 2 * rows, entry
+        assert entry["op"] == "import.members" and entry["changes_total"] == rows + 1, entry
     finally:
         cluster.close()
 
