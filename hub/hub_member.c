@@ -578,8 +578,14 @@ s_import_names (s_import_t *self, const msgpack_object *rows)
             self->lines = (uint32_t *) realloc (self->lines, self->lines_max * sizeof (uint32_t));
             assert (self->lines);
         }
-        if (s_row_read (&rows->via.array.ptr [index], index, &row, &row_err) == 0) {
-            self->lines [self->row - 1] = row.line;
+        //  Only the id and the line: the judge reads and checks the rest
+        const msgpack_object *map = &rows->via.array.ptr [index];
+        uint64_t line = 0;
+        self->lines [self->row - 1] = 0;
+        if (map->type == MSGPACK_OBJECT_MAP
+        &&  proto_arg_uint (map, "line", true, &line, &row_err) == 1 && line <= UINT32_MAX
+        &&  proto_arg_id (map, "id", true, row.id, &row_err) == 1) {
+            self->lines [self->row - 1] = (uint32_t) line;
             if (!zhash_lookup (self->ids, row.id))
                 zhash_insert (self->ids, row.id, (void *) (uintptr_t) self->row);
         }

@@ -200,7 +200,7 @@ s_member_list (ctl_t *ctl, ctl_line_t *line)
     return ctl_call_list (ctl, line, "member.list", "members", 0, 0, false, s_show_members);
 }
 
-#define S_PART_ROWS 20000      /* rows of one part of a large file */
+#define S_PART_ROWS 50000      /* rows of one part of a large file */
 
 /* Send the file: one request, or parts staged at the hub under a stage
    name of this run and imported (or judged) whole by the last (PROTOCOL.md

@@ -96,7 +96,7 @@ def a_dry_run_judges_as_the_import_would_and_changes_nothing():
         assert state(cluster, ep) != before
 
         # A file in parts: judged whole, and its staged parts do not stay
-        rows = 25000            # two parts of 20 000 rows at most
+        rows = 60000            # two parts of 50 000 rows at most
         cluster.ok(ep, "branch", "create", "b-big", "大分舵", "--leader", "o-1",
                    "--cap", str(rows))
         lines = ["id,name,referrer,group"] + ["s-%d,成员%d,,b-big" % (i, i)
