@@ -3,6 +3,8 @@
 #   make demo    install what is missing, build, run a sample organisation
 #   make check   install what is missing, build with sanitizers, run every test
 #   make bench   measure throughput and replication lag against raw baselines
+#   make bench-scale  the 10-million-member organisation beside a small one
+#                (SCALE=100000 for a smaller one)
 #   make install install the programs, man pages, systemd units, bash
 #                completion and the CLI's translations under $(DESTDIR)$(PREFIX)
 #                (PREFIX=/usr/local)
@@ -42,7 +44,7 @@ obj = $(patsubst %.c,$(1)/%.o,$(2))
 LANGS    := $(patsubst tools/po/%.po,%,$(wildcard tools/po/*.po))
 mo = $(foreach l,$(LANGS),$(1)/locale/$(l)/LC_MESSAGES/duotangctl.mo)
 
-.PHONY: all deps demo check bench fuzz clean asan install po
+.PHONY: all deps demo check bench bench-scale fuzz clean asan install po
 all: $(B)/duotang-hub $(B)/duotang-node $(B)/duotangctl $(B)/selftest $(call mo,$(B))
 
 deps:
@@ -148,6 +150,10 @@ check: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/duotang-hub $(B)/duotang-node $(B)/duotangctl $(B)/bench
 	@B=$(B) ./tests/bench.sh
+
+bench-scale: deps
+	@$(MAKE) --no-print-directory $(B)/duotang-hub $(B)/duotangctl
+	@B=$(B) ./tests/bench_scale.sh
 
 # Installation: PREFIX (/usr/local; /usr for a package), DESTDIR (a staging
 # root); the programs come from $(B) (INSTALL_FROM=build/asan installs those)

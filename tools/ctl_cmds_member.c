@@ -26,11 +26,49 @@ s_show_member_detail (ctl_t *ctl, const msgpack_object *result)
     ctl_table_destroy (&table);
 }
 
+/* A count of a result (0 when absent). */
+static uint64_t
+s_count (const msgpack_object *result, const char *key)
+{
+    const msgpack_object *value = proto_map_get (result, key);
+    return value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER? value->via.u64: 0;
+}
+
 static void
 s_show_imported (ctl_t *ctl, const msgpack_object *result)
 {
-    fprintf (ctl->out, _("imported %s members, %s seated\n"), ctl_v (result, "imported"),
+    fprintf (ctl->out, _("imported %s members, %s seated"), ctl_v (result, "imported"),
              ctl_v (result, "seated"));
+    if (s_count (result, "updated") || s_count (result, "unchanged"))
+        fprintf (ctl->out, _("; updated %s, %s unchanged"), ctl_v (result, "updated"),
+                 ctl_v (result, "unchanged"));
+    fputc ('\n', ctl->out);
+}
+
+/* A dry run: what the import would do, or the rows it would be refused
+   for, as the real run says them (on stderr, exit 1). */
+static int
+s_dry_run_result (ctl_t *ctl, const msgpack_object *result)
+{
+    if (!proto_map_get (result, "dry_run"))
+        return ctl_fail (ctl, "dry run: the node could not reach the hub to judge the file; "
+                         "nothing changed");
+    if (ctl->json)
+        ctl_result (ctl, result, NULL);
+    if (s_count (result, "rejected") == 0) {
+        if (!ctl->json)
+            fprintf (ctl->out, "dry run: would import %s members, %s seated; update %s, "
+                     "%s unchanged; nothing changed\n", ctl_v (result, "imported"),
+                     ctl_v (result, "seated"), ctl_v (result, "updated"),
+                     ctl_v (result, "unchanged"));
+        return CTL_OK;
+    }
+    ctl_fail (ctl, "%s (dry run: nothing changed)", ctl_v (result, "message"));
+    const msgpack_object *details = ctl_array (result, "details");
+    for (uint32_t i = 0; details && i < details->via.array.size; i++)
+        fprintf (ctl->err, "line %s: %s\n", ctl_v (&details->via.array.ptr [i], "line"),
+                 ctl_v (&details->via.array.ptr [i], "message"));
+    return CTL_FAIL;
 }
 
 /* export members --bom: a UTF-8 byte order mark first, by which spreadsheets
@@ -170,49 +208,59 @@ s_member_find (ctl_t *ctl, ctl_line_t *line)
     return ctl_call_table (ctl, line, "member.find", "members", &ctl_members_table);
 }
 
-#define S_PART_ROWS 20000      /* rows of one part of a large file */
+#define S_PART_ROWS 50000      /* rows of one part of a large file */
 
-/* A file of several parts: staged at the hub part by part under a stage
-   name of this run, and imported whole by the last (PROTOCOL.md 6.6). */
+/* Send the file: one request, or parts staged at the hub under a stage
+   name of this run and imported (or judged) whole by the last (PROTOCOL.md
+   6.6). */
 static int
-s_import_staged (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t nparts,
-                 size_t count)
+s_import_send (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t nparts,
+               size_t count)
 {
     uint8_t random [8];
     randombytes_buf (random, sizeof (random));
     char stage [24] = "ctl-";
     for (size_t i = 0; i < sizeof (random); i++)
         snprintf (stage + 4 + 2 * i, 3, "%02x", random [i]);
-    bool progress = isatty (fileno (ctl->err));
+    bool staged = nparts > 1;
+    bool progress = staged && isatty (fileno (ctl->err));
+    bool dry_run = ctl_opt (line, "dry-run") != NULL;
+    ctl_import_part_t none = { .count = 0 };
     size_t sent = 0;
     int rc = CTL_OK;
-    for (size_t i = 0; rc == CTL_OK && i < nparts; i++) {
+    for (size_t i = 0; rc == CTL_OK && i < (nparts? nparts: 1); i++) {
         args_t args;
         args_init (&args);
         msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
         args.count = line->req.count;
-        ctl_import_part_put (&parts [i], &args);
-        args_str (&args, "stage", stage);
-        args_uint (&args, "part", i + 1);
-        if (i + 1 == nparts)
-            args_bool (&args, "last", true);
+        ctl_import_part_put (nparts? &parts [i]: &none, &args);
+        if (staged) {
+            args_str (&args, "stage", stage);
+            args_uint (&args, "part", i + 1);
+            if (i + 1 == nparts)
+                args_bool (&args, "last", true);
+        }
         if (progress) {
             fputc ('\r', ctl->err);
             fprintf (ctl->err, _("import members: %zu of %zu rows sent%s"), sent, count,
-                     i + 1 == nparts? _(", importing"): "");
+                     i + 1 == nparts? (dry_run? _(", judging"): _(", importing")): "");
         }
         proto_reply_t reply;
         rc = ctl_request (ctl, "import.members", &args, &reply);
         args_destroy (&args);
         if (rc == CTL_OK) {
-            sent += parts [i].count;
-            if (i + 1 == nparts) {
+            sent += nparts? parts [i].count: 0;
+            if (i + 1 >= nparts) {
                 if (progress) {
                     fputc ('\r', ctl->err);
-                    fprintf (ctl->err, _("import members: %zu of %zu rows imported\n"),
+                    fprintf (ctl->err, dry_run? _("import members: %zu of %zu rows judged\n")
+                                              : _("import members: %zu of %zu rows imported\n"),
                              sent, count);
                 }
-                ctl_result (ctl, reply.result, s_show_imported);
+                if (dry_run)
+                    rc = s_dry_run_result (ctl, reply.result);
+                else
+                    ctl_result (ctl, reply.result, s_show_imported);
             }
             proto_reply_release (&reply);
         }
@@ -223,7 +271,7 @@ s_import_staged (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t 
     return rc;
 }
 
-/* IMPORT MEMBERS file.csv */
+/* IMPORT MEMBERS file.csv [--update] [--dry-run] */
 static int
 s_import_members (ctl_t *ctl, ctl_line_t *line)
 {
@@ -241,11 +289,15 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
     //  One transaction of many rows takes longer than a usual request
     if (ctl->opts.timeout_ms == 0)
         ctl->opts.timeout_ms = 120000;
+    if (ctl_opt (line, "update"))
+        args_bool (&line->req, "update", true);
+    if (ctl_opt (line, "dry-run"))
+        args_bool (&line->req, "dry_run", true);
     if (rc)
         rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
     else
-    if (nparts > 1)
-        rc = s_import_staged (ctl, line, parts, nparts, count);
+    if (nparts > 1 || ctl_opt (line, "dry-run"))
+        rc = s_import_send (ctl, line, parts, nparts, count);
     else {
         //  A file of one part is one request, as it always was
         ctl_import_part_put (nparts? &parts [0]: &(ctl_import_part_t) { .count = 0 },
@@ -292,9 +344,12 @@ const ctl_cmd_t ctl_member_cmds [] = {
     { "member", "find", "member find NAME", NULL, 1, 1, s_member_find,
       N_("List the members whose name starts with NAME (letters in any case), that this "
       "key may see.")},
-    { "import", "members", "import members FILE.csv", NULL, 1, 1, s_import_members,
-      N_("Import members from CSV (header id,name,referrer,group; '-' reads stdin): all rows "
-      "or none, in parts staged at the hub for a large file.")},
+    { "import", "members", "import members FILE.csv [--update] [--dry-run]", "update dry-run",
+      1, 1, s_import_members,
+      N_("Import members from CSV (header id,name,referrer,group, and tags, role if wanted; "
+      "'-' reads stdin): all rows or none, in parts staged at the hub for a large file. "
+      "--update updates the members whose ids exist; --dry-run judges every row and "
+      "changes nothing.")},
     { "export", "members", "export members [--branch BRANCH] [--bom]", "branch: bom", 0, 0,
       s_export_members, N_("Write members as CSV (id,name,referrer,group) on stdout; --bom "
       "starts it with a UTF-8 byte order mark for spreadsheets.")},
@@ -370,6 +425,19 @@ ctl_cmds_member_test (bool verbose)
         "duotangctl: 2 of 2 rows rejected, nothing imported\n"
         "line 2: member m-1 already exists\n"
         "line 3: referrer m-9 not found\n");
+    //  --update --dry-run: the judgement, nothing changed; bad rows exit 1
+    snprintf (cmdline, sizeof (cmdline), "import members %s --update --dry-run", path);
+    ctl_fake_result_text (fake, "imported:=1 seated:=0 updated:=1 unchanged:=0 dry_run:=true "
+                          "rejected:=0");
+    ctl_fake_expect (fake, cmdline, CTL_OK, "import.members {\"update\":true,\"dry_run\":true,"
+        "\"rows\":[{\"line\":2,\"id\":\"m-1\",\"name\":\"李,四\",\"referrer\":\"\","
+        "\"group\":\"h-1\"},{\"line\":3,\"id\":\"m-2\",\"name\":\"王五\",\"referrer\":\"m-1\","
+        "\"group\":\"\"}]}",
+        "dry run: would import 1 members, 0 seated; update 1, 0 unchanged; nothing changed\n", "");
+    ctl_fake_result_text (fake, "imported:=1 seated:=0 updated:=0 unchanged:=0 dry_run:=true "
+                          "rejected:=1 message=1_of_2_rows_rejected details=[]");
+    ctl_fake_expect (fake, cmdline, CTL_FAIL, NULL, "",
+        "duotangctl: 1_of_2_rows_rejected (dry run: nothing changed)\n");
     FILE *file = fopen (path, "w");
     fputs ("id,name,referrer,group\nm-1,a,,h-1\nm-2,\"open,,\n", file);
     fclose (file);

@@ -7,9 +7,10 @@
 
 #define S_HEADER "id,name,referrer,group"
 
-//  The row keys, in the order of the CSV header
-enum { S_ID, S_NAME, S_REFERRER, S_GROUP, S_KEYS };
-static const char *s_keys [S_KEYS] = { "id", "name", "referrer", "group" };
+//  The row keys, in the order of the CSV header; an import may also have
+//  the columns tags (KEY=VALUE;KEY=VALUE) and role, which export leaves out
+enum { S_ID, S_NAME, S_REFERRER, S_GROUP, S_EXPORTED, S_TAGS = S_EXPORTED, S_ROLE, S_KEYS };
+static const char *s_keys [S_KEYS] = { "id", "name", "referrer", "group", "tags", "role" };
 
 int
 ctl_import_read (const char *path, char **data, size_t *size, dt_err_t *err)
@@ -64,8 +65,8 @@ s_header (ctl_csv_t *csv, int *column, dt_err_t *err)
                                "must be " S_HEADER);
         if (column [i] == -1)
             return dt_err_set (err, "BAD_ARGS", "line 1: unknown column \"%s\": the header "
-                               "is " S_HEADER " (hall or branch may replace group)",
-                               ctl_csv_field (csv, i));
+                               "is " S_HEADER " (hall or branch may replace group; tags and "
+                               "role may follow)", ctl_csv_field (csv, i));
         if (seen [column [i]])
             return dt_err_set (err, "BAD_ARGS", "line 1: column %s given twice",
                                s_keys [column [i]]);
@@ -77,20 +78,51 @@ s_header (ctl_csv_t *csv, int *column, dt_err_t *err)
     return 0;
 }
 
-/* Pack one row map from the current record. */
-static void
-s_row (msgpack_packer *pk, ctl_csv_t *csv, const int *column, size_t line)
+/* Pack "KEY=VALUE;KEY=VALUE" as a map; 0, or -1 with err (the row's line). */
+static int
+s_tags (msgpack_packer *pk, const char *text, size_t line, dt_err_t *err)
 {
-    const char *values [S_KEYS] = { "", "", "", "" };
+    uint32_t count = 1;
+    for (const char *p = text; *p; p++)
+        count += *p == ';';
+    msgpack_pack_map (pk, count);
+    for (const char *tag = text; count--; tag += strcspn (tag, ";") + (count > 0)) {
+        size_t len = strcspn (tag, ";");
+        const char *eq = memchr (tag, '=', len);
+        if (!eq || eq == tag)
+            return dt_err_set (err, "BAD_ARGS", "line %zu: tag \"%.*s\" is not KEY=VALUE "
+                               "(tags are KEY=VALUE;KEY=VALUE)", line, (int) len, tag);
+        msgpack_pack_str (pk, eq - tag);
+        msgpack_pack_str_body (pk, tag, eq - tag);
+        msgpack_pack_str (pk, len - (eq + 1 - tag));
+        msgpack_pack_str_body (pk, eq + 1, len - (eq + 1 - tag));
+    }
+    return 0;
+}
+
+/* Pack one row map from the current record: the four columns of an export
+   always, tags and role when given. 0, or -1 with err. */
+static int
+s_row (msgpack_packer *pk, ctl_csv_t *csv, const int *column, size_t line, dt_err_t *err)
+{
+    const char *values [S_KEYS] = { "", "", "", "", "", "" };
     for (size_t i = 0; i < ctl_csv_count (csv); i++)
         values [column [i]] = ctl_csv_field (csv, i);
-    msgpack_pack_map (pk, 1 + S_KEYS);
+    msgpack_pack_map (pk, 1 + S_EXPORTED + (*values [S_TAGS] != 0) + (*values [S_ROLE] != 0));
     proto_pack_key (pk, "line");
     msgpack_pack_uint64 (pk, line);
     for (int key = 0; key < S_KEYS; key++) {
+        if (key >= S_EXPORTED && !*values [key])
+            continue;
         proto_pack_key (pk, s_keys [key]);
-        proto_pack_str (pk, values [key]);
+        if (key == S_TAGS) {
+            if (s_tags (pk, values [key], line, err))
+                return -1;
+        }
+        else
+            proto_pack_str (pk, values [key]);
     }
+    return 0;
 }
 
 int
@@ -132,7 +164,10 @@ ctl_import_parts (const char *data, size_t size, size_t part_rows,
             last->first_line = line;
         }
         msgpack_packer_init (&pk, &last->rows, msgpack_sbuffer_write);
-        s_row (&pk, csv, column, line);
+        if (s_row (&pk, csv, column, line, err)) {
+            rc = -1;
+            break;
+        }
         last->count++;
     }
     ctl_csv_destroy (&csv);
@@ -190,16 +225,16 @@ void
 ctl_import_export_rows (FILE *out, const msgpack_object *rows, bool header)
 {
     if (header)
-        ctl_csv_write (out, s_keys, S_KEYS);
+        ctl_csv_write (out, s_keys, S_EXPORTED);
     for (uint32_t i = 0; rows && rows->type == MSGPACK_OBJECT_ARRAY && i < rows->via.array.size;
          i++) {
-        const char *values [S_KEYS];
-        for (int key = 0; key < S_KEYS; key++) {
+        const char *values [S_EXPORTED];
+        for (int key = 0; key < S_EXPORTED; key++) {
             const msgpack_object *value = proto_map_get (&rows->via.array.ptr [i], s_keys [key]);
             values [key] = !value || value->type == MSGPACK_OBJECT_NIL? "":
                            ctl_print_text (value);
         }
-        ctl_csv_write (out, values, S_KEYS);
+        ctl_csv_write (out, values, S_EXPORTED);
     }
 }
 
@@ -268,12 +303,20 @@ ctl_import_test (bool verbose)
               "{\"rows\":[{\"line\":2,\"id\":\"m-2\",\"name\":\"b\",\"referrer\":\"\","
               "\"group\":\"b-1\"}]}");
     s_expect ("id,name,referrer,group\n", "{\"rows\":[]}");
+    //  tags and role, when given, only then
+    s_expect ("id,name,tags,role\nm-1,a,city=成都;age=30,kol\nm-2,b,,\n",
+              "{\"rows\":[{\"line\":2,\"id\":\"m-1\",\"name\":\"a\",\"referrer\":\"\","
+              "\"group\":\"\",\"tags\":{\"city\":\"成都\",\"age\":\"30\"},\"role\":\"kol\"},"
+              "{\"line\":3,\"id\":\"m-2\",\"name\":\"b\",\"referrer\":\"\",\"group\":\"\"}]}");
+    s_expect ("id,name,tags\nm-1,a,city\n", "ERROR line 2: tag \"city\" is not KEY=VALUE "
+              "(tags are KEY=VALUE;KEY=VALUE)");
     //  Syntax errors: nothing is added, the line is named
     s_expect ("", "ERROR line 1: missing header: the file is empty");
     s_expect ("m-1,张三,,h-1\n", "ERROR line 1: missing header: the first line must be "
               "id,name,referrer,group");
     s_expect ("id,name,city\n", "ERROR line 1: unknown column \"city\": the header is "
-              "id,name,referrer,group (hall or branch may replace group)");
+              "id,name,referrer,group (hall or branch may replace group; tags and role may "
+              "follow)");
     s_expect ("id,name,hall,branch\n", "ERROR line 1: column group given twice");
     s_expect ("id,referrer\n", "ERROR line 1: missing header: the first line must be "
               "id,name,referrer,group");

@@ -19,7 +19,7 @@ int ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
    CTL_IMPORT_PART_BYTES each (a request holds one part; PROTOCOL.md 6.6:
    import.members in parts), checked as ctl_import_rows checks them: *parts
    (destroy with ctl_import_parts_destroy) holds *nparts parts. 0 or -1. */
-#define CTL_IMPORT_PART_BYTES (2 * 1024 * 1024)
+#define CTL_IMPORT_PART_BYTES (3 * 1024 * 1024)
 typedef struct {
     msgpack_sbuffer rows;       /* the packed row maps */
     size_t count;

@@ -42,7 +42,7 @@ const catalogue_op_t catalogue_ops [] = {
     { "member.show",     "id",                                     S_REPLICA,                    "6.5", "NOT_FOUND" },
     { "member.list",     "hall? branch? unplaced? limit? cursor?", S_REPLICA | OP_LIST,                     "6.5", "NOT_FOUND" },
     { "member.find",     "name limit? cursor?",                    S_REPLICA | OP_LIST,                     "6.5", "" },
-    { "import.members",  "rows stage? part? last?",                S_MEMBERSHIP,                 "6.6", "IMPORT_REJECTED" },
+    { "import.members",  "rows stage? part? last? update? dry_run?", S_MEMBERSHIP,               "6.6", "IMPORT_REJECTED" },
     { "export.members",  "branch? limit? cursor?",                 S_REPLICA | OP_LIST,                     "6.6", "NOT_FOUND" },
     { "tree",            "branch? limit? cursor?",                 S_REPLICA | OP_LIST,                     "6.7", "NOT_FOUND" },
     { "audit.list",      "since? limit? cursor?",                  OP_HUB | OP_HQ | OP_LIST,                "6.8", "" },

@@ -5,9 +5,8 @@
 
 //  Caps
 
-/* A group's seats and effective cap. */
-static int
-s_count (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t *seats,
+int
+rules_count (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t *seats,
          uint32_t *cap, dt_err_t *err)
 {
     if (kind == SEAT_CORE) {
@@ -31,23 +30,19 @@ rules_free (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t *roo
             dt_err_t *err)
 {
     uint32_t seats, cap;
-    if (s_count (txn, kind, group, &seats, &cap, err))
+    if (rules_count (txn, kind, group, &seats, &cap, err))
         return -1;
     *room = seats < cap? cap - seats: 0;
     return 0;
 }
 
-int
-rules_room (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t extra,
-            dt_err_t *err)
+/* FULL for `extra` more seats in a group of `seats` under `cap`. One
+   template per kind, so that a client can translate each whole (PROTOCOL.md
+   5.2.1); xgettext reads one format per call. */
+static int
+s_full (seat_kind_t kind, const char *group, uint32_t seats, uint32_t cap, uint32_t extra,
+        dt_err_t *err)
 {
-    uint32_t seats, cap;
-    if (s_count (txn, kind, group, &seats, &cap, err))
-        return -1;
-    if ((uint64_t) seats + extra <= cap)
-        return 0;
-    //  One template per kind, so that a client can translate each whole
-    //  (PROTOCOL.md 5.2.1); xgettext reads one format per call
     uint32_t over = (uint32_t) ((uint64_t) seats + extra - cap);
     if (kind == SEAT_CORE && extra == 1)
         return dt_err_set (err, "FULL", "branch %s is full: %u/%u core seats", group, seats,
@@ -59,6 +54,31 @@ rules_room (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t extr
                            "%u over", group, extra, seats, cap, over);
     return dt_err_set (err, "FULL", "hall %s cannot take %u more: %u/%u seats, %u over",
                        group, extra, seats, cap, over);
+}
+
+int
+rules_room (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t extra,
+            dt_err_t *err)
+{
+    uint32_t seats, cap;
+    if (rules_count (txn, kind, group, &seats, &cap, err))
+        return -1;
+    if ((uint64_t) seats + extra <= cap)
+        return 0;
+    return s_full (kind, group, seats, cap, extra, err);
+}
+
+int
+rules_seat_fits (seat_kind_t kind, const char *group, uint32_t seats, uint32_t cap,
+                 int64_t moved, dt_err_t *err)
+{
+    int64_t now = (int64_t) seats + moved;
+    if (now + 1 <= (int64_t) cap)
+        return 0;
+    //  Seats gone out first: the group as it will then be
+    if (moved < 0)
+        return s_full (kind, group, (uint32_t) now, cap, 1, err);
+    return s_full (kind, group, seats, cap, (uint32_t) moved + 1, err);
 }
 
 int

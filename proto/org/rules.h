@@ -27,6 +27,17 @@
 int rules_free (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t *room,
                 dt_err_t *err);
 
+/* A group's seats and effective cap. 0, or -1 (NOT_FOUND). */
+int rules_count (store_txn_t *txn, seat_kind_t kind, const char *group, uint32_t *seats,
+                 uint32_t *cap, dt_err_t *err);
+
+/* rules_room for one seat in a group of `seats` (as stored) and `cap` once
+   `moved` more have come in (negative: gone out) by earlier rows of the
+   same judgement (an import), which are not stored yet: FULL counting them,
+   "hall h-cd-07 is full: 30/30 seats". */
+int rules_seat_fits (seat_kind_t kind, const char *group, uint32_t seats, uint32_t cap,
+                     int64_t moved, dt_err_t *err);
+
 /* 0 if `extra` more seats fit in the group, else FULL naming the group and
    its count: "hall h-cd-07 is full: 30/30 seats", or for several
    "hall h-1 cannot take 3 more: 0/2 seats, 1 over". */
@@ -59,7 +70,8 @@ int rules_unlocked (const member_t *member, dt_err_t *err);
 
 /* Seat the member in a group (kind SEAT_NONE releases), checking the target's
    cap (rules_room) unless the member already sits there. Updates *member as
-   stored. The one write of a seat: join, move, import and restructuring. */
+   stored. The one write of a seat: join, move and restructuring (an import
+   judges its rows with rules_seat_fits and writes them through tree_bulk). */
 int rules_seat (store_txn_t *txn, member_t *member, seat_kind_t kind, const char *group,
                 dt_err_t *err);
 

@@ -329,6 +329,170 @@ tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err)
     return repl_record_put (txn, TBL_HALL, id, NULL, 0, err);
 }
 
+//  Members, one at a time or in bulk (an import): a bulk adjusts each
+//  group's seat counter once, at tree_bulk_finish, and reads a hall's
+//  branch and a branch's node once
+
+struct _tree_bulk_t {
+    zhash_t *deltas;            /* "b/GROUP" | "h/GROUP" -> int64_t seats gained */
+    zhash_t *branches;          /* hall -> its branch */
+    zhash_t *nodes;             /* branch -> the node serving it ("" none) */
+};
+
+tree_bulk_t *
+tree_bulk_new (void)
+{
+    tree_bulk_t *self = (tree_bulk_t *) zmalloc (sizeof (tree_bulk_t));
+    self->deltas = zhash_new ();
+    self->branches = zhash_new ();
+    self->nodes = zhash_new ();
+    return self;
+}
+
+void
+tree_bulk_destroy (tree_bulk_t **self_p)
+{
+    assert (self_p);
+    tree_bulk_t *self = *self_p;
+    if (self) {
+        zhash_destroy (&self->deltas);
+        zhash_destroy (&self->branches);
+        zhash_destroy (&self->nodes);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+/* A string value of a cache, read from the store on first use. */
+static const char *
+s_bulk_cached (zhash_t *cache, const char *key, char value [DT_ID_MAX + 1])
+{
+    const char *held = (const char *) zhash_lookup (cache, key);
+    if (held)
+        return held;
+    zhash_insert (cache, key, strdup (value));
+    zhash_freefn (cache, key, free);
+    return (const char *) zhash_lookup (cache, key);
+}
+
+static int
+s_bulk_hall_branch (store_txn_t *txn, tree_bulk_t *bulk, const char *hall_id,
+                    char branch [DT_ID_MAX + 1], dt_err_t *err)
+{
+    const char *held = bulk? (const char *) zhash_lookup (bulk->branches, hall_id): NULL;
+    if (held) {
+        strcpy (branch, held);
+        return 0;
+    }
+    hall_t hall;
+    if (tree_hall_need (txn, hall_id, &hall, err))
+        return -1;
+    strcpy (branch, hall.branch);
+    if (bulk)
+        s_bulk_cached (bulk->branches, hall_id, branch);
+    return 0;
+}
+
+static const char *
+s_bulk_node (store_txn_t *txn, tree_bulk_t *bulk, const char *branch)
+{
+    if (!*branch)
+        return "";
+    const char *held = (const char *) zhash_lookup (bulk->nodes, branch);
+    if (held)
+        return held;
+    char node [DT_ID_MAX + 1];
+    tree_branch_node (txn, branch, node);
+    return s_bulk_cached (bulk->nodes, branch, node);
+}
+
+/* A group's seat counter moves by delta: now, or summed in the bulk. */
+static int
+s_bulk_adjust (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const char *group,
+               int delta, dt_err_t *err)
+{
+    if (!bulk)
+        return s_group_adjust (txn, kind, group, delta, err);
+    char key [DT_ID_MAX + 3];
+    snprintf (key, sizeof (key), "%c/%s", s_seat_prefix (kind), group);
+    int64_t *sum = (int64_t *) zhash_lookup (bulk->deltas, key);
+    if (!sum) {
+        sum = (int64_t *) zmalloc (sizeof (int64_t));
+        zhash_insert (bulk->deltas, key, sum);
+        zhash_freefn (bulk->deltas, key, free);
+    }
+    *sum += delta;
+    return 0;
+}
+
+/* Write a member over old (NULL: a new one); see tree_member_put_back. A
+   hall read for the member's branch is the one whose counter moves (read
+   once); in a bulk the counters move at tree_bulk_finish. */
+static int
+s_member_store (store_txn_t *txn, tree_bulk_t *bulk, member_t *member, const member_t *old,
+                dt_err_t *err)
+{
+    member_t updated = *member;
+    hall_t hall;
+    bool hall_read = false;
+    if (updated.seat == SEAT_NONE)
+        updated.group [0] = updated.branch [0] = 0;
+    else
+    if (updated.seat == SEAT_CORE)
+        strcpy (updated.branch, updated.group);
+    else
+    if (bulk) {
+        if (s_bulk_hall_branch (txn, bulk, updated.group, updated.branch, err))
+            return -1;
+    }
+    else {
+        if (tree_hall_need (txn, updated.group, &hall, err))
+            return -1;
+        strcpy (updated.branch, hall.branch);
+        hall_read = true;
+    }
+    if (old) {
+        //  Set once: a referrer or first hall stored is kept
+        if (*old->referrer)
+            strcpy (updated.referrer, old->referrer);
+        strcpy (updated.first_hall, old->first_hall);
+        updated.created = old->created;
+    }
+    if (!*updated.first_hall && updated.seat == SEAT_HALL)
+        strcpy (updated.first_hall, updated.group);
+    bool was_seated = old && old->seat != SEAT_NONE;
+    bool reseated = !was_seated || old->seat != updated.seat || !streq (old->group, updated.group);
+    if (reseated && was_seated
+    && (s_index_set (txn, TBL_SEAT, s_seat_prefix (old->seat), old->group, old->id, false, err)
+    ||  s_bulk_adjust (txn, bulk, old->seat, old->group, -1, err)))
+        return -1;
+    if (reseated && updated.seat != SEAT_NONE
+    && (s_index_set (txn, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
+                     updated.id, true, err)
+    ||  (hall_read? s_hall_adjust (txn, &hall, +1, err)
+                  : s_bulk_adjust (txn, bulk, updated.seat, updated.group, +1, err))))
+        return -1;
+    if (s_member_index_update (txn, old, &updated, err))
+        return -1;
+    int rc;
+    if (!bulk)
+        rc = s_write_replicated (txn, TBL_MEMBER, updated.id, &updated,
+                                 (s_encode_fn *) record_member_encode, err);
+    else {
+        //  The scope repl_record_put gives a member: the nodes of the branch
+        //  it leaves and of the branch it joins
+        store_scope_t scope = { .branch = updated.branch,
+                                .nodes = { s_bulk_node (txn, bulk, old? old->branch: ""),
+                                           s_bulk_node (txn, bulk, updated.branch) },
+                                .nnodes = 2 };
+        rc = s_write (txn, TBL_MEMBER, updated.id, &updated,
+                      (s_encode_fn *) record_member_encode, &scope, err);
+    }
+    if (rc == 0)
+        *member = updated;
+    return rc;
+}
+
 int
 tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
 {
@@ -339,45 +503,33 @@ tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err)
 int
 tree_member_put_back (store_txn_t *txn, member_t *member, dt_err_t *err)
 {
-    member_t old, updated = *member;
+    member_t old;
     int found = tree_member_get (txn, member->id, &old, err);
     if (found == -1)
         return -1;
-    hall_t hall;                /* the hall it sits in, read once */
-    if (updated.seat == SEAT_NONE)
-        updated.group [0] = updated.branch [0] = 0;
-    else
-    if (updated.seat == SEAT_CORE)
-        strcpy (updated.branch, updated.group);
-    else {
-        if (tree_hall_need (txn, updated.group, &hall, err))
+    return s_member_store (txn, NULL, member, found == 0? &old: NULL, err);
+}
+
+int
+tree_bulk_member_put (store_txn_t *txn, tree_bulk_t *self, const member_t *member,
+                      const member_t *old, dt_err_t *err)
+{
+    assert (self);
+    member_t updated = *member;
+    return s_member_store (txn, self, &updated, old, err);
+}
+
+int
+tree_bulk_finish (store_txn_t *txn, tree_bulk_t *self, dt_err_t *err)
+{
+    for (int64_t *sum = (int64_t *) zhash_first (self->deltas); sum;
+         sum = (int64_t *) zhash_next (self->deltas)) {
+        const char *key = zhash_cursor (self->deltas);
+        if (*sum && s_group_adjust (txn, key [0] == 'b'? SEAT_CORE: SEAT_HALL, key + 2,
+                                    (int) *sum, err))
             return -1;
-        strcpy (updated.branch, hall.branch);
+        *sum = 0;
     }
-    if (found == 0) {
-        strcpy (updated.referrer, old.referrer);
-        strcpy (updated.first_hall, old.first_hall);
-        updated.created = old.created;
-    }
-    if (!*updated.first_hall && updated.seat == SEAT_HALL)
-        strcpy (updated.first_hall, updated.group);
-    bool was_seated = found == 0 && old.seat != SEAT_NONE;
-    bool reseated = !was_seated || old.seat != updated.seat || !streq (old.group, updated.group);
-    if (reseated && was_seated
-    && (s_index_set (txn, TBL_SEAT, s_seat_prefix (old.seat), old.group, old.id, false, err)
-    ||  s_group_adjust (txn, old.seat, old.group, -1, err)))
-        return -1;
-    if (reseated && updated.seat != SEAT_NONE
-    && (s_index_set (txn, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
-                     updated.id, true, err)
-    ||  (updated.seat == SEAT_HALL? s_hall_adjust (txn, &hall, +1, err)
-                                  : s_group_adjust (txn, updated.seat, updated.group, +1, err))))
-        return -1;
-    if (s_member_index_update (txn, found == 0? &old: NULL, &updated, err)
-    ||  s_write_replicated (txn, TBL_MEMBER, updated.id, &updated,
-                            (s_encode_fn *) record_member_encode, err))
-        return -1;
-    *member = updated;
     return 0;
 }
 

@@ -38,6 +38,17 @@ int tree_member_put (store_txn_t *txn, const member_t *member, dt_err_t *err);
 /* As tree_member_put; *member becomes the record as stored (its branch,
    first hall, creation time), without reading it back. */
 int tree_member_put_back (store_txn_t *txn, member_t *member, dt_err_t *err);
+/* Member writes in bulk (an import): as tree_member_put, but each group's
+   seat counter moves once, at tree_bulk_finish, by the sum of the bulk's
+   seat changes, and a hall's branch and a branch's node are read once. The
+   caller has judged every cap (rules_seat_fits) and passes the member as
+   stored (old, NULL for a new one); counters read before finish are stale. */
+typedef struct _tree_bulk_t tree_bulk_t;
+tree_bulk_t *tree_bulk_new (void);
+void tree_bulk_destroy (tree_bulk_t **self_p);
+int tree_bulk_member_put (store_txn_t *txn, tree_bulk_t *self, const member_t *member,
+                          const member_t *old, dt_err_t *err);
+int tree_bulk_finish (store_txn_t *txn, tree_bulk_t *self, dt_err_t *err);
 /* Write a key record, logged for every node (STORE_NODES_ALL): nodes admit
    and scope their local clients by the hub's keys. */
 int tree_key_put (store_txn_t *txn, const dt_key_t *key, dt_err_t *err);

@@ -17,6 +17,7 @@ struct _store_t {
     int faults;                 /* write commits still to fail (tests) */
     uint64_t fault_writes;      /* tests: in each transaction, the writes after
                                    this many fail (0: none do) */
+    uint64_t log_keep;          /* change-log entries kept (0: all), store_log_trim */
     zhashx_t *witnesses;        /* who -> store_checkpoint_t, in memory only */
 };
 
@@ -239,6 +240,7 @@ store_begin (store_t *self, store_txn_t *txn, store_txn_t *parent, bool write, d
     txn->write = write;
     txn->log = parent? parent->log: false;
     txn->audit = parent? parent->audit: false;
+    txn->parent = parent;
     int rc = mdb_txn_begin (self->env, parent? parent->txn: NULL,
                             write? 0: MDB_RDONLY, &txn->txn);
     if (rc) {
@@ -292,6 +294,9 @@ store_commit (store_txn_t *txn, dt_err_t *err)
     }
     int rc = mdb_txn_commit (txn->txn);
     txn->txn = NULL;
+    //  The child's appends are the parent's now
+    if (txn->parent)
+        txn->parent->log_known = false;
     return rc? s_write_error (txn->store, "mdb_txn_commit", rc, err): 0;
 }
 
@@ -400,34 +405,70 @@ s_copy (const void *data, size_t size)
     return copy;
 }
 
+/* Copy a string into a fixed field, cut to fit (snprintf is too slow for
+   a log entry of every record written). */
+static void
+s_field (char *out, size_t size, const char *text)
+{
+    size_t len = strnlen (text, size - 1);
+    memcpy (out, text, len);
+    out [len] = 0;
+}
+
 int
 store_log_append (store_txn_t *txn, store_table_t table, const char *key,
               const void *val, size_t val_size, const store_scope_t *scope, dt_err_t *err)
 {
-    uint64_t seq = store_meta_uint (txn, "log_seq") + 1;
+    //  The log's ends, read once per transaction: appends keep them
+    if (!txn->log_known) {
+        txn->log_seq = store_meta_uint (txn, "log_seq");
+        txn->log_first = store_meta_uint (txn, "log_first");
+        txn->log_known = true;
+    }
+    uint64_t seq = txn->log_seq + 1;
     stream_change_t change = { .seq = seq, .ts = dt_now_ms (), .value = val,
                                .value_size = val? val_size: 0 };
-    snprintf (change.table, sizeof (change.table), "%s", store_table_name (table));
-    snprintf (change.key, sizeof (change.key), "%s", key);
-    snprintf (change.branch, sizeof (change.branch), "%s", scope->branch? scope->branch: "");
+    s_field (change.table, sizeof (change.table), store_table_name (table));
+    s_field (change.key, sizeof (change.key), key);
+    s_field (change.branch, sizeof (change.branch), scope->branch? scope->branch: "");
     //  Each node once, and no empty names
     for (int i = 0; i < scope->nnodes; i++) {
         bool seen = !scope->nodes [i] || !*scope->nodes [i];
         for (int j = 0; j < change.nnodes && !seen; j++)
             seen = streq (change.nodes [j], scope->nodes [i]);
         if (!seen)
-            snprintf (change.nodes [change.nnodes++], DT_ID_MAX + 1, "%s", scope->nodes [i]);
+            s_field (change.nodes [change.nnodes++], DT_ID_MAX + 1, scope->nodes [i]);
     }
     msgpack_sbuffer buf;
     msgpack_sbuffer_init (&buf);
     stream_change_encode (&buf, &change);
     uint8_t seq_key [8];
     store_seq_key (seq, seq_key);
-    int rc = store_put (txn, TBL_LOG, seq_key, 8, buf.data, buf.size, err);
+    //  Sequence keys only grow: appended at the end of the table, unsearched
+    MDB_val k = { 8, seq_key }, v = { buf.size, buf.data };
+    int rc = mdb_put (txn->txn, txn->store->dbi [TBL_LOG], &k, &v, MDB_APPEND);
+    rc = rc? s_write_error (txn->store, "mdb_put", rc, err): 0;
     msgpack_sbuffer_destroy (&buf);
-    if (rc == 0 && store_meta_uint (txn, "log_first") == 0)
-        rc = store_meta_set_uint (txn, "log_first", seq, err);
-    return rc? rc: store_meta_set_uint (txn, "log_seq", seq, err);
+    uint64_t first = txn->log_first? txn->log_first: seq;
+    uint64_t keep = txn->store->log_keep;
+    //  Past the entries kept: the oldest goes as this one comes
+    if (rc == 0 && keep && seq - first + 1 > keep) {
+        uint8_t oldest [8];
+        store_seq_key (first, oldest);
+        rc = store_del (txn, TBL_LOG, oldest, 8, err);
+        first++;
+    }
+    if (rc == 0 && first != txn->log_first)
+        rc = store_meta_set_uint (txn, "log_first", first, err);
+    if (rc == 0)
+        rc = store_meta_set_uint (txn, "log_seq", seq, err);
+    if (rc) {
+        txn->log_known = false;
+        return -1;
+    }
+    txn->log_seq = seq;
+    txn->log_first = first;
+    return 0;
 }
 
 int
@@ -579,6 +620,8 @@ store_log_mark_end (store_txn_t *txn, uint64_t since, dt_err_t *err)
 int
 store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err)
 {
+    txn->store->log_keep = keep;
+    txn->log_known = false;
     uint64_t head = store_log_head (txn);
     uint64_t first = store_log_first (txn);
     if (first == 0 || head - first + 1 <= keep)

@@ -67,6 +67,9 @@ struct _store_txn_t {
     size_t nchanges;
     uint64_t writes;            /* puts and deletes tried in it: whether a step
                                    that failed left anything to undo */
+    store_txn_t *parent;        /* of a child transaction, else NULL */
+    bool log_known;             /* log_seq, log_first hold the meta's values */
+    uint64_t log_seq, log_first;
 };
 
 /* Which branch a replicated record belongs to, and which nodes must see the
@@ -155,7 +158,10 @@ uint64_t store_log_first (store_txn_t *txn);
 /* Mark the newest log entry, if newer than `since`, as the last one of this
    commit ("end": true), so that replication can stop on commit boundaries. */
 int store_log_mark_end (store_txn_t *txn, uint64_t since, dt_err_t *err);
-/* Drop log entries so that at most `keep` remain. */
+/* Drop log entries so that at most `keep` remain. The store keeps `keep`:
+   from then on an append past it drops the oldest entry as it goes, so that
+   one transaction of millions of changes (an import) never holds more than
+   `keep` of them (their pages are reused, not written and then freed). */
 int store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err);
 
 /* Append one audit entry for the changes collected in txn (if any), chained to
