@@ -57,8 +57,8 @@ s_dry_run_result (ctl_t *ctl, const msgpack_object *result)
         ctl_result (ctl, result, NULL);
     if (s_count (result, "rejected") == 0) {
         if (!ctl->json)
-            fprintf (ctl->out, "dry run: would import %s members, %s seated; update %s, "
-                     "%s unchanged; nothing changed\n", ctl_v (result, "imported"),
+            fprintf (ctl->out, _("dry run: would import %s members, %s seated; update %s, "
+                     "%s unchanged; nothing changed\n"), ctl_v (result, "imported"),
                      ctl_v (result, "seated"), ctl_v (result, "updated"),
                      ctl_v (result, "unchanged"));
         return CTL_OK;
@@ -66,7 +66,7 @@ s_dry_run_result (ctl_t *ctl, const msgpack_object *result)
     ctl_fail (ctl, "%s (dry run: nothing changed)", ctl_v (result, "message"));
     const msgpack_object *details = ctl_array (result, "details");
     for (uint32_t i = 0; details && i < details->via.array.size; i++)
-        fprintf (ctl->err, "line %s: %s\n", ctl_v (&details->via.array.ptr [i], "line"),
+        fprintf (ctl->err, _("line %s: %s\n"), ctl_v (&details->via.array.ptr [i], "line"),
                  ctl_v (&details->via.array.ptr [i], "message"));
     return CTL_FAIL;
 }

@@ -62,11 +62,11 @@ s_header (ctl_csv_t *csv, int *column, dt_err_t *err)
                 column [i] = key;
         if (column [i] == -1 && !seen [S_ID])
             return dt_err_set (err, "BAD_ARGS", "line 1: missing header: the first line "
-                               "must be " S_HEADER);
+                               "must be %s", S_HEADER);
         if (column [i] == -1)
             return dt_err_set (err, "BAD_ARGS", "line 1: unknown column \"%s\": the header "
-                               "is " S_HEADER " (hall or branch may replace group; tags and "
-                               "role may follow)", ctl_csv_field (csv, i));
+                               "is %s (hall or branch may replace group; tags and "
+                               "role may follow)", ctl_csv_field (csv, i), S_HEADER);
         if (seen [column [i]])
             return dt_err_set (err, "BAD_ARGS", "line 1: column %s given twice",
                                s_keys [column [i]]);
@@ -74,7 +74,7 @@ s_header (ctl_csv_t *csv, int *column, dt_err_t *err)
     }
     if (!seen [S_ID] || !seen [S_NAME])
         return dt_err_set (err, "BAD_ARGS", "line 1: missing header: the first line "
-                           "must be " S_HEADER);
+                           "must be %s", S_HEADER);
     return 0;
 }
 
@@ -140,8 +140,8 @@ ctl_import_parts (const char *data, size_t size, size_t part_rows,
         rc = dt_err_set (err, "BAD_ARGS", "line 1: missing header: the file is empty");
     else
     if (rc == 1 && ctl_csv_count (csv) > S_KEYS)
-        rc = dt_err_set (err, "BAD_ARGS", "line %zu: %zu columns: the header is " S_HEADER,
-                         line, ctl_csv_count (csv));
+        rc = dt_err_set (err, "BAD_ARGS", "line %zu: %zu columns: the header is %s",
+                         line, ctl_csv_count (csv), S_HEADER);
     else
     if (rc == 1) {
         columns = ctl_csv_count (csv);
