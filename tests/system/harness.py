@@ -254,6 +254,29 @@ class Client:
 _tests = []
 
 
+def sample_org(cluster, ep):
+    """成都分舵 with a leader, two halls of cap 4 and some fans; 重庆分舵 (cap 3)
+    empty: the organisation the CLI tests work on, built through duotangctl."""
+    cluster.ok(ep, "officer", "add", "o-1", "张三")
+    cluster.ok(ep, "officer", "add", "o-2", "李四")
+    cluster.ok(ep, "branch", "create", "b-cd", "成都分舵", "--leader", "o-1")
+    cluster.ok(ep, "branch", "create", "b-cq", "重庆分舵", "--leader", "o-2", "--cap", "3")
+    for m in ("lead-a", "lead-b", "lead-c"):
+        cluster.ok(ep, "member", "add", m, "堂主" + m[-1])
+        cluster.ok(ep, "member", "join", m, "--branch", "b-cd")
+    cluster.ok(ep, "hall", "create", "h-a", "青羊堂口", "--branch", "b-cd", "--leader", "lead-a",
+               "--cap", "4")
+    cluster.ok(ep, "hall", "create", "h-b", "锦江堂口", "--branch", "b-cd", "--leader", "lead-b",
+               "--cap", "4")
+    for i in range(3):
+        cluster.ok(ep, "member", "add", "a-%d" % i, "粉丝%d" % i, "--referrer", "lead-a",
+                   "--tag", "city=成都")
+        cluster.ok(ep, "member", "join", "a-%d" % i, "--hall", "h-a")
+    for i in range(2):
+        cluster.ok(ep, "member", "add", "b-%d" % i, "酒友%d" % i)
+        cluster.ok(ep, "member", "join", "b-%d" % i, "--hall", "h-b")
+
+
 def test(fn):
     _tests.append(fn)
     return fn

@@ -5,29 +5,7 @@ import json
 import os
 import signal
 
-from harness import Cluster, run, test
-
-
-def org(cluster, ep):
-    """成都分舵 with a leader, two halls and some fans."""
-    cluster.ok(ep, "officer", "add", "o-1", "张三")
-    cluster.ok(ep, "officer", "add", "o-2", "李四")
-    cluster.ok(ep, "branch", "create", "b-cd", "成都分舵", "--leader", "o-1")
-    cluster.ok(ep, "branch", "create", "b-cq", "重庆分舵", "--leader", "o-2", "--cap", "3")
-    for m in ("lead-a", "lead-b", "lead-c"):
-        cluster.ok(ep, "member", "add", m, "堂主" + m[-1])
-        cluster.ok(ep, "member", "join", m, "--branch", "b-cd")
-    cluster.ok(ep, "hall", "create", "h-a", "青羊堂口", "--branch", "b-cd", "--leader", "lead-a",
-               "--cap", "4")
-    cluster.ok(ep, "hall", "create", "h-b", "锦江堂口", "--branch", "b-cd", "--leader", "lead-b",
-               "--cap", "4")
-    for i in range(3):
-        cluster.ok(ep, "member", "add", "a-%d" % i, "粉丝%d" % i, "--referrer", "lead-a",
-                   "--tag", "city=成都")
-        cluster.ok(ep, "member", "join", "a-%d" % i, "--hall", "h-a")
-    for i in range(2):
-        cluster.ok(ep, "member", "add", "b-%d" % i, "酒友%d" % i)
-        cluster.ok(ep, "member", "join", "b-%d" % i, "--hall", "h-b")
+from harness import Cluster, run, sample_org, test
 
 
 def seats(cluster, ep, hall):
@@ -39,7 +17,7 @@ def joins_caps_and_the_customer_lock():
     cluster = Cluster()
     try:
         ep = cluster.hub().endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         cluster.ok(ep, "member", "add", "x-1", "路人")
         cluster.ok(ep, "member", "join", "x-1", "--hall", "h-a")
         cluster.ok(ep, "member", "add", "x-2", "路人乙")
@@ -80,7 +58,7 @@ def halls_merge_split_move_handover_and_dissolve():
     cluster = Cluster()
     try:
         ep = cluster.hub().endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         # h-a has 3, h-b has 2, caps 4: merge overflows by one
         cluster.fails(ep, "hall", "merge", "h-a", "--into", "h-b",
                       expect="merge would put 5 seats in h-b (cap 4): 1 over")
@@ -118,7 +96,7 @@ def branches_handover_assign_and_dissolve():
     cluster = Cluster()
     try:
         ep = cluster.hub().endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         cluster.fails(ep, "branch", "create", "b-x", "无名", "--leader", "o-none", expect="o-none")
         cluster.fails(ep, "branch", "create", "b-cd", "重复", "--leader", "o-1", expect="b-cd")
         cluster.ok(ep, "branch", "rename", "b-cq", "重庆老友分舵")
@@ -165,7 +143,7 @@ def csv_import_checks_every_row_and_export_round_trips():
     cluster = Cluster()
     try:
         ep = cluster.hub().endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         bad = cluster.path("bad.csv")
         with open(bad, "w") as f:
             f.write("id,name,referrer,group\n"
@@ -207,7 +185,7 @@ def tree_aligns_chinese_names():
     cluster = Cluster()
     try:
         ep = cluster.hub().endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         rc, out, err = cluster.ctl(ep, "tree")
         assert rc == 0, err
         assert "成都分舵" in out and "青羊堂口" in out and "3/4" in out, out
@@ -229,7 +207,7 @@ def cli_writes_survive_sigkill_and_audit_says_who():
     cluster = Cluster()
     try:
         hub = cluster.hub()
-        org(cluster, hub.endpoint)
+        sample_org(cluster, hub.endpoint)
         cluster.ok(hub.endpoint, "hall", "rename", "h-b", "锦江老友堂口")
         hub.kill(signal.SIGKILL)
         hub.start()

@@ -7,28 +7,7 @@ import os
 import re
 import subprocess
 
-from harness import Cluster, run, test, wait_for
-
-
-def org(cluster, ep):
-    """成都分舵 with two halls of cap 4 and their fans (test_cli.py's org)."""
-    cluster.ok(ep, "officer", "add", "o-1", "张三")
-    cluster.ok(ep, "officer", "add", "o-2", "李四")
-    cluster.ok(ep, "branch", "create", "b-cd", "成都分舵", "--leader", "o-1")
-    cluster.ok(ep, "branch", "create", "b-cq", "重庆分舵", "--leader", "o-2", "--cap", "3")
-    for m in ("lead-a", "lead-b", "lead-c"):
-        cluster.ok(ep, "member", "add", m, "堂主" + m[-1])
-        cluster.ok(ep, "member", "join", m, "--branch", "b-cd")
-    for hall, leader in (("h-a", "lead-a"), ("h-b", "lead-b")):
-        cluster.ok(ep, "hall", "create", hall, "堂口", "--branch", "b-cd", "--leader", leader,
-                   "--cap", "4")
-    for i in range(3):
-        cluster.ok(ep, "member", "add", "a-%d" % i, "粉丝%d" % i, "--referrer", "lead-a",
-                   "--tag", "city=成都")
-        cluster.ok(ep, "member", "join", "a-%d" % i, "--hall", "h-a")
-    for i in range(2):
-        cluster.ok(ep, "member", "add", "b-%d" % i, "酒友%d" % i)
-        cluster.ok(ep, "member", "join", "b-%d" % i, "--hall", "h-b")
+from harness import Cluster, run, sample_org, test, wait_for
 
 
 def state(cluster, ep):
@@ -69,7 +48,7 @@ def a_dry_run_judges_as_the_import_would_and_changes_nothing():
     cluster = Cluster()
     try:
         ep = cluster.hub().endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         before = state(cluster, ep)
         bad = write(cluster, "bad.csv", "id,name,referrer,group\n"
                     "n-1,王一,,h-b\n"             # fine
@@ -126,7 +105,7 @@ def update_changes_exactly_the_fields_a_row_names():
     cluster = Cluster()
     try:
         ep = cluster.hub().endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         cluster.ok(ep, "member", "add", "u-1", "路人")
         ids = ("a-0", "a-1", "b-0", "u-1", "a-2", "lead-a")
         before = {mid: member(cluster, ep, mid) for mid in ids}
@@ -185,7 +164,7 @@ def a_node_forwards_dry_runs_and_updates_to_the_hub():
     try:
         hub = cluster.hub()
         ep = hub.endpoint
-        org(cluster, ep)
+        sample_org(cluster, ep)
         cluster.ok(ep, "node", "add", "n1")
         cluster.ok(ep, "branch", "assign", "b-cd", "--node", "n1")
         node = cluster.node("n1", hub).endpoint
