@@ -264,22 +264,12 @@ s_confirmed (node_content_t *self, uint64_t applied)
     dt_err_t err;
     dt_err_init (&err);
     store_txn_t txn;
-    int rc;
-    if (self->batch_open) {
-        store_txn_t nested;
-        rc = store_begin (self->store, &nested, &self->batch, true, &err);
-        if (rc == 0 && (rc = uplink_trim (&nested, applied, &err)) == 0)
-            rc = store_commit (&nested, &err);
-        else
+    int rc = store_begin (self->store, &txn, self->batch_open? &self->batch: NULL, true, &err);
+    if (rc == 0) {
+        rc = uplink_trim (&txn, applied, &err);
         if (rc == 0)
-            store_abort (&nested);
-    }
-    else {
-        rc = store_begin (self->store, &txn, NULL, true, &err);
-        if (rc == 0 && (rc = uplink_trim (&txn, applied, &err)) == 0)
             rc = store_commit (&txn, &err);
         else
-        if (rc == 0)
             store_abort (&txn);
     }
     if (rc == 0)

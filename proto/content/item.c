@@ -427,13 +427,8 @@ s_record_entry (const void *index_key, size_t index_key_size, const void *data, 
         return 0;
     memcpy (id, (const char *) index_key + self->id_offset, len);
     id [len] = 0;
-    self->place->started = true;
-    snprintf (self->place->group, sizeof (self->place->group), "%s", self->group);
-    snprintf (self->place->key, sizeof (self->place->key), "%s", id);
-    int rc = self->visit (TBL_ITEM, id, data, size, self->arg);
-    if (rc == 1)
-        self->place->stopped = true;
-    return rc;
+    return repl_place_visit (self->place, self->group, TBL_ITEM, id, data, size,
+                             self->visit, self->arg);
 }
 
 /* A group's items (timeline group: the branch for its core), after item
@@ -445,11 +440,13 @@ s_group_records (s_records_t *self, const char *group, const char *timeline,
     uint8_t key [S_KEY_MAX];
     size_t key_size = 0;
     item_t item;
-    if (after && item_get (self->txn, after, &item, self->err) == 0) {
+    int found = after? item_get (self->txn, after, &item, self->err): 1;
+    if (found == -1)
+        return -1;
+    if (found == 0) {
         key_size = s_timeline_key (timeline, item.at, item.id, key);
         item_release (&item);
     }
-    dt_err_reset (self->err);
     uint8_t prefix [S_KEY_MAX];
     self->group = group;
     self->id_offset = s_timeline_prefix (timeline, prefix) + 8;

@@ -64,6 +64,14 @@ page_item (page_t *self, const void *key, size_t key_size)
     return &self->pk;
 }
 
+int
+page_refuse_cursor (page_t *self, dt_err_t *err)
+{
+    page_release (self);
+    return dt_err_set (err, "BAD_ARGS", "argument \"cursor\" is not a cursor of this list "
+                       "(take it from \"next\" of the page before)");
+}
+
 void
 page_pass (page_t *self, const void *key, size_t key_size)
 {

@@ -38,6 +38,9 @@ const void *page_after (page_t *self, size_t *size);
    NULL when the page is full, by count or by bytes (then stop visiting:
    `more` is set). */
 msgpack_packer *page_item (page_t *self, const void *key, size_t key_size);
+/* A cursor this server gave, but for another list (its position does not
+   fit this one): release the page, BAD_ARGS; returns -1. */
+int page_refuse_cursor (page_t *self, dt_err_t *err);
 /* The visit passed over an item at position key that this page does not
    show (out of the asker's scope): a next page resumes after it. A visit
    that stops before the end, having passed many, sets `more` itself. */

@@ -157,9 +157,7 @@ s_paged_open (s_paged_t *self, op_ctx_t *ctx, const msgpack_object *args, size_t
             start = i + 1;
         }
     if (field != fields || !*self->at [fields - 1]) {
-        page_release (&self->page);
-        return dt_err_set (ctx->err, "BAD_ARGS", "argument \"cursor\" is not a cursor of "
-                           "this list (take it from \"next\" of the page before)");
+        return page_refuse_cursor (&self->page, ctx->err);
     }
     self->resume = true;
     return 0;
@@ -519,6 +517,14 @@ s_page_member (const member_t *member, void *arg)
     return 0;
 }
 
+/* Members seated nowhere: every member has one seat index entry or none. */
+static uint64_t
+s_unplaced_count (store_txn_t *txn)
+{
+    uint64_t members = store_count (txn, TBL_MEMBER), seated = store_count (txn, TBL_SEAT);
+    return members > seated? members - seated: 0;
+}
+
 /* The unplaced members, for hq-admin keys: a page of them. */
 static int
 s_member_list_unplaced (op_ctx_t *ctx, const msgpack_object *args)
@@ -529,9 +535,7 @@ s_member_list_unplaced (op_ctx_t *ctx, const msgpack_object *args)
     int rc = tree_unplaced_visit_after (ctx->txn, self.resume? self.at [0]: NULL,
                                         s_page_member, &self, ctx->err);
     if (rc == 0) {
-        uint64_t members = store_count (ctx->txn, TBL_MEMBER);
-        uint64_t seated = store_count (ctx->txn, TBL_SEAT);
-        rc = s_paged_check (&self, members > seated? members - seated: 0, "unplaced members");
+        rc = s_paged_check (&self, s_unplaced_count (ctx->txn), "unplaced members");
     }
     if (rc == 0)
         msgpack_pack_map (ctx->pk, 2);
@@ -633,9 +637,7 @@ s_member_find (op_ctx_t *ctx, const msgpack_object *args)
     const char *after = page_after (&self.page, &size);
     const char *split = after? memchr (after, 0, size): NULL;
     if (after && (size > TREE_NAME_POSITION_MAX || !split || split + 1 == after + size)) {
-        page_release (&self.page);
-        return dt_err_set (ctx->err, "BAD_ARGS", "argument \"cursor\" is not a cursor of "
-                           "this list (take it from \"next\" of the page before)");
+        return page_refuse_cursor (&self.page, ctx->err);
     }
     if (tree_name_visit_after (ctx->txn, name, after, size, s_find_entry, &self, ctx->err)) {
         page_release (&self.page);
@@ -701,12 +703,9 @@ s_tree (op_ctx_t *ctx, const msgpack_object *args)
     if (rc == 0) {
         msgpack_pack_map (ctx->pk, 3);
         proto_pack_key (ctx->pk, "hq");
-        if (admin) {
-            uint64_t members = store_count (ctx->txn, TBL_MEMBER);
-            uint64_t seated = store_count (ctx->txn, TBL_SEAT);
-            s_pack_hq (ctx->pk, store_count (ctx->txn, TBL_OFFICER), members,
-                       members > seated? members - seated: 0, &tally);
-        }
+        if (admin)
+            s_pack_hq (ctx->pk, store_count (ctx->txn, TBL_OFFICER),
+                       store_count (ctx->txn, TBL_MEMBER), s_unplaced_count (ctx->txn), &tally);
         else
             s_pack_hq (ctx->pk, zhashx_size (tally.leaders), tally.seated, 0, &tally);
     }
@@ -914,9 +913,7 @@ s_audit_list (op_ctx_t *ctx, const msgpack_object *args)
     size_t after_size;
     const void *after = page_after (&audit.page, &after_size);
     if (after && after_size != 8) {
-        page_release (&audit.page);
-        return dt_err_set (ctx->err, "BAD_ARGS", "argument \"cursor\" is not a cursor of "
-                           "this list (take it from \"next\" of the page before)");
+        return page_refuse_cursor (&audit.page, ctx->err);
     }
     uint8_t from [8];
     uint64_t head = store_meta_uint (ctx->txn, "audit_seq");

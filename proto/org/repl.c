@@ -128,6 +128,22 @@ s_branch_apply (store_txn_t *txn, const char *node, const char *key,
     return tree_drop_branch (txn, key, err);
 }
 
+int
+repl_place_visit (repl_place_t *place, const char *group, store_table_t table,
+                  const char *key, const void *val, size_t size, tree_record_fn *visit,
+                  void *arg)
+{
+    if (place->stopped)
+        return 1;
+    place->started = true;
+    snprintf (place->group, sizeof (place->group), "%s", group);
+    snprintf (place->key, sizeof (place->key), "%s", key);
+    int rc = visit (table, key, val, size, arg);
+    if (rc == 1)
+        place->stopped = true;
+    return rc;
+}
+
 //  The records of one branch, through the tree's indexes
 
 typedef struct {
@@ -150,13 +166,8 @@ s_emit (s_records_t *self, store_table_t table, const char *group, const char *i
     int rc = store_get (self->txn, table, id, strlen (id), &val, &size, self->err);
     if (rc)
         return rc == 1? 0: -1;
-    self->place->started = true;
-    snprintf (self->place->group, sizeof (self->place->group), "%s", group);
-    snprintf (self->place->key, sizeof (self->place->key), "%s", id);
-    rc = self->visit (table, id, val, size, self->arg);
-    if (rc == 1)
-        self->place->stopped = true;
-    return rc;
+    return repl_place_visit (self->place, group, table, id, val, size, self->visit,
+                             self->arg);
 }
 
 static int

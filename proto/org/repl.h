@@ -43,6 +43,13 @@ typedef struct {
 typedef int (repl_records_fn) (store_txn_t *txn, const char *branch, repl_place_t *place,
                                tree_record_fn *visit, void *arg, dt_err_t *err);
 
+/* A records function's visit of one record in group (members: its hall,
+   "" for core seats; items: likewise) at key: place notes it, and a visit
+   returning 1 stops the walk there (1 also once stopped). */
+int repl_place_visit (repl_place_t *place, const char *group, store_table_t table,
+                      const char *key, const void *val, size_t size, tree_record_fn *visit,
+                      void *arg);
+
 /* The read function of records that carry their branch in a "branch" field
    of their msgpack map (absent or nil: none), as content records do. */
 repl_read_fn repl_read_branch;

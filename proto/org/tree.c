@@ -127,18 +127,25 @@ s_fold (char c)
     return c >= 'A' && c <= 'Z'? c - 'A' + 'a': c;
 }
 
-size_t
-tree_name_fold (const char *name, char out [TREE_NAME_KEY_MAX + 1])
+/* name folded into out, at most max bytes, cut at a character boundary
+   (never half a UTF-8 sequence); its length. */
+static size_t
+s_fold_name (const char *name, char *out, size_t max)
 {
     size_t len = 0;
-    for (; name [len] && len < TREE_NAME_KEY_MAX; len++)
+    for (; name [len] && len < max; len++)
         out [len] = s_fold (name [len]);
-    //  Cut at a character boundary: never half a UTF-8 sequence
     if (name [len])
         while (len && ((unsigned char) name [len] & 0xc0) == 0x80)
             len--;
     out [len] = 0;
     return len;
+}
+
+size_t
+tree_name_fold (const char *name, char out [TREE_NAME_KEY_MAX + 1])
+{
+    return s_fold_name (name, out, TREE_NAME_KEY_MAX);
 }
 
 static int
@@ -379,7 +386,7 @@ static int
 s_bulk_hall_branch (store_txn_t *txn, tree_bulk_t *bulk, const char *hall_id,
                     char branch [DT_ID_MAX + 1], dt_err_t *err)
 {
-    const char *held = bulk? (const char *) zhash_lookup (bulk->branches, hall_id): NULL;
+    const char *held = (const char *) zhash_lookup (bulk->branches, hall_id);
     if (held) {
         strcpy (branch, held);
         return 0;
@@ -388,8 +395,7 @@ s_bulk_hall_branch (store_txn_t *txn, tree_bulk_t *bulk, const char *hall_id,
     if (tree_hall_need (txn, hall_id, &hall, err))
         return -1;
     strcpy (branch, hall.branch);
-    if (bulk)
-        s_bulk_cached (bulk->branches, hall_id, branch);
+    s_bulk_cached (bulk->branches, hall_id, branch);
     return 0;
 }
 
@@ -710,11 +716,8 @@ tree_name_visit_after (store_txn_t *txn, const char *name, const void *after,
                        size_t after_size, tree_name_fn *visit, void *arg, dt_err_t *err)
 {
     char folded [DT_NAME_MAX + 1], prefix [TREE_NAME_KEY_MAX + 2] = "n";
-    size_t len = 0;
-    for (; name [len] && len < DT_NAME_MAX; len++)
-        folded [len] = s_fold (name [len]);
-    folded [len] = 0;
-    size_t prefix_size = 1 + tree_name_fold (name, prefix + 1);
+    s_fold_name (name, folded, DT_NAME_MAX);
+    size_t prefix_size = 1 + tree_name_fold (folded, prefix + 1);
     char from [TREE_NAME_KEY_MAX + DT_ID_MAX + 3] = "n";
     bool resume = after && after_size && after_size + 1 <= sizeof (from);
     if (resume)
