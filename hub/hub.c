@@ -580,14 +580,16 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch, bool nested)
     store_txn_t child, *txn = batch;
     if (!dt_err_is_set (&r->err) && write && nested) {
         if (store_begin (self->store, &child, batch, true, &r->err) == 0) {
-            child.log = child.audit = true;
+            child.log = true;
             txn = &child;
         }
     }
     bool undo = false;
     if (!dt_err_is_set (&r->err)) {
         uint64_t writes = batch->writes;
-        batch->log = batch->audit = write && !nested;
+        batch->log = write && !nested;
+        if (write)
+            store_audit_open (txn, args.data, args.size);
         op_ctx_t ctx = { .txn = txn, .key = r->acting, .via = r->via, .pk = &pk,
                          .err = &r->err, .now = s_now (self), .server = self,
                          .peer = r->peer };
@@ -595,7 +597,8 @@ s_request_execute (hub_t *self, s_request_t *r, store_txn_t *batch, bool nested)
         if (rc == 0 && write)
             rc = store_audit_append (txn, r->actor, r->op->name, args.data, args.size,
                                      &r->err);
-        batch->log = batch->audit = false;
+        batch->log = false;
+        store_audit_close (batch);
         if (write && nested && rc == 0)
             rc = store_commit (&child, &r->err);
         else

@@ -281,6 +281,7 @@ typedef struct {
     uint32_t seats;             /* as stored */
     uint32_t cap;
     int64_t moved;              /* seats taken by earlier rows, minus those left */
+    tree_bulk_group_t *bulk;    /* the bulk's record of it */
 } s_group_t;
 
 typedef struct {
@@ -288,6 +289,7 @@ typedef struct {
     bool update;                /* a stored id updates that member */
     zhash_t *ids;               /* every id the file brings -> its row number (1..) */
     uint32_t *lines;            /* row number - 1 -> line */
+    s_group_t **seats;          /* row number - 1 -> the group it is seated in */
     uint64_t lines_max;
     zhash_t *groups;            /* group id -> s_group_t */
     tree_bulk_t *bulk;
@@ -388,6 +390,9 @@ s_group_find (s_import_t *self, const char *id, dt_err_t *err)
     if (rules_count (self->ctx->txn, found.kind, id, &found.seats, &found.cap, err))
         return NULL;
     strcpy (found.branch, is_hall == 0? hall.branch: id);
+    found.bulk = tree_bulk_group (self->ctx->txn, self->bulk, found.kind, id, err);
+    if (!found.bulk)
+        return NULL;
     group = (s_group_t *) zmalloc (sizeof (s_group_t));
     *group = found;
     zhash_insert (self->groups, id, group);
@@ -409,6 +414,7 @@ s_seat_take (s_import_t *self, const char *id, dt_err_t *err)
     ||  rules_seat_fits (group->kind, id, group->seats, group->cap, group->moved, err))
         return -1;
     group->moved++;
+    self->seats [self->row - 1] = group;
     return 0;
 }
 
@@ -576,8 +582,11 @@ s_import_names (s_import_t *self, const msgpack_object *rows)
         if (self->row > self->lines_max) {
             self->lines_max = self->lines_max? self->lines_max * 2: 4096;
             self->lines = (uint32_t *) realloc (self->lines, self->lines_max * sizeof (uint32_t));
-            assert (self->lines);
+            self->seats = (s_group_t **) realloc (self->seats,
+                                                  self->lines_max * sizeof (s_group_t *));
+            assert (self->lines && self->seats);
         }
+        self->seats [self->row - 1] = NULL;
         //  Only the id and the line: the judge reads and checks the rest
         const msgpack_object *map = &rows->via.array.ptr [index];
         uint64_t line = 0;
@@ -635,15 +644,16 @@ s_import_apply (s_import_t *self, const msgpack_object *rows)
         if (found == -1
         ||  s_row_member (self, &row, old, self->member, &changed, ctx->err))
             return -1;
-        if (*row.group && (!old || !streq (row.group, old->group))) {
-            s_group_t *group = (s_group_t *) zhash_lookup (self->groups, row.group);
-            assert (group);         /* the judge found every group */
+        self->row++;
+        s_group_t *group = self->seats [self->row - 1];
+        if (group) {                /* the judge gave the row this seat */
             self->member->seat = group->kind;
             strcpy (self->member->group, row.group);
             changed = true;
         }
         if (changed
-        &&  tree_bulk_member_put (ctx->txn, self->bulk, self->member, old, ctx->err))
+        &&  tree_bulk_member_put (ctx->txn, self->bulk, self->member, old,
+                                  group? group->bulk: NULL, ctx->err))
             return -1;
     }
     return 0;
@@ -880,6 +890,7 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
     zhash_destroy (&self.groups);
     tree_bulk_destroy (&self.bulk);
     free (self.lines);
+    free (self.seats);
     free (self.member);
     free (self.old);
     return rc;

@@ -68,11 +68,15 @@ def bulk(conns, requests, window=400):
     flight; BUSY (the rate) is retried after a pause; any other error fails."""
     todo = list(reversed(requests))
     flight = [dict() for _ in conns]
+    resume = [0.0 for _ in conns]       # a connection told BUSY rests until then
     while todo or any(flight):
+        now = time.monotonic()
         for c, conn in enumerate(conns):
-            while todo and len(flight[c]) < window:
+            while todo and len(flight[c]) < window and now >= resume[c]:
                 op, args = todo.pop()
                 flight[c][conn.send(op, args)] = (op, args)
+        if not any(flight):
+            time.sleep(max(0.0, min(resume) - time.monotonic()))
         for c, conn in enumerate(conns):
             while flight[c] and conn.sock.poll(0 if len(flight[c]) < window else 5):
                 reply = conn.recv()
@@ -81,7 +85,7 @@ def bulk(conns, requests, window=400):
                     continue
                 if not reply["ok"] and reply["error"]["code"] == "BUSY":
                     todo.append(request)
-                    time.sleep(0.01)
+                    resume[c] = time.monotonic() + 0.02
                 elif not reply["ok"]:
                     raise RuntimeError("%s %s: %s" % (request[0], request[1], reply["error"]))
 

@@ -313,7 +313,9 @@ op_run_packed (store_t *store, const op_t *table, const dt_key_t *key, const cha
     store_txn_t txn;
     if (store_begin (store, &txn, NULL, write, err))
         goto done;
-    txn.log = txn.audit = write;
+    txn.log = write;
+    if (write)
+        store_audit_open (&txn, args->data, args->size);
     msgpack_packer pk;
     msgpack_packer_init (&pk, result? result: &scratch, msgpack_sbuffer_write);
     op_ctx_t ctx = { .txn = &txn, .key = key? key: op_admin_key (), .pk = &pk,

@@ -340,19 +340,23 @@ tree_hall_del (store_txn_t *txn, const char *id, dt_err_t *err)
 //  group's seat counter once, at tree_bulk_finish, and reads a hall's
 //  branch and a branch's node once
 
+struct _tree_bulk_group_t {
+    int64_t delta;              /* seats gained in the bulk */
+    char branch [DT_ID_MAX + 1];    /* a hall's branch; a branch's own id */
+    char node [DT_ID_MAX + 1];      /* the node serving that branch ("" none) */
+};
+typedef tree_bulk_group_t s_bulk_group_t;
+
 struct _tree_bulk_t {
-    zhash_t *deltas;            /* "b/GROUP" | "h/GROUP" -> int64_t seats gained */
-    zhash_t *branches;          /* hall -> its branch */
-    zhash_t *nodes;             /* branch -> the node serving it ("" none) */
+    zhashx_t *groups;           /* "b/GROUP" | "h/GROUP" -> s_bulk_group_t */
 };
 
 tree_bulk_t *
 tree_bulk_new (void)
 {
     tree_bulk_t *self = (tree_bulk_t *) zmalloc (sizeof (tree_bulk_t));
-    self->deltas = zhash_new ();
-    self->branches = zhash_new ();
-    self->nodes = zhash_new ();
+    self->groups = zhashx_new ();
+    zhashx_set_destructor (self->groups, (zhashx_destructor_fn *) zstr_free);
     return self;
 }
 
@@ -362,54 +366,47 @@ tree_bulk_destroy (tree_bulk_t **self_p)
     assert (self_p);
     tree_bulk_t *self = *self_p;
     if (self) {
-        zhash_destroy (&self->deltas);
-        zhash_destroy (&self->branches);
-        zhash_destroy (&self->nodes);
+        zhashx_destroy (&self->groups);
         free (self);
         *self_p = NULL;
     }
 }
 
-/* A string value of a cache, read from the store on first use. */
-static const char *
-s_bulk_cached (zhash_t *cache, const char *key, char value [DT_ID_MAX + 1])
+tree_bulk_group_t *
+tree_bulk_group (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const char *id,
+                 dt_err_t *err)
 {
-    const char *held = (const char *) zhash_lookup (cache, key);
-    if (held)
-        return held;
-    zhash_insert (cache, key, strdup (value));
-    zhash_freefn (cache, key, free);
-    return (const char *) zhash_lookup (cache, key);
-}
-
-static int
-s_bulk_hall_branch (store_txn_t *txn, tree_bulk_t *bulk, const char *hall_id,
-                    char branch [DT_ID_MAX + 1], dt_err_t *err)
-{
-    const char *held = (const char *) zhash_lookup (bulk->branches, hall_id);
-    if (held) {
-        strcpy (branch, held);
-        return 0;
+    char key [DT_ID_MAX + 3];
+    size_t size = strnlen (id, DT_ID_MAX);
+    key [0] = s_seat_prefix (kind);
+    key [1] = '/';
+    memcpy (key + 2, id, size);
+    key [size + 2] = 0;
+    s_bulk_group_t *group = (s_bulk_group_t *) zhashx_lookup (bulk->groups, key);
+    if (group)
+        return group;
+    s_bulk_group_t found = { 0 };
+    if (kind == SEAT_HALL) {
+        hall_t hall;
+        if (tree_hall_need (txn, id, &hall, err))
+            return NULL;
+        strcpy (found.branch, hall.branch);
     }
-    hall_t hall;
-    if (tree_hall_need (txn, hall_id, &hall, err))
-        return -1;
-    strcpy (branch, hall.branch);
-    s_bulk_cached (bulk->branches, hall_id, branch);
-    return 0;
+    else
+        snprintf (found.branch, sizeof (found.branch), "%s", id);
+    tree_branch_node (txn, found.branch, found.node);
+    group = (s_bulk_group_t *) zmalloc (sizeof (s_bulk_group_t));
+    *group = found;
+    zhashx_insert (bulk->groups, key, group);
+    return group;
 }
 
+/* The node serving a branch ("" none, or no branch). */
 static const char *
-s_bulk_node (store_txn_t *txn, tree_bulk_t *bulk, const char *branch)
+s_bulk_node (store_txn_t *txn, tree_bulk_t *bulk, const char *branch, dt_err_t *err)
 {
-    if (!*branch)
-        return "";
-    const char *held = (const char *) zhash_lookup (bulk->nodes, branch);
-    if (held)
-        return held;
-    char node [DT_ID_MAX + 1];
-    tree_branch_node (txn, branch, node);
-    return s_bulk_cached (bulk->nodes, branch, node);
+    s_bulk_group_t *group = *branch? tree_bulk_group (txn, bulk, SEAT_CORE, branch, err): NULL;
+    return group? group->node: "";
 }
 
 /* A group's seat counter moves by delta: now, or summed in the bulk. */
@@ -419,15 +416,10 @@ s_bulk_adjust (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const char
 {
     if (!bulk)
         return s_group_adjust (txn, kind, group, delta, err);
-    char key [DT_ID_MAX + 3];
-    snprintf (key, sizeof (key), "%c/%s", s_seat_prefix (kind), group);
-    int64_t *sum = (int64_t *) zhash_lookup (bulk->deltas, key);
-    if (!sum) {
-        sum = (int64_t *) zmalloc (sizeof (int64_t));
-        zhash_insert (bulk->deltas, key, sum);
-        zhash_freefn (bulk->deltas, key, free);
-    }
-    *sum += delta;
+    s_bulk_group_t *held = tree_bulk_group (txn, bulk, kind, group, err);
+    if (!held)
+        return -1;
+    held->delta += delta;
     return 0;
 }
 
@@ -435,8 +427,8 @@ s_bulk_adjust (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const char
    hall read for the member's branch is the one whose counter moves (read
    once); in a bulk the counters move at tree_bulk_finish. */
 static int
-s_member_store (store_txn_t *txn, tree_bulk_t *bulk, member_t *member, const member_t *old,
-                dt_err_t *err)
+s_member_store (store_txn_t *txn, tree_bulk_t *bulk, s_bulk_group_t *joined, member_t *member,
+                const member_t *old, dt_err_t *err)
 {
     member_t updated = *member;
     hall_t hall;
@@ -448,8 +440,11 @@ s_member_store (store_txn_t *txn, tree_bulk_t *bulk, member_t *member, const mem
         strcpy (updated.branch, updated.group);
     else
     if (bulk) {
-        if (s_bulk_hall_branch (txn, bulk, updated.group, updated.branch, err))
+        if (!joined)
+            joined = tree_bulk_group (txn, bulk, SEAT_HALL, updated.group, err);
+        if (!joined)
             return -1;
+        strcpy (updated.branch, joined->branch);
     }
     else {
         if (tree_hall_need (txn, updated.group, &hall, err))
@@ -475,7 +470,8 @@ s_member_store (store_txn_t *txn, tree_bulk_t *bulk, member_t *member, const mem
     if (reseated && updated.seat != SEAT_NONE
     && (s_index_set (txn, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
                      updated.id, true, err)
-    ||  (hall_read? s_hall_adjust (txn, &hall, +1, err)
+    ||  (hall_read? s_hall_adjust (txn, &hall, +1, err):
+         joined?    (joined->delta++, 0)
                   : s_bulk_adjust (txn, bulk, updated.seat, updated.group, +1, err))))
         return -1;
     if (s_member_index_update (txn, old, &updated, err))
@@ -488,8 +484,9 @@ s_member_store (store_txn_t *txn, tree_bulk_t *bulk, member_t *member, const mem
         //  The scope repl_record_put gives a member: the nodes of the branch
         //  it leaves and of the branch it joins
         store_scope_t scope = { .branch = updated.branch,
-                                .nodes = { s_bulk_node (txn, bulk, old? old->branch: ""),
-                                           s_bulk_node (txn, bulk, updated.branch) },
+                                .nodes = { s_bulk_node (txn, bulk, old? old->branch: "", err),
+                                           joined? joined->node:
+                                           s_bulk_node (txn, bulk, updated.branch, err) },
                                 .nnodes = 2 };
         rc = s_write (txn, TBL_MEMBER, updated.id, &updated,
                       (s_encode_fn *) record_member_encode, &scope, err);
@@ -513,28 +510,29 @@ tree_member_put_back (store_txn_t *txn, member_t *member, dt_err_t *err)
     int found = tree_member_get (txn, member->id, &old, err);
     if (found == -1)
         return -1;
-    return s_member_store (txn, NULL, member, found == 0? &old: NULL, err);
+    return s_member_store (txn, NULL, NULL, member, found == 0? &old: NULL, err);
 }
 
 int
 tree_bulk_member_put (store_txn_t *txn, tree_bulk_t *self, const member_t *member,
-                      const member_t *old, dt_err_t *err)
+                      const member_t *old, tree_bulk_group_t *joined, dt_err_t *err)
 {
     assert (self);
     member_t updated = *member;
-    return s_member_store (txn, self, &updated, old, err);
+    return s_member_store (txn, self, member->seat == SEAT_NONE? NULL: joined, &updated, old,
+                           err);
 }
 
 int
 tree_bulk_finish (store_txn_t *txn, tree_bulk_t *self, dt_err_t *err)
 {
-    for (int64_t *sum = (int64_t *) zhash_first (self->deltas); sum;
-         sum = (int64_t *) zhash_next (self->deltas)) {
-        const char *key = zhash_cursor (self->deltas);
-        if (*sum && s_group_adjust (txn, key [0] == 'b'? SEAT_CORE: SEAT_HALL, key + 2,
-                                    (int) *sum, err))
+    for (s_bulk_group_t *group = (s_bulk_group_t *) zhashx_first (self->groups); group;
+         group = (s_bulk_group_t *) zhashx_next (self->groups)) {
+        const char *key = (const char *) zhashx_cursor (self->groups);
+        if (group->delta && s_group_adjust (txn, key [0] == 'b'? SEAT_CORE: SEAT_HALL,
+                                            key + 2, (int) group->delta, err))
             return -1;
-        *sum = 0;
+        group->delta = 0;
     }
     return 0;
 }

@@ -46,8 +46,16 @@ int tree_member_put_back (store_txn_t *txn, member_t *member, dt_err_t *err);
 typedef struct _tree_bulk_t tree_bulk_t;
 tree_bulk_t *tree_bulk_new (void);
 void tree_bulk_destroy (tree_bulk_t **self_p);
+/* The bulk's record of a group (kind SEAT_CORE: a branch, SEAT_HALL: a
+   hall), read once; owned by the bulk. NULL with err set when the hall is
+   not found. */
+typedef struct _tree_bulk_group_t tree_bulk_group_t;
+tree_bulk_group_t *tree_bulk_group (store_txn_t *txn, tree_bulk_t *self, seat_kind_t kind,
+                                    const char *id, dt_err_t *err);
+/* joined, when not NULL, is tree_bulk_group of member's (new) group: it
+   spares the bulk a lookup per member. */
 int tree_bulk_member_put (store_txn_t *txn, tree_bulk_t *self, const member_t *member,
-                          const member_t *old, dt_err_t *err);
+                          const member_t *old, tree_bulk_group_t *joined, dt_err_t *err);
 int tree_bulk_finish (store_txn_t *txn, tree_bulk_t *self, dt_err_t *err);
 /* Write a key record, logged for every node (STORE_NODES_ALL): nodes admit
    and scope their local clients by the hub's keys. */

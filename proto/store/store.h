@@ -56,6 +56,9 @@ typedef struct {
     size_t after_size;
 } store_change_t;
 
+/* An audit entry's detail being written as its changes come (store.c). */
+typedef struct _store_detail_t store_detail_t;
+
 typedef struct _store_txn_t store_txn_t;
 struct _store_txn_t {
     store_t *store;
@@ -63,13 +66,22 @@ struct _store_txn_t {
     bool write;
     bool log;                   /* append record changes to TBL_LOG */
     bool audit;                 /* collect record changes for the audit log */
-    store_change_t *changes;    /* owned */
-    size_t nchanges;
+    store_change_t *changes;    /* owned: every change collected, or once the
+                                   entry is bound to be a summary its first
+                                   STORE_AUDIT_SHOWN (the rest are in detail) */
+    size_t held;                /* changes in changes */
+    size_t nchanges;            /* changes collected */
+    size_t audit_bytes;         /* their estimated size in an entry */
+    const void *audit_args;     /* store_audit_open's args (not owned) */
+    size_t audit_args_size;
+    store_detail_t *detail;     /* owned, NULL until the entry is a summary */
     uint64_t writes;            /* puts and deletes tried in it: whether a step
                                    that failed left anything to undo */
     store_txn_t *parent;        /* of a child transaction, else NULL */
-    bool log_known;             /* log_seq, log_first hold the meta's values */
+    bool log_known;             /* log_seq, log_first hold the log's ends */
+    bool log_dirty;             /* ... and TBL_META does not yet (store_commit) */
     uint64_t log_seq, log_first;
+    msgpack_sbuffer log_buf;    /* an entry being encoded (reused) */
 };
 
 /* Which branch a replicated record belongs to, and which nodes must see the
@@ -176,6 +188,13 @@ int store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err);
 #define STORE_AUDIT_SHOWN 12
 int store_audit_append (store_txn_t *txn, const char *actor, const char *op,
                         const void *args, size_t args_size, dt_err_t *err);
+/* Collect the changes of one request for its audit entry, whose args (kept
+   by the caller until store_audit_append, which must be given the same) are
+   known now: a detail bound to pass STORE_AUDIT_ENTRY is then written part by
+   part as the changes come, and never held in memory whole. */
+void store_audit_open (store_txn_t *txn, const void *args, size_t args_size);
+/* Stop collecting, dropping what was collected (a request that failed). */
+void store_audit_close (store_txn_t *txn);
 
 /* Walk the audit chain, and the detail of every summary against its hash,
    then hold it against every witness (a checkpoint a node kept,
