@@ -723,6 +723,20 @@ hub_sync_test (bool verbose)
     s_test_recv (node, &push, &kept);
     s_test_recv (node, &push, &kept);
     assert (push.kind == STREAM_SNAPSHOT_END);
+    //  ... and so does one transaction of more changes than the log keeps
+    //  (it leaves the log empty)
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    assert (store_log_trim (&txn, 2, &err) == 0);
+    for (int i = 0; i < 3; i++)
+        assert (tree_branch_put (&txn, &branch, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    hub_sync_pump (sync);
+    s_test_recv (node, &push, &kept);
+    assert (push.kind == STREAM_SNAPSHOT_BEGIN && push.upto == 13);
+    s_test_recv (node, &push, &kept);
+    s_test_recv (node, &push, &kept);
+    assert (push.kind == STREAM_SNAPSHOT_END && push.upto == 13);
     //  A snapshot larger than a slice goes over several pumps, each slice
     //  from the store as it was at upto: a write between two slices comes
     //  after the snapshot, in the log

@@ -477,12 +477,31 @@ s_log_flush (store_txn_t *txn, dt_err_t *err)
     return 0;
 }
 
+/* The log emptied by a transaction of more changes than it keeps, and
+   change seq counted in the head. */
+static int
+s_log_overflow (store_txn_t *txn, uint64_t seq, dt_err_t *err)
+{
+    if (txn->log_first != txn->log_seq + 1) {
+        int rc = mdb_drop (txn->txn, txn->store->dbi [TBL_LOG], 0);
+        if (rc)
+            return s_write_error (txn->store, "mdb_drop", rc, err);
+    }
+    txn->log_seq = seq;
+    txn->log_first = seq + 1;
+    txn->log_dirty = true;
+    return 0;
+}
+
 int
 store_log_append (store_txn_t *txn, store_table_t table, const char *key,
               const void *val, size_t val_size, const store_scope_t *scope, dt_err_t *err)
 {
     s_log_ends (txn);
     uint64_t seq = txn->log_seq + 1;
+    uint64_t keep = txn->store->log_keep;
+    if (keep && ++txn->log_appended > keep)
+        return s_log_overflow (txn, seq, err);
     stream_change_t change = { .seq = seq, .ts = dt_now_ms (), .value = val,
                                .value_size = val? val_size: 0 };
     s_field (change.table, sizeof (change.table), store_table_name (table));
@@ -506,7 +525,6 @@ store_log_append (store_txn_t *txn, store_table_t table, const char *key,
              mdb_put (txn->txn, txn->store->dbi [TBL_LOG], &k, &v, MDB_APPEND);
     rc = rc > 0? s_write_error (txn->store, "mdb_put", rc, err): rc;
     uint64_t first = txn->log_first? txn->log_first: seq;
-    uint64_t keep = txn->store->log_keep;
     //  Past the entries kept: the oldest goes as this one comes
     if (rc == 0 && keep && seq - first + 1 > keep) {
         uint8_t oldest [8];
@@ -1390,6 +1408,21 @@ store_test (bool verbose)
     assert (store_log_head (&txn) == 10);
     assert (store_log_trim (&txn, 4, &err) == 0);
     assert (store_log_first (&txn) == 7 && store_count (&txn, TBL_LOG) == 4);
+    assert (store_commit (&txn, &err) == 0);
+    //  A transaction of more changes than the log keeps empties it: every
+    //  node is behind its start (head + 1) then, and none is lost later
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    txn.log = true;
+    for (int i = 0; i < 5; i++)
+        assert (store_record_put (&txn, TBL_HALL, "h-1", "\x80", 1, &scope, &err) == 0);
+    assert (store_commit (&txn, &err) == 0);
+    assert (store_begin (store, &txn, NULL, true, &err) == 0);
+    assert (store_log_head (&txn) == 15 && store_log_first (&txn) == 16);
+    assert (store_count (&txn, TBL_LOG) == 0);
+    txn.log = true;
+    assert (store_record_put (&txn, TBL_HALL, "h-1", "\x80", 1, &scope, &err) == 0);
+    assert (store_log_head (&txn) == 16 && store_log_first (&txn) == 16);
+    assert (store_count (&txn, TBL_LOG) == 1);
     assert (store_commit (&txn, &err) == 0);
 
     //  Injected faults: the next commits fail, child or not, and change nothing

@@ -81,6 +81,7 @@ struct _store_txn_t {
     bool log_known;             /* log_seq, log_first hold the log's ends */
     bool log_dirty;             /* ... and TBL_META does not yet (store_commit) */
     uint64_t log_seq, log_first;
+    uint64_t log_appended;      /* entries this transaction appended */
     msgpack_sbuffer log_buf;    /* an entry being encoded (reused) */
 };
 
@@ -173,7 +174,11 @@ int store_log_mark_end (store_txn_t *txn, uint64_t since, dt_err_t *err);
 /* Drop log entries so that at most `keep` remain. The store keeps `keep`:
    from then on an append past it drops the oldest entry as it goes, so that
    one transaction of millions of changes (an import) never holds more than
-   `keep` of them (their pages are reused, not written and then freed). */
+   `keep` of them (their pages are reused, not written and then freed). A
+   transaction that appends more than `keep` entries empties the log instead, and only
+   counts its further changes: once it commits every node is behind the log
+   (its first entry is then the head + 1) and takes a snapshot, so no entry
+   of it could be used. */
 int store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err);
 
 /* Append one audit entry for the changes collected in txn (if any), chained to
