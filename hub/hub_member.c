@@ -1,6 +1,7 @@
 /* hub_member.c -- member writes: add, join, leave, transfer, promote, demote,
    role, and the all-or-nothing member import. Every FULL / LOCKED / RULE
    decision is the rules module's (rules.h). */
+#include "dt_idmap.h"
 #include "hub_ops.h"
 #include "rules.h"
 #include "args.h"
@@ -287,7 +288,7 @@ typedef struct {
 typedef struct {
     op_ctx_t *ctx;
     bool update;                /* a stored id updates that member */
-    zhash_t *ids;               /* every id the file brings -> its row number (1..) */
+    dt_idmap_t *ids;            /* every id the file brings -> its row number (1..) */
     uint32_t *lines;            /* row number - 1 -> line */
     s_group_t **seats;          /* row number - 1 -> the group it is seated in */
     uint64_t lines_max;
@@ -424,7 +425,7 @@ s_referrer_known (s_import_t *self, const s_row_t *row, dt_err_t *err)
 {
     if (streq (row->referrer, row->id))
         return dt_err_set (err, "BAD_ARGS", "member %s cannot be its own referrer", row->id);
-    if (zhash_lookup (self->ids, row->referrer))
+    if (dt_idmap_get (self->ids, row->referrer, strlen (row->referrer)))
         return 0;
     int taken = s_member_taken (self->ctx->txn, row->referrer, err);
     if (taken == 1)
@@ -526,7 +527,7 @@ s_update_seat (s_import_t *self, const s_row_t *row, const member_t *old, member
 static int
 s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
 {
-    uintptr_t first = (uintptr_t) zhash_lookup (self->ids, row->id);
+    uint64_t first = dt_idmap_get (self->ids, row->id, strlen (row->id));
     if (first && first != self->row)
         return dt_err_set (err, "EXISTS", "member %s is already on line %u", row->id,
                            self->lines [first - 1]);
@@ -595,8 +596,7 @@ s_import_names (s_import_t *self, const msgpack_object *rows)
         &&  proto_arg_uint (map, "line", true, &line, &row_err) == 1 && line <= UINT32_MAX
         &&  proto_arg_id (map, "id", true, row.id, &row_err) == 1) {
             self->lines [self->row - 1] = (uint32_t) line;
-            if (!zhash_lookup (self->ids, row.id))
-                zhash_insert (self->ids, row.id, (void *) (uintptr_t) self->row);
+            dt_idmap_add (self->ids, row.id, strlen (row.id), (uint32_t) self->row);
         }
         dt_err_reset (&row_err);
     }
@@ -872,7 +872,7 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
         return dt_err_set (ctx->err, "BAD_ARGS", "the last part %" PRIu64 " of stage %s "
                            "comes after part %" PRIu64 " (start again with part 1)",
                            part, stage, parts);
-    s_import_t self = { .ctx = ctx, .update = update, .ids = zhash_new (),
+    s_import_t self = { .ctx = ctx, .update = update, .ids = dt_idmap_new (),
                         .groups = zhash_new (), .bulk = tree_bulk_new (),
                         .member = (member_t *) zmalloc (sizeof (member_t)),
                         .old = (member_t *) zmalloc (sizeof (member_t)) };
@@ -886,7 +886,7 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
         s_import_result (&self, dry_run, ctx->err);
     if (rc == 0)
         dt_err_reset (ctx->err);
-    zhash_destroy (&self.ids);
+    dt_idmap_destroy (&self.ids);
     zhash_destroy (&self.groups);
     tree_bulk_destroy (&self.bulk);
     free (self.lines);
