@@ -212,57 +212,72 @@ s_member_find (ctl_t *ctl, ctl_line_t *line)
 
 /* Send the file: one request, or parts staged at the hub under a stage
    name of this run and imported (or judged) whole by the last (PROTOCOL.md
-   6.6). */
+   6.6). parts [0] is the first part, parts [1] the one after it (empty if
+   none); each is read again from the file as the one before it goes, so
+   that only two are held. A broken row after the first parts stops the
+   import before its last part: the staged ones change nothing. */
 static int
-s_import_send (ctl_t *ctl, ctl_line_t *line, ctl_import_part_t *parts, size_t nparts,
-               size_t count)
+s_import_send (ctl_t *ctl, ctl_line_t *line, const char *path, ctl_import_reader_t *reader,
+               ctl_import_part_t parts [2])
 {
     uint8_t random [8];
     randombytes_buf (random, sizeof (random));
     char stage [24] = "ctl-";
     for (size_t i = 0; i < sizeof (random); i++)
         snprintf (stage + 4 + 2 * i, 3, "%02x", random [i]);
-    bool staged = nparts > 1;
+    bool staged = parts [1].count > 0;
     bool progress = staged && isatty (fileno (ctl->err));
     bool dry_run = ctl_opt (line, "dry-run") != NULL;
-    ctl_import_part_t none = { .count = 0 };
     size_t sent = 0;
     int rc = CTL_OK;
-    for (size_t i = 0; rc == CTL_OK && i < (nparts? nparts: 1); i++) {
+    for (size_t i = 0; rc == CTL_OK; i++) {
+        ctl_import_part_t *part = &parts [i % 2];
+        bool last = parts [(i + 1) % 2].count == 0;
         args_t args;
         args_init (&args);
         msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
         args.count = line->req.count;
-        ctl_import_part_put (nparts? &parts [i]: &none, &args);
+        ctl_import_part_put (part, &args);
         if (staged) {
             args_str (&args, "stage", stage);
             args_uint (&args, "part", i + 1);
-            if (i + 1 == nparts)
+            if (last)
                 args_bool (&args, "last", true);
         }
         if (progress) {
             fputc ('\r', ctl->err);
-            fprintf (ctl->err, _("import members: %zu of %zu rows sent%s"), sent, count,
-                     i + 1 == nparts? (dry_run? _(", judging"): _(", importing")): "");
+            fprintf (ctl->err, _("import members: %zu rows sent (%d%% of the file)%s"), sent,
+                     ctl_import_read_percent (reader),
+                     last? (dry_run? _(", judging"): _(", importing")): "");
         }
         proto_reply_t reply;
         rc = ctl_request (ctl, "import.members", &args, &reply);
         args_destroy (&args);
-        if (rc == CTL_OK) {
-            sent += nparts? parts [i].count: 0;
-            if (i + 1 >= nparts) {
-                if (progress) {
-                    fputc ('\r', ctl->err);
-                    fprintf (ctl->err, dry_run? _("import members: %zu of %zu rows judged\n")
-                                              : _("import members: %zu of %zu rows imported\n"),
-                             sent, count);
-                }
-                if (dry_run)
-                    rc = s_dry_run_result (ctl, reply.result);
-                else
-                    ctl_result (ctl, reply.result, s_show_imported);
+        if (rc == CTL_OK && last) {
+            sent += part->count;
+            if (progress) {
+                fputc ('\r', ctl->err);
+                fprintf (ctl->err, dry_run? _("import members: %zu rows judged\n")
+                                          : _("import members: %zu rows imported\n"), sent);
             }
+            if (dry_run)
+                rc = s_dry_run_result (ctl, reply.result);
+            else
+                ctl_result (ctl, reply.result, s_show_imported);
             proto_reply_release (&reply);
+            break;
+        }
+        if (rc == CTL_OK) {
+            sent += part->count;
+            proto_reply_release (&reply);
+            dt_err_t err;
+            dt_err_init (&err);
+            if (ctl_import_next (reader, part, &err) < 0) {
+                if (progress)
+                    fputc ('\n', ctl->err);
+                rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
+            }
+            dt_err_reset (&err);
         }
         else
         if (progress)
@@ -278,13 +293,18 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
     const char *path = line->argv [0];
     dt_err_t err;
     dt_err_init (&err);
-    char *data;
-    size_t size, count = 0, nparts = 0;
-    ctl_import_part_t *parts = NULL;
+    char *data = NULL;
+    size_t size;
+    ctl_import_reader_t *reader = NULL;
+    ctl_import_part_t parts [2];
+    ctl_import_part_init (&parts [0]);
+    ctl_import_part_init (&parts [1]);
     int rc = ctl_import_read (path, &data, &size, &err);
     if (rc == 0) {
-        rc = ctl_import_parts (data, size, S_PART_ROWS, &parts, &nparts, &count, &err);
-        free (data);
+        reader = ctl_import_reader_new (data, size, S_PART_ROWS, &err);
+        rc = !reader
+          || ctl_import_next (reader, &parts [0], &err) < 0
+          || ctl_import_next (reader, &parts [1], &err) < 0? -1: 0;
     }
     //  One transaction of many rows takes longer than a usual request
     if (ctl->opts.timeout_ms == 0)
@@ -296,15 +316,17 @@ s_import_members (ctl_t *ctl, ctl_line_t *line)
     if (rc)
         rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
     else
-    if (nparts > 1 || ctl_opt (line, "dry-run"))
-        rc = s_import_send (ctl, line, parts, nparts, count);
+    if (parts [1].count || ctl_opt (line, "dry-run"))
+        rc = s_import_send (ctl, line, path, reader, parts);
     else {
         //  A file of one part is one request, as it always was
-        ctl_import_part_put (nparts? &parts [0]: &(ctl_import_part_t) { .count = 0 },
-                             &line->req);
+        ctl_import_part_put (&parts [0], &line->req);
         rc = ctl_call (ctl, line, "import.members", s_show_imported);
     }
-    ctl_import_parts_destroy (&parts, nparts);
+    ctl_import_part_destroy (&parts [0]);
+    ctl_import_part_destroy (&parts [1]);
+    ctl_import_reader_destroy (&reader);
+    free (data);
     dt_err_reset (&err);
     return rc;
 }

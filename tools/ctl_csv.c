@@ -26,6 +26,12 @@ ctl_csv_new (const char *data, size_t size)
     return self;
 }
 
+size_t
+ctl_csv_offset (ctl_csv_t *self)
+{
+    return self->pos;
+}
+
 void
 ctl_csv_destroy (ctl_csv_t **self_p)
 {

@@ -20,6 +20,9 @@ void ctl_csv_destroy (ctl_csv_t **self_p);
    breaks. */
 int ctl_csv_next (ctl_csv_t *self, size_t *line, dt_err_t *err);
 
+/* Bytes of data read so far. */
+size_t ctl_csv_offset (ctl_csv_t *self);
+
 /* The fields of the record last read; valid until the next call. */
 size_t ctl_csv_count (ctl_csv_t *self);
 const char *ctl_csv_field (ctl_csv_t *self, size_t index);

@@ -125,65 +125,108 @@ s_row (msgpack_packer *pk, ctl_csv_t *csv, const int *column, size_t line, dt_er
     return 0;
 }
 
-int
-ctl_import_parts (const char *data, size_t size, size_t part_rows,
-                  ctl_import_part_t **parts_p, size_t *nparts, size_t *count, dt_err_t *err)
+struct _ctl_import_reader_t {
+    ctl_csv_t *csv;
+    size_t size;                /* of the file */
+    int column [S_KEYS];        /* column -> row key */
+    size_t columns;
+    size_t part_rows;
+    size_t rows;                /* read so far */
+    bool ended;
+};
+
+ctl_import_reader_t *
+ctl_import_reader_new (const char *data, size_t size, size_t part_rows, dt_err_t *err)
 {
-    ctl_csv_t *csv = ctl_csv_new (data, size);
-    ctl_import_part_t *parts = NULL;
-    *nparts = 0;
-    msgpack_packer pk;
-    int column [S_KEYS];
-    size_t line, columns = 0;
-    int rc = ctl_csv_next (csv, &line, err);
+    ctl_import_reader_t *self = (ctl_import_reader_t *) zmalloc (sizeof (*self));
+    self->csv = ctl_csv_new (data, size);
+    self->size = size;
+    self->part_rows = part_rows;
+    size_t line;
+    int rc = ctl_csv_next (self->csv, &line, err);
     if (rc == 0)
         rc = dt_err_set (err, "BAD_ARGS", "line 1: missing header: the file is empty");
     else
-    if (rc == 1 && ctl_csv_count (csv) > S_KEYS)
+    if (rc == 1 && ctl_csv_count (self->csv) > S_KEYS)
         rc = dt_err_set (err, "BAD_ARGS", "line %zu: %zu columns: the header is %s",
-                         line, ctl_csv_count (csv), S_HEADER);
+                         line, ctl_csv_count (self->csv), S_HEADER);
     else
     if (rc == 1) {
-        columns = ctl_csv_count (csv);
-        rc = s_header (csv, column, err)? -1: 1;
+        self->columns = ctl_csv_count (self->csv);
+        rc = s_header (self->csv, self->column, err);
     }
-    for (*count = 0; rc == 1 && (rc = ctl_csv_next (csv, &line, err)) == 1; (*count)++) {
-        if (ctl_csv_count (csv) != columns) {
-            rc = dt_err_set (err, "BAD_ARGS", "line %zu: %zu fields, the header has %zu",
-                             line, ctl_csv_count (csv), columns);
-            break;
-        }
-        //  A new part when the last one is full, by rows or by bytes
-        ctl_import_part_t *last = *nparts? &parts [*nparts - 1]: NULL;
-        if (!last || last->count == part_rows || last->rows.size >= CTL_IMPORT_PART_BYTES) {
-            parts = realloc (parts, (*nparts + 1) * sizeof (ctl_import_part_t));
-            assert (parts);
-            last = &parts [(*nparts)++];
-            memset (last, 0, sizeof (*last));
-            msgpack_sbuffer_init (&last->rows);
-            last->first_line = line;
-        }
-        msgpack_packer_init (&pk, &last->rows, msgpack_sbuffer_write);
-        if (s_row (&pk, csv, column, line, err)) {
-            rc = -1;
-            break;
-        }
-        last->count++;
-    }
-    ctl_csv_destroy (&csv);
     if (rc)
-        ctl_import_parts_destroy (&parts, *nparts);
-    *parts_p = parts;
-    return rc;
+        ctl_import_reader_destroy (&self);
+    return self;
 }
 
 void
-ctl_import_parts_destroy (ctl_import_part_t **parts_p, size_t nparts)
+ctl_import_reader_destroy (ctl_import_reader_t **self_p)
 {
-    for (size_t i = 0; *parts_p && i < nparts; i++)
-        msgpack_sbuffer_destroy (&(*parts_p) [i].rows);
-    free (*parts_p);
-    *parts_p = NULL;
+    assert (self_p);
+    ctl_import_reader_t *self = *self_p;
+    if (self) {
+        ctl_csv_destroy (&self->csv);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+ctl_import_next (ctl_import_reader_t *self, ctl_import_part_t *part, dt_err_t *err)
+{
+    msgpack_sbuffer_clear (&part->rows);
+    part->count = part->first_line = 0;
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &part->rows, msgpack_sbuffer_write);
+    //  A part ends when full, by rows or by bytes, before the next record
+    while (!self->ended && part->count < self->part_rows
+       &&  part->rows.size < CTL_IMPORT_PART_BYTES) {
+        size_t line;
+        int rc = ctl_csv_next (self->csv, &line, err);
+        if (rc == -1)
+            return -1;
+        if (rc == 0) {
+            self->ended = true;
+            break;
+        }
+        if (ctl_csv_count (self->csv) != self->columns)
+            return dt_err_set (err, "BAD_ARGS", "line %zu: %zu fields, the header has %zu",
+                               line, ctl_csv_count (self->csv), self->columns);
+        if (part->count == 0)
+            part->first_line = line;
+        if (s_row (&pk, self->csv, self->column, line, err))
+            return -1;
+        part->count++;
+        self->rows++;
+    }
+    return part->count > 0;
+}
+
+size_t
+ctl_import_read_rows (ctl_import_reader_t *self)
+{
+    return self->rows;
+}
+
+int
+ctl_import_read_percent (ctl_import_reader_t *self)
+{
+    return self->size? (int) (ctl_csv_offset (self->csv) * 100 / self->size): 100;
+}
+
+void
+ctl_import_part_init (ctl_import_part_t *part)
+{
+    memset (part, 0, sizeof (*part));
+    msgpack_sbuffer_init (&part->rows);
+}
+
+void
+ctl_import_part_destroy (ctl_import_part_t *part)
+{
+    msgpack_sbuffer_destroy (&part->rows);
+    memset (part, 0, sizeof (*part));
 }
 
 void
@@ -198,20 +241,29 @@ int
 ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
                  dt_err_t *err)
 {
-    ctl_import_part_t *parts;
-    size_t nparts;
-    int rc = ctl_import_parts (data, size, DT_LIST_MAX, &parts, &nparts, count, err);
-    if (rc == 0 && nparts > 1 && parts [0].count == DT_LIST_MAX)
+    ctl_import_reader_t *reader = ctl_import_reader_new (data, size, DT_LIST_MAX, err);
+    if (!reader)
+        return -1;
+    ctl_import_part_t first, second;
+    ctl_import_part_init (&first);
+    ctl_import_part_init (&second);
+    int rc = ctl_import_next (reader, &first, err) < 0
+          || ctl_import_next (reader, &second, err) < 0? -1: 0;
+    if (rc == 0 && second.count && first.count == DT_LIST_MAX)
         rc = dt_err_set (err, "TOO_LARGE", "line %zu: one import takes at most %d rows: "
-                         "split the file", parts [1].first_line, DT_LIST_MAX);
+                         "split the file", second.first_line, DT_LIST_MAX);
     else
-    if (rc == 0 && nparts > 1)
+    if (rc == 0 && second.count)
         rc = dt_err_set (err, "TOO_LARGE", "line %zu: the rows before it fill one request: "
-                         "split the file", parts [1].first_line);
+                         "split the file", second.first_line);
     else
-    if (rc == 0)
-        ctl_import_part_put (nparts? &parts [0]: &(ctl_import_part_t) { .count = 0 }, args);
-    ctl_import_parts_destroy (&parts, nparts);
+    if (rc == 0) {
+        ctl_import_part_put (&first, args);
+        *count = first.count;
+    }
+    ctl_import_part_destroy (&first);
+    ctl_import_part_destroy (&second);
+    ctl_import_reader_destroy (&reader);
     return rc;
 }
 

@@ -15,20 +15,30 @@ int ctl_import_read (const char *path, char **data, size_t *size, dt_err_t *err)
 int ctl_import_rows (const char *data, size_t size, args_t *args, size_t *count,
                      dt_err_t *err);
 
-/* The rows of a CSV file in parts of at most part_rows rows and about
-   CTL_IMPORT_PART_BYTES each (a request holds one part; PROTOCOL.md 6.6:
-   import.members in parts), checked as ctl_import_rows checks them: *parts
-   (destroy with ctl_import_parts_destroy) holds *nparts parts. 0 or -1. */
+/* The rows of a CSV file read part by part, each of at most part_rows rows
+   and about CTL_IMPORT_PART_BYTES (a request holds one part; PROTOCOL.md
+   6.6: import.members in parts), checked as ctl_import_rows checks them: a
+   file of millions of rows is never held packed whole. The reader reads the
+   header at once (NULL with err when it is wrong); data must outlive it. */
 #define CTL_IMPORT_PART_BYTES (3 * 1024 * 1024)
 typedef struct {
     msgpack_sbuffer rows;       /* the packed row maps */
     size_t count;
     size_t first_line;          /* the file line of its first row */
 } ctl_import_part_t;
-int ctl_import_parts (const char *data, size_t size, size_t part_rows,
-                      ctl_import_part_t **parts, size_t *nparts, size_t *count,
-                      dt_err_t *err);
-void ctl_import_parts_destroy (ctl_import_part_t **parts, size_t nparts);
+void ctl_import_part_init (ctl_import_part_t *part);
+void ctl_import_part_destroy (ctl_import_part_t *part);
+
+typedef struct _ctl_import_reader_t ctl_import_reader_t;
+ctl_import_reader_t *ctl_import_reader_new (const char *data, size_t size, size_t part_rows,
+                                            dt_err_t *err);
+void ctl_import_reader_destroy (ctl_import_reader_t **self_p);
+/* The next part into *part (what it held is replaced): 1, 0 when the file
+   has no more rows (part is empty), or -1 with err naming the line. */
+int ctl_import_next (ctl_import_reader_t *self, ctl_import_part_t *part, dt_err_t *err);
+/* Rows read so far, and how far into the file (0..100). */
+size_t ctl_import_read_rows (ctl_import_reader_t *self);
+int ctl_import_read_percent (ctl_import_reader_t *self);
 /* Add "rows": the part's rows, to args. */
 void ctl_import_part_put (const ctl_import_part_t *part, args_t *args);
 

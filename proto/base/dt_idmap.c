@@ -1,9 +1,11 @@
 /* dt_idmap.c -- a compact id -> number map for millions of ids. */
 #include "dt_idmap.h"
+#include <sys/mman.h>
 
 typedef struct {
     uint64_t offset;            /* of the id in the arena (length byte first) */
-    uint32_t hash;              /* its low 32 bits: compared before the id */
+    uint32_t hash;              /* its high 32 bits: where it goes, and
+                                   compared before the id */
     uint32_t value;             /* 0: the slot is free */
 } s_slot_t;
 
@@ -16,12 +18,27 @@ struct _dt_idmap_t {
     unsigned char key [crypto_shorthash_KEYBYTES];
 };
 
+/* Slots for count entries, zeroed; in huge pages where the kernel gives
+   them only when asked (a map of millions is probed at random). */
+static s_slot_t *
+s_slots_new (size_t count)
+{
+    size_t bytes = count * sizeof (s_slot_t);
+    if (bytes < (4u << 20))
+        return (s_slot_t *) zmalloc (bytes);
+    s_slot_t *slots = (s_slot_t *) aligned_alloc (2u << 20, bytes);
+    assert (slots);
+    madvise (slots, bytes, MADV_HUGEPAGE);
+    memset (slots, 0, bytes);
+    return slots;
+}
+
 dt_idmap_t *
 dt_idmap_new (void)
 {
     dt_idmap_t *self = (dt_idmap_t *) zmalloc (sizeof (dt_idmap_t));
     self->mask = 1023;
-    self->slots = (s_slot_t *) zmalloc ((self->mask + 1) * sizeof (s_slot_t));
+    self->slots = s_slots_new (self->mask + 1);
     crypto_shorthash_keygen (self->key);
     return self;
 }
@@ -39,45 +56,46 @@ dt_idmap_destroy (dt_idmap_t **self_p)
     }
 }
 
-static uint64_t
+static uint32_t
 s_hash (dt_idmap_t *self, const char *id, size_t size)
 {
     uint8_t out [crypto_shorthash_BYTES];
     crypto_shorthash (out, (const unsigned char *) id, size, self->key);
-    uint64_t hash;
-    memcpy (&hash, out, sizeof (hash));
+    uint32_t hash;
+    memcpy (&hash, out + 4, sizeof (hash));
     return hash;
 }
 
 /* The slot of id, or the free slot where it would go. */
 static s_slot_t *
-s_find (dt_idmap_t *self, const char *id, size_t size, uint64_t hash)
+s_find (dt_idmap_t *self, const char *id, size_t size, uint32_t hash)
 {
-    for (size_t at = (size_t) (hash >> 32) & self->mask; ; at = (at + 1) & self->mask) {
+    for (size_t at = (size_t) hash & self->mask; ; at = (at + 1) & self->mask) {
         s_slot_t *slot = &self->slots [at];
         if (slot->value == 0)
             return slot;
         const uint8_t *held = self->arena + slot->offset;
-        if (slot->hash == (uint32_t) hash && held [0] == size && memcmp (held + 1, id, size) == 0)
+        if (slot->hash == hash && held [0] == size && memcmp (held + 1, id, size) == 0)
             return slot;
     }
 }
 
-/* Twice the slots, when three quarters are taken. The hash kept in a slot
-   is only its low half, so the ids are hashed again. */
+/* Four times the slots, when three quarters are taken (each id moves by
+   its kept hash, without reading it). */
 static void
 s_grow (dt_idmap_t *self)
 {
     s_slot_t *old = self->slots;
     size_t count = self->mask + 1;
-    self->mask = count * 2 - 1;
-    self->slots = (s_slot_t *) zmalloc (count * 2 * sizeof (s_slot_t));
+    self->mask = count * 4 - 1;
+    self->slots = s_slots_new (count * 4);
     for (size_t i = 0; i < count; i++) {
         if (old [i].value == 0)
             continue;
-        const uint8_t *held = self->arena + old [i].offset;
-        uint64_t hash = s_hash (self, (const char *) held + 1, held [0]);
-        *s_find (self, (const char *) held + 1, held [0], hash) = old [i];
+        size_t at = old [i].hash & self->mask;
+        while (self->slots [at].value)
+            at = (at + 1) & self->mask;
+        self->slots [at] = old [i];
     }
     free (old);
 }
@@ -93,7 +111,7 @@ uint32_t
 dt_idmap_add (dt_idmap_t *self, const char *id, size_t size, uint32_t value)
 {
     assert (value && size <= DT_ID_MAX);
-    uint64_t hash = s_hash (self, id, size);
+    uint32_t hash = s_hash (self, id, size);
     s_slot_t *slot = s_find (self, id, size, hash);
     if (slot->value)
         return slot->value;
@@ -102,7 +120,7 @@ dt_idmap_add (dt_idmap_t *self, const char *id, size_t size, uint32_t value)
         self->arena = (uint8_t *) realloc (self->arena, self->arena_max);
         assert (self->arena);
     }
-    *slot = (s_slot_t) { .offset = self->arena_used, .hash = (uint32_t) hash, .value = value };
+    *slot = (s_slot_t) { .offset = self->arena_used, .hash = hash, .value = value };
     self->arena [self->arena_used] = (uint8_t) size;
     memcpy (self->arena + self->arena_used + 1, id, size);
     self->arena_used += 1 + size;
