@@ -112,6 +112,21 @@ s_index_set (store_txn_t *txn, store_table_t table, char prefix,
                   : store_del (txn, table, key, size, err);
 }
 
+static int s_bulk_index_later (tree_bulk_t *bulk, store_table_t table, const char *key,
+                               size_t size);
+
+/* An index entry made present: now, or in a bulk at tree_bulk_finish, in
+   key order (see there). */
+static int
+s_index_add (store_txn_t *txn, tree_bulk_t *bulk, store_table_t table, char prefix,
+             const char *group, const char *id, dt_err_t *err)
+{
+    if (!bulk)
+        return s_index_set (txn, table, prefix, group, id, true, err);
+    char key [2 * DT_ID_MAX + 3];
+    return s_bulk_index_later (bulk, table, key, s_index_key (key, prefix, group, id));
+}
+
 static char
 s_seat_prefix (seat_kind_t kind)
 {
@@ -149,16 +164,20 @@ tree_name_fold (const char *name, char out [TREE_NAME_KEY_MAX + 1])
 }
 
 static int
-s_member_entries_set (store_txn_t *txn, const member_t *member, bool present, dt_err_t *err)
+s_member_entries_set (store_txn_t *txn, tree_bulk_t *bulk, const member_t *member,
+                      bool present, dt_err_t *err)
 {
     char folded [TREE_NAME_KEY_MAX + 1];
     tree_name_fold (member->name, folded);
-    if (s_index_set (txn, TBL_MEMBER_INDEX, 'n', folded, member->id, present, err))
+    if (present? s_index_add (txn, bulk, TBL_MEMBER_INDEX, 'n', folded, member->id, err)
+               : s_index_set (txn, TBL_MEMBER_INDEX, 'n', folded, member->id, false, err))
         return -1;
     if (member->seat != SEAT_NONE)
         return 0;
     char key [DT_ID_MAX + 2] = "u";
     strcpy (key + 1, member->id);
+    if (present && bulk)
+        return s_bulk_index_later (bulk, TBL_MEMBER_INDEX, key, strlen (key));
     return present? store_put (txn, TBL_MEMBER_INDEX, key, strlen (key), "", 0, err)
                   : store_del (txn, TBL_MEMBER_INDEX, key, strlen (key), err);
 }
@@ -166,15 +185,15 @@ s_member_entries_set (store_txn_t *txn, const member_t *member, bool present, dt
 /* Keep the member index as a member goes from was to now (NULL: absent);
    an unchanged name and placement touch nothing. */
 static int
-s_member_index_update (store_txn_t *txn, const member_t *was, const member_t *now,
-                       dt_err_t *err)
+s_member_index_update (store_txn_t *txn, tree_bulk_t *bulk, const member_t *was,
+                       const member_t *now, dt_err_t *err)
 {
     if (was && now && streq (was->name, now->name)
     &&  (was->seat == SEAT_NONE) == (now->seat == SEAT_NONE))
         return 0;
-    if (was && s_member_entries_set (txn, was, false, err))
+    if (was && s_member_entries_set (txn, NULL, was, false, err))
         return -1;
-    return now? s_member_entries_set (txn, now, true, err): 0;
+    return now? s_member_entries_set (txn, bulk, now, true, err): 0;
 }
 
 //  Writing
@@ -347,8 +366,29 @@ struct _tree_bulk_group_t {
 };
 typedef tree_bulk_group_t s_bulk_group_t;
 
+//  An index entry a bulk adds waits for tree_bulk_finish, which adds them
+//  all in key order: an import's rows come in no order of its indexes, and
+//  a transaction's dirty pages are bounded (LMDB spills them to the file
+//  past 128 Ki pages), so one entry after another at random would write
+//  every leaf of an index again and again; in key order each once
+
+typedef struct {
+    uint64_t prefix [2];        /* the key's first 16 bytes, big-endian, zero
+                                   padded: most comparisons end here */
+    uint64_t at;                /* where the key is in the arena */
+} s_later_t;
+
+typedef struct {
+    s_later_t *keys;
+    size_t count, max;
+    uint8_t *arena;             /* each key: its length (u16), its bytes */
+    size_t used, arena_max;
+} s_later_index_t;
+
 struct _tree_bulk_t {
     zhashx_t *groups;           /* "b/GROUP" | "h/GROUP" -> s_bulk_group_t */
+    s_later_index_t seat;       /* TBL_SEAT entries to add */
+    s_later_index_t names;      /* TBL_MEMBER_INDEX entries to add */
 };
 
 tree_bulk_t *
@@ -367,6 +407,10 @@ tree_bulk_destroy (tree_bulk_t **self_p)
     tree_bulk_t *self = *self_p;
     if (self) {
         zhashx_destroy (&self->groups);
+        free (self->seat.keys);
+        free (self->seat.arena);
+        free (self->names.keys);
+        free (self->names.arena);
         free (self);
         *self_p = NULL;
     }
@@ -399,6 +443,66 @@ tree_bulk_group (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const ch
     *group = found;
     zhashx_insert (bulk->groups, key, group);
     return group;
+}
+
+static int
+s_bulk_index_later (tree_bulk_t *bulk, store_table_t table, const char *key, size_t size)
+{
+    s_later_index_t *index = table == TBL_SEAT? &bulk->seat: &bulk->names;
+    if (index->count == index->max) {
+        index->max = index->max? index->max * 2: 4096;
+        index->keys = (s_later_t *) realloc (index->keys, index->max * sizeof (s_later_t));
+        assert (index->keys);
+    }
+    if (index->used + 2 + size > index->arena_max) {
+        index->arena_max = index->arena_max? index->arena_max * 2: 65536;
+        index->arena = (uint8_t *) realloc (index->arena, index->arena_max);
+        assert (index->arena);
+    }
+    s_later_t *later = &index->keys [index->count++];
+    uint8_t head [16] = { 0 };
+    memcpy (head, key, size < 16? size: 16);
+    later->prefix [0] = store_seq_from_key (head);
+    later->prefix [1] = store_seq_from_key (head + 8);
+    later->at = index->used;
+    index->arena [index->used] = (uint8_t) (size >> 8);
+    index->arena [index->used + 1] = (uint8_t) size;
+    memcpy (index->arena + index->used + 2, key, size);
+    index->used += 2 + size;
+    return 0;
+}
+
+/* LMDB's order of keys: their bytes, then the shorter first. */
+static int
+s_later_compare (const void *a, const void *b, void *arena)
+{
+    const s_later_t *x = a, *y = b;
+    if (x->prefix [0] != y->prefix [0])
+        return x->prefix [0] < y->prefix [0]? -1: 1;
+    if (x->prefix [1] != y->prefix [1])
+        return x->prefix [1] < y->prefix [1]? -1: 1;
+    const uint8_t *p = (const uint8_t *) arena + x->at, *q = (const uint8_t *) arena + y->at;
+    size_t p_size = (size_t) p [0] << 8 | p [1], q_size = (size_t) q [0] << 8 | q [1];
+    int order = memcmp (p + 2, q + 2, p_size < q_size? p_size: q_size);
+    return order? order: (p_size > q_size) - (p_size < q_size);
+}
+
+/* Add the index's entries, in key order. */
+static int
+s_later_add (store_txn_t *txn, store_table_t table, s_later_index_t *index, dt_err_t *err)
+{
+    if (index->count)
+        qsort_r (index->keys, index->count, sizeof (s_later_t), s_later_compare, index->arena);
+    int rc = 0;
+    store_last_t *last = (store_last_t *) zmalloc (sizeof (store_last_t));
+    for (size_t i = 0; rc == 0 && i < index->count; i++) {
+        const uint8_t *key = index->arena + index->keys [i].at;
+        rc = store_put_ordered (txn, table, key + 2, (size_t) key [0] << 8 | key [1], "", 0,
+                                last, err);
+    }
+    free (last);
+    index->count = index->used = 0;
+    return rc;
 }
 
 /* The node serving a branch ("" none, or no branch). */
@@ -468,13 +572,13 @@ s_member_store (store_txn_t *txn, tree_bulk_t *bulk, s_bulk_group_t *joined, mem
     ||  s_bulk_adjust (txn, bulk, old->seat, old->group, -1, err)))
         return -1;
     if (reseated && updated.seat != SEAT_NONE
-    && (s_index_set (txn, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
-                     updated.id, true, err)
+    && (s_index_add (txn, bulk, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
+                     updated.id, err)
     ||  (hall_read? s_hall_adjust (txn, &hall, +1, err):
          joined?    (joined->delta++, 0)
                   : s_bulk_adjust (txn, bulk, updated.seat, updated.group, +1, err))))
         return -1;
-    if (s_member_index_update (txn, old, &updated, err))
+    if (s_member_index_update (txn, bulk, old, &updated, err))
         return -1;
     int rc;
     if (!bulk)
@@ -526,6 +630,9 @@ tree_bulk_member_put (store_txn_t *txn, tree_bulk_t *self, const member_t *membe
 int
 tree_bulk_finish (store_txn_t *txn, tree_bulk_t *self, dt_err_t *err)
 {
+    if (s_later_add (txn, TBL_SEAT, &self->seat, err)
+    ||  s_later_add (txn, TBL_MEMBER_INDEX, &self->names, err))
+        return -1;
     for (s_bulk_group_t *group = (s_bulk_group_t *) zhashx_first (self->groups); group;
          group = (s_bulk_group_t *) zhashx_next (self->groups)) {
         const char *key = (const char *) zhashx_cursor (self->groups);
@@ -557,7 +664,7 @@ s_index_member (const void *key, size_t key_size, const void *val, size_t val_si
     if (record_member_decode (&member, val, val_size))
         return dt_err_set (self->err, "MALFORMED", "stored member %.*s is damaged",
                            (int) key_size, (const char *) key);
-    return s_member_entries_set (self->txn, &member, true, self->err);
+    return s_member_entries_set (self->txn, NULL, &member, true, self->err);
 }
 
 int
@@ -868,7 +975,7 @@ tree_member_index (store_txn_t *txn, const char *key, const void *old, size_t ol
     bool had = known && was.seat != SEAT_NONE;
     if (val && record_member_decode (&member, val, size))
         return dt_err_set (err, "MALFORMED", "damaged member record %s in change log", key);
-    if (s_member_index_update (txn, known? &was: NULL, val? &member: NULL, err))
+    if (s_member_index_update (txn, NULL, known? &was: NULL, val? &member: NULL, err))
         return -1;
     if (had && s_index_set (txn, TBL_SEAT, s_seat_prefix (was.seat), was.group, key, false,
                             err))
@@ -891,7 +998,7 @@ s_drop_members (store_txn_t *txn, seat_kind_t kind, const char *group, dt_err_t 
     for (char *id = zlistx_first (ids); id && rc == 0; id = zlistx_next (ids)) {
         member_t member;
         rc = tree_member_need (txn, id, &member, err)
-          || s_member_index_update (txn, &member, NULL, err)
+          || s_member_index_update (txn, NULL, &member, NULL, err)
           || s_index_set (txn, TBL_SEAT, s_seat_prefix (kind), group, id, false, err)
           || store_del (txn, TBL_MEMBER, id, strlen (id), err)? -1: 0;
     }

@@ -42,7 +42,9 @@ int tree_member_put_back (store_txn_t *txn, member_t *member, dt_err_t *err);
    seat counter moves once, at tree_bulk_finish, by the sum of the bulk's
    seat changes, and a hall's branch and a branch's node are read once. The
    caller has judged every cap (rules_seat_fits) and passes the member as
-   stored (old, NULL for a new one); counters read before finish are stale. */
+   stored (old, NULL for a new one); counters read before finish are stale,
+   and the seat and member index entries it adds are written at finish, in
+   key order. */
 typedef struct _tree_bulk_t tree_bulk_t;
 tree_bulk_t *tree_bulk_new (void);
 void tree_bulk_destroy (tree_bulk_t **self_p);

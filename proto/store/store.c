@@ -372,6 +372,46 @@ store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_si
     return rc? s_write_error (txn->store, "mdb_put", rc, err): 0;
 }
 
+/* LMDB's order of keys: their bytes, then the shorter first. */
+static int
+s_key_order (const void *a, size_t a_size, const void *b, size_t b_size)
+{
+    int order = memcmp (a, b, a_size < b_size? a_size: b_size);
+    return order? order: (a_size > b_size) - (a_size < b_size);
+}
+
+int
+store_put_ordered (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
+                   const void *val, size_t val_size, store_last_t *last, dt_err_t *err)
+{
+    MDB_dbi dbi = txn->store->dbi [table];
+    if (!last->known) {
+        MDB_cursor *cursor;
+        MDB_val k, v;
+        int rc = mdb_cursor_open (txn->txn, dbi, &cursor);
+        if (rc)
+            return s_lmdb_error (err, "mdb_cursor_open", rc);
+        rc = mdb_cursor_get (cursor, &k, &v, MDB_LAST);
+        last->size = rc == 0 && k.mv_size <= sizeof (last->key)? k.mv_size: 0;
+        memcpy (last->key, k.mv_data, last->size);
+        mdb_cursor_close (cursor);
+        if (rc && rc != MDB_NOTFOUND)
+            return s_lmdb_error (err, "mdb_cursor_get", rc);
+        last->known = true;
+    }
+    if (last->size && s_key_order (key, key_size, last->key, last->size) <= 0)
+        return store_put (txn, table, key, key_size, val, val_size, err);
+    if (s_write_fault (txn, err))
+        return -1;
+    MDB_val k = { key_size, (void *) key }, v = { val_size, (void *) val };
+    int rc = mdb_put (txn->txn, dbi, &k, &v, MDB_APPEND);
+    if (rc)
+        return s_write_error (txn->store, "mdb_put", rc, err);
+    memcpy (last->key, key, key_size);
+    last->size = key_size;
+    return 0;
+}
+
 int
 store_del (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
            dt_err_t *err)
@@ -1337,6 +1377,22 @@ store_test (bool verbose)
         }
         assert (parts [0] > 1 && parts [0] == parts [1]);
         assert (memcmp (hashes [0], hashes [1], 32) == 0);
+    }
+
+    //  Ordered puts append past the table's last key and put the others
+    {
+        assert (store_begin (store, &txn, NULL, true, &err) == 0);
+        assert (store_put (&txn, TBL_SEAT, "hb", 2, "", 0, &err) == 0);
+        store_last_t last = { .known = false };
+        const char *keys [] = { "ha", "hb", "hb\x01", "hc", "hc", "hd" };
+        for (int i = 0; i < 6; i++)
+            assert (store_put_ordered (&txn, TBL_SEAT, keys [i], strlen (keys [i]), "", 0,
+                                       &last, &err) == 0);
+        assert (last.size == 2 && memcmp (last.key, "hd", 2) == 0);
+        int seats = 0;
+        assert (store_scan (&txn, TBL_SEAT, "h", 1, NULL, 0, s_count_visit, &seats, &err) == 0);
+        assert (seats == 5);
+        store_abort (&txn);
     }
 
     //  A checkpoint held by a witness catches what the chain alone cannot:

@@ -127,6 +127,18 @@ int store_get (store_txn_t *txn, store_table_t table, const void *key, size_t ke
                const void **val, size_t *val_size, dt_err_t *err);
 int store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
                const void *val, size_t val_size, dt_err_t *err);
+/* Puts of keys in increasing order (an index built in bulk): each key
+   past the table's last is appended at its end, without a search, and
+   leaves its pages full; the others are put as store_put puts them. The
+   caller holds the last key, zeroed before the first call. */
+typedef struct {
+    uint8_t key [511];
+    size_t size;
+    bool known;
+} store_last_t;
+int store_put_ordered (store_txn_t *txn, store_table_t table, const void *key,
+                       size_t key_size, const void *val, size_t val_size, store_last_t *last,
+                       dt_err_t *err);
 /* Delete; not found is not an error. */
 int store_del (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
                dt_err_t *err);
