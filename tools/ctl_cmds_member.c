@@ -1,4 +1,5 @@
 /* ctl_cmds_member.c -- the member commands, and members CSV import/export. */
+#include <pthread.h>
 #include "ctl.h"
 #include "ctl_print.h"
 #include "ctl_import.h"
@@ -210,29 +211,112 @@ s_member_find (ctl_t *ctl, ctl_line_t *line)
 
 #define S_PART_ROWS 50000      /* rows of one part of a large file */
 
+//  The parts after the first two are read ahead by a thread of their own
+//  while the hub stages the one before: at most S_AHEAD parts are held
+
+#define S_AHEAD 3
+
+typedef struct {
+    ctl_import_reader_t *reader;
+    ctl_import_part_t parts [S_AHEAD];  /* part n in parts [n % S_AHEAD] */
+    size_t read;                /* parts read (the first two by the caller) */
+    size_t sent;                /* parts the sender is done with */
+    bool ended;                 /* the file has no more rows, or failed */
+    bool stop;                  /* the sender gives up */
+    int percent;                /* of the file read */
+    dt_err_t err;               /* the reader's failure */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+} s_ahead_t;
+
+static void *
+s_ahead_run (void *arg)
+{
+    s_ahead_t *self = arg;
+    pthread_mutex_lock (&self->lock);
+    while (!self->ended && !self->stop) {
+        while (self->read - self->sent == S_AHEAD && !self->stop)
+            pthread_cond_wait (&self->changed, &self->lock);
+        if (self->stop)
+            break;
+        ctl_import_part_t *part = &self->parts [self->read % S_AHEAD];
+        pthread_mutex_unlock (&self->lock);
+        int rc = ctl_import_next (self->reader, part, &self->err);
+        pthread_mutex_lock (&self->lock);
+        if (rc == 1)
+            self->read++;
+        else
+            self->ended = true;
+        self->percent = ctl_import_read_percent (self->reader);
+        pthread_cond_broadcast (&self->changed);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return NULL;
+}
+
+/* Wait until part n + 1 is read or the file has ended; whether there is a
+   part n + 1 (0 none, -1 the reader failed), and how far the file is read. */
+static int
+s_ahead_next (s_ahead_t *self, size_t n, int *percent)
+{
+    pthread_mutex_lock (&self->lock);
+    self->sent = n;
+    pthread_cond_broadcast (&self->changed);
+    while (self->read <= n + 1 && !self->ended)
+        pthread_cond_wait (&self->changed, &self->lock);
+    int rc = self->read > n + 1? 1: dt_err_is_set (&self->err)? -1: 0;
+    *percent = self->percent;
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
 /* Send the file: one request, or parts staged at the hub under a stage
    name of this run and imported (or judged) whole by the last (PROTOCOL.md
-   6.6). parts [0] is the first part, parts [1] the one after it (empty if
-   none); each is read again from the file as the one before it goes, so
-   that only two are held. A broken row after the first parts stops the
-   import before its last part: the staged ones change nothing. */
+   6.6). first holds the first two parts (the second empty if none). A
+   broken row after the first parts stops the import before its last part:
+   the staged ones change nothing. */
 static int
 s_import_send (ctl_t *ctl, ctl_line_t *line, const char *path, ctl_import_reader_t *reader,
-               ctl_import_part_t parts [2])
+               ctl_import_part_t first [2])
 {
     uint8_t random [8];
     randombytes_buf (random, sizeof (random));
     char stage [24] = "ctl-";
     for (size_t i = 0; i < sizeof (random); i++)
         snprintf (stage + 4 + 2 * i, 3, "%02x", random [i]);
-    bool staged = parts [1].count > 0;
+    bool staged = first [1].count > 0;
     bool progress = staged && isatty (fileno (ctl->err));
     bool dry_run = ctl_opt (line, "dry-run") != NULL;
+    s_ahead_t ahead = { .reader = reader, .read = 1 + staged, .ended = !staged,
+                        .percent = ctl_import_read_percent (reader) };
+    dt_err_init (&ahead.err);
+    for (int i = 0; i < S_AHEAD; i++)
+        ctl_import_part_init (&ahead.parts [i]);
+    msgpack_sbuffer swap;
+    for (int i = 0; i < 2; i++) {
+        swap = ahead.parts [i].rows;
+        ahead.parts [i] = first [i];
+        first [i].rows = swap;
+    }
+    pthread_mutex_init (&ahead.lock, NULL);
+    pthread_cond_init (&ahead.changed, NULL);
+    pthread_t thread;
+    int started = staged? pthread_create (&thread, NULL, s_ahead_run, &ahead): 0;
+    bool reading = staged && started == 0;
     size_t sent = 0;
-    int rc = CTL_OK;
+    int rc = started? ctl_fail (ctl, "%s: starting the thread that reads it failed: %s",
+                                path, strerror (started)): CTL_OK;
     for (size_t i = 0; rc == CTL_OK; i++) {
-        ctl_import_part_t *part = &parts [i % 2];
-        bool last = parts [(i + 1) % 2].count == 0;
+        int percent;
+        int more = s_ahead_next (&ahead, i, &percent);
+        if (more == -1) {
+            if (progress)
+                fputc ('\n', ctl->err);
+            rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&ahead.err));
+            break;
+        }
+        ctl_import_part_t *part = &ahead.parts [i % S_AHEAD];
+        bool last = more == 0;
         args_t args;
         args_init (&args);
         msgpack_sbuffer_write (&args.body, line->req.body.data, line->req.body.size);
@@ -247,14 +331,19 @@ s_import_send (ctl_t *ctl, ctl_line_t *line, const char *path, ctl_import_reader
         if (progress) {
             fputc ('\r', ctl->err);
             fprintf (ctl->err, _("import members: %zu rows sent (%d%% of the file)%s"), sent,
-                     ctl_import_read_percent (reader),
+                     percent,
                      last? (dry_run? _(", judging"): _(", importing")): "");
         }
         proto_reply_t reply;
         rc = ctl_request (ctl, "import.members", &args, &reply);
         args_destroy (&args);
-        if (rc == CTL_OK && last) {
-            sent += part->count;
+        if (rc != CTL_OK) {
+            if (progress)
+                fputc ('\n', ctl->err);
+            break;
+        }
+        sent += part->count;
+        if (last) {
             if (progress) {
                 fputc ('\r', ctl->err);
                 fprintf (ctl->err, dry_run? _("import members: %zu rows judged\n")
@@ -264,25 +353,23 @@ s_import_send (ctl_t *ctl, ctl_line_t *line, const char *path, ctl_import_reader
                 rc = s_dry_run_result (ctl, reply.result);
             else
                 ctl_result (ctl, reply.result, s_show_imported);
-            proto_reply_release (&reply);
+        }
+        proto_reply_release (&reply);
+        if (last)
             break;
-        }
-        if (rc == CTL_OK) {
-            sent += part->count;
-            proto_reply_release (&reply);
-            dt_err_t err;
-            dt_err_init (&err);
-            if (ctl_import_next (reader, part, &err) < 0) {
-                if (progress)
-                    fputc ('\n', ctl->err);
-                rc = ctl_fail (ctl, "%s: %s", path, ctl_lang_of (&err));
-            }
-            dt_err_reset (&err);
-        }
-        else
-        if (progress)
-            fputc ('\n', ctl->err);
     }
+    if (reading) {
+        pthread_mutex_lock (&ahead.lock);
+        ahead.stop = true;
+        pthread_cond_broadcast (&ahead.changed);
+        pthread_mutex_unlock (&ahead.lock);
+        pthread_join (thread, NULL);
+    }
+    pthread_cond_destroy (&ahead.changed);
+    pthread_mutex_destroy (&ahead.lock);
+    for (int i = 0; i < S_AHEAD; i++)
+        ctl_import_part_destroy (&ahead.parts [i]);
+    dt_err_reset (&ahead.err);
     return rc;
 }
 

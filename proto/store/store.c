@@ -393,7 +393,8 @@ store_put_ordered (store_txn_t *txn, store_table_t table, const void *key, size_
             return s_lmdb_error (err, "mdb_cursor_open", rc);
         rc = mdb_cursor_get (cursor, &k, &v, MDB_LAST);
         last->size = rc == 0 && k.mv_size <= sizeof (last->key)? k.mv_size: 0;
-        memcpy (last->key, k.mv_data, last->size);
+        if (last->size)
+            memcpy (last->key, k.mv_data, last->size);
         mdb_cursor_close (cursor);
         if (rc && rc != MDB_NOTFOUND)
             return s_lmdb_error (err, "mdb_cursor_get", rc);
@@ -1382,8 +1383,10 @@ store_test (bool verbose)
     //  Ordered puts append past the table's last key and put the others
     {
         assert (store_begin (store, &txn, NULL, true, &err) == 0);
-        assert (store_put (&txn, TBL_SEAT, "hb", 2, "", 0, &err) == 0);
         store_last_t last = { .known = false };
+        assert (store_put_ordered (&txn, TBL_SEAT, "h", 1, "", 0, &last, &err) == 0);
+        assert (store_put (&txn, TBL_SEAT, "hb", 2, "", 0, &err) == 0);
+        last.known = false;         /* an empty table, then one of 2 keys */
         const char *keys [] = { "ha", "hb", "hb\x01", "hc", "hc", "hd" };
         for (int i = 0; i < 6; i++)
             assert (store_put_ordered (&txn, TBL_SEAT, keys [i], strlen (keys [i]), "", 0,
@@ -1391,7 +1394,7 @@ store_test (bool verbose)
         assert (last.size == 2 && memcmp (last.key, "hd", 2) == 0);
         int seats = 0;
         assert (store_scan (&txn, TBL_SEAT, "h", 1, NULL, 0, s_count_visit, &seats, &err) == 0);
-        assert (seats == 5);
+        assert (seats == 6);
         store_abort (&txn);
     }
 
