@@ -248,6 +248,8 @@ s_apply (op_ctx_t *ctx, const char *node, const msgpack_object *entry)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &buf, msgpack_sbuffer_write);
     msgpack_pack_object (&pk, *value);
+    //  This entry's changes are audited under its own args, not the push's
+    store_audit_open (ctx->txn, buf.data, buf.size);
     char id [DT_ID_MAX + 16];
     memcpy (id, key->via.bin.ptr, key->via.bin.size);
     id [key->via.bin.size] = 0;
@@ -269,6 +271,7 @@ s_apply (op_ctx_t *ctx, const char *node, const msgpack_object *entry)
         snprintf (who, sizeof (who), "%s/%s", ctx->key->name, actor);
         rc = store_audit_append (ctx->txn, who, op, buf.data, buf.size, ctx->err)? -1: 1;
     }
+    store_audit_open (ctx->txn, NULL, 0);       /* buf goes */
     msgpack_sbuffer_destroy (&buf);
     return rc;
 }

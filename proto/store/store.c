@@ -910,10 +910,12 @@ s_audit_collect (store_txn_t *txn, store_table_t table, const char *key,
 void
 store_audit_open (store_txn_t *txn, const void *args, size_t args_size)
 {
-    s_changes_free (txn);
     txn->audit = true;
-    txn->audit_args = args;
-    txn->audit_args_size = args_size;
+    //  A detail begun was begun with the args it was opened with
+    if (!txn->detail) {
+        txn->audit_args = args;
+        txn->audit_args_size = args_size;
+    }
 }
 
 void

@@ -205,10 +205,12 @@ int store_log_trim (store_txn_t *txn, uint64_t keep, dt_err_t *err);
 #define STORE_AUDIT_SHOWN 12
 int store_audit_append (store_txn_t *txn, const char *actor, const char *op,
                         const void *args, size_t args_size, dt_err_t *err);
-/* Collect the changes of one request for its audit entry, whose args (kept
-   by the caller until store_audit_append, which must be given the same) are
-   known now: a detail bound to pass STORE_AUDIT_ENTRY is then written part by
-   part as the changes come, and never held in memory whole. */
+/* Collect the changes of one audit entry, whose args (kept by the caller
+   until store_audit_append, which must be given the same) are known now: a
+   detail bound to pass STORE_AUDIT_ENTRY is then written part by part as the
+   changes come, and never held in memory whole. A handler that appends
+   entries of its own inside a request (content.push: one per item) opens
+   each before its changes. */
 void store_audit_open (store_txn_t *txn, const void *args, size_t args_size);
 /* Stop collecting, dropping what was collected (a request that failed). */
 void store_audit_close (store_txn_t *txn);

@@ -295,6 +295,28 @@ def content_accepted_while_the_hub_is_away_arrives_exactly_once():
 
 
 @test
+def a_large_backlog_reaches_the_hub_in_pushes_audited_per_item():
+    # 1 500 historical posts imported at the node while the hub is away: they
+    # go up in pushes larger than one whole audit entry, each item audited
+    cluster, hub_proc, hub, node_proc, node = node_cluster()
+    try:
+        hub_proc.kill()
+        rows = [{"type": "post", "group": "b-1", "kind": "article",
+                 "title": "旧文%d%s" % (i, "长" * 50), "author": "o-1",
+                 "at": now_ms() - (i + 1) * DAY, "topics": ["侠义"]} for i in range(1500)]
+        assert node.result("import.content", {"rows": rows})["posts"] == 1500
+        hub_proc.start()
+        hub = Client(hub_proc.endpoint)
+        wait_for(lambda: hub.result("node.list")["nodes"][0]["content_items"] == 1500, 60,
+                 "the backlog at the hub")
+        assert len(ids(hub, "post.list", "b-1")) == 1500
+        rc, out, err = cluster.ctl(hub_proc.endpoint, "audit", "verify")
+        assert rc == 0 and out.startswith("OK: "), (out, err)
+    finally:
+        cluster.close()
+
+
+@test
 def a_branch_moves_to_another_node_with_content_in_flight():
     cluster, hub_proc, hub, node_proc, node = node_cluster()
     try:
