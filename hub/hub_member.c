@@ -292,7 +292,9 @@ typedef struct {
     uint32_t *lines;            /* row number - 1 -> line */
     s_group_t **seats;          /* row number - 1 -> the group it is seated in */
     uint64_t lines_max;
-    zhash_t *groups;            /* group id -> s_group_t */
+    dt_idmap_t *group_ids;      /* group id -> its index in groups, + 1 */
+    s_group_t **groups;         /* every group the rows name (owned) */
+    size_t ngroups, groups_max;
     tree_bulk_t *bulk;
     member_t *member;           /* scratch records: a member_t is large */
     member_t *old;
@@ -370,9 +372,9 @@ s_row_read (const msgpack_object *row, uint32_t index, s_row_t *out, dt_err_t *e
 static s_group_t *
 s_group_find (s_import_t *self, const char *id, dt_err_t *err)
 {
-    s_group_t *group = (s_group_t *) zhash_lookup (self->groups, id);
-    if (group)
-        return group;
+    uint32_t known = dt_idmap_get (self->group_ids, id, strlen (id));
+    if (known)
+        return self->groups [known - 1];
     hall_t hall;
     branch_t branch;
     int is_hall = tree_hall_get (self->ctx->txn, id, &hall, err);
@@ -394,10 +396,16 @@ s_group_find (s_import_t *self, const char *id, dt_err_t *err)
     found.bulk = tree_bulk_group (self->ctx->txn, self->bulk, found.kind, id, err);
     if (!found.bulk)
         return NULL;
-    group = (s_group_t *) zmalloc (sizeof (s_group_t));
+    if (self->ngroups == self->groups_max) {
+        self->groups_max = self->groups_max? self->groups_max * 2: 1024;
+        self->groups = (s_group_t **) realloc (self->groups,
+                                               self->groups_max * sizeof (s_group_t *));
+        assert (self->groups);
+    }
+    s_group_t *group = (s_group_t *) zmalloc (sizeof (s_group_t));
     *group = found;
-    zhash_insert (self->groups, id, group);
-    zhash_freefn (self->groups, id, free);
+    self->groups [self->ngroups++] = group;
+    dt_idmap_add (self->group_ids, id, strlen (id), (uint32_t) self->ngroups);
     return group;
 }
 
@@ -873,7 +881,7 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
                            "comes after part %" PRIu64 " (start again with part 1)",
                            part, stage, parts);
     s_import_t self = { .ctx = ctx, .update = update, .ids = dt_idmap_new (),
-                        .groups = zhash_new (), .bulk = tree_bulk_new (),
+                        .group_ids = dt_idmap_new (), .bulk = tree_bulk_new (),
                         .member = (member_t *) zmalloc (sizeof (member_t)),
                         .old = (member_t *) zmalloc (sizeof (member_t)) };
     int rc = s_import_run (&self, staged? stage: NULL, parts, rows, dry_run);
@@ -887,7 +895,10 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
     if (rc == 0)
         dt_err_reset (ctx->err);
     dt_idmap_destroy (&self.ids);
-    zhash_destroy (&self.groups);
+    dt_idmap_destroy (&self.group_ids);
+    for (size_t i = 0; i < self.ngroups; i++)
+        free (self.groups [i]);
+    free (self.groups);
     tree_bulk_destroy (&self.bulk);
     free (self.lines);
     free (self.seats);
