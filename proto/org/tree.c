@@ -472,7 +472,7 @@ s_bulk_index_later (tree_bulk_t *bulk, store_table_t table, const char *key, siz
     return 0;
 }
 
-/* LMDB's order of keys: their bytes, then the shorter first. */
+/* qsort_r's order of two entries: LMDB's (store_key_order). */
 static int
 s_later_compare (const void *a, const void *b, void *arena)
 {
@@ -482,9 +482,8 @@ s_later_compare (const void *a, const void *b, void *arena)
     if (x->prefix [1] != y->prefix [1])
         return x->prefix [1] < y->prefix [1]? -1: 1;
     const uint8_t *p = (const uint8_t *) arena + x->at, *q = (const uint8_t *) arena + y->at;
-    size_t p_size = (size_t) p [0] << 8 | p [1], q_size = (size_t) q [0] << 8 | q [1];
-    int order = memcmp (p + 2, q + 2, p_size < q_size? p_size: q_size);
-    return order? order: (p_size > q_size) - (p_size < q_size);
+    return store_key_order (p + 2, (size_t) p [0] << 8 | p [1], q + 2,
+                            (size_t) q [0] << 8 | q [1]);
 }
 
 /* Add the index's entries, in key order. */

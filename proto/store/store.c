@@ -372,9 +372,8 @@ store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_si
     return rc? s_write_error (txn->store, "mdb_put", rc, err): 0;
 }
 
-/* LMDB's order of keys: their bytes, then the shorter first. */
-static int
-s_key_order (const void *a, size_t a_size, const void *b, size_t b_size)
+int
+store_key_order (const void *a, size_t a_size, const void *b, size_t b_size)
 {
     int order = memcmp (a, b, a_size < b_size? a_size: b_size);
     return order? order: (a_size > b_size) - (a_size < b_size);
@@ -400,7 +399,7 @@ store_put_ordered (store_txn_t *txn, store_table_t table, const void *key, size_
             return s_lmdb_error (err, "mdb_cursor_get", rc);
         last->known = true;
     }
-    if (last->size && s_key_order (key, key_size, last->key, last->size) <= 0)
+    if (last->size && store_key_order (key, key_size, last->key, last->size) <= 0)
         return store_put (txn, table, key, key_size, val, val_size, err);
     if (s_write_fault (txn, err))
         return -1;

@@ -127,6 +127,9 @@ int store_get (store_txn_t *txn, store_table_t table, const void *key, size_t ke
                const void **val, size_t *val_size, dt_err_t *err);
 int store_put (store_txn_t *txn, store_table_t table, const void *key, size_t key_size,
                const void *val, size_t val_size, dt_err_t *err);
+/* LMDB's order of keys: their bytes, then the shorter first (<0, 0, >0). */
+int store_key_order (const void *a, size_t a_size, const void *b, size_t b_size);
+
 /* Puts of keys in increasing order (an index built in bulk): each key
    past the table's last is appended at its end, without a search, and
    leaves its pages full; the others are put as store_put puts them. The
