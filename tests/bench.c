@@ -2167,12 +2167,17 @@ s_join_probes (client_t *client, s_join_t *join, size_t *next, size_t count, boo
                int64_t *lat)
 {
     size_t done = 0;
+    uint64_t upto = 0;          /* the hub's head when the node came: its snapshot's */
     while (done < count) {
         if (wait_node && done % 50 == 0) {
             uint64_t applied = 0, head = 0;
             if (s_node_state (client, &applied, &head))
                 return -1;
-            if (head && applied == head)
+            if (!upto)
+                upto = head;
+            //  The snapshot is in: what comes after is the node streaming
+            //  the probes' own joins, not the snapshot
+            if (upto && applied >= upto)
                 break;
         }
         args_t args;
@@ -2298,6 +2303,14 @@ s_figure_tail (void)
         int64_t p99 = s_percentile (unloaded, n_unloaded, 99);
         s_tail_rows ("unloaded", unloaded, n_unloaded, p99);
         s_tail_rows ("org paged by a reader", paged, n_paged, p99);
+        //  When in the snapshot the slow joins came (the probes are in time
+        //  order): the node applies the whole snapshot at its end
+        long slow = 0, slow_late = 0;
+        for (long i = 0; i < n_snapshot; i++)
+            if (snapshot [i] > 2 * p99) {
+                slow++;
+                slow_late += i >= n_snapshot * 4 / 5;
+            }
         if (n_snapshot >= 100)
             s_tail_rows ("new node's snapshot", snapshot, n_snapshot, p99);
         else
@@ -2305,6 +2318,8 @@ s_figure_tail (void)
         s_note ("%d joins timed one at a time per figure; the new node n1 serves %d branches "
                 "(%d members): %ld joins timed during its snapshot, %.2f s", TAIL_PROBES,
                 TAIL_BRANCHES, TAIL_BRANCHES * TAIL_PER_BRANCH, n_snapshot, snapshot_took / 1e6);
+        s_note ("%ld joins during the snapshot took over twice the unloaded p99, %ld of them "
+                "in its last fifth", slow, slow_late);
     }
     else
         s_row_na (name, s_why);
