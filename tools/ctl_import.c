@@ -131,7 +131,6 @@ struct _ctl_import_reader_t {
     int column [S_KEYS];        /* column -> row key */
     size_t columns;
     size_t part_rows;
-    size_t rows;                /* read so far */
     bool ended;
 };
 
@@ -198,15 +197,8 @@ ctl_import_next (ctl_import_reader_t *self, ctl_import_part_t *part, dt_err_t *e
         if (s_row (&pk, self->csv, self->column, line, err))
             return -1;
         part->count++;
-        self->rows++;
     }
     return part->count > 0;
-}
-
-size_t
-ctl_import_read_rows (ctl_import_reader_t *self)
-{
-    return self->rows;
 }
 
 int

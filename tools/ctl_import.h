@@ -36,8 +36,7 @@ void ctl_import_reader_destroy (ctl_import_reader_t **self_p);
 /* The next part into *part (what it held is replaced): 1, 0 when the file
    has no more rows (part is empty), or -1 with err naming the line. */
 int ctl_import_next (ctl_import_reader_t *self, ctl_import_part_t *part, dt_err_t *err);
-/* Rows read so far, and how far into the file (0..100). */
-size_t ctl_import_read_rows (ctl_import_reader_t *self);
+/* How far into the file the reader is (0..100). */
 int ctl_import_read_percent (ctl_import_reader_t *self);
 /* Add "rows": the part's rows, to args. */
 void ctl_import_part_put (const ctl_import_part_t *part, args_t *args);

@@ -364,7 +364,6 @@ struct _tree_bulk_group_t {
     char branch [DT_ID_MAX + 1];    /* a hall's branch; a branch's own id */
     char node [DT_ID_MAX + 1];      /* the node serving that branch ("" none) */
 };
-typedef tree_bulk_group_t s_bulk_group_t;
 
 //  An index entry a bulk adds waits for tree_bulk_finish, which adds them
 //  all in key order: an import's rows come in no order of its indexes, and
@@ -386,7 +385,7 @@ typedef struct {
 } s_later_index_t;
 
 struct _tree_bulk_t {
-    zhashx_t *groups;           /* "b/GROUP" | "h/GROUP" -> s_bulk_group_t */
+    zhashx_t *groups;           /* "b/GROUP" | "h/GROUP" -> tree_bulk_group_t */
     s_later_index_t seat;       /* TBL_SEAT entries to add */
     s_later_index_t names;      /* TBL_MEMBER_INDEX entries to add */
 };
@@ -426,10 +425,10 @@ tree_bulk_group (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const ch
     key [1] = '/';
     memcpy (key + 2, id, size);
     key [size + 2] = 0;
-    s_bulk_group_t *group = (s_bulk_group_t *) zhashx_lookup (bulk->groups, key);
+    tree_bulk_group_t *group = (tree_bulk_group_t *) zhashx_lookup (bulk->groups, key);
     if (group)
         return group;
-    s_bulk_group_t found = { 0 };
+    tree_bulk_group_t found = { 0 };
     if (kind == SEAT_HALL) {
         hall_t hall;
         if (tree_hall_need (txn, id, &hall, err))
@@ -439,7 +438,7 @@ tree_bulk_group (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const ch
     else
         snprintf (found.branch, sizeof (found.branch), "%s", id);
     tree_branch_node (txn, found.branch, found.node);
-    group = (s_bulk_group_t *) zmalloc (sizeof (s_bulk_group_t));
+    group = (tree_bulk_group_t *) zmalloc (sizeof (tree_bulk_group_t));
     *group = found;
     zhashx_insert (bulk->groups, key, group);
     return group;
@@ -493,13 +492,12 @@ s_later_add (store_txn_t *txn, store_table_t table, s_later_index_t *index, dt_e
     if (index->count)
         qsort_r (index->keys, index->count, sizeof (s_later_t), s_later_compare, index->arena);
     int rc = 0;
-    store_last_t *last = (store_last_t *) zmalloc (sizeof (store_last_t));
+    store_last_t last = { .known = false };
     for (size_t i = 0; rc == 0 && i < index->count; i++) {
         const uint8_t *key = index->arena + index->keys [i].at;
         rc = store_put_ordered (txn, table, key + 2, (size_t) key [0] << 8 | key [1], "", 0,
-                                last, err);
+                                &last, err);
     }
-    free (last);
     index->count = index->used = 0;
     return rc;
 }
@@ -508,7 +506,7 @@ s_later_add (store_txn_t *txn, store_table_t table, s_later_index_t *index, dt_e
 static const char *
 s_bulk_node (store_txn_t *txn, tree_bulk_t *bulk, const char *branch, dt_err_t *err)
 {
-    s_bulk_group_t *group = *branch? tree_bulk_group (txn, bulk, SEAT_CORE, branch, err): NULL;
+    tree_bulk_group_t *group = *branch? tree_bulk_group (txn, bulk, SEAT_CORE, branch, err): NULL;
     return group? group->node: "";
 }
 
@@ -519,7 +517,7 @@ s_bulk_adjust (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const char
 {
     if (!bulk)
         return s_group_adjust (txn, kind, group, delta, err);
-    s_bulk_group_t *held = tree_bulk_group (txn, bulk, kind, group, err);
+    tree_bulk_group_t *held = tree_bulk_group (txn, bulk, kind, group, err);
     if (!held)
         return -1;
     held->delta += delta;
@@ -528,27 +526,26 @@ s_bulk_adjust (store_txn_t *txn, tree_bulk_t *bulk, seat_kind_t kind, const char
 
 /* Write a member over old (NULL: a new one); see tree_member_put_back. A
    hall read for the member's branch is the one whose counter moves (read
-   once); in a bulk the counters move at tree_bulk_finish. */
+   once); in a bulk the counters move at tree_bulk_finish, and joined is the
+   bulk's record of the group a seated member is in (looked up if NULL). */
 static int
-s_member_store (store_txn_t *txn, tree_bulk_t *bulk, s_bulk_group_t *joined, member_t *member,
-                const member_t *old, dt_err_t *err)
+s_member_store (store_txn_t *txn, tree_bulk_t *bulk, tree_bulk_group_t *joined,
+                member_t *member, const member_t *old, dt_err_t *err)
 {
     member_t updated = *member;
     hall_t hall;
     bool hall_read = false;
+    if (bulk && updated.seat != SEAT_NONE && !joined
+    &&  !(joined = tree_bulk_group (txn, bulk, updated.seat, updated.group, err)))
+        return -1;
     if (updated.seat == SEAT_NONE)
         updated.group [0] = updated.branch [0] = 0;
     else
     if (updated.seat == SEAT_CORE)
         strcpy (updated.branch, updated.group);
     else
-    if (bulk) {
-        if (!joined)
-            joined = tree_bulk_group (txn, bulk, SEAT_HALL, updated.group, err);
-        if (!joined)
-            return -1;
+    if (bulk)
         strcpy (updated.branch, joined->branch);
-    }
     else {
         if (tree_hall_need (txn, updated.group, &hall, err))
             return -1;
@@ -574,8 +571,8 @@ s_member_store (store_txn_t *txn, tree_bulk_t *bulk, s_bulk_group_t *joined, mem
     && (s_index_add (txn, bulk, TBL_SEAT, s_seat_prefix (updated.seat), updated.group,
                      updated.id, err)
     ||  (hall_read? s_hall_adjust (txn, &hall, +1, err):
-         joined?    (joined->delta++, 0)
-                  : s_bulk_adjust (txn, bulk, updated.seat, updated.group, +1, err))))
+         bulk?      (joined->delta++, 0)
+                  : s_group_adjust (txn, updated.seat, updated.group, +1, err))))
         return -1;
     if (s_member_index_update (txn, bulk, old, &updated, err))
         return -1;
@@ -588,8 +585,7 @@ s_member_store (store_txn_t *txn, tree_bulk_t *bulk, s_bulk_group_t *joined, mem
         //  it leaves and of the branch it joins
         store_scope_t scope = { .branch = updated.branch,
                                 .nodes = { s_bulk_node (txn, bulk, old? old->branch: "", err),
-                                           joined? joined->node:
-                                           s_bulk_node (txn, bulk, updated.branch, err) },
+                                           joined? joined->node: "" },
                                 .nnodes = 2 };
         rc = s_write (txn, TBL_MEMBER, updated.id, &updated,
                       (s_encode_fn *) record_member_encode, &scope, err);
@@ -632,8 +628,8 @@ tree_bulk_finish (store_txn_t *txn, tree_bulk_t *self, dt_err_t *err)
     if (s_later_add (txn, TBL_SEAT, &self->seat, err)
     ||  s_later_add (txn, TBL_MEMBER_INDEX, &self->names, err))
         return -1;
-    for (s_bulk_group_t *group = (s_bulk_group_t *) zhashx_first (self->groups); group;
-         group = (s_bulk_group_t *) zhashx_next (self->groups)) {
+    for (tree_bulk_group_t *group = (tree_bulk_group_t *) zhashx_first (self->groups); group;
+         group = (tree_bulk_group_t *) zhashx_next (self->groups)) {
         const char *key = (const char *) zhashx_cursor (self->groups);
         if (group->delta && s_group_adjust (txn, key [0] == 'b'? SEAT_CORE: SEAT_HALL,
                                             key + 2, (int) group->delta, err))
