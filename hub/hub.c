@@ -1112,7 +1112,7 @@ hub_step (hub_t *self, int timeout_ms)
 {
     zmq_pollitem_t items [] = { { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
                                 { zsock_resolve (self->reader), 0, ZMQ_POLLIN, 0 } };
-    //  A snapshot in slices goes on at once when no request waits
+    //  A snapshot in slices, or a long log, goes on at once when no request waits
     if (hub_sync_busy (self->sync) || zlist_size (self->ready))
         timeout_ms = 0;
     if (zmq_poll (items, 2, timeout_ms) > 0 && (items [0].revents & ZMQ_POLLIN))

@@ -50,6 +50,7 @@ typedef struct {
     uint64_t sent_upto;             /* highest log seq the node has been sent */
     uint64_t credit;                /* entries the node still accepts */
     uint64_t granted;               /* E_ACK: credit the ack adds */
+    bool behind;                    /* streaming, with more to send at once */
     int64_t last_seen;
     int64_t last_push;
     //  While snapshotting: the read transaction the slices come from (the
@@ -256,13 +257,14 @@ s_pump_log (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
     return batch.count > 0 || batch.upto < head;
 }
 
-/* ACTION: send changes as far as the credit goes, a few pushes per session
-   per round so that no node starves the others. Raises E_CREDIT_SPENT. */
+/* ACTION: send one push of changes: between two pushes the hub serves a
+   batch (as between two slices of a snapshot), so that a node catching up
+   on a long log never holds the writers up; the loop pumps again at once
+   while a session has more to send (hub_sync_busy). Raises E_CREDIT_SPENT. */
 static void
 s_send_changes (hub_sync_t *self, s_session_t *session, store_txn_t *txn)
 {
-    for (int round = 0; round < 4 && s_pump_log (self, session, txn); round++)
-        ;
+    session->behind = s_pump_log (self, session, txn) && session->credit > 0;
     if (session->credit == 0)
         session->raised = E_CREDIT_SPENT;
 }
@@ -441,7 +443,8 @@ hub_sync_busy (hub_sync_t *self)
 {
     for (s_session_t *session = zhashx_first (self->sessions); session;
          session = zhashx_next (self->sessions))
-        if (session->state == S_SNAPSHOTTING)
+        if (session->state == S_SNAPSHOTTING
+        || (session->state == S_STREAMING && session->behind))
             return true;
     return false;
 }
@@ -779,7 +782,7 @@ hub_sync_test (bool verbose)
     assert (store_log_mark_end (&txn, head, &err) == 0);
     assert (store_commit (&txn, &err) == 0);
     bool old_name = false, ended = false, changes = false;
-    for (int round = 0; round < 20 && !changes; round++) {
+    for (int round = 0; round < 200 && !changes; round++) {
         hub_sync_pump (sync);
         while (zsock_events (node) & ZMQ_POLLIN) {
             s_test_recv (node, &push, &kept);

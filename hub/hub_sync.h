@@ -8,13 +8,13 @@
 #include "stream.h"
 
 /* Entries per push, and how long a silent session stays connected. */
-#define HUB_SYNC_BATCH        512
+#define HUB_SYNC_BATCH        128
 #define HUB_SYNC_PUSH_BYTES   (1 << 20)     /* a push takes no more once this full
                                                (content items run to 80 KB each) */
 #define HUB_SYNC_HEARTBEAT_MS 1000
 #define HUB_SYNC_EXPIRY_MS    5000
 /* Entries a push may carry beyond the credit to end on a commit boundary. */
-#define HUB_SYNC_OVERSHOOT    4096
+#define HUB_SYNC_OVERSHOOT    512
 
 /* router is borrowed: pushes go out on it. */
 hub_sync_t *hub_sync_new (store_t *store, zsock_t *router);
@@ -34,8 +34,9 @@ void hub_sync_ack (hub_sync_t *self, zframe_t *peer, const stream_ack_t *ack);
 /* Send what each session's credit allows, heartbeats, and expire silent
    sessions. Call after every commit and on a timer. */
 void hub_sync_pump (hub_sync_t *self);
-/* True while a snapshot is being sent in slices: the loop should not wait
-   before its next pump. */
+/* True while a snapshot is being sent in slices, or a session has more of
+   the log to send than one push: the loop should not wait before its next
+   pump. */
 bool hub_sync_busy (hub_sync_t *self);
 /* End every session authenticated with this public key (revocation). */
 void hub_sync_revoke (hub_sync_t *self, const char *key_z85);

@@ -56,6 +56,12 @@ struct _node_sync_t {
     //  so that no write transaction stays open across messages (the outbox
     //  needs to commit in between).
     msgpack_sbuffer snapshot;       /* change maps, back to back */
+    //  The pushes taken in one round (node_sync_recv) are applied in one
+    //  transaction, committed before the round's ack: a node catching up
+    //  syncs its disk once per round, not once per push
+    store_txn_t round;
+    bool round_open;
+    uint64_t round_upto;            /* applied, once the round commits */
     //  Key and branch records decide which keys the node admits: a push
     //  that changed them is reported once (node_sync_admission_changed)
     bool admission_applying;        /* in the push being applied */
@@ -150,6 +156,8 @@ node_sync_destroy (node_sync_t **self_p)
     node_sync_t *self = *self_p;
     if (self) {
         client_destroy (&self->hub);
+        if (self->round_open)
+            store_abort (&self->round);
         msgpack_sbuffer_destroy (&self->snapshot);
         dt_err_reset (&self->err);
         free (self);
@@ -214,22 +222,71 @@ s_commit_upto (node_sync_t *self, store_txn_t *txn, uint64_t upto, dt_err_t *err
     return 0;
 }
 
-/* Apply a run of change maps (with seq above `after`) and commit up to upto;
-   wipe the replica first for a snapshot. */
+/* Apply a run of change maps with seq above `after` in txn. */
 static int
-s_apply_entries (node_sync_t *self, const void *entries, size_t size, uint64_t after,
-                 uint64_t upto, bool wipe, dt_err_t *err)
+s_apply_run (node_sync_t *self, store_txn_t *txn, const void *entries, size_t size,
+             uint64_t after, dt_err_t *err)
 {
-    store_txn_t txn;
-    if (store_begin (self->store, &txn, NULL, true, err))
-        return -1;
-    self->admission_applying = wipe;
-    int rc = wipe? repl_wipe (&txn, err): 0;
     size_t offset = 0;
     stream_change_t change;
-    while (rc == 0 && (rc = stream_entries_next (entries, size, &offset, &change, err)) == 1)
-        rc = change.seq > after? s_apply_change (self, &txn, &change, err): 0;
-    if (rc) {
+    int rc;
+    while ((rc = stream_entries_next (entries, size, &offset, &change, err)) == 1)
+        if (change.seq > after && s_apply_change (self, txn, &change, err))
+            return -1;
+    return rc;
+}
+
+/* What the replica holds once the open round commits. */
+static uint64_t
+s_applied_ahead (node_sync_t *self)
+{
+    return self->round_open? self->round_upto: self->applied;
+}
+
+/* Apply a push's entries in the round's transaction (begun by the round's
+   first push); a failure aborts the whole round, whose pushes come again
+   in the next session. */
+static int
+s_round_apply (node_sync_t *self, const void *entries, size_t size, uint64_t upto,
+               dt_err_t *err)
+{
+    if (!self->round_open) {
+        if (store_begin (self->store, &self->round, NULL, true, err))
+            return -1;
+        self->round_open = true;
+        self->round_upto = self->applied;
+        self->admission_applying = false;
+    }
+    if (s_apply_run (self, &self->round, entries, size, self->round_upto, err)) {
+        store_abort (&self->round);
+        self->round_open = false;
+        return -1;
+    }
+    self->round_upto = upto;
+    return 0;
+}
+
+/* Commit the round's pushes, if any. */
+static int
+s_round_commit (node_sync_t *self, dt_err_t *err)
+{
+    if (!self->round_open)
+        return 0;
+    self->round_open = false;
+    return s_commit_upto (self, &self->round, self->round_upto, err);
+}
+
+/* Replace the replica with a snapshot's entries and commit up to upto,
+   after what the round applied before it. */
+static int
+s_snapshot_commit (node_sync_t *self, const void *entries, size_t size, uint64_t upto,
+                   dt_err_t *err)
+{
+    store_txn_t txn;
+    if (s_round_commit (self, err) || store_begin (self->store, &txn, NULL, true, err))
+        return -1;
+    self->admission_applying = true;
+    if (repl_wipe (&txn, err) || s_apply_run (self, &txn, entries, size, 0, err)) {
         store_abort (&txn);
         return -1;
     }
@@ -243,9 +300,9 @@ static void
 s_apply_changes (node_sync_t *self)
 {
     self->credit_due += self->push.nentries;
-    if (self->push.upto > self->applied)
-        s_apply_entries (self, self->push.entries, self->push.entries_size, self->applied,
-                         self->push.upto, false, &self->err);
+    if (self->push.upto > s_applied_ahead (self))
+        s_round_apply (self, self->push.entries, self->push.entries_size, self->push.upto,
+                       &self->err);
 }
 
 /* ACTION: PUSH snapshot_begin upto */
@@ -268,8 +325,8 @@ s_snapshot_keep (node_sync_t *self)
 static void
 s_snapshot_apply (node_sync_t *self)
 {
-    s_apply_entries (self, self->snapshot.data, self->snapshot.size, 0, self->push.upto,
-                     true, &self->err);
+    s_snapshot_commit (self, self->snapshot.data, self->snapshot.size, self->push.upto,
+                       &self->err);
     msgpack_sbuffer_clear (&self->snapshot);
 }
 
@@ -314,7 +371,7 @@ node_sync_push (node_sync_t *self, const void *data, size_t size, bool *ack,
     int rc = stream_push_decode (&self->push, data, size, &self->err);
     if (rc == 0 && self->push.kind == STREAM_NONE)
         rc = dt_err_set (&self->err, "MALFORMED", "not a push");
-    if (s_take_push (self, rc, ack, credit) == 0)
+    if (s_take_push (self, rc, ack, credit) == 0 && s_round_commit (self, &self->err) == 0)
         return 0;
     return dt_err_set (err, self->err.code, "%s", self->err.message);
 }
@@ -487,6 +544,11 @@ node_sync_recv (node_sync_t *self)
             break;
         s_body (self, msg, &ack, &credit);
         zmsg_destroy (&msg);
+    }
+    dt_err_reset (&self->err);
+    if (s_round_commit (self, &self->err)) {
+        s_execute (self, E_FAILED);
+        return;
     }
     if (ack && self->hub)
         s_send_ack (self, credit);
