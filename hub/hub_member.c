@@ -285,11 +285,30 @@ typedef struct {
     tree_bulk_group_t *bulk;    /* the bulk's record of it */
 } s_group_t;
 
+/* A row whose referrer is neither stored nor in the rows before it: it is
+   judged once the whole file has been read (an export lists members by
+   branch, so a referrer may come on a later line). What the row counts
+   for is counted then. */
+typedef struct {
+    uint32_t line;
+    dt_id_t referrer;
+    uint8_t counts;             /* S_COUNT_* */
+} s_later_t;
+
+#define S_COUNT_IMPORTED  1
+#define S_COUNT_SEATED    2
+#define S_COUNT_UPDATED   4
+#define S_COUNT_UNCHANGED 8
+
 typedef struct {
     op_ctx_t *ctx;
     bool update;                /* a stored id updates that member */
     dt_idmap_t *ids;            /* every id the file brings -> its row number (1..) */
     uint32_t *lines;            /* row number - 1 -> line */
+    uint8_t *repeats;           /* bit row number - 1: its id came on an earlier row */
+    s_later_t *later;           /* rows whose referrer may come further on */
+    size_t nlater, later_max;
+    bool named;                 /* every id of the file is known before the judge */
     s_group_t **seats;          /* row number - 1 -> the group it is seated in */
     uint64_t lines_max;
     dt_idmap_t *group_ids;      /* group id -> its index in groups, + 1 */
@@ -298,7 +317,7 @@ typedef struct {
     tree_bulk_t *bulk;
     member_t *member;           /* scratch records: a member_t is large */
     member_t *old;
-    uint64_t rows;              /* rows of the file (the names pass counts them) */
+    uint64_t rows;              /* rows of the file (the judge counts them) */
     uint64_t row;               /* the row a pass is on */
     uint64_t bad;               /* rows rejected */
     uint64_t imported;          /* new members */
@@ -427,7 +446,8 @@ s_seat_take (s_import_t *self, const char *id, dt_err_t *err)
     return 0;
 }
 
-/* 0 if a row's referrer is a member or comes in the file. */
+/* 0 if a row's referrer is a member or came in the rows before it, 1 if
+   it may come further on in the file. */
 static int
 s_referrer_known (s_import_t *self, const s_row_t *row, dt_err_t *err)
 {
@@ -436,10 +456,48 @@ s_referrer_known (s_import_t *self, const s_row_t *row, dt_err_t *err)
     if (dt_idmap_get (self->ids, row->referrer, strlen (row->referrer)))
         return 0;
     int taken = s_member_taken (self->ctx->txn, row->referrer, err);
-    if (taken == 1)
-        return 0;
-    return taken == -1? -1: dt_err_set (err, "NOT_FOUND", "referrer %s is neither a member nor "
-                                        "in this file", row->referrer);
+    if (taken == 0 && self->named)
+        return dt_err_set (err, "NOT_FOUND", "referrer %s is neither a member nor in this file",
+                           row->referrer);
+    return taken == 1? 0: taken == -1? -1: 1;
+}
+
+/* Count a judged row, or keep it for the end if its referrer is not known
+   yet. */
+static void
+s_row_count (s_import_t *self, const s_row_t *row, bool referrer_later, uint8_t counts)
+{
+    if (!referrer_later) {
+        self->imported += (counts & S_COUNT_IMPORTED) != 0;
+        self->seated += (counts & S_COUNT_SEATED) != 0;
+        self->updated += (counts & S_COUNT_UPDATED) != 0;
+        self->unchanged += (counts & S_COUNT_UNCHANGED) != 0;
+        return;
+    }
+    if (self->nlater == self->later_max) {
+        self->later_max = self->later_max? self->later_max * 2: 1024;
+        self->later = (s_later_t *) realloc (self->later, self->later_max * sizeof (s_later_t));
+        assert (self->later);
+    }
+    s_later_t *later = &self->later [self->nlater++];
+    later->line = row->line;
+    strcpy (later->referrer, row->referrer);
+    later->counts = counts;
+}
+
+/* The rows kept for their referrers, now that every id of the file is
+   known: true if each one's referrer came. */
+static bool
+s_import_later (s_import_t *self)
+{
+    for (size_t i = 0; i < self->nlater; i++) {
+        s_later_t *later = &self->later [i];
+        if (!dt_idmap_get (self->ids, later->referrer, strlen (later->referrer)))
+            return false;
+        s_row_count (self, &(s_row_t) { .line = later->line }, false, later->counts);
+    }
+    self->nlater = 0;
+    return true;
 }
 
 /* The member a row makes of the stored one (old NULL: a new member) into
@@ -535,10 +593,14 @@ s_update_seat (s_import_t *self, const s_row_t *row, const member_t *old, member
 static int
 s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
 {
-    uint64_t first = dt_idmap_get (self->ids, row->id, strlen (row->id));
-    if (first && first != self->row)
+    //  s_row_name marked the rows whose id came before: only those
+    //  look the id up again (a lookup per row is a cache miss per row)
+    uint64_t at = self->row - 1;
+    if (self->repeats [at / 8] & (1 << (at % 8))) {
+        uint64_t first = dt_idmap_get (self->ids, row->id, strlen (row->id));
         return dt_err_set (err, "EXISTS", "member %s is already on line %u", row->id,
                            self->lines [first - 1]);
+    }
     int found = tree_member_get (self->ctx->txn, row->id, self->old, err);
     if (found == -1)
         return -1;
@@ -549,8 +611,9 @@ s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
     scoped.err = err;
     if (old && old->seat != SEAT_NONE && op_allow (&scoped, old->branch))
         return -1;
-    if (*row->referrer && (!old || !streq (old->referrer, row->referrer))
-    &&  s_referrer_known (self, row, err))
+    int referrer = *row->referrer && (!old || !streq (old->referrer, row->referrer))?
+                   s_referrer_known (self, row, err): 0;
+    if (referrer == -1)
         return -1;
     bool changed;
     if (s_row_member (self, row, old, self->member, &changed, err))
@@ -558,14 +621,13 @@ s_row_check (s_import_t *self, const s_row_t *row, dt_err_t *err)
     if (old) {
         if (s_update_seat (self, row, old, self->member, &changed, err))
             return -1;
-        self->updated += changed;
-        self->unchanged += !changed;
+        s_row_count (self, row, referrer == 1, changed? S_COUNT_UPDATED: S_COUNT_UNCHANGED);
         return 0;
     }
     if (*row->group && s_seat_take (self, row->group, err))
         return -1;
-    self->imported++;
-    self->seated += *row->group != 0;
+    s_row_count (self, row, referrer == 1,
+                 S_COUNT_IMPORTED | (*row->group? S_COUNT_SEATED: 0));
     return 0;
 }
 
@@ -578,42 +640,67 @@ typedef int (s_rows_fn) (s_import_t *self, const msgpack_object *rows);
 
 #define S_STAGE_KEY_MAX (2 * DT_ID_MAX + 16)
 
-/* First pass: every id the file brings (referrers may come later), with
-   the row that brings it first. */
+/* The id a row brings and its line, kept before the row is judged: the
+   first row of an id keeps it, a later one is marked. */
+static void
+s_row_name (s_import_t *self, const msgpack_object *map)
+{
+    self->row++;
+    if (self->row > self->lines_max) {
+        uint64_t old_max = self->lines_max;
+        self->lines_max = self->lines_max? self->lines_max * 2: 4096;
+        self->lines = (uint32_t *) realloc (self->lines, self->lines_max * sizeof (uint32_t));
+        self->seats = (s_group_t **) realloc (self->seats,
+                                              self->lines_max * sizeof (s_group_t *));
+        self->repeats = (uint8_t *) realloc (self->repeats, self->lines_max / 8);
+        assert (self->lines && self->seats && self->repeats);
+        memset (self->repeats + old_max / 8, 0, (self->lines_max - old_max) / 8);
+    }
+    uint64_t at = self->row - 1;
+    self->seats [at] = NULL;
+    self->lines [at] = 0;
+    dt_err_t row_err;
+    dt_err_init (&row_err);
+    uint64_t line = 0;
+    dt_id_t id;
+    if (map->type == MSGPACK_OBJECT_MAP
+    &&  proto_arg_uint (map, "line", true, &line, &row_err) == 1 && line <= UINT32_MAX
+    &&  proto_arg_id (map, "id", true, id, &row_err) == 1) {
+        self->lines [at] = (uint32_t) line;
+        self->repeats [at / 8] &= (uint8_t) ~(1 << (at % 8));
+        if (dt_idmap_add (self->ids, id, strlen (id), (uint32_t) self->row) != self->row)
+            self->repeats [at / 8] |= (uint8_t) (1 << (at % 8));
+    }
+    dt_err_reset (&row_err);
+}
+
+/* Every id of the file first, for a judge that names a missing referrer
+   on its own line. */
 static int
 s_import_names (s_import_t *self, const msgpack_object *rows)
 {
-    dt_err_t row_err;
-    dt_err_init (&row_err);
-    for (uint32_t index = 0; index < rows->via.array.size; index++) {
-        s_row_t row;
-        self->row++;
-        if (self->row > self->lines_max) {
-            self->lines_max = self->lines_max? self->lines_max * 2: 4096;
-            self->lines = (uint32_t *) realloc (self->lines, self->lines_max * sizeof (uint32_t));
-            self->seats = (s_group_t **) realloc (self->seats,
-                                                  self->lines_max * sizeof (s_group_t *));
-            assert (self->lines && self->seats);
-        }
-        self->seats [self->row - 1] = NULL;
-        //  Only the id and the line: the judge reads and checks the rest
-        const msgpack_object *map = &rows->via.array.ptr [index];
-        uint64_t line = 0;
-        self->lines [self->row - 1] = 0;
-        if (map->type == MSGPACK_OBJECT_MAP
-        &&  proto_arg_uint (map, "line", true, &line, &row_err) == 1 && line <= UINT32_MAX
-        &&  proto_arg_id (map, "id", true, row.id, &row_err) == 1) {
-            self->lines [self->row - 1] = (uint32_t) line;
-            dt_idmap_add (self->ids, row.id, strlen (row.id), (uint32_t) self->row);
-        }
-        dt_err_reset (&row_err);
-    }
-    self->rows += rows->via.array.size;
+    for (uint32_t index = 0; index < rows->via.array.size; index++)
+        s_row_name (self, &rows->via.array.ptr [index]);
     return 0;
 }
 
-/* Second pass: check every row, collecting one detail per bad row. An
-   export lists members by branch, so a referrer may come on a later line. */
+/* Forget what a judge found, to judge again. */
+static void
+s_import_forget (s_import_t *self)
+{
+    dt_idmap_destroy (&self->ids);
+    self->ids = dt_idmap_new ();
+    for (size_t i = 0; i < self->ngroups; i++)
+        self->groups [i]->moved = 0;
+    self->nlater = 0;
+    self->rows = self->bad = self->imported = self->seated = 0;
+    self->updated = self->unchanged = 0;
+    dt_err_reset (self->ctx->err);
+}
+
+/* The judge: check every row, collecting one detail per bad row. Unless
+   the names pass ran, a row whose referrer has not come yet waits for the
+   end (s_import_later). */
 static int
 s_import_judge (s_import_t *self, const msgpack_object *rows)
 {
@@ -622,7 +709,10 @@ s_import_judge (s_import_t *self, const msgpack_object *rows)
     dt_err_init (&row_err);
     for (uint32_t index = 0; index < rows->via.array.size; index++) {
         s_row_t row;
-        self->row++;
+        if (self->named)
+            self->row++;
+        else
+            s_row_name (self, &rows->via.array.ptr [index]);
         if (s_row_read (&rows->via.array.ptr [index], index, &row, &row_err) == 0
         &&  s_row_check (self, &row, &row_err) == 0)
             continue;
@@ -634,6 +724,7 @@ s_import_judge (s_import_t *self, const msgpack_object *rows)
         dt_err_reset (&row_err);
         self->bad++;
     }
+    self->rows += rows->via.array.size;
     return 0;
 }
 
@@ -833,9 +924,18 @@ s_import_run (s_import_t *self, const char *from, uint64_t parts, const msgpack_
               bool dry_run)
 {
     op_ctx_t *ctx = self->ctx;
-    int rc = s_import_each (self, from, parts, rows, s_import_names);
-    if (rc == 0)
-        rc = s_import_each (self, from, parts, rows, s_import_judge);
+    //  One pass judges a file whose referrers all come: a row refers to a
+    //  member, or to a row before it, or to one after it that does come.
+    //  A missing referrer is found only at the end, and rows after it were
+    //  judged with its seat taken: the file is judged again, its ids first
+    int rc = s_import_each (self, from, parts, rows, s_import_judge);
+    if (rc == 0 && !s_import_later (self)) {
+        s_import_forget (self);
+        self->named = true;
+        rc = s_import_each (self, from, parts, rows, s_import_names);
+        if (rc == 0)
+            rc = s_import_each (self, from, parts, rows, s_import_judge);
+    }
     if (rc == 0 && self->bad)
         rc = dt_err_set (ctx->err, "IMPORT_REJECTED", "%" PRIu64 " of %" PRIu64
                          " rows rejected", self->bad, self->rows);
@@ -901,6 +1001,8 @@ s_import_members (op_ctx_t *ctx, const msgpack_object *args)
     free (self.groups);
     tree_bulk_destroy (&self.bulk);
     free (self.lines);
+    free (self.repeats);
+    free (self.later);
     free (self.seats);
     free (self.member);
     free (self.old);

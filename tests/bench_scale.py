@@ -296,4 +296,5 @@ def main():
         print("%-36s %14.2f %14.2f %8.2fx" % (key, large[key], small[key], ratio))
 
 
-main()
+if __name__ == "__main__":
+    main()
