@@ -484,15 +484,15 @@ s_no_answer (ctl_t *self, bool json, dt_err_t *err)
 }
 
 /* The request; json: print a server error as JSON on stdout too. */
+/* Pack a request's arguments into packed and check them against the
+   catalogue, connecting first if need be; CTL_OK, or the failure shown. */
 static int
-s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool json)
+s_prepare (ctl_t *self, const char *op, args_t *args, msgpack_sbuffer *packed, bool json)
 {
     dt_err_t err;
     dt_err_init (&err);
-    msgpack_sbuffer packed;
-    msgpack_sbuffer_init (&packed);
     if (args && args->count)
-        args_finish (args, &packed);
+        args_finish (args, packed);
     int rc = CTL_OK;
     //  Every operation the CLI sends is one of the catalogue's, with its
     //  arguments (ctl_test sends every command)
@@ -500,33 +500,79 @@ s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool
     char local [DT_ERR_MSG_MAX];
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
-    if (packed.size)
-        msgpack_unpack_next (&unpacked, packed.data, packed.size, NULL);
+    if (packed->size)
+        msgpack_unpack_next (&unpacked, packed->data, packed->size, NULL);
     if (!info)
         rc = ctl_fail (self, "operation %s is not in the catalogue", op);
     else
-    if (catalogue_args_check (info, packed.size? &unpacked.data: NULL, &err))
+    if (catalogue_args_check (info, packed->size? &unpacked.data: NULL, &err))
         rc = ctl_fail (self, "%s: %s (the catalogue's arguments: %s)", op, err.message,
                        info->args);
     msgpack_unpacked_destroy (&unpacked);
     if (rc == CTL_OK && !self->client)
         self->client = client_new (&self->opts, &err);
-    if (rc != CTL_OK)
-        ;
-    else
-    if (!self->client)
+    if (rc == CTL_OK && !self->client)
         rc = s_local_error (self, json, "BAD_ARGS", NULL, err.message,
                             ctl_lang_err (&err, local, sizeof (local)));
-    else
-    if (client_call (self->client, op, packed.size? &packed: NULL, NULL, reply, &err))
-        rc = s_no_answer (self, json, &err);
-    else
+    dt_err_reset (&err);
+    return rc;
+}
+
+/* A reply as the CLI takes it: CTL_OK with the reply held, or the failure
+   (no answer, or the server's error) shown and released. */
+static int
+s_take_reply (ctl_t *self, int called, proto_reply_t *reply, dt_err_t *err, bool json)
+{
+    if (called)
+        return s_no_answer (self, json, err);
     if (!reply->ok) {
         s_server_error (self, reply, json);
         proto_reply_release (reply);
-        rc = CTL_FAIL;
+        return CTL_FAIL;
     }
+    return CTL_OK;
+}
+
+static int
+s_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply, bool json)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    int rc = s_prepare (self, op, args, &packed, json);
+    if (rc == CTL_OK)
+        rc = s_take_reply (self, client_call (self->client, op, packed.size? &packed: NULL,
+                                              NULL, reply, &err), reply, &err, json);
     msgpack_sbuffer_destroy (&packed);
+    dt_err_reset (&err);
+    return rc;
+}
+
+int
+ctl_send (ctl_t *self, const char *op, args_t *args, uint64_t *id)
+{
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    int rc = s_prepare (self, op, args, &packed, self->json);
+    dt_err_t err;
+    dt_err_init (&err);
+    if (rc == CTL_OK && client_fits (op, &packed, &err))
+        rc = s_no_answer (self, self->json, &err);
+    dt_err_reset (&err);
+    if (rc == CTL_OK)
+        *id = client_send (self->client, op, packed.size? &packed: NULL);
+    msgpack_sbuffer_destroy (&packed);
+    return rc;
+}
+
+int
+ctl_wait (ctl_t *self, uint64_t id, const char *op, proto_reply_t *reply)
+{
+    dt_err_t err;
+    dt_err_init (&err);
+    int rc = s_take_reply (self, client_wait (self->client, id, op, reply, &err), reply, &err,
+                           self->json);
     dt_err_reset (&err);
     return rc;
 }

@@ -122,6 +122,11 @@ int ctl_call (ctl_t *self, ctl_line_t *line, const char *op, ctl_show_fn *show);
 /* The request alone: on CTL_OK the caller reads reply->result and releases
    the reply; on CTL_FAIL the error is printed and nothing is left to release. */
 int ctl_request (ctl_t *self, const char *op, args_t *args, proto_reply_t *reply);
+/* Send a request without waiting for its reply: its id into *id, or
+   CTL_FAIL with the failure shown. */
+int ctl_send (ctl_t *self, const char *op, args_t *args, uint64_t *id);
+/* The reply to a request ctl_send sent, as ctl_request gives its own. */
+int ctl_wait (ctl_t *self, uint64_t id, const char *op, proto_reply_t *reply);
 /* Print a result as JSON or with show. */
 void ctl_result (ctl_t *self, const msgpack_object *result, ctl_show_fn *show);
 /* {"error":{"code":..,"message":..[,"reason":..]}} on the output stream: the

@@ -270,6 +270,39 @@ s_ahead_next (s_ahead_t *self, size_t n, int *percent)
     return rc;
 }
 
+//  The parts between the first and the last go S_IN_FLIGHT at a time: the
+//  hub stages one while the next is on its way, and commits the parts that
+//  wait together
+
+#define S_IN_FLIGHT 2
+
+typedef struct {
+    uint64_t ids [S_IN_FLIGHT];     /* requests sent, oldest first */
+    size_t count;
+} s_flight_t;
+
+/* Take the reply to the oldest part in flight. */
+static int
+s_flight_take (ctl_t *ctl, s_flight_t *self)
+{
+    proto_reply_t reply;
+    int rc = ctl_wait (ctl, self->ids [0], "import.members", &reply);
+    if (rc == CTL_OK)
+        proto_reply_release (&reply);
+    memmove (self->ids, self->ids + 1, --self->count * sizeof (uint64_t));
+    return rc;
+}
+
+/* Take the replies to every part in flight. */
+static int
+s_flight_drain (ctl_t *ctl, s_flight_t *self)
+{
+    int rc = CTL_OK;
+    while (rc == CTL_OK && self->count)
+        rc = s_flight_take (ctl, self);
+    return rc;
+}
+
 /* Send the file: one request, or parts staged at the hub under a stage
    name of this run and imported (or judged) whole by the last (PROTOCOL.md
    6.6). first holds the first two parts (the second empty if none). A
@@ -304,6 +337,8 @@ s_import_send (ctl_t *ctl, ctl_line_t *line, const char *path, ctl_import_reader
     int started = staged? pthread_create (&thread, NULL, s_ahead_run, &ahead): 0;
     bool reading = staged && started == 0;
     size_t sent = 0;
+    s_flight_t flight = { .count = 0 };
+    proto_reply_t reply;
     int rc = started? ctl_fail (ctl, "%s: starting the thread that reads it failed: %s",
                                 path, strerror (started)): CTL_OK;
     for (size_t i = 0; rc == CTL_OK; i++) {
@@ -334,8 +369,19 @@ s_import_send (ctl_t *ctl, ctl_line_t *line, const char *path, ctl_import_reader
                      percent,
                      last? (dry_run? _(", judging"): _(", importing")): "");
         }
-        proto_reply_t reply;
-        rc = ctl_request (ctl, "import.members", &args, &reply);
+        //  Part 1 drops what this key staged before, and the last judges
+        //  every part: each waits for the parts before it to be answered
+        if (i == 0 || last) {
+            rc = s_flight_drain (ctl, &flight);
+            if (rc == CTL_OK)
+                rc = ctl_request (ctl, "import.members", &args, &reply);
+        }
+        else {
+            rc = ctl_send (ctl, "import.members", &args, &flight.ids [flight.count]);
+            flight.count += rc == CTL_OK;
+            if (rc == CTL_OK && flight.count == S_IN_FLIGHT)
+                rc = s_flight_take (ctl, &flight);
+        }
         args_destroy (&args);
         if (rc != CTL_OK) {
             if (progress)
@@ -354,7 +400,8 @@ s_import_send (ctl_t *ctl, ctl_line_t *line, const char *path, ctl_import_reader
             else
                 ctl_result (ctl, reply.result, s_show_imported);
         }
-        proto_reply_release (&reply);
+        if (i == 0 || last)
+            proto_reply_release (&reply);
         if (last)
             break;
     }

@@ -250,17 +250,31 @@ client_call (client_t *self, const char *op, const msgpack_sbuffer *args,
 }
 
 int
-client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
-                const char *rid, const char *as, proto_reply_t *reply, dt_err_t *err)
+client_fits (const char *op, const msgpack_sbuffer *args, dt_err_t *err)
 {
-    uint64_t id = self->next_id++;
     //  A body over the limit is not sent: far over it, the server's socket
     //  would drop the connection and no answer would ever come
     size_t size = args? args->size: 0;
     if (size > DT_MAX_BODY)
         return dt_err_set (err, "TOO_LARGE", "%s: a request of %zu bytes exceeds the %d "
                            "bytes a request may hold", op, size, DT_MAX_BODY);
+    return 0;
+}
+
+int
+client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
+                const char *rid, const char *as, proto_reply_t *reply, dt_err_t *err)
+{
+    uint64_t id = self->next_id++;
+    if (client_fits (op, args, err))
+        return -1;
     s_send (self, id, op, args, rid, as);
+    return client_wait (self, id, op, reply, err);
+}
+
+int
+client_wait (client_t *self, uint64_t id, const char *op, proto_reply_t *reply, dt_err_t *err)
+{
     int64_t deadline = zclock_mono () + self->timeout_ms;
     zmq_pollitem_t items [2] = {
         { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 },

@@ -40,8 +40,16 @@ int client_call_as (client_t *self, const char *op, const msgpack_sbuffer *args,
 void client_send_stored (client_t **self_p, const client_opts_t *opts, const void *body,
                          size_t size, const char *what);
 
+/* 0 if a request of these args may be sent, else -1 with err TOO_LARGE
+   (client_call checks it; a caller of client_send checks it first). */
+int client_fits (const char *op, const msgpack_sbuffer *args, dt_err_t *err);
 /* Send a request without waiting (sync.ack); returns its id. */
 uint64_t client_send (client_t *self, const char *op, const msgpack_sbuffer *args);
+/* Wait for the reply to request id (sent by client_send, op naming it in
+   messages), as client_call waits for its own: replies to other ids and
+   pushes are passed over, an error with id 0 is taken as this one's. */
+int client_wait (client_t *self, uint64_t id, const char *op, proto_reply_t *reply,
+                 dt_err_t *err);
 
 /* Receive the next body (reply or push) within timeout_ms; 0, or -1 on
    timeout or a malformed body (err set). The strings of a reply point into
