@@ -271,10 +271,10 @@ s_ahead_next (s_ahead_t *self, size_t n, int *percent)
 }
 
 //  The parts between the first and the last go S_IN_FLIGHT at a time: the
-//  hub stages one while the next is on its way, and commits the parts that
-//  wait together
+//  hub stages one while the next are on their way, and commits the parts
+//  that wait together (PROTOCOL.md 6.6)
 
-#define S_IN_FLIGHT 2
+#define S_IN_FLIGHT 4
 
 typedef struct {
     uint64_t ids [S_IN_FLIGHT];     /* requests sent, oldest first */
