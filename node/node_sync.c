@@ -686,14 +686,34 @@ s_test_policy_version (store_t *store)
     return policy.version;
 }
 
-/* Feed the push to node_sync_push; return its result code. */
-static int
-s_test_push_run (s_test_push_t *self, node_sync_t *sync, bool *ack, uint64_t *credit)
+/* Encode the push into its body. */
+static void
+s_test_push_encode (s_test_push_t *self)
 {
     self->push.entries = self->entries.data;
     self->push.entries_size = self->entries.size;
     msgpack_sbuffer_clear (&self->body);
     stream_push_encode (&self->body, &self->push);
+}
+
+/* Send the push as the hub does: routing id, delimiter, body. */
+static void
+s_test_push_send (s_test_push_t *self, zsock_t *hub, zframe_t *peer)
+{
+    s_test_push_encode (self);
+    zmsg_t *msg = zmsg_new ();
+    zframe_t *to = zframe_dup (peer);
+    zmsg_append (msg, &to);
+    zmsg_addmem (msg, NULL, 0);
+    zmsg_addmem (msg, self->body.data, self->body.size);
+    assert (zmsg_send (&msg, hub) == 0);
+}
+
+/* Feed the push to node_sync_push; return its result code. */
+static int
+s_test_push_run (s_test_push_t *self, node_sync_t *sync, bool *ack, uint64_t *credit)
+{
+    s_test_push_encode (self);
     dt_err_t err;
     dt_err_init (&err);
     int rc = node_sync_push (sync, self->body.data, self->body.size, ack, credit, &err);
@@ -889,6 +909,52 @@ node_sync_test (bool verbose)
     sync = node_sync_new (store, "n1", NULL);
     assert (node_sync_applied (sync) == 100);
     node_sync_destroy (&sync);
+
+    //  A live session: the pushes waiting on the socket are one round, in
+    //  one transaction with one ack; a change of the round that cannot be
+    //  applied undoes the whole round and ends the session
+    zsock_t *hub = zsock_new_router ("inproc://node-sync-test");
+    assert (hub);
+    client_opts_t opts = { .endpoint = "inproc://node-sync-test", .insecure = true,
+                           .timeout_ms = 1000 };
+    sync = node_sync_new (store, "n1", &opts);
+    zmsg_t *hello = zmsg_recv (hub);
+    assert (hello && zmsg_size (hello) == 3);
+    zframe_t *peer = zmsg_pop (hello);
+    zmsg_destroy (&hello);
+    s_test_push_t round [4];
+    const char *ids [4] = { "m-r1", "m-r2", "m-r3", "m-r4" };
+    for (int i = 0; i < 4; i++) {
+        s_test_push_begin (&round [i], STREAM_CHANGES, 1, 110 + 10 * i);
+        s_test_member (&round [i], 101 + 10 * i, ids [i], SEAT_CORE, "b-3", "b-3");
+    }
+    //  The last change decodes as a change, but its member record does not
+    msgpack_sbuffer *damaged = s_test_record (&round [3]);
+    msgpack_sbuffer_write (damaged, "\xa1x", 2);
+    s_test_change (&round [3].entries, 132, "member", "m-r5", damaged);
+    round [3].push.nentries = 2;
+    zmq_pollitem_t item = { zsock_resolve (node_sync_sock (sync)), 0, ZMQ_POLLIN, 0 };
+    for (int r = 0; r < 2; r++) {
+        s_test_push_send (&round [2 * r], hub, peer);
+        s_test_push_send (&round [2 * r + 1], hub, peer);
+        assert (zmq_poll (&item, 1, 1000) == 1);
+        node_sync_recv (sync);
+        if (r == 0) {
+            assert (node_sync_applied (sync) == 120);
+            zmsg_t *ack_msg = zmsg_recv (hub);
+            assert (ack_msg);
+            zmsg_destroy (&ack_msg);
+            zmq_pollitem_t acks = { zsock_resolve (hub), 0, ZMQ_POLLIN, 0 };
+            assert (zmq_poll (&acks, 1, 50) == 0);          /* one ack for the round */
+        }
+    }
+    assert (node_sync_applied (sync) == 120 && !node_sync_sock (sync));
+    s_test_expect (store, "member", "m-r1 m-r2 m-r3 m-r4", "1100");
+    for (int i = 0; i < 4; i++)
+        s_test_push_end (&round [i]);
+    node_sync_destroy (&sync);
+    zframe_destroy (&peer);
+    zsock_destroy (&hub);
     store_destroy (&store);
     store_remove (dir);
     dt_err_reset (&err);
