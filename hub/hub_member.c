@@ -293,7 +293,7 @@ typedef struct {
     uint32_t line;
     dt_id_t referrer;
     uint8_t counts;             /* S_COUNT_* */
-} s_later_t;
+} s_waiting_t;
 
 #define S_COUNT_IMPORTED  1
 #define S_COUNT_SEATED    2
@@ -306,7 +306,7 @@ typedef struct {
     dt_idmap_t *ids;            /* every id the file brings -> its row number (1..) */
     uint32_t *lines;            /* row number - 1 -> line */
     uint8_t *repeats;           /* bit row number - 1: its id came on an earlier row */
-    s_later_t *later;           /* rows whose referrer may come further on */
+    s_waiting_t *later;         /* rows whose referrer may come further on */
     size_t nlater, later_max;
     bool named;                 /* every id of the file is known before the judge */
     s_group_t **seats;          /* row number - 1 -> the group it is seated in */
@@ -462,24 +462,32 @@ s_referrer_known (s_import_t *self, const s_row_t *row, dt_err_t *err)
     return taken == 1? 0: taken == -1? -1: 1;
 }
 
+/* Count what a judged row imports, updates or leaves as it is. */
+static void
+s_counts_add (s_import_t *self, uint8_t counts)
+{
+    self->imported += (counts & S_COUNT_IMPORTED) != 0;
+    self->seated += (counts & S_COUNT_SEATED) != 0;
+    self->updated += (counts & S_COUNT_UPDATED) != 0;
+    self->unchanged += (counts & S_COUNT_UNCHANGED) != 0;
+}
+
 /* Count a judged row, or keep it for the end if its referrer is not known
    yet. */
 static void
 s_row_count (s_import_t *self, const s_row_t *row, bool referrer_later, uint8_t counts)
 {
     if (!referrer_later) {
-        self->imported += (counts & S_COUNT_IMPORTED) != 0;
-        self->seated += (counts & S_COUNT_SEATED) != 0;
-        self->updated += (counts & S_COUNT_UPDATED) != 0;
-        self->unchanged += (counts & S_COUNT_UNCHANGED) != 0;
+        s_counts_add (self, counts);
         return;
     }
     if (self->nlater == self->later_max) {
         self->later_max = self->later_max? self->later_max * 2: 1024;
-        self->later = (s_later_t *) realloc (self->later, self->later_max * sizeof (s_later_t));
+        self->later = (s_waiting_t *) realloc (self->later,
+                                               self->later_max * sizeof (s_waiting_t));
         assert (self->later);
     }
-    s_later_t *later = &self->later [self->nlater++];
+    s_waiting_t *later = &self->later [self->nlater++];
     later->line = row->line;
     strcpy (later->referrer, row->referrer);
     later->counts = counts;
@@ -491,10 +499,10 @@ static bool
 s_import_later (s_import_t *self)
 {
     for (size_t i = 0; i < self->nlater; i++) {
-        s_later_t *later = &self->later [i];
+        s_waiting_t *later = &self->later [i];
         if (!dt_idmap_get (self->ids, later->referrer, strlen (later->referrer)))
             return false;
-        s_row_count (self, &(s_row_t) { .line = later->line }, false, later->counts);
+        s_counts_add (self, later->counts);
     }
     self->nlater = 0;
     return true;

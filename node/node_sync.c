@@ -527,7 +527,8 @@ s_body (node_sync_t *self, zmsg_t *msg, bool *ack, uint64_t *credit)
         return;
     }
     dt_err_reset (&err);
-    //  Stamped after the durable apply: a slow disk is not a silent hub
+    //  Stamped after the apply (the round commits at the end of
+    //  node_sync_recv): a slow disk is not a silent hub
     self->last_heard = zclock_mono ();
     self->warned &= !node_sync_connected (self);
 }
